@@ -1,0 +1,146 @@
+// The typed configuration model every other part of bng consumes. The parser produces it,
+// the printer writes it back; parse(print(model)) equals model once source positions
+// (`pos`) are ignored.
+
+/** Where a value came from, for error messages: 1-based line and column. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type Protocol = "tcp" | "udp";
+
+export const METHODS = ["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev"] as const;
+export type Method = (typeof METHODS)[number];
+
+/** How a session is keyed: by client address (BalanceNG's default) or client address and port. */
+export type Persistence = "client" | "clientport";
+
+/** Lifecycle shared by every numbered object: defined, then registered, then enabled. */
+export interface Lifecycle {
+  registered: boolean;
+  enabled: boolean;
+}
+
+/**
+ * `interface eth0` (short form: id undefined) or `interface 1 { name eth0 access raw }`.
+ */
+export interface InterfaceDef extends Lifecycle {
+  id: number | undefined;
+  name: string;
+  access: "raw" | undefined;
+  pos: SourcePos;
+}
+
+export interface NetworkDef extends Lifecycle {
+  id: number;
+  name: string | undefined;
+  /** Network address and mask as 32-bit unsigned integers. */
+  addr: number;
+  mask: number;
+  /** bng's own address on this network: source of ARP requests and health checks. */
+  real: number | undefined;
+  /** Shared address (routing mode / VRRP); parsed and kept, not used by DSR. */
+  virt: number | undefined;
+  nat: "inside" | "outside" | undefined;
+  /** The interface reference exactly as written: a name (`eth0`) or an interface block id (`1`). */
+  interfaceRef: string | undefined;
+  pos: SourcePos;
+}
+
+export interface GatewayDef {
+  ipaddr: number;
+  ping: PingCheck | undefined;
+  pos: SourcePos;
+}
+
+export interface TcpOpenCheck {
+  port: number;
+  intervalS: number;
+  timeoutS: number;
+  pos: SourcePos;
+}
+
+export interface PingCheck {
+  intervalS: number;
+  timeoutS: number;
+  pos: SourcePos;
+}
+
+export interface ServerDef extends Lifecycle {
+  id: number;
+  name: string | undefined;
+  ipaddr: number;
+  /** 0 = every port. */
+  port: number;
+  protocol: Protocol;
+  targets: number[];
+  backup: number[];
+  method: Method;
+  /** Idle timeout of this server's sessions in seconds (`timeout`, default 600). */
+  sessionTimeoutS: number;
+  persistence: Persistence;
+  pos: SourcePos;
+}
+
+export interface TargetDef extends Lifecycle {
+  id: number;
+  name: string | undefined;
+  ipaddr: number;
+  port: number;
+  protocol: Protocol;
+  tcpopen: TcpOpenCheck[];
+  ping: PingCheck | undefined;
+  dsr: boolean;
+  weight: number;
+  pos: SourcePos;
+}
+
+/** `set NAME VALUE` settings bng knows, with their defaults applied. */
+export interface Settings {
+  /** `set ipforwarding 0|1`: accepted for compatibility; DSR never forwards through the kernel. */
+  ipforwarding: number | undefined;
+  /** `set workers N`: data-plane worker threads (PACKET_FANOUT group), default 1. */
+  workers: number;
+  /** `set sessions N`: capacity of the session table, default 262144. */
+  sessionCapacity: number;
+  /** `set maglevsize N`: prime size of the Maglev lookup table, default 65537. */
+  maglevSize: number;
+  /** `set arprefresh S`: seconds between ARP refreshes of target MACs, default 30. */
+  arpRefreshS: number;
+  /** `set metrics ADDRESS:PORT`: serve Prometheus /metrics over HTTP. */
+  metrics: string | undefined;
+  /** `set io mmsg|ring`: packet I/O backend, default mmsg. */
+  io: "mmsg" | "ring";
+}
+
+export interface Config {
+  file: string;
+  /** `modules a,b,c`: accepted and recorded, no effect (bng has every feature built in). */
+  modules: string[];
+  settings: Settings;
+  /** Which `set` names were written explicitly (so the printer writes only those). */
+  explicitSettings: (keyof Settings)[];
+  interfaces: InterfaceDef[];
+  networks: NetworkDef[];
+  gateway: GatewayDef | undefined;
+  servers: ServerDef[];
+  targets: TargetDef[];
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  ipforwarding: undefined,
+  workers: 1,
+  sessionCapacity: 262144,
+  maglevSize: 65537,
+  arpRefreshS: 30,
+  metrics: undefined,
+  io: "mmsg",
+};
+
+export const DEFAULT_SESSION_TIMEOUT_S = 600;
+
+export function ipToString(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+}

@@ -1,0 +1,50 @@
+// The one seam between the pure data plane and the kernel. ffi/ implements it over AF_PACKET;
+// tests implement it in memory. A batch is a set of slots in preallocated memory: no frame is
+// ever allocated per packet.
+
+/** `PacketBatch.flags` bit: the frame's TCP/UDP checksum is partial (TP_STATUS_CSUMNOTREADY). */
+export const FRAME_CSUM_NOT_READY = 1;
+
+/**
+ * A fixed set of frame slots over one preallocated buffer. Slot i holds a frame of
+ * `lengths[i]` bytes at byte offset `i * slotSize` of `bytes`.
+ */
+export interface PacketBatch {
+  readonly slotCount: number;
+  readonly slotSize: number;
+  readonly bytes: Uint8Array;
+  readonly lengths: Uint32Array;
+  /** Per slot: FRAME_* bits reported by the receiver (received batches only). */
+  readonly flags: Uint8Array;
+  /** Per slot: the kernel's packet type (PACKET_HOST = 0, PACKET_BROADCAST = 1, ...). */
+  readonly pktTypes: Uint8Array;
+  /** Number of slots in use. */
+  count: number;
+}
+
+export interface PacketIO {
+  /** Preallocated batch the receiver fills. */
+  readonly rx: PacketBatch;
+  /** Preallocated batch the sender drains. */
+  readonly tx: PacketBatch;
+  /**
+   * Fills `rx` with up to rx.slotCount frames; waits at most the I/O's receive timeout.
+   * Returns the number received (0 on timeout).
+   */
+  receive(): number;
+  /** Sends tx.count frames from `tx`; returns the number the kernel accepted. */
+  send(): number;
+  close(): void;
+}
+
+export function createBatch(slotCount: number, slotSize: number): PacketBatch {
+  return {
+    slotCount,
+    slotSize,
+    bytes: new Uint8Array(slotCount * slotSize),
+    lengths: new Uint32Array(slotCount),
+    flags: new Uint8Array(slotCount),
+    pktTypes: new Uint8Array(slotCount),
+    count: 0,
+  };
+}
