@@ -1,0 +1,112 @@
+// Human renderings of control replies: aligned tables with readable units, like `ipvsadm -Ln`.
+import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function humanCount(value: number): string {
+  if (value < 10_000) return String(value);
+  const units = ["K", "M", "G", "T"];
+  let scaled = value;
+  let unit = -1;
+  while (scaled >= 1000 && unit < units.length - 1) {
+    scaled /= 1000;
+    unit++;
+  }
+  return `${scaled.toFixed(scaled < 10 ? 2 : scaled < 100 ? 1 : 0)}${units[unit]}`;
+}
+
+export function humanBytes(value: number): string {
+  if (value < 1024) return `${value} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let scaled = value / 1024;
+  let unit = 0;
+  while (scaled >= 1024 && unit < units.length - 1) {
+    scaled /= 1024;
+    unit++;
+  }
+  return `${scaled.toFixed(scaled < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function humanDuration(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, "0")}h`;
+}
+
+function endpoint(ipaddr: string, port: number): string {
+  return `${ipaddr}:${port === 0 ? "*" : port}`;
+}
+
+export function renderServers(servers: ServerStatus[]): string {
+  return table(
+    ["SERVER", "NAME", "VIRTUAL", "PROTO", "METHOD", "STATE", "TARGETS", "BACKUP", "SESSIONS", "PACKETS", "BYTES"],
+    servers.map((server) => [
+      String(server.id),
+      server.name ?? "-",
+      endpoint(server.ipaddr, server.port),
+      server.protocol,
+      server.method,
+      server.enabled ? "enabled" : "disabled",
+      server.targets.join(",") || "-",
+      server.backup.join(",") || "-",
+      humanCount(server.sessions),
+      humanCount(server.packets),
+      humanBytes(server.bytes),
+    ]),
+  );
+}
+
+function checkSummary(target: TargetStatus): string {
+  if (target.checks.length === 0) return "none";
+  return target.checks
+    .map((check) => {
+      const name = check.type === "tcpopen" ? `tcpopen ${check.port}` : "ping";
+      const latency = check.latency_ms === null ? "" : ` ${check.latency_ms.toFixed(1)}ms`;
+      const result = check.last_result === "fail" ? `fail (${check.cause ?? "?"})` : check.last_result;
+      return `${name} ${result}${check.last_result === "ok" ? latency : ""}`;
+    })
+    .join("; ");
+}
+
+export function renderTargets(targets: TargetStatus[]): string {
+  return table(
+    ["TARGET", "NAME", "ADDRESS", "STATE", "MAC", "SESSIONS", "PACKETS", "BYTES", "CHECKS"],
+    targets.map((target) => [
+      String(target.id),
+      target.name ?? "-",
+      endpoint(target.ipaddr, target.port),
+      target.state === target.health ? target.state : `${target.state} (${target.health})`,
+      target.mac ?? "unresolved",
+      humanCount(target.sessions),
+      humanCount(target.packets),
+      humanBytes(target.bytes),
+      checkSummary(target),
+    ]),
+  );
+}
+
+export function renderStatus(report: StatusReport): string {
+  const dropTotal = Object.values(report.drops).reduce((sum, count) => sum + count, 0);
+  const drops = Object.entries(report.drops)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason}=${count}`)
+    .join(" ");
+  return [
+    `bng ${report.version}, pid ${report.pid}, up ${humanDuration(report.uptime_s)}, config ${report.config}, interface ${report.interface}, ${report.workers} worker${report.workers === 1 ? "" : "s"}`,
+    "",
+    renderServers(report.servers),
+    "",
+    renderTargets(report.targets),
+    "",
+    `sessions: ${report.sessions.current} of ${report.sessions.capacity} (created ${report.sessions.created}, expired ${report.sessions.expired}, evicted ${report.sessions.evicted})`,
+    `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, left to kernel ${humanCount(report.totals.passed)}`,
+    `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,
+  ].join("\n");
+}

@@ -1,0 +1,30 @@
+export const USAGE = `usage: bng COMMAND [ARGS] [OPTIONS]
+
+Configuration (no daemon needed):
+  bng check [FILE]              validate a configuration; prints a summary, exit 1 on errors
+  bng print [FILE]              print a configuration in canonical BalanceNG form
+
+Running:
+  bng run [FILE]                run in the foreground, logging to stderr (SIGHUP reloads)
+  bng -c FILE start             start in the background (pid file /run/bng/bng.pid)
+
+Talking to a running bng (over its control socket):
+  bng status [--json]           servers, targets, health, sessions, counters, drops
+  bng show servers|targets|networks [--json]
+  bng show sessions [--server N] [--target N] [--client IP] [--limit N] [--json]
+  bng enable|disable target N   take a target into / out of service (disable drains)
+  bng enable|disable server N   answer / stop answering for a server's VIP
+  bng reload [FILE]             load the configuration again (or FILE); a bad file changes nothing
+  bng metrics                   counters in the Prometheus text format
+  bng stop                      stop the running bng
+
+Other:
+  bng version                   print the version
+  bng help                      print this help
+
+FILE defaults to /etc/bng.conf.
+Options:
+  --socket PATH                 control socket (default /run/bng/bng.sock, or $BNG_SOCKET)
+  --json                        machine-readable output
+  -h, --help                    print this help
+`;

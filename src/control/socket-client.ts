@@ -1,0 +1,39 @@
+// One request, one reply over the control socket; errors name the socket and what to do.
+import { connect } from "node:net";
+import type { ControlReply, ControlRequest } from "./protocol.ts";
+
+export class ControlConnectError extends Error {}
+
+export function sendControlRequest(path: string, request: ControlRequest, timeoutMs = 5000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let received = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ControlConnectError(`no reply from bng on ${path} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    socket.once("connect", () => socket.write(JSON.stringify(request) + "\n"));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("utf8");
+      const newline = received.indexOf("\n");
+      if (newline < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      try {
+        resolve(JSON.parse(received.slice(0, newline)) as ControlReply);
+      } catch {
+        reject(new ControlConnectError(`bng on ${path} sent a reply that is not JSON`));
+      }
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const hint =
+        error.code === "ENOENT" || error.code === "ECONNREFUSED"
+          ? "is bng running? start it with 'bng run CONFIG' or name its socket with --socket"
+          : error.code === "EACCES"
+            ? "permission denied: the control socket is for root only"
+            : error.message;
+      reject(new ControlConnectError(`cannot reach bng on ${path}: ${hint}`));
+    });
+  });
+}

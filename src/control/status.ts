@@ -1,0 +1,65 @@
+// The status model: what `bng status --json` prints. The field names of the spec are a public
+// interface that scripts depend on; add fields, never rename or remove them.
+
+export type TargetState = "up" | "down" | "disabled";
+
+export interface CheckStatus {
+  type: "tcpopen" | "ping";
+  /** tcpopen port; absent for ping. */
+  port?: number;
+  interval_s: number;
+  timeout_s: number;
+  /** "pending" until the first attempt completes. */
+  last_result: "pending" | "ok" | "fail";
+  /** Why the last attempt failed ("refused", "timeout", ...); absent after a success. */
+  cause?: string;
+  latency_ms: number | null;
+  /** Seconds since the last success; null when there never was one. */
+  last_success_s_ago: number | null;
+}
+
+export interface TargetStatus {
+  id: number;
+  name: string | null;
+  ipaddr: string;
+  port: number;
+  state: TargetState;
+  /** Finer than state: "pending" (no check result yet) and "no-mac" (ARP unresolved) are down. */
+  health: "up" | "down" | "pending" | "no-mac" | "disabled";
+  /** Why the target is in its state, e.g. "tcpopen 80 refused for 10 s". */
+  reason: string;
+  mac: string | null;
+  sessions: number;
+  packets: number;
+  bytes: number;
+  checks: CheckStatus[];
+}
+
+export interface ServerStatus {
+  id: number;
+  name: string | null;
+  ipaddr: string;
+  port: number;
+  protocol: "tcp" | "udp";
+  method: string;
+  enabled: boolean;
+  sessions: number;
+  packets: number;
+  bytes: number;
+  targets: number[];
+  backup: number[];
+}
+
+export interface StatusReport {
+  version: string;
+  pid: number;
+  uptime_s: number;
+  config: string;
+  interface: string;
+  workers: number;
+  servers: ServerStatus[];
+  targets: TargetStatus[];
+  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; passed: number };
+  sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
+  drops: Record<string, number>;
+}

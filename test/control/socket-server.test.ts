@@ -1,0 +1,174 @@
+// The control socket against hostile and careless clients: every bad request gets an error
+// reply or a close, and the server keeps answering.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MAX_REQUEST_BYTES, type ControlReply } from "../../src/control/protocol.ts";
+import { sendControlRequest } from "../../src/control/socket-client.ts";
+import { SocketInUseError, startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "bng-sock-"));
+const path = join(dir, "run", "bng.sock");
+let server: ControlServer;
+let handled = 0;
+
+beforeAll(async () => {
+  server = await startControlServer(path, async (request) => {
+    handled++;
+    return { ok: true, result: { echo: request.cmd } };
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Sends raw bytes and collects reply lines until `expected` replies arrived, the server
+ * closed its side, or `waitMs` passed.
+ */
+function exchange(payload: string | Uint8Array, expected = 1, waitMs = 3000): Promise<{ replies: ControlReply[]; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect(path);
+    let data = "";
+    let closed = false;
+    let done = false;
+    const lines = () => data.split("\n").filter((line) => line.trim() !== "");
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ replies: lines().map((line) => JSON.parse(line) as ControlReply), closed });
+    };
+    const timer = setTimeout(finish, waitMs);
+    socket.on("data", (chunk: Buffer) => {
+      data += chunk.toString();
+      if (data.endsWith("\n") && lines().length >= expected) finish();
+    });
+    const onClosed = () => {
+      closed = true;
+      finish();
+    };
+    socket.on("end", onClosed);
+    socket.on("close", onClosed);
+    socket.on("error", () => {});
+    socket.on("connect", () => socket.write(payload));
+  });
+}
+
+describe("control socket", () => {
+  test("is created 0600 in a 0700 directory", () => {
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "run")).mode & 0o777).toBe(0o700);
+  });
+
+  test("answers a well-formed request", async () => {
+    const reply = await sendControlRequest(path, { cmd: "status" });
+    expect(reply).toEqual({ ok: true, result: { echo: "status" } });
+  });
+
+  test("invalid JSON, unknown commands and wrong types get error replies", async () => {
+    const cases: [string, RegExp][] = [
+      ["{not json\n", /not valid JSON/],
+      ['{"cmd":"explode"}\n', /invalid request/],
+      ['{"cmd":"enable","kind":"target","id":"one"}\n', /invalid request: id/],
+      ['{"cmd":"show","what":"sessions","limit":-3}\n', /invalid request: limit/],
+      ['{"cmd":"status","extra":1}\n', /invalid request/],
+      ["[1,2,3]\n", /invalid request/],
+      ["null\n", /invalid request/],
+    ];
+    for (const [payload, message] of cases) {
+      const { replies } = await exchange(payload);
+      expect(replies.length).toBe(1);
+      expect(replies[0]!.ok).toBe(false);
+      expect(replies[0]!.ok === false && replies[0]!.error).toMatch(message);
+    }
+  });
+
+  test("several requests on one connection are answered in order", async () => {
+    const { replies } = await exchange('{"cmd":"status"}\n{"cmd":"bogus"}\n{"cmd":"stop"}\n', 3);
+    expect(replies.map((reply) => reply.ok)).toEqual([true, false, true]);
+  });
+
+  test("a 2 MB line is refused and the connection closed", async () => {
+    const { replies, closed } = await exchange("x".repeat(2 * 1024 * 1024), 2);
+    expect(closed).toBe(true);
+    expect(replies[0]).toEqual({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
+  });
+
+  test("1,000 malformed requests: each answered or closed, the server keeps answering, memory bounded", async () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) {
+      const kind = i % 4;
+      let payload: string | Uint8Array;
+      if (kind === 0) {
+        // Random bytes without a newline, then one: at least one reply (or a close) must follow.
+        const bytes = Uint8Array.from({ length: 1 + Math.floor(random() * 300) }, () => 32 + Math.floor(random() * 224));
+        payload = new Uint8Array([...bytes, 10]);
+      } else if (kind === 1) payload = `{"cmd":${JSON.stringify(String(random()))}}\n`;
+      else if (kind === 2) payload = `{"cmd":"show","what":"${random() > 0.5 ? "sessions" : "nonsense"}","limit":${random() > 0.5 ? "1e9" : '"x"'}}\n`;
+      else payload = "{".repeat(1 + Math.floor(random() * 50)) + "\n";
+      const { replies, closed } = await exchange(payload);
+      expect(replies.length > 0 || closed).toBe(true);
+      for (const reply of replies) expect(reply.ok).toBe(false);
+    }
+    const reply = await sendControlRequest(path, { cmd: "status" });
+    expect(reply.ok).toBe(true);
+    Bun.gc(true);
+    const growthMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`rss growth after 1000 malformed requests: ${growthMiB.toFixed(1)} MiB`);
+    expect(growthMiB).toBeLessThan(64);
+  }, 60_000);
+
+  test("a client that connects and never sends is disconnected, others are served meanwhile", async () => {
+    const quickPath = join(dir, "quick.sock");
+    const quick = await startControlServer(quickPath, async () => ({ ok: true, result: "served" }), 300);
+    try {
+      const silent = connect(quickPath);
+      const closedAfter = new Promise<number>((resolve) => {
+        const started = Date.now();
+        let data = "";
+        silent.on("data", (chunk: Buffer) => (data += chunk.toString()));
+        silent.on("end", () => resolve(data.includes("no complete request") ? Date.now() - started : -1));
+      });
+      expect(await sendControlRequest(quickPath, { cmd: "status" })).toEqual({ ok: true, result: "served" });
+      const elapsed = await closedAfter;
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(3000);
+      silent.destroy();
+    } finally {
+      await quick.close();
+    }
+  });
+
+  test("a second server on a live socket refuses with a clear message", async () => {
+    await expect(startControlServer(path, async () => ({ ok: true, result: null }))).rejects.toThrow(SocketInUseError);
+    await expect(startControlServer(path, async () => ({ ok: true, result: null }))).rejects.toThrow(/already running/);
+  });
+
+  test("a stale socket file (its daemon killed) is replaced", async () => {
+    const stalePath = join(dir, "stale.sock");
+    const child = Bun.spawn([process.execPath, "-e", `require("node:net").createServer().listen(${JSON.stringify(stalePath)}, () => console.log("listening"))`], { stdout: "pipe" });
+    const reader = child.stdout.getReader();
+    await reader.read();
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(statSync(stalePath).isSocket()).toBe(true);
+    const replacement = await startControlServer(stalePath, async () => ({ ok: true, result: 2 }));
+    expect(await sendControlRequest(stalePath, { cmd: "status" })).toEqual({ ok: true, result: 2 });
+    await replacement.close();
+  });
+
+  test("a path that is not a socket is never removed", async () => {
+    const filePath = join(dir, "not-a-socket");
+    await Bun.write(filePath, "keep me");
+    await expect(startControlServer(filePath, async () => ({ ok: true, result: null }))).rejects.toThrow(/not a socket/);
+    expect(await Bun.file(filePath).text()).toBe("keep me");
+  });
+});
