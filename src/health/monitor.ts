@@ -1,0 +1,420 @@
+// Runs every target's checks on its schedule and feeds the results to the state machine.
+//
+// Scheduling: one timer for the earliest due entry of a min-heap, not one timer per check, so
+// hundreds of targets cost one wake-up per due moment. Each check has a fixed phase: its first
+// attempt runs within the first min(I, 1 s) after start (phases spread evenly by a golden-ratio
+// sequence, so hundreds of targets never fire together), then every I s after that, without
+// drift. An attempt still in flight when the next one is due has had its I seconds: it is
+// cancelled and counts as a "timeout". If the thread was stalled for whole intervals, the
+// missed attempts are counted and skipped, never fired in a burst.
+import type { TargetDef } from "../config/model.ts";
+import type { CheckStatus, TargetState, TargetStatus } from "../control/status.ts";
+import type { ProbeAttempt, ProbeDone, Probes } from "./probe.ts";
+import { PingProber } from "./ping.ts";
+import { ReadinessPoller } from "./readiness.ts";
+import {
+  type CheckSnapshot,
+  type CheckSpec,
+  type HealthEvent,
+  type HealthState,
+  type ProbeResult,
+  TargetHealth,
+  type TargetHealthSnapshot,
+} from "./state.ts";
+import { startTcpOpen } from "./tcpopen.ts";
+
+/** Monotonic milliseconds and one-shot timers; injectable so tests control time. */
+export interface Clock {
+  nowMs(): number;
+  setTimer(callback: () => void, delayMs: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  nowMs: () => performance.now(),
+  setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** The real probes: FFI sockets bound to the `real` address, polled without blocking. */
+export function createSystemProbes(): Probes {
+  const poller = new ReadinessPoller();
+  const pings = new PingProber(poller);
+  const attempts = new Set<ProbeAttempt>();
+  const track = (start: (done: ProbeDone) => ProbeAttempt, done: ProbeDone): ProbeAttempt => {
+    const attempt: ProbeAttempt = start((result) => {
+      attempts.delete(attempt);
+      done(result);
+    });
+    attempts.add(attempt);
+    return {
+      cancel() {
+        attempts.delete(attempt);
+        attempt.cancel();
+      },
+    };
+  };
+  return {
+    tcpopen: (source, destination, port, done) => track((finish) => startTcpOpen(poller, source, destination, port, finish), done),
+    ping: (source, destination, done) => track((finish) => pings.start(source, destination, finish), done),
+    close() {
+      for (const attempt of attempts) attempt.cancel();
+      attempts.clear();
+      pings.close();
+      poller.stop();
+    },
+  };
+}
+
+export interface ScheduleStats {
+  /** Attempts started since the monitor began. */
+  attempts: number;
+  /** Attempts that could not run because the thread was late by a whole interval or more. */
+  missedIntervals: number;
+  /** Worst delay between an attempt's due time and its start. */
+  worstLagMs: number;
+  meanLagMs: number;
+}
+
+export interface HealthMonitorOptions {
+  targets: readonly TargetDef[];
+  /** The `real` address (uint32) of the target's network; undefined fails its checks with a cause. */
+  realAddressFor(target: TargetDef): number | undefined;
+  onChange(event: HealthEvent): void;
+  clock?: Clock;
+  probes?: Probes;
+}
+
+export interface HealthMonitor {
+  /** Per target, by id: state, reason, and per check last result, latency, last success. */
+  snapshot(): TargetHealthSnapshot[];
+  state(targetId: number): HealthState | undefined;
+  /** The operator's enable/disable; false when no such target is monitored. */
+  setEnabled(targetId: number, enabled: boolean): boolean;
+  /**
+   * Reload: targets whose address, port, checks and `real` address are unchanged keep their
+   * state and schedule (their `enabled` is taken from the new definition); changed ones
+   * restart as pending, with an event when that changes their state; removed ones stop.
+   */
+  replaceTargets(targets: readonly TargetDef[]): void;
+  scheduleStats(): ScheduleStats;
+  /** The monitor clock's now, for turning snapshot times into ages. */
+  nowMs(): number;
+  /** Cancels every timer and attempt and closes every socket. */
+  stop(): void;
+}
+
+export function checkSpecsOf(target: TargetDef): CheckSpec[] {
+  const specs: CheckSpec[] = target.tcpopen.map((check) => ({
+    kind: "tcpopen",
+    port: check.port,
+    intervalS: check.intervalS,
+    timeoutS: check.timeoutS,
+  }));
+  if (target.ping) specs.push({ kind: "ping", intervalS: target.ping.intervalS, timeoutS: target.ping.timeoutS });
+  return specs;
+}
+
+interface HeapEntry {
+  atMs: number;
+  order: number;
+  cancelled: boolean;
+  run(nowMs: number): void;
+}
+
+/** Due entries ordered by time, then by insertion. */
+class TimerHeap {
+  private readonly entries: HeapEntry[] = [];
+  private inserted = 0;
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  peek(): HeapEntry | undefined {
+    return this.entries[0];
+  }
+
+  push(atMs: number, run: (nowMs: number) => void): HeapEntry {
+    const entry: HeapEntry = { atMs, order: this.inserted++, cancelled: false, run };
+    const entries = this.entries;
+    entries.push(entry);
+    let index = entries.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!this.before(entry, entries[parent]!)) break;
+      entries[index] = entries[parent]!;
+      index = parent;
+    }
+    entries[index] = entry;
+    return entry;
+  }
+
+  pop(): HeapEntry | undefined {
+    const entries = this.entries;
+    const top = entries[0];
+    const last = entries.pop();
+    if (top === undefined || last === undefined || entries.length === 0) return top;
+    let index = 0;
+    for (;;) {
+      const left = index * 2 + 1;
+      if (left >= entries.length) break;
+      const right = left + 1;
+      const child = right < entries.length && this.before(entries[right]!, entries[left]!) ? right : left;
+      if (!this.before(entries[child]!, last)) break;
+      entries[index] = entries[child]!;
+      index = child;
+    }
+    entries[index] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+
+  private before(a: HeapEntry, b: HeapEntry): boolean {
+    return a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order);
+  }
+}
+
+/** Golden-ratio phases: any number of checks spread evenly, each new one into the largest gap. */
+const GOLDEN_FRACTION = 0.6180339887498949;
+const MAX_START_SPREAD_MS = 1000;
+
+interface MonitoredTarget {
+  def: TargetDef;
+  source: number | undefined;
+  health: TargetHealth;
+  checks: CheckRunner[];
+  deadline: HeapEntry | undefined;
+}
+
+interface CheckRunner {
+  index: number;
+  spec: CheckSpec;
+  due: HeapEntry | undefined;
+  inFlight: ProbeAttempt | undefined;
+}
+
+function sameChecks(a: readonly CheckSpec[], b: readonly CheckSpec[]): boolean {
+  return a.length === b.length && a.every((spec, index) => JSON.stringify(spec) === JSON.stringify(b[index]));
+}
+
+export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
+  const clock = options.clock ?? systemClock;
+  const probes = options.probes ?? createSystemProbes();
+  const heap = new TimerHeap();
+  const targets = new Map<number, MonitoredTarget>();
+  let timer: unknown;
+  let timerAtMs = Infinity;
+  let phaseCounter = 0;
+  let stopped = false;
+  const stats = { attempts: 0, missedIntervals: 0, worstLagMs: 0, totalLagMs: 0 };
+
+  const emit = (event: HealthEvent | undefined) => {
+    if (event) options.onChange(event);
+  };
+
+  function armTimer(): void {
+    let next = heap.peek();
+    while (next?.cancelled) {
+      heap.pop();
+      next = heap.peek();
+    }
+    if (!next || stopped) return;
+    if (timer !== undefined && timerAtMs <= next.atMs) return;
+    if (timer !== undefined) clock.clearTimer(timer);
+    timerAtMs = next.atMs;
+    timer = clock.setTimer(runDue, Math.max(0, next.atMs - clock.nowMs()));
+  }
+
+  function runDue(): void {
+    timer = undefined;
+    timerAtMs = Infinity;
+    const now = clock.nowMs();
+    for (let entry = heap.peek(); entry && entry.atMs <= now; entry = heap.peek()) {
+      heap.pop();
+      if (!entry.cancelled) entry.run(now);
+      if (stopped) return;
+    }
+    armTimer();
+  }
+
+  function schedule(atMs: number, run: (nowMs: number) => void): HeapEntry {
+    const entry = heap.push(atMs, run);
+    armTimer();
+    return entry;
+  }
+
+  /** Keeps one deadline entry per target, at or before its earliest possible down time. */
+  function armDeadline(target: MonitoredTarget): void {
+    const deadline = target.health.nextDeadlineMs();
+    if (deadline === undefined) return;
+    if (target.deadline && !target.deadline.cancelled && target.deadline.atMs <= deadline) return;
+    if (target.deadline) target.deadline.cancelled = true;
+    target.deadline = schedule(deadline, (nowMs) => {
+      target.deadline = undefined;
+      emit(target.health.expire(nowMs));
+      armDeadline(target);
+    });
+  }
+
+  function record(target: MonitoredTarget, runner: CheckRunner, result: ProbeResult): void {
+    emit(target.health.record(runner.index, result, clock.nowMs()));
+    armDeadline(target);
+  }
+
+  function startAttempt(target: MonitoredTarget, runner: CheckRunner): void {
+    if (target.source === undefined) {
+      record(target, runner, { ok: false, cause: "no real address on the target's network" });
+      return;
+    }
+    const done = (result: ProbeResult) => {
+      if (runner.inFlight !== attempt) return;
+      runner.inFlight = undefined;
+      record(target, runner, result);
+    };
+    const attempt =
+      runner.spec.kind === "tcpopen"
+        ? probes.tcpopen(target.source, target.def.ipaddr, runner.spec.port, done)
+        : probes.ping(target.source, target.def.ipaddr, done);
+    runner.inFlight = attempt;
+  }
+
+  function scheduleCheck(target: MonitoredTarget, runner: CheckRunner, dueMs: number): void {
+    const intervalMs = runner.spec.intervalS * 1000;
+    runner.due = schedule(dueMs, (nowMs) => {
+      const lagMs = nowMs - dueMs;
+      const missed = Math.floor(lagMs / intervalMs);
+      stats.attempts++;
+      stats.missedIntervals += missed;
+      stats.worstLagMs = Math.max(stats.worstLagMs, lagMs);
+      stats.totalLagMs += lagMs;
+      if (runner.inFlight) {
+        runner.inFlight.cancel();
+        runner.inFlight = undefined;
+        record(target, runner, { ok: false, cause: "timeout" });
+      }
+      startAttempt(target, runner);
+      scheduleCheck(target, runner, dueMs + (missed + 1) * intervalMs);
+    });
+  }
+
+  function monitor(def: TargetDef, startMs: number): MonitoredTarget {
+    const specs = checkSpecsOf(def);
+    const target: MonitoredTarget = {
+      def,
+      source: options.realAddressFor(def),
+      health: new TargetHealth({ id: def.id, ipaddr: def.ipaddr, port: def.port }, specs, def.enabled, startMs),
+      checks: specs.map((spec, index) => ({ index, spec, due: undefined, inFlight: undefined })),
+      deadline: undefined,
+    };
+    for (const runner of target.checks) {
+      const spreadMs = Math.min(runner.spec.intervalS * 1000, MAX_START_SPREAD_MS);
+      const phase = (phaseCounter++ * GOLDEN_FRACTION) % 1;
+      scheduleCheck(target, runner, startMs + phase * spreadMs);
+    }
+    armDeadline(target);
+    return target;
+  }
+
+  function unmonitor(target: MonitoredTarget): void {
+    for (const runner of target.checks) {
+      if (runner.due) runner.due.cancelled = true;
+      runner.inFlight?.cancel();
+      runner.inFlight = undefined;
+    }
+    if (target.deadline) target.deadline.cancelled = true;
+  }
+
+  const startMs = clock.nowMs();
+  for (const def of options.targets) targets.set(def.id, monitor(def, startMs));
+
+  return {
+    snapshot: () => [...targets.values()].map((target) => target.health.snapshot()).sort((a, b) => a.id - b.id),
+    state: (targetId) => targets.get(targetId)?.health.current,
+    setEnabled(targetId, enabled) {
+      const target = targets.get(targetId);
+      if (!target) return false;
+      emit(target.health.setEnabled(enabled, clock.nowMs()));
+      return true;
+    },
+    replaceTargets(defs) {
+      const now = clock.nowMs();
+      const wanted = new Set(defs.map((def) => def.id));
+      for (const [id, target] of targets) {
+        if (!wanted.has(id)) {
+          unmonitor(target);
+          targets.delete(id);
+        }
+      }
+      for (const def of defs) {
+        const existing = targets.get(def.id);
+        const unchanged =
+          existing !== undefined &&
+          existing.def.ipaddr === def.ipaddr &&
+          existing.def.port === def.port &&
+          existing.source === options.realAddressFor(def) &&
+          sameChecks(checkSpecsOf(existing.def), checkSpecsOf(def));
+        if (existing && unchanged) {
+          existing.def = def;
+          emit(existing.health.setEnabled(def.enabled, now));
+          continue;
+        }
+        if (existing) unmonitor(existing);
+        const fresh = monitor(def, now);
+        targets.set(def.id, fresh);
+        if (existing) emit(fresh.health.restartedEvent(existing.health.current, now));
+      }
+    },
+    scheduleStats: () => ({
+      attempts: stats.attempts,
+      missedIntervals: stats.missedIntervals,
+      worstLagMs: stats.worstLagMs,
+      meanLagMs: stats.attempts === 0 ? 0 : stats.totalLagMs / stats.attempts,
+    }),
+    nowMs: () => clock.nowMs(),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const target of targets.values()) unmonitor(target);
+      heap.clear();
+      if (timer !== undefined) clock.clearTimer(timer);
+      timer = undefined;
+      probes.close();
+    },
+  };
+}
+
+/** `bng status` view of a health state: pending counts as down for the public `state` field. */
+export function publicState(state: HealthState): TargetState {
+  return state === "pending" ? "down" : state;
+}
+
+export function checkStatusOf(check: CheckSnapshot, nowMs: number): CheckStatus {
+  const status: CheckStatus = {
+    type: check.kind,
+    interval_s: check.intervalS,
+    timeout_s: check.timeoutS,
+    last_result: check.lastResult,
+    latency_ms: check.latencyMs === undefined ? null : Math.round(check.latencyMs * 1000) / 1000,
+    last_success_s_ago: check.lastSuccessMs === undefined ? null : Math.round((nowMs - check.lastSuccessMs) / 100) / 10,
+  };
+  if (check.port !== undefined) status.port = check.port;
+  if (check.failureCause !== undefined) status.cause = check.failureCause;
+  return status;
+}
+
+/** The health part of a `bng status` target entry (the rest, MAC and counters, is the data plane's). */
+export function targetHealthStatus(
+  snapshot: TargetHealthSnapshot,
+  nowMs: number,
+): Pick<TargetStatus, "state" | "reason" | "checks"> & { health: Exclude<TargetStatus["health"], "no-mac"> } {
+  return {
+    state: publicState(snapshot.state),
+    health: snapshot.state,
+    reason: snapshot.reason,
+    checks: snapshot.checks.map((check) => checkStatusOf(check, nowMs)),
+  };
+}

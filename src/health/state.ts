@@ -1,0 +1,278 @@
+// The target health state machine. Pure: every method takes the current time, so tests drive
+// it with a fake clock and the monitor with a real one.
+//
+// Per check:  pending --success--> up --T s without success--> down --success--> up
+//             pending --T s without success since monitoring began--> down
+// Per target: disabled when the operator disabled it (whatever the checks say); otherwise up
+// when it has no checks or every check is up, down when any check is down, else pending.
+// Pending is not up: a target receives traffic only after its first successful check.
+import { ipToString } from "../config/model.ts";
+
+export type CheckSpec =
+  | { kind: "tcpopen"; port: number; intervalS: number; timeoutS: number }
+  | { kind: "ping"; intervalS: number; timeoutS: number };
+
+/** The outcome of one check attempt. */
+export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; cause: string };
+
+export type CheckState = "pending" | "up" | "down";
+export type HealthState = "pending" | "up" | "down" | "disabled";
+
+/** One change of a target's state; `message` is the log line's text. */
+export interface HealthEvent {
+  targetId: number;
+  ipaddr: string;
+  port: number;
+  from: HealthState;
+  to: HealthState;
+  cause: string;
+  atMs: number;
+  message: string;
+}
+
+export interface CheckSnapshot {
+  kind: CheckSpec["kind"];
+  /** tcpopen only. */
+  port: number | undefined;
+  intervalS: number;
+  timeoutS: number;
+  state: CheckState;
+  lastResult: "pending" | "ok" | "fail";
+  /** Why the last attempt failed; undefined after a success. */
+  failureCause: string | undefined;
+  /** Latency of the last successful attempt. */
+  latencyMs: number | undefined;
+  lastSuccessMs: number | undefined;
+  lastAttemptMs: number | undefined;
+}
+
+export interface TargetHealthSnapshot {
+  id: number;
+  ipaddr: string;
+  port: number;
+  enabled: boolean;
+  state: HealthState;
+  /** Why the target is in its state, e.g. "tcpopen 80 refused for 10 s". */
+  reason: string;
+  /** When the target entered its state. */
+  sinceMs: number;
+  checks: CheckSnapshot[];
+}
+
+export function checkLabel(spec: CheckSpec): string {
+  return spec.kind === "tcpopen" ? `tcpopen ${spec.port}` : "ping";
+}
+
+export function formatLatency(latencyMs: number): string {
+  return latencyMs < 10 ? latencyMs.toFixed(1) : String(Math.round(latencyMs));
+}
+
+class CheckHealth {
+  state: CheckState = "pending";
+  lastResult: "pending" | "ok" | "fail" = "pending";
+  failureCause: string | undefined;
+  latencyMs: number | undefined;
+  lastSuccessMs: number | undefined;
+  lastAttemptMs: number | undefined;
+  /** Why the check is up or down, kept from the moment it changed. */
+  stateCause = "no result yet";
+
+  constructor(
+    readonly spec: CheckSpec,
+    /** When monitoring of this check began: a check that never succeeds goes down T s later. */
+    private readonly startedMs: number,
+  ) {}
+
+  record(result: ProbeResult, atMs: number): void {
+    this.lastAttemptMs = atMs;
+    if (result.ok) {
+      this.lastResult = "ok";
+      this.failureCause = undefined;
+      this.latencyMs = result.latencyMs;
+      this.lastSuccessMs = atMs;
+      if (this.state !== "up") {
+        this.state = "up";
+        this.stateCause = this.successText();
+      }
+    } else {
+      this.lastResult = "fail";
+      this.failureCause = result.cause;
+    }
+  }
+
+  /** Moves the check down once T s passed without a success; true when it changed. */
+  expire(nowMs: number): boolean {
+    const deadline = this.downDeadlineMs();
+    if (deadline === undefined || nowMs < deadline) return false;
+    this.state = "down";
+    this.stateCause = `${checkLabel(this.spec)} ${this.failureCause ?? "no answer"} for ${this.spec.timeoutS} s`;
+    return true;
+  }
+
+  /** When the check goes down unless a success arrives first; undefined when already down. */
+  downDeadlineMs(): number | undefined {
+    if (this.state === "down") return undefined;
+    return (this.lastSuccessMs ?? this.startedMs) + this.spec.timeoutS * 1000;
+  }
+
+  successText(): string {
+    const latency = formatLatency(this.latencyMs ?? 0);
+    return this.spec.kind === "tcpopen" ? `${checkLabel(this.spec)} connected in ${latency} ms` : `ping reply in ${latency} ms`;
+  }
+
+  snapshot(): CheckSnapshot {
+    return {
+      kind: this.spec.kind,
+      port: this.spec.kind === "tcpopen" ? this.spec.port : undefined,
+      intervalS: this.spec.intervalS,
+      timeoutS: this.spec.timeoutS,
+      state: this.state,
+      lastResult: this.lastResult,
+      failureCause: this.failureCause,
+      latencyMs: this.latencyMs,
+      lastSuccessMs: this.lastSuccessMs,
+      lastAttemptMs: this.lastAttemptMs,
+    };
+  }
+}
+
+export interface TargetIdentity {
+  id: number;
+  /** IPv4 address as a uint32. */
+  ipaddr: number;
+  port: number;
+}
+
+export class TargetHealth {
+  private readonly checks: CheckHealth[];
+  private state: HealthState;
+  private reason: string;
+  private sinceMs: number;
+
+  constructor(
+    readonly target: TargetIdentity,
+    specs: readonly CheckSpec[],
+    private enabled: boolean,
+    startedMs: number,
+  ) {
+    this.checks = specs.map((spec) => new CheckHealth(spec, startedMs));
+    this.state = this.computeState();
+    this.reason = this.describe(this.state);
+    this.sinceMs = startedMs;
+  }
+
+  get current(): HealthState {
+    return this.state;
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  get checkCount(): number {
+    return this.checks.length;
+  }
+
+  /** Records an attempt of check `index`; returns the event when the target's state changed. */
+  record(index: number, result: ProbeResult, atMs: number): HealthEvent | undefined {
+    const check = this.checks[index];
+    if (!check) throw new RangeError(`target ${this.target.id} has no check ${index}`);
+    check.record(result, atMs);
+    const next = this.computeState();
+    return this.transition(next, atMs, next === "up" ? check.stateCause : this.describe(next));
+  }
+
+  /** Applies every timeout that ran out by `nowMs`; returns the event when the state changed. */
+  expire(nowMs: number): HealthEvent | undefined {
+    let changed = false;
+    for (const check of this.checks) changed = check.expire(nowMs) || changed;
+    if (!changed) return undefined;
+    const next = this.computeState();
+    return this.transition(next, nowMs, this.describe(next));
+  }
+
+  /** The operator's enable/disable; returns the event when the state changed. */
+  setEnabled(enabled: boolean, nowMs: number): HealthEvent | undefined {
+    this.enabled = enabled;
+    const next = this.computeState();
+    const cause = enabled ? `enabled by operator, ${this.describe(next)}` : this.describe(next);
+    return this.transition(next, nowMs, cause);
+  }
+
+  /**
+   * For a target whose definition a reload replaced: this fresh state machine reports the
+   * change from the old one's state, so observers see one event, not a silent jump.
+   */
+  restartedEvent(previous: HealthState, atMs: number): HealthEvent | undefined {
+    const current = this.state;
+    if (previous === current) return undefined;
+    this.state = previous;
+    return this.transition(current, atMs, `configuration changed, ${this.describe(current)}`);
+  }
+
+  /** The earliest time a check would go down without a success; undefined when none can. */
+  nextDeadlineMs(): number | undefined {
+    let earliest: number | undefined;
+    for (const check of this.checks) {
+      const deadline = check.downDeadlineMs();
+      if (deadline !== undefined && (earliest === undefined || deadline < earliest)) earliest = deadline;
+    }
+    return earliest;
+  }
+
+  snapshot(): TargetHealthSnapshot {
+    return {
+      id: this.target.id,
+      ipaddr: ipToString(this.target.ipaddr),
+      port: this.target.port,
+      enabled: this.enabled,
+      state: this.state,
+      reason: this.state === "up" || this.state === "down" ? this.reason : this.describe(this.state),
+      sinceMs: this.sinceMs,
+      checks: this.checks.map((check) => check.snapshot()),
+    };
+  }
+
+  private computeState(): HealthState {
+    if (!this.enabled) return "disabled";
+    if (this.checks.some((check) => check.state === "down")) return "down";
+    if (this.checks.every((check) => check.state === "up")) return "up";
+    return "pending";
+  }
+
+  private describe(state: HealthState): string {
+    switch (state) {
+      case "disabled":
+        return "disabled by operator";
+      case "down":
+        return this.checks.find((check) => check.state === "down")?.stateCause ?? "down";
+      case "up":
+        return this.checks.length === 0 ? "no health checks configured" : this.checks.map((check) => check.stateCause).join(", ");
+      case "pending": {
+        const waiting = this.checks.filter((check) => check.state === "pending");
+        return waiting
+          .map((check) => `${checkLabel(check.spec)} ${check.failureCause ? `${check.failureCause}, ` : ""}no success yet`)
+          .join(", ");
+      }
+    }
+  }
+
+  private transition(next: HealthState, atMs: number, cause: string): HealthEvent | undefined {
+    if (next === this.state) return undefined;
+    const from = this.state;
+    this.state = next;
+    this.reason = cause;
+    this.sinceMs = atMs;
+    const ipaddr = ipToString(this.target.ipaddr);
+    return {
+      targetId: this.target.id,
+      ipaddr,
+      port: this.target.port,
+      from,
+      to: next,
+      cause,
+      atMs,
+      message: `target ${this.target.id} ${ipaddr}:${this.target.port} ${next}: ${cause}`,
+    };
+  }
+}
