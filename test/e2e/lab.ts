@@ -553,7 +553,7 @@ export class Lab {
     if (ns !== undefined && !this.namespaces().includes(ns)) throw new Error(`${ns} is not a namespace of lab ${this.id}`);
   }
 
-  exec(ns: string, argv: string[], options?: ExecOptions): Promise<ExecResult> {
+  async exec(ns: string, argv: string[], options?: ExecOptions): Promise<ExecResult> {
     this.#assertUsable(ns);
     return runCommand(["ip", "netns", "exec", ns, ...argv], options);
   }
