@@ -1,0 +1,274 @@
+// The monitor's scheduling, timeouts, operator actions and reloads, with a fake clock and
+// fake probes: every attempt is visible and the test decides its outcome.
+import { describe, expect, test } from "bun:test";
+import type { TargetDef } from "../../src/config/model.ts";
+import { type Clock, createHealthMonitor, targetHealthStatus } from "../../src/health/monitor.ts";
+import type { ProbeDone, Probes } from "../../src/health/probe.ts";
+import type { HealthEvent } from "../../src/health/state.ts";
+
+class FakeClock implements Clock {
+  now = 0;
+  private nextId = 0;
+  private readonly timers = new Map<number, { atMs: number; callback: () => void }>();
+
+  nowMs(): number {
+    return this.now;
+  }
+  setTimer(callback: () => void, delayMs: number): unknown {
+    this.timers.set(++this.nextId, { atMs: this.now + delayMs, callback });
+    return this.nextId;
+  }
+  clearTimer(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+  /** Runs every timer due by `ms` from now, each at its own time. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers.entries()].filter(([, timer]) => timer.atMs <= end).sort((a, b) => a[1].atMs - b[1].atMs)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.now = Math.max(this.now, due[1].atMs);
+      due[1].callback();
+    }
+    this.now = end;
+  }
+  /** The thread was busy for `ms`: time jumps, and only then do the timers run, late. */
+  stall(ms: number): void {
+    this.now += ms;
+    this.advance(0);
+  }
+}
+
+interface FakeAttempt {
+  kind: "tcpopen" | "ping";
+  source: number;
+  destination: number;
+  port: number | undefined;
+  startedMs: number;
+  cancelled: boolean;
+  answered: boolean;
+  done: ProbeDone;
+}
+
+class FakeProbes implements Probes {
+  readonly attempts: FakeAttempt[] = [];
+  closed = false;
+  constructor(private readonly clock: FakeClock) {}
+
+  tcpopen(source: number, destination: number, port: number, done: ProbeDone) {
+    return this.start({ kind: "tcpopen", source, destination, port, done });
+  }
+  ping(source: number, destination: number, done: ProbeDone) {
+    return this.start({ kind: "ping", source, destination, port: undefined, done });
+  }
+  close(): void {
+    this.closed = true;
+    for (const attempt of this.attempts) attempt.cancelled = true;
+  }
+  open(): FakeAttempt[] {
+    return this.attempts.filter((attempt) => !attempt.cancelled && !attempt.answered);
+  }
+  /** Completes every attempt still open with the same result. */
+  answerAll(result: Parameters<ProbeDone>[0]): void {
+    for (const attempt of this.open()) {
+      attempt.answered = true;
+      attempt.done(result);
+    }
+  }
+  private start(partial: Omit<FakeAttempt, "startedMs" | "cancelled" | "answered">) {
+    const attempt: FakeAttempt = { ...partial, startedMs: this.clock.now, cancelled: false, answered: false };
+    this.attempts.push(attempt);
+    return {
+      cancel() {
+        attempt.cancelled = true;
+      },
+    };
+  }
+}
+
+const pos = { file: "test.conf", line: 1, column: 1 };
+const REAL = 0xac1001fc; // 172.16.1.252
+
+function target(id: number, overrides: Partial<TargetDef> = {}): TargetDef {
+  return {
+    id,
+    name: undefined,
+    ipaddr: 0xac100100 + id,
+    port: 80,
+    protocol: "tcp",
+    tcpopen: [{ port: 80, intervalS: 2, timeoutS: 5, pos }],
+    ping: undefined,
+    dsr: true,
+    weight: 1,
+    registered: true,
+    enabled: true,
+    pos,
+    ...overrides,
+  };
+}
+
+function setup(targets: TargetDef[], realAddressFor: (def: TargetDef) => number | undefined = () => REAL) {
+  const clock = new FakeClock();
+  const probes = new FakeProbes(clock);
+  const events: HealthEvent[] = [];
+  const monitor = createHealthMonitor({ targets, realAddressFor, clock, probes, onChange: (event) => events.push(event) });
+  return { clock, probes, events, monitor };
+}
+
+describe("schedule", () => {
+  test("first attempts spread over the first second, then every interval without drift", () => {
+    const targets = Array.from({ length: 50 }, (_, index) => target(index + 1));
+    const { clock, probes, monitor } = setup(targets);
+    clock.advance(999);
+    const first = probes.attempts.map((attempt) => attempt.startedMs);
+    expect(first).toHaveLength(50);
+    expect(new Set(first).size).toBe(50);
+    // Evenly spread: no 100 ms window holds more than a fair share plus one.
+    for (let window = 0; window < 1000; window += 100) {
+      expect(first.filter((at) => at >= window && at < window + 100).length).toBeLessThanOrEqual(6);
+    }
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    clock.advance(20_001);
+    const ofTarget7 = probes.attempts.filter((attempt) => attempt.destination === 0xac100107).map((attempt) => attempt.startedMs);
+    expect(ofTarget7).toHaveLength(11);
+    ofTarget7.forEach((at, index) => expect(at).toBeCloseTo(ofTarget7[0]! + index * 2000, 6));
+    expect(monitor.scheduleStats()).toMatchObject({ attempts: 550, missedIntervals: 0, worstLagMs: 0 });
+    monitor.stop();
+  });
+
+  test("every attempt goes from the real address to the target's own address and check port", () => {
+    const { clock, probes, monitor } = setup([target(3, { ping: { intervalS: 1, timeoutS: 3, pos } })]);
+    clock.advance(1000);
+    expect(probes.attempts.map(({ kind, source, destination, port }) => ({ kind, source, destination, port }))).toEqual([
+      { kind: "tcpopen", source: REAL, destination: 0xac100103, port: 80 },
+      { kind: "ping", source: REAL, destination: 0xac100103, port: undefined },
+    ]);
+    monitor.stop();
+  });
+
+  test("an attempt still open when the next is due is cancelled as a timeout; T s without success -> down", () => {
+    const { clock, probes, events, monitor } = setup([target(1)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 0.4 });
+    const upAt = clock.now;
+    expect(events.map((event) => event.message)).toEqual(["target 1 172.16.1.1:80 up: tcpopen 80 connected in 0.4 ms"]);
+    const lastSuccessMs = monitor.snapshot()[0]!.checks[0]!.lastSuccessMs!;
+    clock.advance(4000);
+    const stale = probes.attempts.filter((attempt) => attempt.cancelled);
+    expect(stale.length).toBeGreaterThanOrEqual(1);
+    expect(monitor.snapshot()[0]!.checks[0]).toMatchObject({ lastResult: "fail", failureCause: "timeout" });
+    expect(monitor.state(1)).toBe("up");
+    clock.advance(lastSuccessMs + 5000 - clock.now - 1);
+    expect(monitor.state(1)).toBe("up");
+    clock.advance(1);
+    expect(monitor.state(1)).toBe("down");
+    expect(events[1]).toMatchObject({ to: "down", cause: "tcpopen 80 timeout for 5 s", atMs: lastSuccessMs + 5000 });
+    expect(upAt).toBeLessThan(lastSuccessMs + 1);
+    monitor.stop();
+  });
+
+  test("a stalled thread counts whole missed intervals and does not fire them in a burst", () => {
+    const { clock, probes, monitor } = setup([target(1)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    const before = probes.attempts.length;
+    clock.stall(7000);
+    expect(probes.attempts.length).toBe(before + 1);
+    const stats = monitor.scheduleStats();
+    expect(stats.missedIntervals).toBe(3);
+    expect(stats.worstLagMs).toBeGreaterThanOrEqual(6000);
+    monitor.stop();
+  });
+
+  test("a target whose network has no real address fails its checks with that cause", () => {
+    const { clock, probes, events, monitor } = setup([target(1)], () => undefined);
+    clock.advance(5000);
+    expect(probes.attempts).toHaveLength(0);
+    expect(events[0]?.cause).toBe("tcpopen 80 no real address on the target's network for 5 s");
+    monitor.stop();
+  });
+});
+
+describe("operator and reload", () => {
+  test("setEnabled: disabled wins, one event each way; unknown targets are refused", () => {
+    const { clock, probes, events, monitor } = setup([target(1), target(2, { tcpopen: [] })]);
+    expect(monitor.state(2)).toBe("up");
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    expect(monitor.setEnabled(1, false)).toBe(true);
+    expect(monitor.setEnabled(1, false)).toBe(true);
+    expect(monitor.setEnabled(99, false)).toBe(false);
+    clock.advance(2000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    expect(monitor.state(1)).toBe("disabled");
+    monitor.setEnabled(1, true);
+    expect(events.map((event) => `${event.targetId} ${event.from}->${event.to}`)).toEqual(["1 pending->up", "1 up->disabled", "1 disabled->up"]);
+    monitor.stop();
+  });
+
+  test("replaceTargets keeps unchanged targets' state, restarts changed ones, stops removed ones", () => {
+    const { clock, probes, events, monitor } = setup([target(1), target(2), target(3)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    expect(monitor.snapshot().map((snapshot) => snapshot.state)).toEqual(["up", "up", "up"]);
+    events.length = 0;
+    const target1Before = probes.attempts.filter((attempt) => attempt.destination === 0xac100101).length;
+    monitor.replaceTargets([target(1, { weight: 5 }), target(2, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] }), target(4)]);
+    expect(monitor.snapshot().map((snapshot) => [snapshot.id, snapshot.state])).toEqual([
+      [1, "up"],
+      [2, "pending"],
+      [4, "pending"],
+    ]);
+    expect(events.map((event) => event.message)).toEqual(["target 2 172.16.1.2:80 pending: configuration changed, tcpopen 8080 no success yet"]);
+    clock.advance(2000);
+    const after = probes.attempts.slice(-3);
+    expect(after.some((attempt) => attempt.destination === 0xac100103)).toBe(false);
+    expect(probes.attempts.filter((attempt) => attempt.destination === 0xac100101).length).toBe(target1Before + 1);
+    expect(probes.attempts.some((attempt) => attempt.port === 8080)).toBe(true);
+    monitor.stop();
+  });
+
+  test("replaceTargets applies the new definition's enabled flag to an unchanged target", () => {
+    const { clock, probes, events, monitor } = setup([target(1)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    monitor.replaceTargets([target(1, { enabled: false })]);
+    expect(events.at(-1)).toMatchObject({ from: "up", to: "disabled" });
+    monitor.stop();
+  });
+
+  test("stop cancels every timer and open attempt and closes the probes", () => {
+    const { clock, probes, monitor } = setup([target(1), target(2, { ping: { intervalS: 1, timeoutS: 2, pos } })]);
+    clock.advance(1000);
+    expect(probes.open().length).toBe(3);
+    monitor.stop();
+    expect(clock.pendingTimers).toBe(0);
+    expect(probes.closed).toBe(true);
+    expect(probes.open()).toHaveLength(0);
+    const count = probes.attempts.length;
+    clock.advance(10_000);
+    expect(probes.attempts.length).toBe(count);
+  });
+});
+
+test("status view: pending is down publicly, with per-check result, cause, latency and age", () => {
+  const { clock, probes, monitor } = setup([target(1)]);
+  clock.advance(1000);
+  const pending = targetHealthStatus(monitor.snapshot()[0]!, monitor.nowMs());
+  expect(pending).toMatchObject({ state: "down", health: "pending", checks: [{ type: "tcpopen", port: 80, last_result: "pending", latency_ms: null }] });
+  probes.answerAll({ ok: true, latencyMs: 0.4321 });
+  clock.advance(1500);
+  probes.answerAll({ ok: false, cause: "refused" });
+  const status = targetHealthStatus(monitor.snapshot()[0]!, monitor.nowMs());
+  expect(status).toEqual({
+    state: "up",
+    health: "up",
+    reason: "tcpopen 80 connected in 0.4 ms",
+    checks: [{ type: "tcpopen", port: 80, interval_s: 2, timeout_s: 5, last_result: "fail", cause: "refused", latency_ms: 0.432, last_success_s_ago: 1.5 }],
+  });
+  monitor.stop();
+});
