@@ -26,20 +26,31 @@
  *       Only labs with an ownership record in /run/bng-lab are touched, never foreign namespaces.
  *   class Lab
  *     id, ns: { switch, router, client, bng }, bngNs, clientAddresses: string[]
- *     targetNumbers(): number[]                 targetNs(n): string
- *     exec(ns, argv, options?: ExecOptions): Promise<ExecResult>   throws LabCommandError on
- *     execIn(ns, shellCommand, options?)                            failure unless allowFailure
+ *     namespaces(): string[]   targetNumbers(): number[]   targetNs(n): string
+ *     exec(ns, argv, options?: { allowFailure?, timeoutMs? }): Promise<ExecResult>
+ *         ExecResult = { exitCode, stdout, stderr }; rejects with LabCommandError on a non-zero
+ *         exit (unless allowFailure) or timeout (default 10 s), and for foreign namespaces
+ *     execIn(ns, shellCommand, options?)        the same through `sh -c`
  *     bngExec(argv, options?)                   exec in the bng box
- *     spawnIn(ns, argv, options?): LabProcess   long-running, killed by destroy()
+ *     spawnIn(ns, argv, options?: { env?, cwd? }): LabProcess   long-running, killed by destroy()
+ *         LabProcess: pid, exited: Promise<code>, stdout, stderr (text so far), exitCode,
+ *         waitForOutput(regexp, timeoutMs), signal(sig), stop(graceMs = 2000, sig = "SIGTERM")
  *     stopTargetServer(n) / startTargetServer(n): Promise<void>
  *     addTarget(n): Promise<void>               e.g. 3 → 172.16.1.102, server "target3"
  *     setTargetVip(n, "dsr" | "owned")          "owned": the seed's initial network, the target
  *                                               holds 172.16.1.10/24 on eth0 and answers ARP
  *     capture(ns, ifname, filter?): Promise<Capture>   capture.stop(): Promise<CapturedFrame[]>
+ *         CapturedFrame: time, srcMac, dstMac, ethertype, length, summary, and parsed
+ *         arp { op, targetIp | senderIp, senderMac } / ip { src, dst, protocol, ports, tcpFlags }
  *     requests({ count, concurrency?, clients?, timeoutMs?, url? }): Promise<RequestResult[]>
+ *         one fresh TCP connection per request, client addresses round-robin, url default
+ *         http://172.16.1.10/; RequestResult = { client, ok, target?, peer?, error?, ms, startedAt }
  *     steadyStream({ durationMs, concurrency?, clients?, timeoutMs?, pauseMs?, url? }): Promise<RequestResult[]>
+ *         requests in loops for durationMs; the timeline ordered by startedAt (epoch ms)
  *     destroy(): Promise<void>                  graceful stop, then destroyNow()
  *     destroyNow(): void                        synchronous hard teardown (exit hooks use it)
+ *   Constants: VIP, ROUTER_ADDRESS, BNG_REAL_ADDRESS, ROUTER_MAC, BNG_MAC, targetAddress(n),
+ *   targetMac(n), targetName(n), clientAddress(i); listNamespaces(); parseTcpdumpLine(line).
  *   Live labs are also destroyed on process exit, and on SIGINT/SIGTERM/SIGHUP when nobody
  *   else handles the signal.
  */
@@ -290,13 +301,6 @@ export class LabProcess {
     const killer = setTimeout(() => this.signal("SIGKILL"), graceMs);
     const code = await this.exited;
     clearTimeout(killer);
-    await Promise.all([this.#stdout.done, this.#stderr.done]);
-    return code;
-  }
-
-  /** Waits for the exit and drained output without signalling. */
-  async finished(): Promise<number> {
-    const code = await this.exited;
     await Promise.all([this.#stdout.done, this.#stderr.done]);
     return code;
   }

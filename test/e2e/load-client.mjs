@@ -20,7 +20,10 @@ import http from "node:http";
  * @typedef {{ mode: "stream"; url: string; clients: string[]; durationMs: number; concurrency: number; timeoutMs: number; pauseMs: number }} StreamJob
  */
 
-/** @param {string} message */
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   process.stderr.write(`load-client: ${message}\n`);
   process.exit(2);
@@ -30,7 +33,7 @@ function fail(message) {
 function parseJob() {
   const raw = process.argv[2];
   if (raw === undefined) fail("missing JSON job argument");
-  const job = JSON.parse(/** @type {string} */ (raw));
+  const job = JSON.parse(raw);
   if (!Array.isArray(job.clients) || job.clients.length === 0) fail("clients must be a non-empty array");
   if (!(job.concurrency >= 1) || !(job.timeoutMs >= 1)) fail("concurrency and timeoutMs must be positive");
   if (job.mode === "count" && job.count >= 0) return job;
