@@ -1,0 +1,212 @@
+// Checks across objects, once the whole file is read: ids unique and defined, lifecycle
+// statements applied in order, addresses inside their networks, DSR ports, and warnings for
+// what parses but bng does not do yet.
+import { didYouMean, type DiagnosticSink } from "./errors.ts";
+import { ipToString, type Config, type NetworkDef, type ServerDef, type SourcePos, type TargetDef } from "./model.ts";
+import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
+
+const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
+const IGNORED = "NAT/routing mode is not supported yet; bng accepts it and ignores it";
+
+export function networkContains(network: NetworkDef, ip: number): boolean {
+  return ((ip & network.mask) >>> 0) === network.addr;
+}
+
+export function cidr(network: NetworkDef): string {
+  const prefix = 32 - Math.log2((~network.mask >>> 0) + 1);
+  return `${ipToString(network.addr)}/${prefix}`;
+}
+
+class Checker {
+  private readonly config: Config;
+
+  constructor(
+    private readonly parsed: ParsedFile,
+    private readonly sink: DiagnosticSink,
+  ) {
+    this.config = parsed.config;
+  }
+
+  run(): void {
+    this.checkUniqueIds();
+    this.checkInterfaceRefs();
+    this.checkNetworkAddresses();
+    this.checkServers();
+    this.applyLifecycle();
+    this.warnAboutRoutingMode();
+  }
+
+  private at(location: { line: number; column: number } | undefined, fallback: SourcePos, message: string): void {
+    this.sink.error(location?.line ?? fallback.line, location?.column ?? fallback.column, message);
+  }
+
+  private location(def: Parameters<ParsedFile["locations"]["get"]>[0]): BlockLocation | undefined {
+    return this.parsed.locations.get(def);
+  }
+
+  private param(def: Parameters<ParsedFile["locations"]["get"]>[0], name: string): ValueLocation | undefined {
+    return this.location(def)?.params.get(name)?.[0];
+  }
+
+  private isDefined(kind: ObjectKind, id: number): boolean {
+    if (this.parsed.brokenIds[kind].has(id)) return true;
+    switch (kind) {
+      case "interface":
+        return this.config.interfaces.some((def) => def.id === id);
+      case "network":
+        return this.config.networks.some((def) => def.id === id);
+      case "server":
+        return this.config.servers.some((def) => def.id === id);
+      case "target":
+        return this.config.targets.some((def) => def.id === id);
+    }
+  }
+
+  private checkUniqueIds(): void {
+    const groups: [ObjectKind, { id: number | undefined; pos: SourcePos }[]][] = [
+      ["interface", this.config.interfaces],
+      ["network", this.config.networks],
+      ["server", this.config.servers],
+      ["target", this.config.targets],
+    ];
+    for (const [kind, defs] of groups) {
+      const first = new Map<number, SourcePos>();
+      for (const def of defs) {
+        if (def.id === undefined) continue;
+        const earlier = first.get(def.id);
+        if (earlier) this.sink.error(def.pos.line, def.pos.column, `duplicate ${kind} ${def.id}: already defined on line ${earlier.line}; expected each id once`);
+        else first.set(def.id, def.pos);
+      }
+    }
+    const names = new Map<string, SourcePos>();
+    for (const def of this.config.interfaces) {
+      const earlier = names.get(def.name);
+      if (earlier) this.sink.error(def.pos.line, def.pos.column, `interface ${def.name} is declared twice (first on line ${earlier.line})`);
+      else names.set(def.name, def.pos);
+    }
+  }
+
+  private checkInterfaceRefs(): void {
+    const known = this.config.interfaces.flatMap((def) => (def.id === undefined ? [def.name] : [def.name, String(def.id)]));
+    for (const network of this.config.networks) {
+      const ref = network.interfaceRef;
+      if (ref === undefined || known.includes(ref)) continue;
+      if (/^[0-9]+$/.test(ref) && this.parsed.brokenIds.interface.has(Number(ref))) continue;
+      const declared = known.length === 0 ? "none is declared" : `declared: ${known.join(", ")}`;
+      this.at(
+        this.param(network, "interface"),
+        network.pos,
+        `network ${network.id} uses interface \`${ref}\`, which is not declared (${declared}): expected \`interface ${ref}\` or \`interface N { name ${ref} }\` in the file${didYouMean(ref, known)}`,
+      );
+    }
+  }
+
+  private checkNetworkAddresses(): void {
+    for (const network of this.config.networks) {
+      for (const field of ["real", "virt"] as const) {
+        const ip = network[field];
+        if (ip === undefined || networkContains(network, ip)) continue;
+        this.at(
+          this.param(network, field),
+          network.pos,
+          `\`${field} ${ipToString(ip)}\` is outside network ${network.id} (${cidr(network)}): expected an address inside it`,
+        );
+      }
+    }
+  }
+
+  private checkServers(): void {
+    // A broken network block may be the one a VIP belongs to: do not guess.
+    const networksComplete = this.parsed.brokenIds.network.size === 0;
+    for (const server of this.config.servers) {
+      if (networksComplete && !this.config.networks.some((network) => networkContains(network, server.ipaddr))) {
+        const networks = this.config.networks.length === 0 ? "none is configured" : this.config.networks.map(cidr).join(", ");
+        this.at(
+          this.param(server, "ipaddr"),
+          server.pos,
+          `server ${server.id} address ${ipToString(server.ipaddr)} is outside every network (${networks}): expected a VIP inside a configured network, where bng can answer ARP for it`,
+        );
+      }
+      for (const list of ["targets", "backup"] as const) this.checkServerTargets(server, list);
+    }
+  }
+
+  private checkServerTargets(server: ServerDef, list: "targets" | "backup"): void {
+    const location = this.param(server, list);
+    server[list].forEach((id, index) => {
+      const column = location?.itemColumns[index];
+      const where = location && column !== undefined ? { line: location.line, column } : location;
+      const target = this.config.targets.find((def) => def.id === id);
+      if (!target) {
+        if (!this.isDefined("target", id)) this.at(where, server.pos, `server ${server.id} lists target ${id}, which is not defined: expected a \`target ${id} { ... }\` block`);
+        return;
+      }
+      if (target.dsr && target.port !== 0 && target.port !== server.port) this.reportDsrPort(server, target);
+    });
+  }
+
+  private reportDsrPort(server: ServerDef, target: TargetDef): void {
+    this.at(
+      this.param(target, "port"),
+      target.pos,
+      `DSR target ${target.id} has port ${target.port}, but server ${server.id} (line ${server.pos.line}) listens on port ${server.port}: ` +
+        `a DSR target receives packets unchanged, so expected \`port ${server.port}\` (or no port)`,
+    );
+  }
+
+  private applyLifecycle(): void {
+    for (const op of this.parsed.lifecycle) {
+      op.ids.forEach((id, index) => {
+        const defs = this.objects(op.kind).filter((def) => def.id === id);
+        const where = { line: op.location.line, column: op.location.itemColumns[index] ?? op.location.column };
+        if (defs.length === 0 && !this.isDefined(op.kind, id)) {
+          this.sink.error(where.line, where.column, `\`${op.verb} ${op.kind} ${id}\`: no ${op.kind} ${id} is defined; expected a \`${op.kind} ${id} { ... }\` block`);
+        }
+        for (const def of defs) {
+          if (op.verb === "register" || op.verb === "unregister") def.registered = op.verb === "register";
+          else def.enabled = op.verb === "enable";
+        }
+      });
+    }
+    for (const kind of ["interface", "network", "server", "target"] as const) {
+      for (const def of this.objects(kind)) {
+        if (def.enabled && !def.registered) {
+          this.sink.warning(def.pos.line, def.pos.column, `${kind} ${def.id} is enabled but not registered, so it stays inactive: expected \`register ${kind} ${def.id}\``);
+        }
+      }
+    }
+  }
+
+  private objects(kind: ObjectKind): { id: number | undefined; registered: boolean; enabled: boolean; pos: SourcePos }[] {
+    switch (kind) {
+      case "interface":
+        return this.config.interfaces;
+      case "network":
+        return this.config.networks;
+      case "server":
+        return this.config.servers;
+      case "target":
+        return this.config.targets;
+    }
+  }
+
+  private warnAboutRoutingMode(): void {
+    const forwarding = this.parsed.settingLocations.get("ipforwarding");
+    if (forwarding && this.config.settings.ipforwarding === 1) {
+      this.sink.warning(forwarding.line, forwarding.column, `\`set ipforwarding 1\` asks for routing mode: ${NOT_YET}`);
+    }
+    for (const network of this.config.networks) {
+      const nat = this.param(network, "nat");
+      if (nat && network.nat) this.sink.warning(nat.line, nat.column, `\`nat ${network.nat}\` in network ${network.id}: ${IGNORED}`);
+      const virt = this.param(network, "virt");
+      if (virt) this.sink.warning(virt.line, virt.column, `\`virt\` in network ${network.id} (the targets' gateway in routing mode): ${IGNORED}`);
+    }
+    for (const target of this.config.targets) {
+      if (!target.dsr) this.sink.warning(target.pos.line, target.pos.column, `target ${target.id} has no \`dsr enable\`, so it is a NAT target: ${NOT_YET}`);
+    }
+  }
+}
+
+export function checkConfig(parsed: ParsedFile, sink: DiagnosticSink): void {
+  new Checker(parsed, sink).run();
+}

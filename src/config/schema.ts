@@ -1,0 +1,249 @@
+// What each block and `set` accepts: the parameter names with the shape of their value
+// (read by the parser), and a valibot schema per block that checks every value, applies
+// the defaults and produces the typed fields of the model.
+import * as v from "valibot";
+import { didYouMean } from "./errors.ts";
+import { parseDottedAddress } from "./lexer.ts";
+import { DEFAULT_SESSION_TIMEOUT_S, METHODS, ipToString, type Settings } from "./model.ts";
+
+/**
+ * How the parser turns a parameter's token into the value its schema receives:
+ * address -> unsigned 32-bit number, number -> number, list -> number[] (a lone number is a
+ * one-item list), word/text -> string (text is a name: a quoted string reads naturally there).
+ */
+export type ValueShape = "address" | "number" | "list" | "word" | "text";
+
+export interface ParamSpec {
+  shape: ValueShape;
+  /** The parameter may be written several times (`tcpopen`: every check must pass). */
+  repeats?: true;
+}
+
+export type BlockKind = "interface" | "network" | "gateway" | "server" | "target";
+
+export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
+  interface: { name: { shape: "word" }, access: { shape: "word" } },
+  network: {
+    name: { shape: "text" },
+    addr: { shape: "address" },
+    mask: { shape: "address" },
+    real: { shape: "address" },
+    virt: { shape: "address" },
+    nat: { shape: "word" },
+    interface: { shape: "word" },
+  },
+  gateway: { ipaddr: { shape: "address" }, ping: { shape: "list" } },
+  server: {
+    name: { shape: "text" },
+    ipaddr: { shape: "address" },
+    port: { shape: "number" },
+    protocol: { shape: "word" },
+    targets: { shape: "list" },
+    backup: { shape: "list" },
+    method: { shape: "word" },
+    timeout: { shape: "number" },
+    persistence: { shape: "word" },
+  },
+  target: {
+    name: { shape: "text" },
+    ipaddr: { shape: "address" },
+    port: { shape: "number" },
+    protocol: { shape: "word" },
+    tcpopen: { shape: "list", repeats: true },
+    ping: { shape: "list" },
+    dsr: { shape: "word" },
+    weight: { shape: "number" },
+  },
+};
+
+type Message<TIssue extends v.BaseIssue<unknown>> = (issue: TIssue) => string;
+
+function shown(input: unknown): string {
+  return Array.isArray(input) ? input.join(",") : String(input);
+}
+
+/** "expected X, found `Y`": every value message says both. */
+function expected<TIssue extends v.BaseIssue<unknown>>(what: string): Message<TIssue> {
+  return (issue) => `expected ${what}, found \`${shown(issue.input)}\``;
+}
+
+function oneOf<const TOptions extends readonly string[]>(options: TOptions) {
+  return v.picklist(
+    options,
+    (issue) => `expected one of ${options.join(", ")}, found \`${shown(issue.input)}\`${didYouMean(shown(issue.input), options)}`,
+  );
+}
+
+function integer(min: number, max: number, what: string) {
+  const message = expected(`${what} (a whole number ${min}-${max})`);
+  return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+}
+
+const Port = integer(0, 65535, "a port number");
+const Address = v.number(expected("a dotted IPv4 address"));
+
+export function isContiguousMask(mask: number): boolean {
+  const inverted = ~mask >>> 0;
+  // The host part of a contiguous mask is 2^k - 1: adding one leaves no bit in common.
+  return (inverted & (inverted + 1)) === 0;
+}
+
+const Mask = v.pipe(
+  Address,
+  v.check(isContiguousMask, (issue) => `mask ${ipToString(issue.input)} is not contiguous: expected ones followed by zeros, e.g. 255.255.255.0`),
+);
+
+const Id = integer(1, 65535, "an id");
+
+const IdList = v.pipe(
+  v.array(Id),
+  v.check((ids) => new Set(ids).size === ids.length, (issue) => `list \`${shown(issue.input)}\` names an id twice: expected each id once`),
+);
+
+/** `INTERVAL,TIMEOUT` in seconds: a check every INTERVAL, down after TIMEOUT without success. */
+function intervalAndTimeout(first: 0 | 1) {
+  return [
+    v.check<number[], Message<v.CheckIssue<number[]>>>(
+      (numbers) => (numbers[first] ?? 0) >= 1,
+      (issue) => `bad interval in \`${shown(issue.input)}\`: expected an interval of at least 1 second`,
+    ),
+    v.check<number[], Message<v.CheckIssue<number[]>>>(
+      (numbers) => (numbers[first + 1] ?? 0) >= (numbers[first] ?? 0),
+      (issue) => `bad timeout in \`${shown(issue.input)}\`: expected a timeout at least as long as the interval`,
+    ),
+  ] as const;
+}
+
+const Ping = v.pipe(
+  v.array(v.number()),
+  v.length(2, expected("two numbers INTERVAL,TIMEOUT (seconds), e.g. `ping 3,8`")),
+  ...intervalAndTimeout(0),
+  v.transform(([intervalS, timeoutS]) => ({ intervalS: intervalS!, timeoutS: timeoutS! })),
+);
+
+const TcpOpen = v.pipe(
+  v.array(v.number()),
+  v.length(3, expected("three numbers PORT,INTERVAL,TIMEOUT, e.g. `tcpopen 80,3,10`")),
+  v.check((numbers) => (numbers[0] ?? 0) <= 65535, expected("a port 0-65535 as the first number of PORT,INTERVAL,TIMEOUT")),
+  ...intervalAndTimeout(1),
+  v.transform(([port, intervalS, timeoutS]) => ({ port: port!, intervalS: intervalS!, timeoutS: timeoutS! })),
+);
+
+const Name = v.string();
+
+// Linux limits interface names to 15 bytes (IFNAMSIZ - 1) without spaces or slashes.
+export const InterfaceName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_.:@-]{1,15}$/, expected("a Linux interface name (at most 15 letters, digits or _.:@-), e.g. eth0")),
+);
+
+export const InterfaceBlock = v.object({
+  name: InterfaceName,
+  access: v.optional(oneOf(["raw"] as const)),
+});
+
+export const NetworkBlock = v.pipe(
+  v.object({
+    name: v.optional(Name),
+    addr: Address,
+    mask: Mask,
+    real: v.optional(Address),
+    virt: v.optional(Address),
+    nat: v.optional(oneOf(["inside", "outside"] as const)),
+    interface: v.optional(Name),
+  }),
+  v.forward(
+    v.partialCheck(
+      [["addr"], ["mask"]],
+      (network) => ((network.addr & ~network.mask) >>> 0) === 0,
+      (issue) =>
+        `network address ${ipToString(issue.input.addr)} has host bits set under mask ${ipToString(issue.input.mask)}: expected ${ipToString((issue.input.addr & issue.input.mask) >>> 0)}`,
+    ),
+    ["addr"],
+  ),
+);
+
+export const GatewayBlock = v.object({ ipaddr: Address, ping: v.optional(Ping) });
+
+export const ServerBlock = v.object({
+  name: v.optional(Name),
+  ipaddr: Address,
+  port: Port,
+  protocol: oneOf(["tcp", "udp"] as const),
+  targets: IdList,
+  backup: v.optional(IdList, []),
+  method: v.optional(oneOf(METHODS), "rr"),
+  timeout: v.optional(integer(1, 31536000, "an idle timeout in seconds"), DEFAULT_SESSION_TIMEOUT_S),
+  persistence: v.optional(oneOf(["client", "clientport"] as const), "client"),
+});
+
+export const TargetBlock = v.object({
+  name: v.optional(Name),
+  ipaddr: Address,
+  // 0: the target takes the server's port unchanged (the only possibility in DSR).
+  port: v.optional(Port, 0),
+  protocol: v.optional(oneOf(["tcp", "udp"] as const), "tcp"),
+  tcpopen: v.optional(v.array(TcpOpen), []),
+  ping: v.optional(Ping),
+  dsr: v.optional(oneOf(["enable", "disable"] as const), "disable"),
+  weight: v.optional(integer(1, 65535, "a weight"), 1),
+});
+
+export const BLOCK_SCHEMAS = {
+  interface: InterfaceBlock,
+  network: NetworkBlock,
+  gateway: GatewayBlock,
+  server: ServerBlock,
+  target: TargetBlock,
+} as const satisfies Record<BlockKind, v.GenericSchema>;
+
+export const LARGEST_MAGLEV_SIZE = 1048573;
+
+function isPrime(n: number): boolean {
+  if (n < 2 || !Number.isInteger(n)) return false;
+  for (let divisor = 2; divisor * divisor <= n; divisor++) if (n % divisor === 0) return false;
+  return true;
+}
+
+function isListenAddress(text: string): boolean {
+  const match = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
+  return match !== null && parseDottedAddress(match[1]!).ok && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+}
+
+interface SettingSpec {
+  key: keyof Settings;
+  shape: "number" | "word";
+  schema: v.GenericSchema<unknown, Settings[keyof Settings]>;
+}
+
+/** `set NAME VALUE`: the names bng knows, the model field each one sets and its check. */
+export const SETTINGS: Record<string, SettingSpec> = {
+  ipforwarding: { key: "ipforwarding", shape: "number", schema: integer(0, 1, "0 or 1") },
+  workers: { key: "workers", shape: "number", schema: integer(1, 64, "a number of worker threads") },
+  sessions: { key: "sessionCapacity", shape: "number", schema: integer(1, 16777216, "a session table capacity") },
+  maglevsize: {
+    key: "maglevSize",
+    shape: "number",
+    schema: v.pipe(v.number(), v.check(isPrime, expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`)), v.maxValue(LARGEST_MAGLEV_SIZE, expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`))),
+  },
+  arprefresh: { key: "arpRefreshS", shape: "number", schema: integer(1, 3600, "seconds between ARP refreshes") },
+  metrics: { key: "metrics", shape: "word", schema: v.pipe(v.string(), v.check(isListenAddress, expected("ADDRESS:PORT to serve metrics on, e.g. 127.0.0.1:9100"))) },
+  io: { key: "io", shape: "word", schema: oneOf(["mmsg", "ring"] as const) },
+};
+
+/** Every issue of a value, or of a block, with the parameter it concerns (`index` in repeated ones). */
+export interface SchemaIssue {
+  param: string | undefined;
+  index: number | undefined;
+  missing: boolean;
+  message: string;
+}
+
+export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): SchemaIssue[] {
+  return issues.map((issue) => {
+    const [first, second] = issue.path ?? [];
+    const param = first && typeof first.key === "string" ? first.key : undefined;
+    const index = second && typeof second.key === "number" ? second.key : undefined;
+    return { param, index, missing: first?.origin === "key", message: issue.message };
+  });
+}
