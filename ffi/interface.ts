@@ -1,0 +1,77 @@
+// What bng needs to know about its interface: index (to bind), MAC (source of forwarded
+// frames, ARP answers) and MTU (slot size). Read in the namespace of the calling process.
+import { ptr } from "bun:ffi";
+import { ENODEV, ENXIO, SyscallError } from "./errors.ts";
+import { AF_INET, IFNAMSIZ, IFREQ, SIOCGIFHWADDR, SIOCGIFMTU, SOCK_CLOEXEC, SOCK_DGRAM } from "./layout.ts";
+import { check, cString, lastErrno, libc } from "./libc.ts";
+
+export interface InterfaceInfo {
+  readonly name: string;
+  readonly index: number;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+}
+
+const ARPHRD_ETHER = 1;
+
+/** Throws unless `ifname` is a name the kernel could hold (1 to 15 bytes, no '/' or space). */
+export function assertInterfaceName(ifname: string): void {
+  const length = new TextEncoder().encode(ifname).length;
+  if (length === 0 || length >= IFNAMSIZ || /[\s/:\0]/.test(ifname)) {
+    throw new Error(`invalid interface name ${JSON.stringify(ifname)}: 1 to ${IFNAMSIZ - 1} bytes, no '/', ':' or spaces`);
+  }
+}
+
+function noSuchInterface(ifname: string) {
+  return (errno: number) =>
+    errno === ENODEV || errno === ENXIO ? `no such interface ${ifname}; see \`ip link\`` : undefined;
+}
+
+export function interfaceIndex(ifname: string): number {
+  assertInterfaceName(ifname);
+  const index = libc.if_nametoindex(cString(ifname));
+  if (index === 0) {
+    const errno = lastErrno();
+    throw new SyscallError(`if_nametoindex(${ifname})`, errno, noSuchInterface(ifname)(errno));
+  }
+  return index;
+}
+
+function withIfreq<T>(ifname: string, read: (fd: number, ifreq: Uint8Array) => T): T {
+  assertInterfaceName(ifname);
+  const fd = check(libc.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket(AF_INET, SOCK_DGRAM)");
+  try {
+    const ifreq = new Uint8Array(IFREQ.size);
+    ifreq.set(new TextEncoder().encode(ifname), IFREQ.name);
+    return read(fd, ifreq);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+export function interfaceMac(ifname: string): Uint8Array {
+  return withIfreq(ifname, (fd, ifreq) => {
+    check(libc.ioctl(fd, SIOCGIFHWADDR, ptr(ifreq)), `ioctl(${ifname}, SIOCGIFHWADDR)`, noSuchInterface(ifname));
+    const family = ifreq[IFREQ.union]! | (ifreq[IFREQ.union + 1]! << 8);
+    if (family !== ARPHRD_ETHER) {
+      throw new Error(`interface ${ifname} is not Ethernet (hardware type ${family}); bng balances Ethernet frames`);
+    }
+    return ifreq.slice(IFREQ.hwaddrData, IFREQ.hwaddrData + 6);
+  });
+}
+
+export function interfaceMtu(ifname: string): number {
+  return withIfreq(ifname, (fd, ifreq) => {
+    check(libc.ioctl(fd, SIOCGIFMTU, ptr(ifreq)), `ioctl(${ifname}, SIOCGIFMTU)`, noSuchInterface(ifname));
+    return new DataView(ifreq.buffer).getInt32(IFREQ.union, true);
+  });
+}
+
+export function readInterface(ifname: string): InterfaceInfo {
+  return { name: ifname, index: interfaceIndex(ifname), mac: interfaceMac(ifname), mtu: interfaceMtu(ifname) };
+}
+
+/** "02:00:5e:10:00:01" */
+export function formatMac(mac: Uint8Array): string {
+  return Array.from(mac.subarray(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join(":");
+}

@@ -1,0 +1,101 @@
+// Struct layouts and constants of LP64 Linux (x86-64, arm64) that the packet path writes into
+// its arena by hand. test/ffi/layout.test.ts checks every offset against the C compiler.
+
+/** struct iovec { void *iov_base; size_t iov_len; } */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+
+/**
+ * struct mmsghdr { struct msghdr msg_hdr; unsigned msg_len; } — msghdr is 56 bytes, msg_len
+ * follows, and the struct is padded to 64 for the 8-byte alignment of its pointers.
+ */
+export const MMSGHDR = {
+  size: 64,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 48,
+  len: 56,
+} as const;
+
+/** struct sockaddr_ll */
+export const SOCKADDR_LL = {
+  size: 20,
+  family: 0,
+  protocol: 2,
+  ifindex: 4,
+  hatype: 8,
+  pkttype: 10,
+  halen: 11,
+  addr: 12,
+} as const;
+
+/** struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } followed by data. */
+export const CMSGHDR = { size: 16, len: 0, level: 8, type: 12, data: 16 } as const;
+
+/** struct tpacket_auxdata, delivered as the PACKET_AUXDATA control message. */
+export const TPACKET_AUXDATA = {
+  size: 20,
+  status: 0,
+  len: 4,
+  snaplen: 8,
+  mac: 12,
+  net: 14,
+  vlanTci: 16,
+  vlanTpid: 18,
+} as const;
+
+/** CMSG_SPACE(sizeof(struct tpacket_auxdata)): header plus data rounded up to 8. */
+export const AUXDATA_CONTROL_SPACE = CMSGHDR.size + 24;
+
+/** struct timeval { time_t tv_sec; suseconds_t tv_usec; } */
+export const TIMEVAL = { size: 16, sec: 0, usec: 8 } as const;
+
+/** struct ifreq: a 16-byte name and a 24-byte union (ifr_hwaddr, ifr_mtu, ...). */
+export const IFREQ = { size: 40, name: 0, union: 16, hwaddrData: 18 } as const;
+export const IFNAMSIZ = 16;
+
+export const AF_INET = 2;
+export const AF_PACKET = 17;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_RCVTIMEO = 20;
+export const SO_SNDTIMEO = 21;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+
+export const SOL_PACKET = 263;
+export const PACKET_AUXDATA = 8;
+export const PACKET_FANOUT = 18;
+export const PACKET_QDISC_BYPASS = 20;
+export const PACKET_IGNORE_OUTGOING = 23;
+export const PACKET_FANOUT_HASH = 0;
+
+/** tpacket_auxdata.tp_status bit: the transport checksum is partial (offload). */
+export const TP_STATUS_CSUMNOTREADY = 1 << 3;
+
+export const ETH_P_ALL = 0x0003;
+/** htons(ETH_P_ALL) as the kernel reads the 16-bit field. */
+export const ETH_P_ALL_NETWORK_ORDER = 0x0300;
+
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const MSG_CTRUNC = 0x08;
+export const MSG_WAITFORONE = 0x10000;
+
+export const SIOCGIFMTU = 0x8921;
+export const SIOCGIFHWADDR = 0x8927;
+
+/** sockaddr_ll.sll_pkttype values. */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+export const PACKET_OUTGOING = 4;
