@@ -1,0 +1,110 @@
+// The network's `real` address: bng's own address on the interface, owned by the kernel so
+// health checks are ordinary sockets bound to it. `bng run` adds it when the interface lacks
+// it and removes it again on exit.
+//
+// Dependency: iproute2's `ip` command (`ip -j addr show`, `ip addr add`, `ip addr del`).
+// It is on every distribution bng targets, its errors are the kernel's own wording, and an
+// operator can run the very command an error message names.
+import { ipToString } from "../src/config/model.ts";
+
+export class AddressError extends Error {}
+
+export interface EnsuredAddress {
+  /** "172.16.1.252/24" */
+  readonly cidr: string;
+  readonly ifname: string;
+  /** True when this call added the address, false when the interface already had it. */
+  readonly added: boolean;
+  /**
+   * Removes the address if this call added it and it is still there; a no-op otherwise, and
+   * when called twice. Throws an AddressError naming the command to run when removal fails.
+   */
+  undo(): void;
+}
+
+/** Prefix length of a contiguous netmask held as a uint32 (255.255.255.0 -> 24). */
+export function prefixLengthOf(mask: number): number {
+  const bits = mask >>> 0;
+  const length = 32 - Math.log2((~bits >>> 0) + 1);
+  if (!Number.isInteger(length)) throw new RangeError(`${ipToString(bits)} is not a contiguous netmask`);
+  return length;
+}
+
+interface CommandResult {
+  ok: boolean;
+  stdout: string;
+  /** The kernel's complaint without iproute2's prefixes, e.g. "Operation not permitted". */
+  error: string;
+}
+
+function runIp(args: string[]): CommandResult {
+  let result;
+  try {
+    result = Bun.spawnSync(["ip", ...args], { stdout: "pipe", stderr: "pipe" });
+  } catch (error) {
+    throw new AddressError(`cannot run "ip" (${(error as Error).message}) — bng needs iproute2 installed and "ip" in PATH`);
+  }
+  const stderr = result.stderr.toString().trim();
+  const error = stderr
+    .split("\n")
+    .map((line) => line.replace(/^(RTNETLINK answers|Error): /, "").trim())
+    .filter((line) => line !== "")
+    .join("; ");
+  return { ok: result.exitCode === 0, stdout: result.stdout.toString(), error: error || `ip exited with ${result.exitCode}` };
+}
+
+interface IpAddrShow {
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+/** Whether `ifname` holds `ip` (with any prefix length); undefined with the reason when it can't be read. */
+function interfaceHas(ifname: string, ip: string): { has: boolean } | { failure: string } {
+  const shown = runIp(["-j", "-4", "addr", "show", "dev", ifname]);
+  if (!shown.ok) return { failure: shown.error };
+  const links = JSON.parse(shown.stdout || "[]") as IpAddrShow[];
+  return { has: links.some((link) => (link.addr_info ?? []).some((info) => info.local === ip)) };
+}
+
+function advice(error: string): string {
+  if (/not permitted|permission denied/i.test(error)) return "run as root (CAP_NET_ADMIN) or";
+  if (/does not exist|cannot find device/i.test(error)) return "check the interface name, then";
+  return "fix the cause, or";
+}
+
+/** Adds `ip/prefixLen` to `ifname` unless it is there already; see EnsuredAddress.undo. */
+export function ensureAddress(ifname: string, ip: number, prefixLen: number): EnsuredAddress {
+  const address = ipToString(ip);
+  const cidr = `${address}/${prefixLen}`;
+  const addCommand = `ip addr add ${cidr} dev ${ifname}`;
+  const present = interfaceHas(ifname, address);
+  if ("failure" in present) {
+    throw new AddressError(`cannot add ${cidr} to ${ifname}: ${present.failure} — ${advice(present.failure)} run: ${addCommand}`);
+  }
+  if (present.has) return { cidr, ifname, added: false, undo() {} };
+
+  const added = runIp(["addr", "add", cidr, "dev", ifname]);
+  if (!added.ok) throw new AddressError(`cannot add ${cidr} to ${ifname}: ${added.error} — ${advice(added.error)} run: ${addCommand}`);
+
+  let undone = false;
+  return {
+    cidr,
+    ifname,
+    added: true,
+    undo() {
+      if (undone) return;
+      const still = interfaceHas(ifname, address);
+      // Someone removed the address or the interface already: nothing of ours is left.
+      if ("failure" in still || !still.has) {
+        undone = true;
+        return;
+      }
+      const removed = runIp(["addr", "del", cidr, "dev", ifname]);
+      if (!removed.ok) {
+        throw new AddressError(
+          `cannot remove ${cidr} from ${ifname}: ${removed.error} — ${advice(removed.error)} run: ip addr del ${cidr} dev ${ifname}`,
+        );
+      }
+      undone = true;
+    },
+  };
+}

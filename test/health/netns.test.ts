@@ -1,0 +1,222 @@
+// The real probes against real listeners: a monitor in a checker namespace, a target in
+// another, joined by veth. Intervals 1 s, timeouts 3 s, so "down after T" means after 2-3 s
+// from the change (the last success was at most I before it), checked with 1 s of slack.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type LineProcess, NamespacePair, run } from "./netns.ts";
+
+const I = 1;
+const T = 3;
+const REAL = "10.213.0.252";
+const TARGET = "10.213.0.11";
+const PORT = 8080;
+const RUNNER = "test/health/monitor-runner.ts";
+
+// Prints the peer address of every accepted connection, so the test sees the checks' source.
+const LISTENER = `
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", ${PORT}))
+s.listen(128)
+print("listening", flush=True)
+while True:
+    c, peer = s.accept()
+    print(peer[0], flush=True)
+    c.close()
+`;
+
+const namespaces = new NamespacePair();
+let runner: LineProcess;
+let listener: LineProcess | undefined;
+
+interface EventLine {
+  type: "event";
+  wallMs: number;
+  targetId: number;
+  from: string;
+  to: string;
+  cause: string;
+}
+
+const isEvent = (targetId: number, to: string) => (line: string) => {
+  const parsed = JSON.parse(line) as Partial<EventLine>;
+  return parsed.type === "event" && parsed.targetId === targetId && parsed.to === to;
+};
+
+async function nextEvent(targetId: number, to: string, timeoutMs: number): Promise<EventLine> {
+  const { line } = await runner.waitFor(isEvent(targetId, to), timeoutMs, runner.lines.length);
+  return JSON.parse(line) as EventLine;
+}
+
+async function startListener(): Promise<number> {
+  listener = namespaces.spawn(namespaces.target, ["python3", "-c", LISTENER]);
+  await listener.waitFor((line) => line === "listening", 5000);
+  return Date.now();
+}
+
+async function stopListener(): Promise<number> {
+  await listener?.stop();
+  listener = undefined;
+  return Date.now();
+}
+
+const ipNumber = (text: string) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0);
+const nft = (script: string) => run(["ip", "netns", "exec", namespaces.target, "nft", script]);
+
+beforeAll(async () => {
+  try {
+    await setUpLab();
+  } catch (error) {
+    await namespaces.destroy();
+    throw error;
+  }
+});
+
+async function setUpLab(): Promise<void> {
+  namespaces.create();
+  run(["ip", "-n", namespaces.target, "addr", "add", `${TARGET}/24`, "dev", "vtarget"]);
+  await startListener();
+  const spec = {
+    real: REAL,
+    ensure: { ifname: "vcheck", prefixLen: 24 },
+    targets: [
+      { id: 1, ipaddr: TARGET, port: PORT, tcpopen: [PORT, I, T] },
+      { id: 2, ipaddr: TARGET, port: PORT, ping: [I, T] },
+    ],
+  };
+  runner = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify(spec));
+  await runner.waitFor((line) => line.includes('"type":"ready"'), 10_000);
+}
+
+afterAll(async () => {
+  await namespaces.destroy();
+  expect(run(["ip", "netns", "list"])).not.toContain(namespaces.checker);
+});
+
+describe("in network namespaces", () => {
+  test("the real address was added to the checker's interface", () => {
+    expect(JSON.parse(runner.lines[0]!)).toEqual({ type: "address", added: true, cidr: `${REAL}/24` });
+    expect(run(["ip", "-n", namespaces.checker, "-4", "addr", "show", "dev", "vcheck"])).toContain(`${REAL}/24`);
+  });
+
+  test(
+    "a listening port: up within I s of start, and every check came from the real address",
+    async () => {
+      const ready = JSON.parse(runner.lines.find((line) => line.includes('"type":"ready"'))!) as { wallMs: number };
+      const { line } = await runner.waitFor(isEvent(1, "up"), 3000);
+      const up = JSON.parse(line) as EventLine;
+      expect(up.from).toBe("pending");
+      expect(up.cause).toMatch(new RegExp(`^tcpopen ${PORT} connected in [0-9.]+ ms$`));
+      expect(up.wallMs - ready.wallMs).toBeLessThanOrEqual(I * 1000 + 300);
+      const peers = listener!.lines.filter((peer) => peer !== "listening");
+      expect(peers.length).toBeGreaterThan(0);
+      expect(new Set(peers)).toEqual(new Set([REAL]));
+    },
+    10_000,
+  );
+
+  test(
+    "listener closed (refused): down T s after the last success",
+    async () => {
+      const closedAt = await stopListener();
+      const down = await nextEvent(1, "down", (T + 2) * 1000);
+      expect(down.cause).toBe(`tcpopen ${PORT} refused for ${T} s`);
+      expect(down.wallMs - closedAt).toBeGreaterThanOrEqual((T - I) * 1000 - 1000);
+      expect(down.wallMs - closedAt).toBeLessThanOrEqual(T * 1000 + 1000);
+    },
+    15_000,
+  );
+
+  test(
+    "listener back: up within I s",
+    async () => {
+      const startedAt = await startListener();
+      const up = await nextEvent(1, "up", (I + 2) * 1000);
+      expect(up.wallMs - startedAt).toBeLessThanOrEqual(I * 1000 + 300);
+    },
+    15_000,
+  );
+
+  test(
+    "SYNs silently dropped: down T s after the last success, by timeout; rule removed: up within I s",
+    async () => {
+      nft(`add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`);
+      const droppedAt = Date.now();
+      const down = await nextEvent(1, "down", (T + 2) * 1000);
+      expect(down.cause).toBe(`tcpopen ${PORT} timeout for ${T} s`);
+      expect(down.wallMs - droppedAt).toBeGreaterThanOrEqual((T - I) * 1000 - 1000);
+      expect(down.wallMs - droppedAt).toBeLessThanOrEqual(T * 1000 + 1000);
+      nft("delete table inet bngh");
+      const restoredAt = Date.now();
+      const up = await nextEvent(1, "up", (I + 2) * 1000);
+      expect(up.wallMs - restoredAt).toBeLessThanOrEqual(I * 1000 + 300);
+    },
+    20_000,
+  );
+
+  test(
+    "ping: up while the target answers; its address removed -> down after T s; restored -> up",
+    async () => {
+      const pingUp = runner.lines.map((line) => JSON.parse(line) as Partial<EventLine>).find((line) => line.type === "event" && line.targetId === 2);
+      expect(pingUp).toMatchObject({ from: "pending", to: "up" });
+      expect(pingUp?.cause).toMatch(/^ping reply in [0-9.]+ ms$/);
+      run(["ip", "-n", namespaces.target, "addr", "del", `${TARGET}/24`, "dev", "vtarget"]);
+      const removedAt = Date.now();
+      const down = await nextEvent(2, "down", (T + 2) * 1000);
+      expect(down.cause).toMatch(new RegExp(`^ping (timeout|host unreachable.*) for ${T} s$`));
+      expect(down.wallMs - removedAt).toBeGreaterThanOrEqual((T - I) * 1000 - 1000);
+      expect(down.wallMs - removedAt).toBeLessThanOrEqual(T * 1000 + 1000);
+      run(["ip", "-n", namespaces.target, "addr", "add", `${TARGET}/24`, "dev", "vtarget"]);
+      const restoredAt = Date.now();
+      const up = await nextEvent(2, "up", (I + 3) * 1000);
+      expect(up.wallMs - restoredAt).toBeLessThanOrEqual(I * 1000 + 500);
+    },
+    20_000,
+  );
+
+  test(
+    "the real address: a second bng finding it present leaves it; the one that added it removes it on exit",
+    async () => {
+      const second = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: { ifname: "vcheck", prefixLen: 24 }, targets: [] }));
+      await second.waitFor((line) => line.includes('"type":"ready"'), 10_000);
+      expect(JSON.parse(second.lines[0]!)).toEqual({ type: "address", added: false, cidr: `${REAL}/24` });
+      await second.stop();
+      expect(run(["ip", "-n", namespaces.checker, "-4", "addr", "show", "dev", "vcheck"])).toContain(`${REAL}/24`);
+      await runner.stop();
+      expect(runner.lines.at(-1)).toBe('{"type":"stopped"}');
+      expect(run(["ip", "-n", namespaces.checker, "-4", "addr", "show", "dev", "vcheck"])).not.toContain(REAL);
+    },
+    20_000,
+  );
+
+  test(
+    "a failure to add the real address names the command to run",
+    async () => {
+      const failing = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: { ifname: "bnghnosuch0", prefixLen: 24 }, targets: [] }));
+      expect(await failing.exited).toBe(2);
+      expect(JSON.parse(failing.lines[0]!)).toEqual({
+        type: "address-error",
+        message: `cannot add ${REAL}/24 to bnghnosuch0: Device "bnghnosuch0" does not exist. — check the interface name, then run: ip addr add ${REAL}/24 dev bnghnosuch0`,
+      });
+    },
+    10_000,
+  );
+
+  test(
+    "ICMP echo through both socket kinds: raw when ping_group_range excludes us, datagram when it allows",
+    async () => {
+      const echo = async () => {
+        const child = namespaces.bun(namespaces.checker, "test/health/echo-once.ts", REAL, TARGET);
+        await child.exited;
+        return JSON.parse(child.lines[0] ?? "null") as unknown;
+      };
+      const target = ipNumber(TARGET);
+      run(["ip", "-n", namespaces.checker, "addr", "replace", `${REAL}/24`, "dev", "vcheck"]);
+      run(["ip", "netns", "exec", namespaces.checker, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0"]);
+      expect(await echo()).toEqual({ kind: "raw", sendErrno: 0, messages: [{ kind: "reply", from: target, sequence: 4242 }] });
+      run(["ip", "netns", "exec", namespaces.checker, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647"]);
+      expect(await echo()).toEqual({ kind: "datagram", sendErrno: 0, messages: [{ kind: "reply", from: target, sequence: 4242 }] });
+    },
+    10_000,
+  );
+});
