@@ -6,7 +6,6 @@ import { ipToString, type Config, type NetworkDef, type ServerDef, type SourcePo
 import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
 
 const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
-const IGNORED = "NAT/routing mode is not supported yet; bng accepts it and ignores it";
 
 export function networkContains(network: NetworkDef, ip: number): boolean {
   return ((ip & network.mask) >>> 0) === network.addr;
@@ -49,7 +48,7 @@ class Checker {
   }
 
   private isDefined(kind: ObjectKind, id: number): boolean {
-    if (this.parsed.brokenIds[kind].has(id)) return true;
+    if (this.parsed.brokenIds[kind].has(id) || this.parsed.unreadableIds.has(kind)) return true;
     switch (kind) {
       case "interface":
         return this.config.interfaces.some((def) => def.id === id);
@@ -90,7 +89,7 @@ class Checker {
     const known = this.config.interfaces.flatMap((def) => (def.id === undefined ? [def.name] : [def.name, String(def.id)]));
     for (const network of this.config.networks) {
       const ref = network.interfaceRef;
-      if (ref === undefined || known.includes(ref)) continue;
+      if (ref === undefined || known.includes(ref) || this.parsed.brokenInterfaceNames.has(ref)) continue;
       if (/^[0-9]+$/.test(ref) && this.parsed.brokenIds.interface.has(Number(ref))) continue;
       const declared = known.length === 0 ? "none is declared" : `declared: ${known.join(", ")}`;
       this.at(
@@ -168,6 +167,8 @@ class Checker {
         }
       });
     }
+    // In a file that does not load, a missing `register` is more likely a broken statement.
+    if (this.sink.errors.length > 0) return;
     for (const kind of ["interface", "network", "server", "target"] as const) {
       for (const def of this.objects(kind)) {
         if (def.enabled && !def.registered) {
@@ -196,13 +197,17 @@ class Checker {
       this.sink.warning(forwarding.line, forwarding.column, `\`set ipforwarding 1\` asks for routing mode: ${NOT_YET}`);
     }
     for (const network of this.config.networks) {
-      const nat = this.param(network, "nat");
-      if (nat && network.nat) this.sink.warning(nat.line, nat.column, `\`nat ${network.nat}\` in network ${network.id}: ${IGNORED}`);
-      const virt = this.param(network, "virt");
-      if (virt) this.sink.warning(virt.line, virt.column, `\`virt\` in network ${network.id} (the targets' gateway in routing mode): ${IGNORED}`);
+      const used = (["virt", "nat"] as const).filter((param) => network[param] !== undefined);
+      const first = used.map((param) => this.param(network, param)).find((location) => location !== undefined);
+      if (used.length === 0 || !first) continue;
+      const written = used.map((param) => (param === "nat" ? `\`nat ${network.nat}\`` : "`virt`")).join(" and ");
+      this.sink.warning(first.line, first.column, `network ${network.id} uses ${written}, which only NAT/routing mode needs: that mode is not supported yet, so bng reads them and ignores them`);
     }
     for (const target of this.config.targets) {
-      if (!target.dsr) this.sink.warning(target.pos.line, target.pos.column, `target ${target.id} has no \`dsr enable\`, so it is a NAT target: ${NOT_YET}`);
+      // An unused NAT target harms nothing; one a server balances to would need NAT.
+      const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
+      if (target.dsr || !server) continue;
+      this.sink.warning(target.pos.line, target.pos.column, `target ${target.id} of server ${server.id} has no \`dsr enable\`, so it is a NAT target: ${NOT_YET}`);
     }
   }
 }

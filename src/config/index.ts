@@ -20,12 +20,16 @@ export function parseConfig(text: string, file: string): ParseResult {
   try {
     const parsed = parseTokens(tokenize(text, sink), sink);
     checkConfig(parsed, sink);
-    if (sink.errors.length === 0) return { ok: true, config: parsed.config, warnings: sink.warnings };
+    if (sink.errors.length === 0) return { ok: true, config: parsed.config, warnings: inFileOrder(sink.warnings) };
   } catch (error) {
     // A bug of ours must still reach the user as one line, not as a stack trace.
     sink.error(0, 0, `internal error while reading the configuration (please report it): ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { ok: false, errors: sink.errors, warnings: sink.warnings };
+  return { ok: false, errors: inFileOrder(sink.errors), warnings: inFileOrder(sink.warnings) };
+}
+
+function inFileOrder(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics.toSorted((a, b) => a.line - b.line || a.column - b.column);
 }
 
 /** parseConfig on a file's contents; a file that cannot be read is one diagnostic at line 0. */

@@ -116,12 +116,12 @@ export function quote(text: string): string {
 export function parseDottedAddress(text: string): { ok: true; value: number } | { ok: false; reason: string } {
   const parts = text.split(".");
   if (parts.length !== 4 || parts.some((part) => !/^[0-9]{1,3}$/.test(part))) {
-    return { ok: false, reason: "expected four numbers 0-255 separated by dots, e.g. 172.16.1.10" };
+    return { ok: false, reason: "expected an IPv4 address: four numbers 0-255 separated by dots, e.g. 172.16.1.10" };
   }
   let value = 0;
   for (const part of parts) {
     const octet = Number(part);
-    if (octet > 255) return { ok: false, reason: `${part} is not 0-255: expected four numbers 0-255 separated by dots` };
+    if (octet > 255) return { ok: false, reason: `expected an IPv4 address, whose four numbers are 0-255 (${part} is not)` };
     value = value * 256 + octet;
   }
   return { ok: true, value };

@@ -3,7 +3,7 @@
 // block), so one run reports every error of a file. Value checks are the schemas' job; checks
 // across objects are check.ts's.
 import * as v from "valibot";
-import { didYouMean, type DiagnosticSink } from "./errors.ts";
+import { closestMatch, didYouMean, type DiagnosticSink } from "./errors.ts";
 import { parseDottedAddress, parseNumberList, type Token } from "./lexer.ts";
 import {
   DEFAULT_SETTINGS,
@@ -72,6 +72,10 @@ export interface ParsedFile {
   locations: Map<InterfaceDef | NetworkDef | ServerDef | TargetDef | GatewayDef, BlockLocation>;
   /** Ids of blocks that had errors: defined as far as references go, but not in the model. */
   brokenIds: Record<ObjectKind, Set<number>>;
+  /** Kinds with a block whose id could not be read: any reference to that kind may be to it. */
+  unreadableIds: Set<ObjectKind>;
+  /** Short-form interface names that were rejected: networks referring to them are not blamed. */
+  brokenInterfaceNames: Set<string>;
   lifecycle: LifecycleOp[];
   settingLocations: Map<keyof Settings, ValueLocation>;
 }
@@ -121,6 +125,8 @@ class Parser {
       config: this.config,
       locations: new Map(),
       brokenIds: { interface: new Set(), network: new Set(), server: new Set(), target: new Set() },
+      unreadableIds: new Set(),
+      brokenInterfaceNames: new Set(),
       lifecycle: [],
       settingLocations: new Map(),
     };
@@ -190,11 +196,17 @@ class Parser {
       case "disable":
         return this.parseLifecycle(keyword, keyword.text as LifecycleVerb);
       default:
-        return this.error(
-          keyword,
-          `unknown keyword ${describe(keyword)}: expected a statement (${STATEMENTS.join(", ")})${didYouMean(keyword.text, STATEMENTS)}`,
-        );
+        return this.unknownStatement(keyword);
     }
+  }
+
+  private unknownStatement(keyword: Token): false {
+    const guess = closestMatch(keyword.text, STATEMENTS);
+    // `sever 1 {` most likely defines server 1: references to it are not errors of their own.
+    const next = this.peek();
+    const kind = guess === undefined ? undefined : KIND_WORDS[guess];
+    if (kind !== undefined && next?.kind === "number") this.parsed.brokenIds[kind].add(Number(next.text));
+    return this.error(keyword, `unknown keyword ${describe(keyword)}: expected a statement (${STATEMENTS.join(", ")})${didYouMean(keyword.text, STATEMENTS)}`);
   }
 
   /** The next token as the argument of `keyword`, unless it plainly belongs to something else. */
@@ -231,7 +243,7 @@ class Parser {
     }
     const valueToken = this.argument(nameToken, "a value");
     if (!valueToken) return false;
-    const value = spec.shape === "number" ? this.number(valueToken) : valueToken.text;
+    const value = spec.shape === "number" ? this.number(valueToken, `\`set ${nameToken.text}\``) : valueToken.text;
     if (value === undefined) return true;
     const result = v.safeParse(spec.schema, value, { abortPipeEarly: true });
     if (!result.success) {
@@ -251,6 +263,7 @@ class Parser {
     if (!nameToken) return false;
     const result = v.safeParse(InterfaceName, nameToken.text);
     if (!result.success) {
+      this.parsed.brokenInterfaceNames.add(nameToken.text);
       for (const issue of issuesOf(result.issues)) this.error(nameToken, `bad interface name: ${issue.message}`);
       return true;
     }
@@ -278,7 +291,10 @@ class Parser {
     const idToken = this.argument(keyword, `a ${kind} number`);
     if (!idToken) return false;
     const id = idToken.kind === "number" ? Number(idToken.text) : NaN;
-    if (!(id >= 1 && id <= 65535)) return this.error(idToken, `bad ${kind} id ${describe(idToken)}: expected a whole number 1-65535`);
+    if (!(id >= 1 && id <= 65535)) {
+      this.parsed.unreadableIds.add(kind);
+      return this.error(idToken, `bad ${kind} id ${describe(idToken)}: expected a whole number 1-65535`);
+    }
     const title = `${kind} ${id}`;
     const raw = this.parseBlock(keyword, kind, title);
     if (!raw) {
@@ -423,7 +439,7 @@ class Parser {
       const spec = token.kind === "word" ? params[token.text] : undefined;
       if (spec) {
         this.advance();
-        this.parseParam(raw, token, spec, params);
+        this.parseParam(raw, token, spec, params, title);
       } else if (token.firstOnLine && token.kind === "word" && isStatement(token.text)) {
         this.error(token, `expected \`}\` to close ${title} (opened on line ${keyword.line}), found ${describe(token)}`);
         return raw;
@@ -447,7 +463,7 @@ class Parser {
     }
   }
 
-  private parseParam(raw: RawBlock, key: Token, spec: ParamSpec, params: Record<string, ParamSpec>): void {
+  private parseParam(raw: RawBlock, key: Token, spec: ParamSpec, params: Record<string, ParamSpec>, title: string): void {
     const token = this.peek();
     const belongsElsewhere =
       token !== undefined && token.kind === "word" && token.line !== key.line && (params[token.text] !== undefined || isStatement(token.text));
@@ -464,7 +480,7 @@ class Parser {
       this.error(key, `duplicate parameter \`${key.text}\` (already set on line ${earlier[0]!.line}): expected it once per block`);
       return;
     }
-    const converted = this.convert(token, spec.shape);
+    const converted = this.convert(token, spec.shape, `\`${key.text}\` in ${title}`);
     if (converted === undefined) {
       raw.hadErrors = true;
       raw.accountedFor.add(key.text);
@@ -476,42 +492,45 @@ class Parser {
     raw.values[key.text] = spec.repeats ? [...((previous as ParamValue[] | undefined) ?? []), converted.value] : converted.value;
   }
 
-  private number(token: Token): number | undefined {
+  private number(token: Token, context: string): number | undefined {
     if (token.kind === "number") return Number(token.text);
-    this.error(token, `expected a whole number, found ${describe(token)}`);
+    this.error(token, `bad ${context}: expected a whole number, found ${describe(token)}`);
     return undefined;
   }
 
-  /** The token as the value its parameter's schema expects; reports why when it cannot be. */
-  private convert(token: Token, shape: ValueShape): { value: ParamValue; itemColumns: number[] } | undefined {
+  /**
+   * The token as the value its parameter's schema expects; reports why when it cannot be.
+   * `context` names what is being read (`` `port` in server 1 ``) for the message.
+   */
+  private convert(token: Token, shape: ValueShape, context: string): { value: ParamValue; itemColumns: number[] } | undefined {
     switch (shape) {
       case "word":
       case "text":
         return { value: token.text, itemColumns: [] };
       case "number": {
-        const value = this.number(token);
+        const value = this.number(token, context);
         return value === undefined ? undefined : { value, itemColumns: [] };
       }
       case "address": {
         if (token.kind !== "address" && token.kind !== "number") {
-          this.error(token, `expected a dotted IPv4 address such as 172.16.1.10, found ${describe(token)}`);
+          this.error(token, `bad ${context}: expected a dotted IPv4 address such as 172.16.1.10, found ${describe(token)}`);
           return undefined;
         }
         const address = parseDottedAddress(token.text);
         if (!address.ok) {
-          this.error(token, `bad address ${describe(token)}: ${address.reason}`);
+          this.error(token, `bad ${context}: ${address.reason}, found ${describe(token)}`);
           return undefined;
         }
         return { value: address.value, itemColumns: [] };
       }
       case "list": {
         if (token.kind !== "number" && token.kind !== "list") {
-          this.error(token, `expected a number or a list such as 1,2,5-8, found ${describe(token)}`);
+          this.error(token, `bad ${context}: expected a number or a list such as 1,2,5-8, found ${describe(token)}`);
           return undefined;
         }
         const list = parseNumberList(token.text);
         if (!list.ok) {
-          this.sink.error(token.line, token.column + list.offset, `bad list ${describe(token)}: ${list.reason}`);
+          this.sink.error(token.line, token.column + list.offset, `bad ${context}: ${list.reason}`);
           return undefined;
         }
         return { value: list.items.map((item) => item.value), itemColumns: list.items.map((item) => token.column + item.offset) };
@@ -529,7 +548,7 @@ class Parser {
     }
     const listToken = this.argument(kindToken, `a list of ${kind} numbers`);
     if (!listToken) return false;
-    const converted = this.convert(listToken, "list");
+    const converted = this.convert(listToken, "list", `\`${keyword.text} ${kindToken.text}\` list`);
     if (!converted) return true;
     this.parsed.lifecycle.push({ verb, kind, ids: converted.value as number[], location: valueLocation(listToken, converted.itemColumns) });
     return true;
