@@ -1,0 +1,102 @@
+import { describe, expect, test } from "bun:test";
+import { closestMatch, DiagnosticSink, editDistance, formatDiagnostic } from "../../src/config/errors.ts";
+import { parseDottedAddress, parseNumberList, tokenize } from "../../src/config/lexer.ts";
+import { parseConfig } from "../../src/config/index.ts";
+import { ctime, formatIdList } from "../../src/config/printer.ts";
+import { isContiguousMask } from "../../src/config/schema.ts";
+
+describe("lexer", () => {
+  test("gives every token its kind, 1-based line and column, and whether it starts its line", () => {
+    const sink = new DiagnosticSink("t.conf");
+    const tokens = tokenize('server 1 {\n  ipaddr 172.16.1.10 // the VIP\n  targets 1,2,5-8 name "a \\"b\\" c"}', sink);
+    expect(sink.errors).toEqual([]);
+    expect(tokens.map((t) => [t.kind, t.text, t.line, t.column, t.firstOnLine])).toEqual([
+      ["word", "server", 1, 1, true],
+      ["number", "1", 1, 8, false],
+      ["{", "{", 1, 10, false],
+      ["word", "ipaddr", 2, 3, true],
+      ["address", "172.16.1.10", 2, 10, false],
+      ["word", "targets", 3, 3, true],
+      ["list", "1,2,5-8", 3, 11, false],
+      ["word", "name", 3, 19, false],
+      ["string", 'a "b" c', 3, 24, false],
+      ["}", "}", 3, 35, false],
+    ]);
+  });
+
+  test("a comment may follow a token directly, and `//` inside a string is text", () => {
+    const sink = new DiagnosticSink("t.conf");
+    expect(tokenize('port 80// http\nname "a//b"', sink).map((t) => t.text)).toEqual(["port", "80", "name", "a//b"]);
+  });
+
+  test("an unterminated string is an error at its opening quote, and lexing goes on", () => {
+    const sink = new DiagnosticSink("t.conf");
+    const tokens = tokenize('name "open\nport 80', sink);
+    expect(sink.errors).toEqual([{ severity: "error", file: "t.conf", line: 1, column: 6, message: expect.stringContaining("unterminated string") }]);
+    expect(tokens.map((t) => t.text)).toEqual(["name", "open", "port", "80"]);
+  });
+});
+
+describe("values", () => {
+  test("dotted addresses: four octets 0-255", () => {
+    expect(parseDottedAddress("172.16.1.10")).toEqual({ ok: true, value: 0xac10010a });
+    expect(parseDottedAddress("255.255.255.255")).toEqual({ ok: true, value: 0xffffffff });
+    for (const bad of ["172.16.1.300", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.1000"]) expect(parseDottedAddress(bad).ok).toBe(false);
+  });
+
+  test("lists expand ranges in order and point at the bad item", () => {
+    expect(parseNumberList("1,2,5-8")).toEqual({ ok: true, items: [1, 2, 5, 6, 7, 8].map((value, i) => ({ value, offset: i < 2 ? i * 2 : 4 })) });
+    expect(parseNumberList("1,5-2")).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("runs backwards") });
+    expect(parseNumberList("1,,2")).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("empty list item") });
+    expect(parseNumberList("1,2,")).toMatchObject({ ok: false, offset: 4 });
+    expect(parseNumberList("1-999999999")).toMatchObject({ ok: false, reason: expect.stringContaining("too long") });
+  });
+
+  test("masks must be ones followed by zeros", () => {
+    for (const good of [0, 0xffffffff, 0xffffff00, 0x80000000, 0xfffffffe]) expect(isContiguousMask(good)).toBe(true);
+    for (const bad of [0xff00ff00, 0x00ffffff, 0xfffffffd, 1]) expect(isContiguousMask(bad)).toBe(false);
+  });
+});
+
+describe("did you mean", () => {
+  test("edit distance counts an adjacent transposition as one edit", () => {
+    expect(editDistance("tagrets", "targets")).toBe(1);
+    expect(editDistance("ipadr", "ipaddr")).toBe(1);
+    expect(editDistance("", "abc")).toBe(3);
+  });
+
+  test("suggests only plausible typos", () => {
+    expect(closestMatch("sever", ["server", "target"])).toBe("server");
+    expect(closestMatch("SERVER", ["server"])).toBe("server");
+    expect(closestMatch("colour", ["name", "port"])).toBeUndefined();
+    expect(closestMatch("x", ["rr"])).toBeUndefined();
+  });
+});
+
+describe("diagnostic format", () => {
+  test("file:line:col, the source line, and a caret under the column", () => {
+    const d = { severity: "error" as const, file: "a.conf", line: 2, column: 5, message: "bad" };
+    expect(formatDiagnostic(d, "first\nport 70000\n")).toBe("a.conf:2:5: error: bad\nport 70000\n    ^");
+    expect(formatDiagnostic({ ...d, severity: "warning" }, undefined)).toBe("a.conf:2:5: warning: bad");
+    expect(formatDiagnostic({ ...d, line: 0, column: 0 }, "x")).toBe("a.conf: error: bad");
+  });
+
+  test("all errors of a file come back in file order", () => {
+    const result = parseConfig("set workerz 2\nfoo\nserver x {\n}\nset io ringg\n", "many.conf");
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((d) => d.line)).toEqual([1, 2, 3, 5]);
+  });
+});
+
+describe("printer helpers", () => {
+  test("ctime layout pads the day with a space, like C", () => {
+    expect(ctime(new Date(2007, 8, 28, 21, 38, 37))).toBe("Fri Sep 28 21:38:37 2007");
+    expect(ctime(new Date(2026, 0, 3, 4, 5, 6))).toBe("Sat Jan  3 04:05:06 2026");
+  });
+
+  test("id lists keep their order and shorten runs of three or more", () => {
+    expect(formatIdList([1, 2])).toBe("1,2");
+    expect(formatIdList([1, 2, 3, 7, 9, 10, 11, 12])).toBe("1-3,7,9-12");
+    expect(formatIdList([3, 2, 1])).toBe("3,2,1");
+  });
+});
