@@ -128,6 +128,25 @@ class Checker {
       }
       for (const list of ["targets", "backup"] as const) this.checkServerTargets(server, list);
     }
+    this.checkDistinctServices();
+  }
+
+  /** Two servers on one address, port and protocol would both claim the same packets. */
+  private checkDistinctServices(): void {
+    const first = new Map<string, ServerDef>();
+    for (const server of this.config.servers) {
+      const key = `${server.ipaddr}/${server.port}/${server.protocol}`;
+      const earlier = first.get(key);
+      if (!earlier) {
+        first.set(key, server);
+        continue;
+      }
+      this.at(
+        this.param(server, "ipaddr"),
+        server.pos,
+        `server ${server.id} serves ${ipToString(server.ipaddr)} port ${server.port} ${server.protocol}, like server ${earlier.id} (line ${earlier.pos.line}): expected each address, port and protocol once`,
+      );
+    }
   }
 
   private checkServerTargets(server: ServerDef, list: "targets" | "backup"): void {
@@ -139,6 +158,9 @@ class Checker {
       if (!target) {
         if (!this.isDefined("target", id)) this.at(where, server.pos, `server ${server.id} lists target ${id}, which is not defined: expected a \`target ${id} { ... }\` block`);
         return;
+      }
+      if (list === "backup" && server.targets.includes(id)) {
+        this.at(where, server.pos, `target ${id} is both a target and a backup of server ${server.id}: expected it in one of the two lists`);
       }
       if (target.dsr && target.port !== 0 && target.port !== server.port) this.reportDsrPort(server, target);
     });
