@@ -93,16 +93,25 @@ function generate(random: () => number): Config {
   });
 
   const targetIds = distinct(int(1, 8), 1, 2000);
+  const services = new Set<string>();
   const servers: ServerDef[] = distinct(int(1, 3), 1, 600).map((id) => {
     const network = pick(random, networks);
     const members = targetIds.filter(() => random() < 0.6);
     const backup = targetIds.filter((target) => !members.includes(target) && random() < 0.3);
+    // Each server needs an address, port and protocol of its own.
+    let service: Pick<ServerDef, "ipaddr" | "port" | "protocol">;
+    do {
+      service = {
+        ipaddr: (network.addr | int(1, (~network.mask >>> 0) - 1)) >>> 0,
+        port: pick(random, [0, 80, 443, int(1, 65535)]),
+        protocol: pick(random, ["tcp", "udp"] as const),
+      };
+    } while (services.has(JSON.stringify(service)));
+    services.add(JSON.stringify(service));
     return {
       id,
       name: maybe(text),
-      ipaddr: (network.addr | int(1, (~network.mask >>> 0) - 1)) >>> 0,
-      port: pick(random, [0, 80, 443, int(1, 65535)]),
-      protocol: pick(random, ["tcp", "udp"] as const),
+      ...service,
       targets: members.length > 0 ? members : [targetIds[0]!],
       backup,
       method: pick(random, METHODS),
