@@ -51,7 +51,6 @@ export const POLLERR = 0x8;
 export const POLLHUP = 0x10;
 
 export const EPERM = 1;
-export const EINTR = 4;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EADDRNOTAVAIL = 99;

@@ -59,11 +59,11 @@ export interface TargetHealthSnapshot {
   checks: CheckSnapshot[];
 }
 
-export function checkLabel(spec: CheckSpec): string {
+function checkLabel(spec: CheckSpec): string {
   return spec.kind === "tcpopen" ? `tcpopen ${spec.port}` : "ping";
 }
 
-export function formatLatency(latencyMs: number): string {
+function formatLatency(latencyMs: number): string {
   return latencyMs < 10 ? latencyMs.toFixed(1) : String(Math.round(latencyMs));
 }
 
@@ -163,14 +163,6 @@ export class TargetHealth {
 
   get current(): HealthState {
     return this.state;
-  }
-
-  get isEnabled(): boolean {
-    return this.enabled;
-  }
-
-  get checkCount(): number {
-    return this.checks.length;
   }
 
   /** Records an attempt of check `index`; returns the event when the target's state changed. */
