@@ -96,7 +96,8 @@ function generate(random: () => number): Config {
   const services = new Set<string>();
   const servers: ServerDef[] = distinct(int(1, 3), 1, 600).map((id) => {
     const network = pick(random, networks);
-    const members = targetIds.filter(() => random() < 0.6);
+    const chosen = targetIds.filter(() => random() < 0.6);
+    const members = chosen.length > 0 ? chosen : [targetIds[0]!];
     const backup = targetIds.filter((target) => !members.includes(target) && random() < 0.3);
     // Each server needs an address, port and protocol of its own.
     let service: Pick<ServerDef, "ipaddr" | "port" | "protocol">;
@@ -112,7 +113,7 @@ function generate(random: () => number): Config {
       id,
       name: maybe(text),
       ...service,
-      targets: members.length > 0 ? members : [targetIds[0]!],
+      targets: members,
       backup,
       method: pick(random, METHODS),
       sessionTimeoutS: pick(random, [600, int(1, 86400)]),
