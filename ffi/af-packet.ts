@@ -66,6 +66,11 @@ export interface PacketIOOptions {
   fanoutGroup?: number;
   /** Receive buffer to ask for, in bytes (default 4 MiB). */
   receiveBufferBytes?: number;
+  /**
+   * Send tx frames straight to the driver (PACKET_QDISC_BYPASS, default true). Bypassed frames
+   * also skip the taps: tcpdump on this host does not show them. Turn off to watch them.
+   */
+  qdiscBypass?: boolean;
 }
 
 /** Counters of what the socket could not deliver or send; read them, never reset them. */
@@ -138,7 +143,15 @@ function openUnboundPacketSocket(): number {
   return check(libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "socket(AF_PACKET, SOCK_RAW)", socketAdvice);
 }
 
-function configureReceiveSocket(fd: number, ifname: string, ifindex: number, receiveTimeoutMs: number, receiveBufferBytes: number, fanoutGroup: number | undefined): void {
+interface SocketSettings {
+  readonly receiveTimeoutMs: number;
+  readonly receiveBufferBytes: number;
+  readonly fanoutGroup: number | undefined;
+  readonly qdiscBypass: boolean;
+}
+
+function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
+  const { receiveTimeoutMs, receiveBufferBytes, fanoutGroup } = settings;
   // The balancer's own output (and that of the other workers and the ARP sender) would
   // otherwise come back as input and loop.
   setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)", (errno) =>
@@ -158,7 +171,7 @@ function configureReceiveSocket(fd: number, ifname: string, ifindex: number, rec
   setTimeoutOption(fd, SO_SNDTIMEO, receiveTimeoutMs, "setsockopt(SO_SNDTIMEO)");
   // Forwarded frames go straight to the driver: bng is the only sender of them and a qdisc
   // would only add a queue and a lock.
-  setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)");
+  if (settings.qdiscBypass) setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)");
   const address = sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER);
   check(libc.bind(fd, ptr(address), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`, (errno) =>
     errno === ENODEV ? `interface ${ifname} disappeared; see \`ip link\`` : undefined,
@@ -188,7 +201,12 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
   const arena = layOutArena(batchSize, slotSize);
   const fd = openUnboundPacketSocket();
   try {
-    configureReceiveSocket(fd, ifname, ifindex, receiveTimeoutMs, receiveBufferBytes, options.fanoutGroup);
+    configurePacketSocket(fd, ifname, ifindex, {
+      receiveTimeoutMs,
+      receiveBufferBytes,
+      fanoutGroup: options.fanoutGroup,
+      qdiscBypass: options.qdiscBypass ?? true,
+    });
   } catch (error) {
     libc.close(fd);
     throw error;

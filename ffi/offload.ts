@@ -1,0 +1,94 @@
+// Receive coalescing (GRO, LRO, hardware GRO) off on bng's interface while it runs.
+//
+// A coalesced frame can be far longer than the MTU: it would not fit a slot, and forwarded as
+// it is, the driver would refuse it. The settings are changed with the `ethtool` command (a
+// documented dependency) and the previous ones put back at exit.
+
+/** ethtool's feature name (as `ethtool -k` prints it) -> the name `ethtool -K` takes. */
+const COALESCING_FEATURES: ReadonlyArray<readonly [feature: string, keyword: string]> = [
+  ["generic-receive-offload", "gro"],
+  ["large-receive-offload", "lro"],
+  ["rx-gro-hw", "rx-gro-hw"],
+];
+
+export interface FeatureState {
+  readonly on: boolean;
+  /** The driver does not let this feature change. */
+  readonly fixed: boolean;
+}
+
+export interface CoalescingChange {
+  readonly ifname: string;
+  /** Features bng turned off (and `restore()` turns back on), e.g. ["generic-receive-offload"]. */
+  readonly turnedOff: readonly string[];
+  /** Features still on after the attempt (fixed by the driver or refused): frames may exceed the MTU. */
+  readonly stillOn: readonly string[];
+  /** Turns `turnedOff` back on; returns the features it restored. Safe to call twice. */
+  restore(): readonly string[];
+}
+
+function runEthtool(args: readonly string[]): { exitCode: number; stdout: string; stderr: string } {
+  let result;
+  try {
+    result = Bun.spawnSync(["ethtool", ...args], { stdout: "pipe", stderr: "pipe" });
+  } catch (error) {
+    throw new Error(
+      `cannot run ethtool (${error instanceof Error ? error.message : String(error)}); install it (e.g. apt install ethtool) or turn GRO/LRO off yourself`,
+    );
+  }
+  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString().trim() };
+}
+
+/** Parses `ethtool -k` output: "generic-receive-offload: on" / "large-receive-offload: off [fixed]". */
+export function parseFeatures(text: string): Map<string, FeatureState> {
+  const features = new Map<string, FeatureState>();
+  for (const line of text.split("\n")) {
+    const match = /^\s*([\w-]+):\s+(on|off)(\s+\[(?:requested \w+ )?fixed\])?/.exec(line);
+    if (match) features.set(match[1]!, { on: match[2] === "on", fixed: match[3] !== undefined });
+  }
+  return features;
+}
+
+export function readFeatures(ifname: string): Map<string, FeatureState> {
+  const result = runEthtool(["-k", ifname]);
+  if (result.exitCode !== 0) {
+    throw new Error(`ethtool -k ${ifname} failed (exit ${result.exitCode}): ${result.stderr || "no message"}; see \`ip link\``);
+  }
+  return parseFeatures(result.stdout);
+}
+
+function setFeatures(ifname: string, keywords: readonly string[], value: "on" | "off"): void {
+  if (keywords.length === 0) return;
+  // The outcome is judged by reading the features back: ethtool exits non-zero when only some
+  // of them changed.
+  runEthtool(["-K", ifname, ...keywords.flatMap((keyword) => [keyword, value])]);
+}
+
+function coalescingOn(features: Map<string, FeatureState>): string[] {
+  return COALESCING_FEATURES.filter(([feature]) => features.get(feature)?.on === true).map(([feature]) => feature);
+}
+
+function keywordsOf(features: readonly string[]): string[] {
+  return COALESCING_FEATURES.filter(([feature]) => features.includes(feature)).map(([, keyword]) => keyword);
+}
+
+/** Turns GRO, LRO and hardware GRO off on `ifname`; says what it changed and what it could not. */
+export function disableReceiveCoalescing(ifname: string): CoalescingChange {
+  const wereOn = coalescingOn(readFeatures(ifname));
+  setFeatures(ifname, keywordsOf(wereOn), "off");
+  const stillOn = coalescingOn(readFeatures(ifname));
+  const turnedOff = wereOn.filter((feature) => !stillOn.includes(feature));
+  let restored = false;
+  return {
+    ifname,
+    turnedOff,
+    stillOn,
+    restore(): readonly string[] {
+      if (restored) return [];
+      restored = true;
+      setFeatures(ifname, keywordsOf(turnedOff), "on");
+      const nowOn = coalescingOn(readFeatures(ifname));
+      return turnedOff.filter((feature) => nowOn.includes(feature));
+    },
+  };
+}

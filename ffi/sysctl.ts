@@ -1,0 +1,32 @@
+// IPv4 forwarding as the kernel sees it. bng receives VIP frames through a packet tap, so the
+// kernel gets a copy of each too: with forwarding on for the receiving interface it would route
+// that copy as well, and the target would see every packet twice.
+import { readFileSync } from "node:fs";
+import { assertInterfaceName } from "./interface.ts";
+
+export interface Ipv4Forwarding {
+  /** net.ipv4.ip_forward */
+  readonly global: boolean;
+  /** net.ipv4.conf.IFNAME.forwarding — what decides for frames received on IFNAME. */
+  readonly onInterface: boolean;
+}
+
+function readFlag(path: string): boolean {
+  const text = readFileSync(path, "utf8").trim();
+  if (text !== "0" && text !== "1") throw new Error(`unexpected content ${JSON.stringify(text)} in ${path}`);
+  return text === "1";
+}
+
+export function readIpv4Forwarding(ifname: string, procSys = "/proc/sys"): Ipv4Forwarding {
+  assertInterfaceName(ifname);
+  return {
+    global: readFlag(`${procSys}/net/ipv4/ip_forward`),
+    onInterface: readFlag(`${procSys}/net/ipv4/conf/${ifname}/forwarding`),
+  };
+}
+
+/** An operator-facing warning when the kernel would route VIP frames too, else undefined. */
+export function forwardingWarning(ifname: string, forwarding: Ipv4Forwarding): string | undefined {
+  if (!forwarding.onInterface) return undefined;
+  return `IPv4 forwarding is on for ${ifname}: the kernel will route a second copy of every VIP frame; turn it off with \`sysctl -w net.ipv4.conf.${ifname}.forwarding=0\``;
+}

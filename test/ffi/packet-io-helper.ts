@@ -1,0 +1,268 @@
+// Runs inside a test network namespace (`ip netns exec NS bun test/ffi/packet-io-helper.ts MODE ...`)
+// and drives the real AF_PACKET PacketIO. It prints `{"ready":true}` once its sockets are open,
+// then one JSON line with what it saw. Modes:
+//   receive IFNAME DURATION_MS [SLOT_SIZE]        summarize every frame received
+//   send IFNAME DST_MAC MARKER bypass|qdisc LENGTH...
+//                                                 send one test frame per LENGTH through tx and
+//                                                 one through the frame sender; watch for echoes
+//   forward IFNAME DURATION_MS                    send every test frame back to its source (bench)
+//   flood IFNAME DST_MAC COUNT                    send COUNT test frames, count those coming back
+//   fanout IFNAME GROUP DURATION_MS               two sockets in one fanout group: TCP SYNs each saw
+//   offload IFNAME                                turn receive coalescing off, then restore it
+//   forwarding IFNAME                             the IPv4 forwarding state and warning
+import { FRAME_TRUNCATED, openFrameSender, openPacketIO, type AfPacketIO } from "../../ffi/af-packet.ts";
+import { interfaceMac } from "../../ffi/interface.ts";
+import { disableReceiveCoalescing, readFeatures } from "../../ffi/offload.ts";
+import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+
+/** IEEE 802 local experimental EtherType: no kernel protocol handler takes these frames. */
+export const TEST_ETHERTYPE = 0x88b5;
+
+export interface FrameSummary {
+  length: number;
+  pktType: number;
+  flags: number;
+  source: string;
+  etherType: number;
+  ipProtocol?: number;
+  tcpFlags?: number;
+  destinationPort?: number;
+  marker?: string;
+}
+
+const [mode = "", ifname = "", ...rest] = process.argv.slice(2);
+
+function macText(bytes: Uint8Array, offset: number): string {
+  return Array.from(bytes.subarray(offset, offset + 6), (byte) => byte.toString(16).padStart(2, "0")).join(":");
+}
+
+function parseMac(text: string): Uint8Array {
+  return Uint8Array.from(text.split(":"), (part) => Number.parseInt(part, 16));
+}
+
+function summarize(io: AfPacketIO, slot: number): FrameSummary {
+  const { bytes, slotSize } = io.rx;
+  const at = slot * slotSize;
+  const length = io.rx.lengths[slot]!;
+  const etherType = (bytes[at + 12]! << 8) | bytes[at + 13]!;
+  const summary: FrameSummary = {
+    length,
+    pktType: io.rx.pktTypes[slot]!,
+    flags: io.rx.flags[slot]!,
+    source: macText(bytes, at + 6),
+    etherType,
+  };
+  if (etherType === 0x0800 && length >= 34) {
+    summary.ipProtocol = bytes[at + 23]!;
+    const transport = at + 14 + (bytes[at + 14]! & 0x0f) * 4;
+    if (summary.ipProtocol === 6 && transport + 14 <= at + length) {
+      summary.destinationPort = (bytes[transport + 2]! << 8) | bytes[transport + 3]!;
+      summary.tcpFlags = bytes[transport + 13]!;
+    }
+  }
+  if (etherType === TEST_ETHERTYPE) {
+    const end = Math.min(length, slotSize);
+    summary.marker = new TextDecoder().decode(bytes.subarray(at + 14, at + end)).replace(/\0.*$/s, "");
+  }
+  return summary;
+}
+
+/** Writes a TEST_ETHERTYPE frame of `length` bytes carrying `marker` into `target` at `at`. */
+function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array, source: Uint8Array, marker: string, length: number): void {
+  target.fill(0, at, at + length);
+  target.set(destination, at);
+  target.set(source, at + 6);
+  target[at + 12] = TEST_ETHERTYPE >> 8;
+  target[at + 13] = TEST_ETHERTYPE & 0xff;
+  target.set(new TextEncoder().encode(marker).subarray(0, length - 14), at + 14);
+}
+
+function ready(): void {
+  console.log(JSON.stringify({ ready: true }));
+}
+
+function receiveMode(durationMs: number, slotSize?: number): void {
+  const io = openPacketIO(slotSize === undefined ? { ifname } : { ifname, slotSize });
+  ready();
+  const frames: FrameSummary[] = [];
+  const deadline = Date.now() + durationMs;
+  while (Date.now() < deadline) {
+    const count = io.receive();
+    for (let slot = 0; slot < count && frames.length < 500; slot++) frames.push(summarize(io, slot));
+  }
+  console.log(JSON.stringify({ frames, stats: io.stats, truncatedFlag: FRAME_TRUNCATED }));
+  io.close();
+}
+
+function sendMode(destinationText: string, marker: string, qdiscBypass: boolean, lengths: number[]): void {
+  const destination = parseMac(destinationText);
+  const ownMac = interfaceMac(ifname);
+  const sender = openPacketIO({ ifname, receiveTimeoutMs: 50, qdiscBypass });
+  // A second socket on the same interface, like a second worker: our output must not reach it.
+  const watcher = openPacketIO({ ifname, receiveTimeoutMs: 50 });
+  const frameSender = openFrameSender(ifname);
+  ready();
+  const { tx } = sender;
+  lengths.forEach((length, slot) => {
+    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, `${marker}-${slot}`, length);
+    tx.lengths[slot] = length;
+  });
+  tx.count = lengths.length;
+  const accepted = sender.send();
+  const control = new Uint8Array(64);
+  writeTestFrame(control, 0, destination, ownMac, `${marker}-control`, 64);
+  frameSender.send(control, 64);
+  let echoedToSender = 0;
+  let echoedToWatcher = 0;
+  const deadline = Date.now() + 500;
+  while (Date.now() < deadline) {
+    for (const [io, isSender] of [[sender, true], [watcher, false]] as const) {
+      const count = io.receive();
+      for (let slot = 0; slot < count; slot++) {
+        if (summarize(io, slot).marker?.startsWith(marker)) {
+          if (isSender) echoedToSender++;
+          else echoedToWatcher++;
+        }
+      }
+    }
+  }
+  console.log(JSON.stringify({ accepted, echoedToSender, echoedToWatcher, stats: sender.stats }));
+  frameSender.close();
+  watcher.close();
+  sender.close();
+}
+
+function forwardMode(durationMs: number): void {
+  const io = openPacketIO({ ifname });
+  ready();
+  const started = process.cpuUsage();
+  let forwarded = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  const deadline = Date.now() + durationMs;
+  const { rx, tx } = io;
+  while (Date.now() < deadline) {
+    const count = io.receive();
+    let out = 0;
+    for (let slot = 0; slot < count; slot++) {
+      const from = slot * rx.slotSize;
+      if (((rx.bytes[from + 12]! << 8) | rx.bytes[from + 13]!) !== TEST_ETHERTYPE) continue;
+      const to = out * tx.slotSize;
+      const length = rx.lengths[slot]!;
+      tx.bytes.set(rx.bytes.subarray(from, from + length), to);
+      // Back to where it came from: swap the MAC addresses.
+      for (let byte = 0; byte < 6; byte++) {
+        tx.bytes[to + byte] = rx.bytes[from + 6 + byte]!;
+        tx.bytes[to + 6 + byte] = rx.bytes[from + byte]!;
+      }
+      tx.lengths[out++] = length;
+    }
+    if (out === 0) continue;
+    if (firstAt === 0) firstAt = performance.now();
+    tx.count = out;
+    forwarded += io.send();
+    lastAt = performance.now();
+  }
+  const cpu = process.cpuUsage(started);
+  console.log(JSON.stringify({ forwarded, userMicros: cpu.user, systemMicros: cpu.system, busyMs: lastAt - firstAt, stats: io.stats }));
+  io.close();
+}
+
+function floodMode(destinationText: string, count: number): void {
+  const destination = parseMac(destinationText);
+  const ownMac = interfaceMac(ifname);
+  const io = openPacketIO({ ifname, receiveTimeoutMs: 20 });
+  ready();
+  const { tx } = io;
+  for (let slot = 0; slot < tx.slotCount; slot++) {
+    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, "flood", 64);
+    tx.lengths[slot] = 64;
+  }
+  let sent = 0;
+  let returned = 0;
+  const countReturned = () => {
+    const received = io.receive();
+    for (let slot = 0; slot < received; slot++) {
+      if (summarize(io, slot).marker === "flood") returned++;
+    }
+  };
+  const started = performance.now();
+  while (sent < count) {
+    tx.count = Math.min(tx.slotCount, count - sent);
+    sent += io.send();
+    // Pace the sender by draining what came back, so neither side's queue overflows.
+    countReturned();
+  }
+  const idleUntil = () => Date.now() + 300;
+  let deadline = idleUntil();
+  while (Date.now() < deadline && returned < sent) {
+    const before = returned;
+    countReturned();
+    if (returned > before) deadline = idleUntil();
+  }
+  console.log(JSON.stringify({ sent, returned, wallMs: performance.now() - started, stats: io.stats }));
+  io.close();
+}
+
+function fanoutMode(group: number, durationMs: number): void {
+  const members = [0, 1].map(() => openPacketIO({ ifname, fanoutGroup: group, receiveTimeoutMs: 20 }));
+  ready();
+  const synSourcePorts = members.map((): number[] => []);
+  const deadline = Date.now() + durationMs;
+  while (Date.now() < deadline) {
+    members.forEach((io, member) => {
+      const count = io.receive();
+      for (let slot = 0; slot < count; slot++) {
+        const frame = summarize(io, slot);
+        if (frame.tcpFlags !== 0x02) continue;
+        const transport = slot * io.rx.slotSize + 34;
+        synSourcePorts[member]!.push((io.rx.bytes[transport]! << 8) | io.rx.bytes[transport + 1]!);
+      }
+    });
+  }
+  console.log(JSON.stringify({ synSourcePorts }));
+  for (const io of members) io.close();
+}
+
+function offloadMode(): void {
+  ready();
+  const change = disableReceiveCoalescing(ifname);
+  const groWhileRunning = readFeatures(ifname).get("generic-receive-offload")?.on;
+  const restored = change.restore();
+  const restoredAgain = change.restore();
+  const groAfterRestore = readFeatures(ifname).get("generic-receive-offload")?.on;
+  console.log(JSON.stringify({ turnedOff: change.turnedOff, stillOn: change.stillOn, groWhileRunning, restored, restoredAgain, groAfterRestore }));
+}
+
+function forwardingMode(): void {
+  ready();
+  const forwarding = readIpv4Forwarding(ifname);
+  console.log(JSON.stringify({ forwarding, warning: forwardingWarning(ifname, forwarding) ?? null }));
+}
+
+switch (mode) {
+  case "receive":
+    receiveMode(Number(rest[0]), rest[1] === undefined ? undefined : Number(rest[1]));
+    break;
+  case "send":
+    sendMode(rest[0] ?? "", rest[1] ?? "", rest[2] === "bypass", rest.slice(3).map(Number));
+    break;
+  case "forward":
+    forwardMode(Number(rest[0]));
+    break;
+  case "flood":
+    floodMode(rest[0] ?? "", Number(rest[1]));
+    break;
+  case "fanout":
+    fanoutMode(Number(rest[0]), Number(rest[1]));
+    break;
+  case "offload":
+    offloadMode();
+    break;
+  case "forwarding":
+    forwardingMode();
+    break;
+  default:
+    console.error(`unknown mode ${JSON.stringify(mode)}`);
+    process.exit(2);
+}
