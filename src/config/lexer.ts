@@ -133,6 +133,8 @@ export interface ListItem {
   offset: number;
 }
 
+const MAX_LIST_LENGTH = 65536;
+
 /** `1,2,5-8` expanded to its numbers, or the first malformed item and where it is. */
 export function parseNumberList(text: string): { ok: true; items: ListItem[] } | { ok: false; offset: number; reason: string } {
   const items: ListItem[] = [];
@@ -149,8 +151,8 @@ export function parseNumberList(text: string): { ok: true; items: ListItem[] } |
     const from = Number(range[1]);
     const to = range[2] === undefined ? from : Number(range[2]);
     if (to < from) return { ok: false, offset, reason: `range \`${part}\` runs backwards: expected FROM-TO with FROM <= TO` };
-    // A range is a shorthand for a few ids, not a way to allocate millions of them.
-    if (to - from >= 65536) return { ok: false, offset, reason: `range \`${part}\` is too long: at most 65536 numbers` };
+    // A list names a few ids, not millions: cap what it may expand to.
+    if (items.length + (to - from) >= MAX_LIST_LENGTH) return { ok: false, offset, reason: `\`${part}\` makes the list too long: at most ${MAX_LIST_LENGTH} numbers` };
     for (let value = from; value <= to; value++) items.push({ value, offset });
     offset += part.length + 1;
   }

@@ -198,6 +198,7 @@ export const BLOCK_SCHEMAS = {
 } as const satisfies Record<BlockKind, v.GenericSchema>;
 
 export const LARGEST_MAGLEV_SIZE = 1048573;
+const MAGLEV_SIZE = expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`);
 
 function isPrime(n: number): boolean {
   if (n < 2 || !Number.isInteger(n)) return false;
@@ -224,7 +225,8 @@ export const SETTINGS: Record<string, SettingSpec> = {
   maglevsize: {
     key: "maglevSize",
     shape: "number",
-    schema: v.pipe(v.number(), v.check(isPrime, expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`)), v.maxValue(LARGEST_MAGLEV_SIZE, expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`))),
+    // The bound comes first: trial division of a huge number would take forever.
+    schema: v.pipe(v.number(), v.maxValue(LARGEST_MAGLEV_SIZE, MAGLEV_SIZE), v.check(isPrime, MAGLEV_SIZE)),
   },
   arprefresh: { key: "arpRefreshS", shape: "number", schema: integer(1, 3600, "seconds between ARP refreshes") },
   metrics: { key: "metrics", shape: "word", schema: v.pipe(v.string(), v.check(isListenAddress, expected("ADDRESS:PORT to serve metrics on, e.g. 127.0.0.1:9100"))) },

@@ -50,6 +50,14 @@ describe("values", () => {
     expect(parseNumberList("1,,2")).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("empty list item") });
     expect(parseNumberList("1,2,")).toMatchObject({ ok: false, offset: 4 });
     expect(parseNumberList("1-999999999")).toMatchObject({ ok: false, reason: expect.stringContaining("too long") });
+    expect(parseNumberList("1-60000,1-60000")).toMatchObject({ ok: false, offset: 8, reason: expect.stringContaining("too long") });
+  });
+
+  test("a huge maglevsize is refused at once rather than tested for primality", () => {
+    const started = performance.now();
+    const result = parseConfig("set maglevsize 99999999999999999999\nset maglevsize 65536\nset maglevsize 65537\n", "m.conf");
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(result.ok ? [] : result.errors.map((d) => d.line)).toEqual([1, 2]);
   });
 
   test("masks must be ones followed by zeros", () => {
