@@ -232,10 +232,11 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   function runDue(): void {
     timer = undefined;
     timerAtMs = Infinity;
-    const now = clock.nowMs();
-    for (let entry = heap.peek(); entry && entry.atMs <= now; entry = heap.peek()) {
+    // Each entry gets its own now: when hundreds are due together, the last ones really do
+    // start later, and their lag must say so.
+    for (let entry = heap.peek(); entry && entry.atMs <= clock.nowMs(); entry = heap.peek()) {
       heap.pop();
-      if (!entry.cancelled) entry.run(now);
+      if (!entry.cancelled) entry.run(clock.nowMs());
       if (stopped) return;
     }
     armTimer();
