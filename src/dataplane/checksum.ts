@@ -1,0 +1,74 @@
+// The Internet checksum (RFC 1071) over frames in place. Sums are kept unfolded in a JS number
+// (a frame's 16-bit words cannot overflow 2^53) and folded once at the end.
+
+import {
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_CHECKSUM,
+  IPV4_PROTOCOL,
+  IPV4_TOTAL_LENGTH,
+  TCP_CHECKSUM,
+  UDP_CHECKSUM,
+  ICMP_CHECKSUM,
+  ipv4HeaderLength,
+  read16,
+  write16,
+} from "./frame.ts";
+
+/** Unfolded ones'-complement sum of `length` bytes; an odd last byte is padded with zero. */
+export function sumBytes(bytes: Uint8Array, at: number, length: number, initial: number): number {
+  let sum = initial;
+  const end = at + (length & ~1);
+  for (let i = at; i < end; i += 2) sum += ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+  if (length & 1) sum += (bytes[end] ?? 0) << 8;
+  return sum;
+}
+
+/** Folds a sum to 16 bits and complements it: the value a checksum field holds. */
+export function foldComplement(sum: number): number {
+  let folded = sum;
+  while (folded > 0xffff) folded = (folded & 0xffff) + Math.floor(folded / 0x10000);
+  return ~folded & 0xffff;
+}
+
+/** Recomputes the IPv4 header checksum in place. */
+export function writeIpv4HeaderChecksum(bytes: Uint8Array, ipAt: number): void {
+  write16(bytes, ipAt + IPV4_CHECKSUM, 0);
+  write16(bytes, ipAt + IPV4_CHECKSUM, foldComplement(sumBytes(bytes, ipAt, ipv4HeaderLength(bytes, ipAt), 0)));
+}
+
+/** Recomputes an ICMP message's checksum in place over `length` bytes from `icmpAt`. */
+export function writeIcmpChecksum(bytes: Uint8Array, icmpAt: number, length: number): void {
+  write16(bytes, icmpAt + ICMP_CHECKSUM, 0);
+  write16(bytes, icmpAt + ICMP_CHECKSUM, foldComplement(sumBytes(bytes, icmpAt, length, 0)));
+}
+
+/**
+ * Completes a TCP or UDP checksum the kernel left partial (CHECKSUM_PARTIAL, reported as
+ * TP_STATUS_CSUMNOTREADY): the field holds the folded pseudo-header sum, so summing the whole
+ * segment with that field in place yields the full checksum. Returns false when the frame is
+ * neither TCP nor UDP (nothing to complete).
+ */
+export function completePartialL4Checksum(bytes: Uint8Array, ipAt: number): boolean {
+  const protocol = bytes[ipAt + IPV4_PROTOCOL];
+  const headerLength = ipv4HeaderLength(bytes, ipAt);
+  const l4At = ipAt + headerLength;
+  const l4Length = read16(bytes, ipAt + IPV4_TOTAL_LENGTH) - headerLength;
+  let fieldAt: number;
+  if (protocol === IPPROTO_TCP) fieldAt = l4At + TCP_CHECKSUM;
+  else if (protocol === IPPROTO_UDP) fieldAt = l4At + UDP_CHECKSUM;
+  else return false;
+  const checksum = foldComplement(sumBytes(bytes, l4At, l4Length, 0));
+  // In UDP a zero checksum means "none"; the same value is sent as its other zero, 0xffff.
+  write16(bytes, fieldAt, checksum === 0 && protocol === IPPROTO_UDP ? 0xffff : checksum);
+  return true;
+}
+
+/**
+ * Updates a checksum field for one 16-bit word of the covered data changing from `oldWord` to
+ * `newWord` (RFC 1624, eqn. 3), so a reply keeps the request's checksum state without summing
+ * the whole payload again.
+ */
+export function updatedChecksum(checksum: number, oldWord: number, newWord: number): number {
+  return foldComplement((~checksum & 0xffff) + (~oldWord & 0xffff) + newWord);
+}

@@ -1,0 +1,144 @@
+// Per-worker counters in one SharedArrayBuffer. Each worker owns a region and is its only
+// writer (plain increments, no atomics); the control side sums the regions when it reads.
+// Float64 keeps counts exact to 2^53 and an aligned 8-byte store is never torn on x86-64/arm64.
+
+import { ID_LIMIT } from "./table-layout.ts";
+
+/** Why a frame addressed to a VIP (or unreadable) was dropped. Indices are stable. */
+export const DROP_REASONS = [
+  "short_ethernet",
+  "short_arp",
+  "short_ipv4",
+  "bad_version",
+  "bad_ihl",
+  "ip_options",
+  "bad_total_length",
+  "short_tcp",
+  "short_udp",
+  "short_icmp",
+  "fragment_unmapped",
+  "unsupported_protocol",
+  "icmp_not_echo",
+  "no_server",
+  "server_disabled",
+  "no_target",
+  "from_self",
+  "tx_full",
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export const DROP_SHORT_ETHERNET = 0;
+export const DROP_SHORT_ARP = 1;
+export const DROP_SHORT_IPV4 = 2;
+export const DROP_BAD_VERSION = 3;
+export const DROP_BAD_IHL = 4;
+export const DROP_IP_OPTIONS = 5;
+export const DROP_BAD_TOTAL_LENGTH = 6;
+export const DROP_SHORT_TCP = 7;
+export const DROP_SHORT_UDP = 8;
+export const DROP_SHORT_ICMP = 9;
+export const DROP_FRAGMENT_UNMAPPED = 10;
+export const DROP_UNSUPPORTED_PROTOCOL = 11;
+export const DROP_ICMP_NOT_ECHO = 12;
+export const DROP_NO_SERVER = 13;
+export const DROP_SERVER_DISABLED = 14;
+export const DROP_NO_TARGET = 15;
+export const DROP_FROM_SELF = 16;
+export const DROP_TX_FULL = 17;
+
+/** Why a frame was left to the kernel. */
+export const PASS_REASONS = ["not_vip", "not_ipv4", "vlan", "packet_type", "arp"] as const;
+export type PassReason = (typeof PASS_REASONS)[number];
+
+export const PASS_NOT_VIP = 0;
+export const PASS_NOT_IPV4 = 1;
+export const PASS_VLAN = 2;
+export const PASS_PACKET_TYPE = 3;
+export const PASS_ARP = 4;
+
+/** Everything else a worker counts. */
+export const EVENTS = [
+  "frames",
+  "forwarded",
+  "forwarded_bytes",
+  "arp_replies",
+  "icmp_replies",
+  "neighbour_sightings",
+  "checksums_completed",
+] as const;
+export type EventName = (typeof EVENTS)[number];
+
+export const EVENT_FRAMES = 0;
+export const EVENT_FORWARDED = 1;
+export const EVENT_FORWARDED_BYTES = 2;
+export const EVENT_ARP_REPLIES = 3;
+export const EVENT_ICMP_REPLIES = 4;
+export const EVENT_NEIGHBOUR_SIGHTINGS = 5;
+export const EVENT_CHECKSUMS_COMPLETED = 6;
+
+// Region layout, in Float64 slots.
+export const EVENTS_AT = 0;
+export const DROPS_AT = EVENTS_AT + EVENTS.length;
+export const PASSES_AT = DROPS_AT + DROP_REASONS.length;
+/** Per server id: packets at SERVER_PACKETS_AT + id, bytes at SERVER_BYTES_AT + id. */
+export const SERVER_PACKETS_AT = PASSES_AT + PASS_REASONS.length;
+export const SERVER_BYTES_AT = SERVER_PACKETS_AT + ID_LIMIT;
+export const TARGET_PACKETS_AT = SERVER_BYTES_AT + ID_LIMIT;
+export const TARGET_BYTES_AT = TARGET_PACKETS_AT + ID_LIMIT;
+const REGION_SLOTS = TARGET_BYTES_AT + ID_LIMIT;
+
+export interface TrafficCount {
+  packets: number;
+  bytes: number;
+}
+
+/** Sums over all workers. Servers and targets appear once they have traffic. */
+export interface CountersSnapshot {
+  events: Record<EventName, number>;
+  drops: Record<DropReason, number>;
+  passes: Record<PassReason, number>;
+  servers: Map<number, TrafficCount>;
+  targets: Map<number, TrafficCount>;
+}
+
+export function createCounters(workerCount: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(workerCount * REGION_SLOTS * 8);
+}
+
+/** Worker `index`'s region: the array the processor increments. */
+export function workerCounters(buffer: SharedArrayBuffer, index: number): Float64Array {
+  return new Float64Array(buffer, index * REGION_SLOTS * 8, REGION_SLOTS);
+}
+
+function named<const Names extends readonly string[]>(
+  names: Names,
+  sums: Float64Array,
+  at: number,
+): Record<Names[number], number> {
+  return Object.fromEntries(names.map((name, i) => [name, sums[at + i] ?? 0])) as Record<Names[number], number>;
+}
+
+function traffic(sums: Float64Array, packetsAt: number, bytesAt: number): Map<number, TrafficCount> {
+  const byId = new Map<number, TrafficCount>();
+  for (let id = 0; id < ID_LIMIT; id++) {
+    const packets = sums[packetsAt + id] ?? 0;
+    if (packets > 0) byId.set(id, { packets, bytes: sums[bytesAt + id] ?? 0 });
+  }
+  return byId;
+}
+
+export function readCounters(buffer: SharedArrayBuffer): CountersSnapshot {
+  const workers = buffer.byteLength / (REGION_SLOTS * 8);
+  const sums = new Float64Array(REGION_SLOTS);
+  for (let w = 0; w < workers; w++) {
+    const region = workerCounters(buffer, w);
+    for (let i = 0; i < REGION_SLOTS; i++) sums[i] = (sums[i] ?? 0) + (region[i] ?? 0);
+  }
+  return {
+    events: named(EVENTS, sums, EVENTS_AT),
+    drops: named(DROP_REASONS, sums, DROPS_AT),
+    passes: named(PASS_REASONS, sums, PASSES_AT),
+    servers: traffic(sums, SERVER_PACKETS_AT, SERVER_BYTES_AT),
+    targets: traffic(sums, TARGET_PACKETS_AT, TARGET_BYTES_AT),
+  };
+}

@@ -1,0 +1,451 @@
+// The per-frame decision and the batch processor: every received frame gets one verdict
+// (forward to a target, reply, drop with a reason, or pass = left to the kernel), and the frames
+// to send are written into the tx batch. Nothing here allocates: the processor's state is set
+// up once, and frames are read and written in place with integer arithmetic.
+//
+// An AF_PACKET tap only observes: the kernel gets its own copy of every frame whatever the
+// verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
+
+import type { PacketBatch } from "./packet-io.ts";
+import { FRAME_CSUM_NOT_READY } from "./packet-io.ts";
+import { writeArpReplyFromRequest } from "./arp.ts";
+import { completePartialL4Checksum, updatedChecksum, writeIpv4HeaderChecksum } from "./checksum.ts";
+import * as C from "./counters.ts";
+import {
+  ARP_HLEN,
+  ARP_HTYPE,
+  ARP_HTYPE_ETHERNET,
+  ARP_LEN,
+  ARP_OP,
+  ARP_OP_REQUEST,
+  ARP_PLEN,
+  ARP_PTYPE,
+  ARP_SHA,
+  ARP_SPA,
+  ARP_TPA,
+  ETH_DST,
+  ETH_HEADER_LEN,
+  ETH_SRC,
+  ETH_TYPE,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
+  ICMP_CHECKSUM,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HEADER_LEN,
+  ICMP_TYPE,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_DST,
+  IPV4_FLAGS_FRAGMENT,
+  IPV4_FRAGMENT_OFFSET_MASK,
+  IPV4_MIN_HEADER_LEN,
+  IPV4_MORE_FRAGMENTS,
+  IPV4_PROTOCOL,
+  IPV4_SRC,
+  IPV4_TOTAL_LENGTH,
+  IPV4_TTL,
+  L4_DST_PORT,
+  L4_SRC_PORT,
+  TCP_MIN_HEADER_LEN,
+  UDP_HEADER_LEN,
+  ipv4HeaderLength,
+  ipv4Version,
+  read16,
+  read32,
+  readMacHigh,
+  readMacLow,
+  write16,
+  write32,
+  writeMac,
+} from "./frame.ts";
+import type { NeighbourTable } from "./neighbours.ts";
+import { TargetSelector } from "./select/select.ts";
+import type { SessionTable } from "./sessions.ts";
+import type { ForwardingTable } from "./table.ts";
+import {
+  S_ENABLED,
+  S_ID,
+  S_KEY_PORT,
+  S_PORT,
+  S_PROTOCOL,
+  S_TIMEOUT_S,
+  T_ID,
+  T_MAC_HIGH,
+  T_MAC_LOW,
+  T_NEXT_SAME_IP,
+  VIP_ANSWERS,
+  VIP_FIRST_SERVER,
+  VIP_SERVER_COUNT,
+} from "./table-layout.ts";
+
+/** Kernel packet types (sll_pkttype) the processor acts on. */
+const PACKET_HOST = 0;
+const PACKET_BROADCAST = 1;
+
+export const VERDICT_FORWARD = 1;
+export const VERDICT_REPLY = 2;
+export const VERDICT_DROP = 3;
+export const VERDICT_PASS = 4;
+
+/** TTL of the echo replies bng originates (Linux's default). */
+const REPLY_TTL = 64;
+
+/** findServer results below zero. */
+const NO_SERVER = -1;
+const SERVER_DISABLED = -2;
+
+export interface ProcessorOptions {
+  rx: PacketBatch;
+  tx: PacketBatch;
+  table: ForwardingTable;
+  sessions: SessionTable;
+  neighbours: NeighbourTable;
+  /** This worker's counters region (counters.ts `workerCounters`). */
+  counters: Float64Array;
+  /** Wall-clock milliseconds (Date.now in production, a fake in tests). Read once per batch. */
+  clock: () => number;
+  /** Seed of the random and wrandom methods. */
+  randomSeed: number;
+}
+
+export class Processor {
+  /** Per rx slot after processBatch: VERDICT_*. */
+  readonly verdicts: Uint8Array;
+  /** Per rx slot after processBatch: the drop or pass reason index (counters.ts) of that verdict. */
+  readonly reasons: Uint8Array;
+  private table: ForwardingTable;
+  private readonly rx: PacketBatch;
+  private readonly tx: PacketBatch;
+  private readonly rxWords: Int32Array | undefined;
+  private readonly txWords: Int32Array | undefined;
+  private readonly sessions: SessionTable;
+  private readonly neighbours: NeighbourTable;
+  private readonly counters: Float64Array;
+  private readonly clock: () => number;
+  private readonly selector: TargetSelector;
+  private nowS = 0;
+
+  constructor(options: ProcessorOptions) {
+    this.rx = options.rx;
+    this.tx = options.tx;
+    this.table = options.table;
+    this.sessions = options.sessions;
+    this.neighbours = options.neighbours;
+    this.counters = options.counters;
+    this.clock = options.clock;
+    this.selector = new TargetSelector(options.sessions, options.randomSeed);
+    this.verdicts = new Uint8Array(options.rx.slotCount);
+    this.reasons = new Uint8Array(options.rx.slotCount);
+    this.rxWords = wordView(options.rx);
+    this.txWords = wordView(options.tx);
+  }
+
+  /** Switches to a newly published table; call between batches. */
+  setTable(table: ForwardingTable): void {
+    this.table = table;
+  }
+
+  get currentTable(): ForwardingTable {
+    return this.table;
+  }
+
+  /** Decides every frame of rx; afterwards tx holds exactly the frames to send. */
+  processBatch(): void {
+    this.nowS = this.sessions.secondsAt(this.clock());
+    this.tx.count = 0;
+    const rx = this.rx;
+    for (let slot = 0; slot < rx.count; slot++) {
+      this.reasons[slot] = 0;
+      this.verdicts[slot] = this.decide(slot);
+    }
+    this.count(C.EVENTS_AT + C.EVENT_FRAMES, rx.count);
+  }
+
+  private count(index: number, amount: number): void {
+    this.counters[index] = (this.counters[index] ?? 0) + amount;
+  }
+
+  private drop(slot: number, reason: number): number {
+    this.reasons[slot] = reason;
+    this.count(C.DROPS_AT + reason, 1);
+    return VERDICT_DROP;
+  }
+
+  private pass(slot: number, reason: number): number {
+    this.reasons[slot] = reason;
+    this.count(C.PASSES_AT + reason, 1);
+    return VERDICT_PASS;
+  }
+
+  private decide(slot: number): number {
+    const rx = this.rx;
+    const packetType = rx.pktTypes[slot];
+    if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS_PACKET_TYPE);
+    const bytes = rx.bytes;
+    const at = slot * rx.slotSize;
+    const length = rx.lengths[slot] ?? 0;
+    if (length < ETH_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_ETHERNET);
+    const table = this.table;
+    if (readMacLow(bytes, at + ETH_SRC) === table.ownMacLow && readMacHigh(bytes, at + ETH_SRC) === table.ownMacHigh) {
+      return this.drop(slot, C.DROP_FROM_SELF);
+    }
+    const etherType = read16(bytes, at + ETH_TYPE);
+    if (etherType === ETHERTYPE_ARP) return this.decideArp(slot, at, length);
+    // VLAN-tagged frames are not bng's: it serves the untagged interface it is bound to (bind it
+    // to a VLAN device such as eth0.100 to balance on a VLAN).
+    if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS_VLAN);
+    if (etherType !== ETHERTYPE_IPV4) return this.pass(slot, C.PASS_NOT_IPV4);
+    if (packetType !== PACKET_HOST) return this.pass(slot, C.PASS_PACKET_TYPE);
+    return this.decideIpv4(slot, at, length);
+  }
+
+  private decideArp(slot: number, at: number, length: number): number {
+    if (length < ETH_HEADER_LEN + ARP_LEN) return this.drop(slot, C.DROP_SHORT_ARP);
+    const bytes = this.rx.bytes;
+    const arpAt = at + ETH_HEADER_LEN;
+    if (
+      read16(bytes, arpAt + ARP_HTYPE) !== ARP_HTYPE_ETHERNET ||
+      read16(bytes, arpAt + ARP_PTYPE) !== ETHERTYPE_IPV4 ||
+      bytes[arpAt + ARP_HLEN] !== 6 ||
+      bytes[arpAt + ARP_PLEN] !== 4
+    ) {
+      return this.pass(slot, C.PASS_ARP);
+    }
+    const table = this.table;
+    const senderIp = read32(bytes, arpAt + ARP_SPA);
+    const targetIp = read32(bytes, arpAt + ARP_TPA);
+    // Any ARP a target sends (a reply to our request, its own request, a gratuitous
+    // announcement) proves its current MAC.
+    for (let target = table.firstTargetWithIp(senderIp); target >= 0; ) {
+      const targetAt = table.targetAt(target);
+      this.neighbours.record(
+        table.field(targetAt, T_ID),
+        readMacHigh(bytes, arpAt + ARP_SHA),
+        readMacLow(bytes, arpAt + ARP_SHA),
+      );
+      this.count(C.EVENTS_AT + C.EVENT_NEIGHBOUR_SIGHTINGS, 1);
+      target = table.field(targetAt, T_NEXT_SAME_IP);
+    }
+    if (read16(bytes, arpAt + ARP_OP) !== ARP_OP_REQUEST || senderIp === targetIp) return this.pass(slot, C.PASS_ARP);
+    const vipAt = table.findVip(targetIp);
+    if (vipAt < 0 || table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.pass(slot, C.PASS_ARP);
+    const tx = this.tx;
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    const txSlot = tx.count++;
+    tx.lengths[txSlot] = writeArpReplyFromRequest(
+      bytes,
+      at,
+      tx.bytes,
+      txSlot * tx.slotSize,
+      table.ownMacHigh,
+      table.ownMacLow,
+      targetIp,
+    );
+    this.count(C.EVENTS_AT + C.EVENT_ARP_REPLIES, 1);
+    return VERDICT_REPLY;
+  }
+
+  private decideIpv4(slot: number, at: number, length: number): number {
+    const bytes = this.rx.bytes;
+    const ipAt = at + ETH_HEADER_LEN;
+    if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_IPV4);
+    if (ipv4Version(bytes, ipAt) !== 4) return this.drop(slot, C.DROP_BAD_VERSION);
+    const table = this.table;
+    const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
+    if (vipAt < 0) return this.pass(slot, C.PASS_NOT_VIP);
+    const headerLength = ipv4HeaderLength(bytes, ipAt);
+    if (headerLength < IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_BAD_IHL);
+    // Options are rare, mostly hostile (source routing), and would make the header's end
+    // variable for no benefit: dropped, as Katran does.
+    if (headerLength > IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_IP_OPTIONS);
+    const totalLength = read16(bytes, ipAt + IPV4_TOTAL_LENGTH);
+    if (totalLength < headerLength || ETH_HEADER_LEN + totalLength > length) {
+      return this.drop(slot, C.DROP_BAD_TOTAL_LENGTH);
+    }
+    const protocol = bytes[ipAt + IPV4_PROTOCOL] ?? 0;
+    const fragment = read16(bytes, ipAt + IPV4_FLAGS_FRAGMENT);
+    const l4At = ipAt + headerLength;
+    const l4Length = totalLength - headerLength;
+    if (protocol === IPPROTO_ICMP) return this.decideIcmp(slot, at, vipAt, fragment, l4At, l4Length);
+    if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.drop(slot, C.DROP_UNSUPPORTED_PROTOCOL);
+    const clientIp = read32(bytes, ipAt + IPV4_SRC);
+    if ((fragment & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return this.decideLaterFragment(slot, vipAt, protocol, clientIp);
+    if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_TCP);
+    if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_UDP);
+    const server = this.findServer(vipAt, protocol, read16(bytes, l4At + L4_DST_PORT));
+    if (server === NO_SERVER) return this.drop(slot, C.DROP_NO_SERVER);
+    if (server === SERVER_DISABLED) return this.drop(slot, C.DROP_SERVER_DISABLED);
+    const serverAt = table.serverAt(server);
+    const keyPort = table.field(serverAt, S_KEY_PORT) === 1 ? read16(bytes, l4At + L4_SRC_PORT) : 0;
+    const target = this.sessionTarget(server, clientIp, keyPort);
+    if (target < 0) return this.drop(slot, C.DROP_NO_TARGET);
+    return this.forward(slot, at, length, serverAt, target);
+  }
+
+  /**
+   * A server for (VIP, protocol, port): an enabled server on exactly that port first, then an
+   * enabled every-port server (port 0); SERVER_DISABLED when only disabled servers match.
+   */
+  private findServer(vipAt: number, protocol: number, port: number): number {
+    const table = this.table;
+    const first = table.vipField(vipAt, VIP_FIRST_SERVER);
+    const end = first + table.vipField(vipAt, VIP_SERVER_COUNT);
+    let anyPort = NO_SERVER;
+    let disabledMatch = false;
+    for (let server = first; server < end; server++) {
+      const serverAt = table.serverAt(server);
+      if (table.field(serverAt, S_PROTOCOL) !== protocol) continue;
+      const serverPort = table.field(serverAt, S_PORT);
+      if (serverPort !== port && serverPort !== 0) continue;
+      if (table.field(serverAt, S_ENABLED) !== 1) disabledMatch = true;
+      else if (serverPort === port) return server;
+      else anyPort = server;
+    }
+    if (anyPort !== NO_SERVER) return anyPort;
+    return disabledMatch ? SERVER_DISABLED : NO_SERVER;
+  }
+
+  /**
+   * A fragment after the first carries no ports, so it can only follow an existing session,
+   * and only when that session is findable without a port: the VIP has a single enabled server
+   * for the protocol and that server keys sessions on the client address alone.
+   */
+  private decideLaterFragment(slot: number, vipAt: number, protocol: number, clientIp: number): number {
+    const table = this.table;
+    const first = table.vipField(vipAt, VIP_FIRST_SERVER);
+    const end = first + table.vipField(vipAt, VIP_SERVER_COUNT);
+    let only = NO_SERVER;
+    for (let server = first; server < end; server++) {
+      if (table.field(table.serverAt(server), S_PROTOCOL) !== protocol) continue;
+      if (only !== NO_SERVER) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+      only = server;
+    }
+    if (only === NO_SERVER) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    const serverAt = table.serverAt(only);
+    if (table.field(serverAt, S_ENABLED) !== 1 || table.field(serverAt, S_KEY_PORT) === 1) {
+      return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    }
+    const targetId = this.sessions.find(table.field(serverAt, S_ID), clientIp, 0, this.nowS);
+    const target = table.targetIndexOfId(targetId);
+    if (target < 0 || !table.keepsSessions(target)) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    const at = slot * this.rx.slotSize;
+    return this.forward(slot, at, this.rx.lengths[slot] ?? 0, serverAt, target);
+  }
+
+  /**
+   * The target index for the client: its session's target while that target keeps sessions,
+   * else a new pick by the server's method, bound in the session table. Returns -1 when no
+   * target is available.
+   */
+  private sessionTarget(server: number, clientIp: number, keyPort: number): number {
+    const table = this.table;
+    const serverAt = table.serverAt(server);
+    const serverId = table.field(serverAt, S_ID);
+    let boundId = this.sessions.find(serverId, clientIp, keyPort, this.nowS);
+    let bound = table.targetIndexOfId(boundId);
+    // Two rounds at most: a concurrent worker may have bound the client to a target this
+    // generation of the table no longer keeps; that binding is then replaced once.
+    for (let round = 0; round < 2; round++) {
+      if (bound >= 0 && table.keepsSessions(bound)) return bound;
+      const chosen = this.selector.select(table, server, clientIp, keyPort);
+      if (chosen < 0) return -1;
+      const chosenId = table.field(table.targetAt(chosen), T_ID);
+      const timeoutS = table.field(serverAt, S_TIMEOUT_S);
+      boundId = this.sessions.bind(serverId, clientIp, keyPort, this.nowS, timeoutS, chosenId, boundId);
+      if (boundId === chosenId) return chosen;
+      bound = table.targetIndexOfId(boundId);
+    }
+    return bound >= 0 && table.keepsSessions(bound) ? bound : -1;
+  }
+
+  /** Copies the frame to tx with destination MAC = target, source MAC = own; IP bytes unchanged. */
+  private forward(slot: number, at: number, length: number, serverAt: number, target: number): number {
+    const tx = this.tx;
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    const table = this.table;
+    const txSlot = tx.count++;
+    const txAt = txSlot * tx.slotSize;
+    this.copyFrame(at, txAt, length);
+    const targetAt = table.targetAt(target);
+    writeMac(tx.bytes, txAt + ETH_DST, table.field(targetAt, T_MAC_HIGH), table.field(targetAt, T_MAC_LOW));
+    writeMac(tx.bytes, txAt + ETH_SRC, table.ownMacHigh, table.ownMacLow);
+    tx.lengths[txSlot] = length;
+    if (((this.rx.flags[slot] ?? 0) & FRAME_CSUM_NOT_READY) !== 0) {
+      completePartialL4Checksum(tx.bytes, txAt + ETH_HEADER_LEN);
+      this.count(C.EVENTS_AT + C.EVENT_CHECKSUMS_COMPLETED, 1);
+    }
+    const serverId = table.field(serverAt, S_ID);
+    const targetId = table.field(targetAt, T_ID);
+    this.count(C.EVENTS_AT + C.EVENT_FORWARDED, 1);
+    this.count(C.EVENTS_AT + C.EVENT_FORWARDED_BYTES, length);
+    this.count(C.SERVER_PACKETS_AT + serverId, 1);
+    this.count(C.SERVER_BYTES_AT + serverId, length);
+    this.count(C.TARGET_PACKETS_AT + targetId, 1);
+    this.count(C.TARGET_BYTES_AT + targetId, length);
+    return VERDICT_FORWARD;
+  }
+
+  /** Answers an echo request to a VIP that an enabled server uses; other ICMP is dropped. */
+  private decideIcmp(slot: number, at: number, vipAt: number, fragment: number, icmpAt: number, icmpLength: number): number {
+    if ((fragment & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
+      return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    }
+    if (icmpLength < ICMP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_ICMP);
+    const bytes = this.rx.bytes;
+    if (bytes[icmpAt + ICMP_TYPE] !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_TYPE + 1] !== 0) {
+      return this.drop(slot, C.DROP_ICMP_NOT_ECHO);
+    }
+    if (this.table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP_SERVER_DISABLED);
+    const tx = this.tx;
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    const txSlot = tx.count++;
+    const txAt = txSlot * tx.slotSize;
+    const replyLength = icmpAt - at + icmpLength;
+    this.copyFrame(at, txAt, replyLength);
+    const out = tx.bytes;
+    const ipAt = txAt + ETH_HEADER_LEN;
+    const replyIcmpAt = txAt + (icmpAt - at);
+    for (let i = 0; i < 6; i++) out[txAt + ETH_DST + i] = bytes[at + ETH_SRC + i] ?? 0;
+    writeMac(out, txAt + ETH_SRC, this.table.ownMacHigh, this.table.ownMacLow);
+    write32(out, ipAt + IPV4_SRC, read32(bytes, at + ETH_HEADER_LEN + IPV4_DST));
+    write32(out, ipAt + IPV4_DST, read32(bytes, at + ETH_HEADER_LEN + IPV4_SRC));
+    out[ipAt + IPV4_TTL] = REPLY_TTL;
+    writeIpv4HeaderChecksum(out, ipAt);
+    const requestTypeCode = read16(out, replyIcmpAt + ICMP_TYPE);
+    out[replyIcmpAt + ICMP_TYPE] = ICMP_ECHO_REPLY;
+    const checksum = read16(out, replyIcmpAt + ICMP_CHECKSUM);
+    write16(out, replyIcmpAt + ICMP_CHECKSUM, updatedChecksum(checksum, requestTypeCode, ICMP_ECHO_REPLY << 8));
+    tx.lengths[txSlot] = replyLength;
+    this.count(C.EVENTS_AT + C.EVENT_ICMP_REPLIES, 1);
+    return VERDICT_REPLY;
+  }
+
+  /** Copies `length` bytes of the rx frame at `from` to tx at `to`, a word at a time when it can. */
+  private copyFrame(from: number, to: number, length: number): void {
+    const rxWords = this.rxWords;
+    const txWords = this.txWords;
+    if (rxWords !== undefined && txWords !== undefined && (from & 3) === 0 && (to & 3) === 0) {
+      // Whole words, rounding up: a slot is larger than the frame and word aligned, so the
+      // few extra bytes stay inside the slot and beyond the frame's length.
+      const fromWord = from >>> 2;
+      const toWord = to >>> 2;
+      const words = (length + 3) >>> 2;
+      for (let i = 0; i < words; i++) txWords[toWord + i] = rxWords[fromWord + i] ?? 0;
+      return;
+    }
+    const rxBytes = this.rx.bytes;
+    const txBytes = this.tx.bytes;
+    for (let i = 0; i < length; i++) txBytes[to + i] = rxBytes[from + i] ?? 0;
+  }
+}
+
+/** An Int32 view of a batch's bytes when slots allow whole-word copies, else undefined. */
+function wordView(batch: PacketBatch): Int32Array | undefined {
+  const bytes = batch.bytes;
+  if (bytes.byteOffset % 4 !== 0 || batch.slotSize % 4 !== 0 || bytes.byteLength % 4 !== 0) return undefined;
+  return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}

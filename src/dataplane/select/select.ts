@@ -1,0 +1,120 @@
+// Choosing a target for a new session among a server's active list (see table.ts): its
+// selectable primaries, or its selectable backups when no primary is. Stateful methods keep
+// their state per worker: round-robin counters (by server id) and the random generator are
+// private to the selector, so workers never contend for a cache line; with several workers
+// each one rotates on its own and the sum still spreads evenly.
+
+import type { SessionTable } from "../sessions.ts";
+import type { ForwardingTable } from "../table.ts";
+import {
+  ACTIVE_STRIDE,
+  ACTIVE_TARGET,
+  ID_LIMIT,
+  METHOD_FIRST,
+  METHOD_HASH,
+  METHOD_MAGLEV,
+  METHOD_RANDOM,
+  METHOD_RR,
+  METHOD_SESSION,
+  METHOD_WRANDOM,
+  METHOD_WRR,
+  S_ACTIVE_AT,
+  S_ACTIVE_COUNT,
+  S_ID,
+  S_MAGLEV_AT,
+  S_MAGLEV_SIZE,
+  S_METHOD,
+  S_TOTAL_WEIGHT,
+  S_WRR_STRIDE,
+  T_ID,
+} from "../table-layout.ts";
+import { fnv1aIpv4 } from "./hash.ts";
+import { maglevSlot } from "./maglev.ts";
+import { positionOfWeight } from "./weighted.ts";
+
+export class TargetSelector {
+  private readonly turns = new Uint32Array(ID_LIMIT);
+  private randomState: number;
+
+  /** `seed` starts the xorshift generator of random and wrandom (any non-zero value). */
+  constructor(
+    private readonly sessions: SessionTable,
+    seed: number,
+  ) {
+    this.randomState = seed | 0 || 1;
+  }
+
+  /**
+   * The table index of the target for a new session of `clientIp`/`clientPort` on server
+   * `serverIndex`, or -1 when the server has no active target. `clientPort` is the key port:
+   * 0 unless the server keys sessions on the port too.
+   */
+  select(table: ForwardingTable, serverIndex: number, clientIp: number, clientPort: number): number {
+    const serverAt = table.serverAt(serverIndex);
+    const count = table.field(serverAt, S_ACTIVE_COUNT);
+    if (count === 0) return -1;
+    const activeAt = table.field(serverAt, S_ACTIVE_AT);
+    const method = table.field(serverAt, S_METHOD);
+    let position: number;
+    if (method === METHOD_RR) {
+      position = this.nextTurn(table.field(serverAt, S_ID)) % count;
+    } else if (method === METHOD_RANDOM) {
+      position = this.nextRandomBelow(count);
+    } else if (method === METHOD_HASH) {
+      position = fnv1aIpv4(clientIp) % count;
+    } else if (method === METHOD_SESSION) {
+      position = this.leastSessionsPosition(table, activeAt, count);
+    } else if (method === METHOD_WRR) {
+      const total = table.field(serverAt, S_TOTAL_WEIGHT);
+      const turn = this.nextTurn(table.field(serverAt, S_ID)) % total;
+      // Multiply in doubles: turn * stride may exceed 2^32 but stays exact below 2^53.
+      position = positionOfWeight(table.words, activeAt, count, (turn * table.field(serverAt, S_WRR_STRIDE)) % total);
+    } else if (method === METHOD_WRANDOM) {
+      position = positionOfWeight(
+        table.words,
+        activeAt,
+        count,
+        this.nextRandomBelow(table.field(serverAt, S_TOTAL_WEIGHT)),
+      );
+    } else if (method === METHOD_MAGLEV) {
+      const size = table.field(serverAt, S_MAGLEV_SIZE);
+      position = table.maglev[table.field(serverAt, S_MAGLEV_AT) + maglevSlot(clientIp, clientPort, size)] ?? 0;
+    } else if (method === METHOD_FIRST) {
+      position = 0;
+    } else {
+      return -1;
+    }
+    return table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? -1;
+  }
+
+  private nextTurn(serverId: number): number {
+    const turn = this.turns[serverId] ?? 0;
+    this.turns[serverId] = turn + 1;
+    return turn;
+  }
+
+  /** xorshift32, scaled to [0, bound) by multiplication (no modulo bias worth measuring). */
+  private nextRandomBelow(bound: number): number {
+    let x = this.randomState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.randomState = x;
+    return Math.floor(((x >>> 0) / 4294967296) * bound);
+  }
+
+  /** The active position whose target has the fewest sessions; the first one on a tie. */
+  private leastSessionsPosition(table: ForwardingTable, activeAt: number, count: number): number {
+    let best = 0;
+    let bestSessions = Infinity;
+    for (let position = 0; position < count; position++) {
+      const targetIndex = table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0;
+      const sessions = this.sessions.sessionsOfTarget(table.field(table.targetAt(targetIndex), T_ID));
+      if (sessions < bestSessions) {
+        bestSessions = sessions;
+        best = position;
+      }
+    }
+    return best;
+  }
+}
