@@ -36,11 +36,22 @@ export class DiagnosticSink {
 export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined): string {
   if (d.line <= 0) return `${d.file}: ${d.severity}: ${d.message}`;
   const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
-  const sourceLine = sourceText?.split("\n")[d.line - 1]?.replace(/\r$/, "");
-  if (sourceLine === undefined) return head;
+  const rawLine = sourceText?.split("\n")[d.line - 1];
+  if (rawLine === undefined) return head;
+  // Control characters become `?`, one for one, so the caret still lines up.
+  const sourceLine = rawLine.replace(/\r$/, "").replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, "?");
   const before = sourceLine.slice(0, Math.max(0, d.column - 1));
   const padding = before.replace(/[^\t]/g, " ");
   return `${head}\n${sourceLine}\n${padding}^`;
+}
+
+/**
+ * Text from the file as a message quotes it: control characters escaped so a binary file
+ * cannot garble the terminal, and long runs cut so one message stays one line.
+ */
+export function excerpt(text: string): string {
+  const visible = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return visible.length > 40 ? `${visible.slice(0, 40)}...` : visible;
 }
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions (`tagrets`). */

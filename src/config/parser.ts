@@ -3,7 +3,7 @@
 // block), so one run reports every error of a file. Value checks are the schemas' job; checks
 // across objects are check.ts's.
 import * as v from "valibot";
-import { closestMatch, didYouMean, type DiagnosticSink } from "./errors.ts";
+import { closestMatch, didYouMean, excerpt, type DiagnosticSink } from "./errors.ts";
 import { parseDottedAddress, parseNumberList, type Token } from "./lexer.ts";
 import {
   DEFAULT_SETTINGS,
@@ -94,7 +94,7 @@ const isStatement = (text: string): boolean => (STATEMENTS as readonly string[])
 
 function describe(token: Token | undefined): string {
   if (token === undefined) return "the end of the file";
-  return token.kind === "string" ? `"${token.text}"` : `\`${token.text}\``;
+  return token.kind === "string" ? `"${excerpt(token.text)}"` : `\`${excerpt(token.text)}\``;
 }
 
 function valueLocation(token: Token, itemColumns: number[] = []): ValueLocation {

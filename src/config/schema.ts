@@ -2,7 +2,7 @@
 // (read by the parser), and a valibot schema per block that checks every value, applies
 // the defaults and produces the typed fields of the model.
 import * as v from "valibot";
-import { didYouMean } from "./errors.ts";
+import { didYouMean, excerpt } from "./errors.ts";
 import { parseDottedAddress } from "./lexer.ts";
 import { DEFAULT_SESSION_TIMEOUT_S, METHODS, ipToString, type Settings } from "./model.ts";
 
@@ -59,7 +59,7 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
 type Message<TIssue extends v.BaseIssue<unknown>> = (issue: TIssue) => string;
 
 function shown(input: unknown): string {
-  return Array.isArray(input) ? input.join(",") : String(input);
+  return excerpt(Array.isArray(input) ? input.join(",") : String(input));
 }
 
 /** "expected X, found `Y`": every value message says both. */

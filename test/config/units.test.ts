@@ -87,6 +87,7 @@ describe("diagnostic format", () => {
     expect(formatDiagnostic(d, "first\nport 70000\n")).toBe("a.conf:2:5: error: bad\nport 70000\n    ^");
     expect(formatDiagnostic({ ...d, severity: "warning" }, undefined)).toBe("a.conf:2:5: warning: bad");
     expect(formatDiagnostic({ ...d, line: 0, column: 0 }, "x")).toBe("a.conf: error: bad");
+    expect(formatDiagnostic({ ...d, line: 1, column: 3 }, "\tx\u0000y\r\n")).toBe("a.conf:1:3: error: bad\n\tx?y\n\t ^");
   });
 
   test("all errors of a file come back in file order", () => {
