@@ -196,7 +196,7 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
   if (options.fanoutGroup !== undefined) assertIntegerIn("fanoutGroup", options.fanoutGroup, 0, 0xffff);
   const ifindex = interfaceIndex(ifname);
   const slotSize = options.slotSize ?? defaultSlotSize(ifname);
-  assertIntegerIn("slotSize", slotSize, 64, 65536);
+  assertIntegerIn("slotSize", slotSize, 64, 1 << 17);
 
   const arena = layOutArena(batchSize, slotSize);
   const fd = openUnboundPacketSocket();

@@ -1,0 +1,164 @@
+// Every hand-written struct offset and constant in ffi/layout.ts, checked against the C compiler
+// and the system headers (skipped where no C compiler is installed).
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { arenaLayout } from "../../ffi/af-packet.ts";
+import * as layout from "../../ffi/layout.ts";
+
+const compiler = Bun.which("cc") ?? Bun.which("gcc");
+
+// name in layout.ts -> C expression
+const C_VALUES: Record<string, string> = {
+  "IOVEC.size": "sizeof(struct iovec)",
+  "IOVEC.base": "offsetof(struct iovec, iov_base)",
+  "IOVEC.len": "offsetof(struct iovec, iov_len)",
+  "MMSGHDR.size": "sizeof(struct mmsghdr)",
+  "MMSGHDR.name": "offsetof(struct mmsghdr, msg_hdr.msg_name)",
+  "MMSGHDR.namelen": "offsetof(struct mmsghdr, msg_hdr.msg_namelen)",
+  "MMSGHDR.iov": "offsetof(struct mmsghdr, msg_hdr.msg_iov)",
+  "MMSGHDR.iovlen": "offsetof(struct mmsghdr, msg_hdr.msg_iovlen)",
+  "MMSGHDR.control": "offsetof(struct mmsghdr, msg_hdr.msg_control)",
+  "MMSGHDR.controllen": "offsetof(struct mmsghdr, msg_hdr.msg_controllen)",
+  "MMSGHDR.flags": "offsetof(struct mmsghdr, msg_hdr.msg_flags)",
+  "MMSGHDR.len": "offsetof(struct mmsghdr, msg_len)",
+  "SOCKADDR_LL.size": "sizeof(struct sockaddr_ll)",
+  "SOCKADDR_LL.family": "offsetof(struct sockaddr_ll, sll_family)",
+  "SOCKADDR_LL.protocol": "offsetof(struct sockaddr_ll, sll_protocol)",
+  "SOCKADDR_LL.ifindex": "offsetof(struct sockaddr_ll, sll_ifindex)",
+  "SOCKADDR_LL.hatype": "offsetof(struct sockaddr_ll, sll_hatype)",
+  "SOCKADDR_LL.pkttype": "offsetof(struct sockaddr_ll, sll_pkttype)",
+  "SOCKADDR_LL.halen": "offsetof(struct sockaddr_ll, sll_halen)",
+  "SOCKADDR_LL.addr": "offsetof(struct sockaddr_ll, sll_addr)",
+  "CMSGHDR.size": "sizeof(struct cmsghdr)",
+  "CMSGHDR.len": "offsetof(struct cmsghdr, cmsg_len)",
+  "CMSGHDR.level": "offsetof(struct cmsghdr, cmsg_level)",
+  "CMSGHDR.type": "offsetof(struct cmsghdr, cmsg_type)",
+  "CMSGHDR.data": "CMSG_LEN(0)",
+  "TPACKET_AUXDATA.size": "sizeof(struct tpacket_auxdata)",
+  "TPACKET_AUXDATA.status": "offsetof(struct tpacket_auxdata, tp_status)",
+  "TPACKET_AUXDATA.len": "offsetof(struct tpacket_auxdata, tp_len)",
+  "TPACKET_AUXDATA.snaplen": "offsetof(struct tpacket_auxdata, tp_snaplen)",
+  "TPACKET_AUXDATA.mac": "offsetof(struct tpacket_auxdata, tp_mac)",
+  "TPACKET_AUXDATA.net": "offsetof(struct tpacket_auxdata, tp_net)",
+  "TPACKET_AUXDATA.vlanTci": "offsetof(struct tpacket_auxdata, tp_vlan_tci)",
+  "TPACKET_AUXDATA.vlanTpid": "offsetof(struct tpacket_auxdata, tp_vlan_tpid)",
+  AUXDATA_CONTROL_SPACE: "CMSG_SPACE(sizeof(struct tpacket_auxdata))",
+  "TIMEVAL.size": "sizeof(struct timeval)",
+  "TIMEVAL.sec": "offsetof(struct timeval, tv_sec)",
+  "TIMEVAL.usec": "offsetof(struct timeval, tv_usec)",
+  "IFREQ.size": "sizeof(struct ifreq)",
+  "IFREQ.name": "offsetof(struct ifreq, ifr_name)",
+  "IFREQ.union": "offsetof(struct ifreq, ifr_mtu)",
+  "IFREQ.hwaddrData": "offsetof(struct ifreq, ifr_hwaddr.sa_data)",
+  IFNAMSIZ: "IFNAMSIZ",
+  AF_INET: "AF_INET",
+  AF_PACKET: "AF_PACKET",
+  SOCK_DGRAM: "SOCK_DGRAM",
+  SOCK_RAW: "SOCK_RAW",
+  SOCK_CLOEXEC: "SOCK_CLOEXEC",
+  SOL_SOCKET: "SOL_SOCKET",
+  SO_SNDBUF: "SO_SNDBUF",
+  SO_RCVBUF: "SO_RCVBUF",
+  SO_RCVTIMEO: "SO_RCVTIMEO",
+  SO_SNDTIMEO: "SO_SNDTIMEO",
+  SO_RCVBUFFORCE: "SO_RCVBUFFORCE",
+  SO_SNDBUFFORCE: "SO_SNDBUFFORCE",
+  SOL_PACKET: "SOL_PACKET",
+  PACKET_AUXDATA: "PACKET_AUXDATA",
+  PACKET_FANOUT: "PACKET_FANOUT",
+  PACKET_QDISC_BYPASS: "PACKET_QDISC_BYPASS",
+  PACKET_IGNORE_OUTGOING: "PACKET_IGNORE_OUTGOING",
+  PACKET_FANOUT_HASH: "PACKET_FANOUT_HASH",
+  TP_STATUS_CSUMNOTREADY: "TP_STATUS_CSUMNOTREADY",
+  ETH_P_ALL: "ETH_P_ALL",
+  ETH_P_ALL_NETWORK_ORDER: "htons(ETH_P_ALL)",
+  MSG_DONTWAIT: "MSG_DONTWAIT",
+  MSG_TRUNC: "MSG_TRUNC",
+  MSG_CTRUNC: "MSG_CTRUNC",
+  MSG_WAITFORONE: "MSG_WAITFORONE",
+  SIOCGIFMTU: "SIOCGIFMTU",
+  SIOCGIFHWADDR: "SIOCGIFHWADDR",
+  PACKET_HOST: "PACKET_HOST",
+  PACKET_BROADCAST: "PACKET_BROADCAST",
+  PACKET_MULTICAST: "PACKET_MULTICAST",
+  PACKET_OTHERHOST: "PACKET_OTHERHOST",
+  PACKET_OUTGOING: "PACKET_OUTGOING",
+};
+
+function ourValue(name: string): unknown {
+  const [outer = "", inner] = name.split(".");
+  const value = (layout as Record<string, unknown>)[outer];
+  return inner === undefined ? value : (value as Record<string, unknown>)[inner];
+}
+
+function compilerValues(): Record<string, number> {
+  const directory = mkdtempSync(join(tmpdir(), "bng-layout-"));
+  try {
+    const source = `#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdio.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+int main(void) {
+${Object.entries(C_VALUES)
+  .map(([name, expression]) => `  printf("%s=%ld\\n", "${name}", (long)(${expression}));`)
+  .join("\n")}
+  return 0;
+}
+`;
+    writeFileSync(join(directory, "layout.c"), source);
+    const build = Bun.spawnSync([compiler!, "-o", join(directory, "layout"), join(directory, "layout.c")], { stderr: "pipe" });
+    if (build.exitCode !== 0) throw new Error(build.stderr.toString());
+    const output = Bun.spawnSync([join(directory, "layout")]).stdout.toString();
+    return Object.fromEntries(
+      output
+        .trim()
+        .split("\n")
+        .map((line) => {
+          const [name = "", value = ""] = line.split("=");
+          return [name, Number(value)];
+        }),
+    );
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(compiler === null)("struct layouts and constants match the C headers", () => {
+  test("every value", () => {
+    const expected = compilerValues();
+    const ours = Object.fromEntries(Object.keys(C_VALUES).map((name) => [name, ourValue(name)]));
+    expect(ours).toEqual(expected);
+  });
+});
+
+describe("arena layout", () => {
+  test("regions follow each other without overlap, 8-byte aligned where C structs live", () => {
+    const regions = arenaLayout(64, 2048);
+    expect(regions.rxFrames).toBe(0);
+    expect(regions.txFrames).toBe(64 * 2048);
+    expect(regions.rxIovecs).toBe(2 * 64 * 2048);
+    expect(regions.txIovecs - regions.rxIovecs).toBe(64 * layout.IOVEC.size);
+    expect(regions.rxMessages - regions.txIovecs).toBe(64 * layout.IOVEC.size);
+    expect(regions.txMessages - regions.rxMessages).toBe(64 * layout.MMSGHDR.size);
+    expect(regions.rxControls - regions.txMessages).toBe(64 * layout.MMSGHDR.size);
+    expect(regions.rxAddresses - regions.rxControls).toBe(64 * layout.AUXDATA_CONTROL_SPACE);
+    expect(regions.size).toBe(regions.rxAddresses + 64 * layout.SOCKADDR_LL.size);
+  });
+
+  test("an odd slot size still leaves the structs 8-byte aligned", () => {
+    const regions = arenaLayout(3, 1001);
+    for (const offset of [regions.txFrames, regions.rxIovecs, regions.rxMessages, regions.txMessages, regions.rxControls]) {
+      expect(offset % 8).toBe(0);
+    }
+    expect(regions.txFrames).toBeGreaterThanOrEqual(3 * 1001);
+    expect(regions.rxIovecs).toBeGreaterThanOrEqual(regions.txFrames + 3 * 1001);
+  });
+});
