@@ -302,14 +302,12 @@ class Parser {
       return false;
     }
     const pos = this.pos(keyword);
-    const location = { head: pos, params: raw.locations };
-    const lifecycle = { registered: false, enabled: false };
-    const def = this.buildNumbered(kind, id, raw, keyword, title, pos, lifecycle);
+    const def = this.buildNumbered(kind, id, raw, keyword, title, pos);
     if (!def) {
       this.parsed.brokenIds[kind].add(id);
       return true;
     }
-    this.parsed.locations.set(def, location);
+    this.parsed.locations.set(def, { head: pos, params: raw.locations });
     return true;
   }
 
@@ -320,8 +318,9 @@ class Parser {
     keyword: Token,
     title: string,
     pos: SourcePos,
-    lifecycle: { registered: boolean; enabled: boolean },
   ): InterfaceDef | NetworkDef | ServerDef | TargetDef | undefined {
+    // Defined only: the lifecycle statements, applied after the whole file is read, do the rest.
+    const lifecycle = { registered: false, enabled: false };
     switch (kind) {
       case "interface": {
         const block = this.validate(raw, "interface", title, keyword);
