@@ -325,14 +325,12 @@ describe("data plane fixtures", () => {
         const result = lab.run(step.frame, { pktType: step.pktType ?? 0, flags: step.flags ?? 0 });
         const expected = step.expect;
         expect(result.verdict).toBe(VERDICTS[expected.verdict]);
-        if (expected.verdict === "forward" || expected.verdict === "reply") {
+        if ("out" in expected) {
           expect(result.sent).toEqual([expected.out]);
-        } else if (expected.verdict === "drop") {
-          expect(result.sent).toEqual([]);
-          expect(DROP_REASONS[result.reason]).toBe(expected.reason);
         } else {
           expect(result.sent).toEqual([]);
-          expect(PASS_REASONS[result.reason]).toBe(expected.reason);
+          const names: readonly string[] = expected.verdict === "drop" ? DROP_REASONS : PASS_REASONS;
+          expect(names[result.reason]).toBe(expected.reason);
         }
       }
       c.after?.(lab);

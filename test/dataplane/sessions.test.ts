@@ -1,0 +1,183 @@
+import { describe, expect, test } from "bun:test";
+import { VERDICT_DROP, VERDICT_FORWARD } from "../../src/dataplane/process.ts";
+import { SessionTable } from "../../src/dataplane/sessions.ts";
+import { config, type ServerSpec } from "../fixtures/config.ts";
+import { CLIENT_MAC, EPOCH_MS, Lab, OWN_MAC, targetMac } from "../fixtures/dataplane.ts";
+import { TCP_ACK, TCP_SYN, ip, tcpFrame, withMacs } from "../fixtures/frames.ts";
+
+const VIP = "10.0.0.10";
+
+function lab(server: Partial<ServerSpec> = {}, capacity = 1024): Lab {
+  return new Lab(
+    config(
+      [{ id: 1, ipaddr: VIP, port: 80, targets: [1, 2], ...server }],
+      [1, 2, 3, 4].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` })),
+    ),
+    capacity,
+  );
+}
+
+function packet(client: string, srcPort = 40000, flags = TCP_SYN): Uint8Array {
+  return tcpFrame({ src: CLIENT_MAC, dst: OWN_MAC, srcIp: client, dstIp: VIP, srcPort, dstPort: 80, flags });
+}
+
+/** The target id a frame went to, or undefined when it was not forwarded. */
+function targetOf(l: Lab, frame: Uint8Array): number | undefined {
+  const result = l.run(frame);
+  if (result.verdict !== VERDICT_FORWARD) return undefined;
+  const out = result.sent[0]!;
+  for (const id of [1, 2, 3, 4]) if (out.slice(0, 12).toString() === withMacs(frame, targetMac(id), OWN_MAC).slice(0, 12).toString()) return id;
+  throw new Error("forwarded to an unknown MAC");
+}
+
+describe("sessions", () => {
+  test("a client keeps its target across packets and ports (client persistence)", () => {
+    const l = lab();
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    expect(targetOf(l, packet("192.0.2.2"))).toBe(2);
+    for (let port = 40001; port < 40010; port++) expect(targetOf(l, packet("192.0.2.1", port, TCP_ACK))).toBe(1);
+    expect(l.sessions.sessionsOfTarget(1)).toBe(1);
+    expect(l.sessions.sessionsOfServer(1)).toBe(2);
+  });
+
+  test("with clientport persistence each client port is its own session", () => {
+    const l = lab({ persistence: "clientport" });
+    expect(targetOf(l, packet("192.0.2.1", 1000))).toBe(1);
+    expect(targetOf(l, packet("192.0.2.1", 1001))).toBe(2);
+    expect(targetOf(l, packet("192.0.2.1", 1000))).toBe(1);
+    expect(l.sessions.list(0).map((s) => [s.clientPort, s.targetId])).toEqual(
+      expect.arrayContaining([
+        [1000, 1],
+        [1001, 2],
+      ]),
+    );
+  });
+
+  test("an idle session expires after the server's timeout; traffic keeps it alive", () => {
+    const l = lab({ timeoutS: 10 });
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.nowMs += 9_000;
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.nowMs += 9_000; // 9 s after the refresh: still alive
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.nowMs += 10_000; // idle for the whole timeout: gone, rr picks the next target
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(2);
+    expect(l.sessions.sessionsOfTarget(1)).toBe(0);
+    expect(l.sessions.sessionsOfTarget(2)).toBe(1);
+  });
+
+  test("sweep removes expired sessions and their counts", () => {
+    const l = lab({ timeoutS: 5 });
+    targetOf(l, packet("192.0.2.1"));
+    targetOf(l, packet("192.0.2.2"));
+    const now = l.sessions.secondsAt(l.nowMs);
+    expect(l.sessions.sweep(now + 4)).toBe(0);
+    expect(l.sessions.list(now + 4).length).toBe(2);
+    expect(l.sessions.sweep(now + 5)).toBe(2);
+    expect(l.sessions.sessionsOfServer(1)).toBe(0);
+    expect(l.sessions.list(now).length).toBe(0);
+  });
+
+  test("a full bucket replaces its least recently used session and counts the eviction", () => {
+    const table = SessionTable.create(8, EPOCH_MS); // one bucket of 8 ways: every key shares it
+    expect(table.slotCount).toBe(8);
+    for (let client = 0; client < 8; client++) {
+      expect(table.bind(1, ip("192.0.2.1") + client, 0, client, 600, 1, -1)).toBe(1);
+    }
+    expect(table.find(1, ip("192.0.2.1"), 0, 20)).toBe(1); // client 0 is now the most recent
+    expect(table.bind(1, ip("192.0.2.100"), 0, 21, 600, 2, -1)).toBe(2);
+    expect(table.evictions).toBe(1);
+    expect(table.find(1, ip("192.0.2.1") + 1, 0, 22)).toBe(-1); // client 1 was the oldest
+    expect(table.find(1, ip("192.0.2.1"), 0, 22)).toBe(1);
+    expect(table.find(1, ip("192.0.2.100"), 0, 22)).toBe(2);
+    expect(table.sessionsOfTarget(1)).toBe(7);
+  });
+
+  test("an expired slot is reused before a live one is evicted", () => {
+    const table = SessionTable.create(8, EPOCH_MS);
+    for (let client = 0; client < 8; client++) table.bind(1, client + 1, 0, 100, client === 5 ? 10 : 600, 1, -1);
+    table.bind(1, 99, 0, 200, 600, 1, -1);
+    expect(table.evictions).toBe(0);
+    expect(table.list(200).length).toBe(8);
+    expect(table.find(1, 6, 0, 200)).toBe(-1);
+  });
+
+  test("a target that goes down loses its sessions: the client is re-balanced on its next packet", () => {
+    const l = lab();
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.setTarget(1, "down");
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(2);
+    expect(l.sessions.sessionsOfTarget(1)).toBe(0);
+    l.setTarget(1, "up");
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(2); // the new session stays
+  });
+
+  test("removeTarget drops every session of a target at once", () => {
+    const l = lab();
+    for (let i = 1; i <= 6; i++) targetOf(l, packet(`192.0.2.${i}`));
+    expect(l.sessions.sessionsOfTarget(1)).toBe(3);
+    expect(l.sessions.removeTarget(1)).toBe(3);
+    expect(l.sessions.sessionsOfTarget(1)).toBe(0);
+    expect(l.sessions.list(l.sessions.secondsAt(l.nowMs)).every((s) => s.targetId === 2)).toBe(true);
+  });
+
+  test("a disabled target drains: its sessions stay, new clients go elsewhere", () => {
+    const l = lab();
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.setTarget(1, "disabled");
+    for (let i = 2; i < 8; i++) expect(targetOf(l, packet(`192.0.2.${i}`))).toBe(2);
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
+    l.nowMs += 601_000;
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(2); // expired: no new session on 1
+  });
+
+  test("a target disabled in the config drains like one disabled at run time", () => {
+    const l = lab();
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.reconfigure(
+      config(
+        [{ id: 1, ipaddr: VIP, port: 80, targets: [1, 2] }],
+        [
+          { id: 1, ipaddr: "10.0.0.101", enabled: false },
+          { id: 2, ipaddr: "10.0.0.102" },
+        ],
+      ),
+    );
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
+    expect(targetOf(l, packet("192.0.2.9"))).toBe(2);
+  });
+
+  test("a target whose MAC is unknown receives nothing", () => {
+    const l = lab();
+    l.setTarget(1, "up", false);
+    for (let i = 1; i < 5; i++) expect(targetOf(l, packet(`192.0.2.${i}`))).toBe(2);
+  });
+
+  test("backup targets are used only when no primary target is up", () => {
+    const l = lab({ targets: [1, 2], backup: [3, 4] });
+    for (let i = 1; i < 9; i++) expect([1, 2]).toContain(targetOf(l, packet(`192.0.2.${i}`))!);
+    l.setTarget(1, "down");
+    expect(targetOf(l, packet("192.0.2.20"))).toBe(2);
+    l.setTarget(2, "pending");
+    const onBackups = [targetOf(l, packet("192.0.2.21")), targetOf(l, packet("192.0.2.22"))];
+    expect(onBackups.sort()).toEqual([3, 4]);
+    expect([3, 4]).toContain(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))!); // re-balanced onto a backup
+    l.setTarget(2, "up");
+    expect(targetOf(l, packet("192.0.2.23"))).toBe(2);
+    l.setTarget(2, "down");
+    l.setTarget(3, "down");
+    l.setTarget(4, "down");
+    expect(l.run(packet("192.0.2.24")).verdict).toBe(VERDICT_DROP);
+    expect(l.counters().drops.no_target).toBe(1);
+  });
+
+  test("session times are whole seconds from the epoch, listed for show sessions", () => {
+    const l = lab({ timeoutS: 30 });
+    l.nowMs = EPOCH_MS + 12_500;
+    targetOf(l, packet("192.0.2.1"));
+    expect(l.sessions.list(12)).toEqual([
+      { serverId: 1, clientIp: ip("192.0.2.1"), clientPort: 0, targetId: 1, createdS: 12, lastSeenS: 12, timeoutS: 30 },
+    ]);
+    expect(l.sessions.created).toBe(1);
+  });
+});
