@@ -253,7 +253,8 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
   const activeAt = targetIpAt + targetIpSlots * TARGET_IP_STRIDE;
   const wordCount = activeAt + activeLists.reduce((sum, a) => sum + a.list.length * ACTIVE_STRIDE, 0);
   const maglevServers = servers.filter((s, i) => s.method === "maglev" && activeLists[i]!.list.length > 0).length;
-  const buffer = new SharedArrayBuffer(wordCount * 4 + maglevServers * maglevSize * 2);
+  // Rounded up to whole words so the Int32 view may span the buffer (Maglev tables are odd-sized).
+  const buffer = new SharedArrayBuffer(wordCount * 4 + Math.ceil((maglevServers * maglevSize) / 2) * 4);
   const words = new Int32Array(buffer);
   const maglev = new Uint16Array(buffer, wordCount * 4);
 

@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
+import { ForwardingTable, buildForwardingTable, type TargetRuntime } from "../../src/dataplane/table.ts";
+import { TablePublisher, TableSubscriber, createTableExchange } from "../../src/dataplane/table-exchange.ts";
+import { ID_LIMIT, S_ACTIVE_COUNT, S_USING_BACKUP, TARGET_DOWN, T_NEXT_SAME_IP, T_STATE } from "../../src/dataplane/table-layout.ts";
+import { config } from "../fixtures/config.ts";
+import { ip, mac } from "../fixtures/frames.ts";
+
+const cfg = config(
+  [{ id: 1, ipaddr: "10.0.0.10", port: 80, targets: [1, 2], backup: [3] }],
+  [
+    { id: 1, ipaddr: "10.0.0.101" },
+    { id: 2, ipaddr: "10.0.0.101", port: 8080 },
+    { id: 3, ipaddr: "10.0.0.103" },
+  ],
+);
+
+function build(states: Record<number, TargetRuntime["state"]>) {
+  const targets = new Map(Object.entries(states).map(([id, state]) => [Number(id), { mac: mac("02:00:00:00:0b:01"), state }]));
+  return buildForwardingTable({ config: cfg, ownMac: mac("02:00:00:00:00:01"), targets });
+}
+
+describe("forwarding table", () => {
+  test("VIPs, targets by id and by address, and active lists are readable from the buffer alone", () => {
+    const table = build({ 1: "up", 2: "down", 3: "up" });
+    expect(table.findVip(ip("10.0.0.10"))).toBeGreaterThanOrEqual(0);
+    expect(table.findVip(ip("10.0.0.11"))).toBe(-1);
+    const first = table.firstTargetWithIp(ip("10.0.0.101"));
+    expect(first).toBe(table.targetIndexOfId(1));
+    expect(table.field(table.targetAt(first), T_NEXT_SAME_IP)).toBe(table.targetIndexOfId(2));
+    expect(table.field(table.targetAt(table.targetIndexOfId(2)), T_STATE)).toBe(TARGET_DOWN);
+    expect(table.field(table.serverAt(0), S_ACTIVE_COUNT)).toBe(1);
+    expect(table.field(table.serverAt(0), S_USING_BACKUP)).toBe(0);
+    expect(table.targetIndexOfId(ID_LIMIT)).toBe(-1);
+    expect(build({ 3: "up" }).field(build({ 3: "up" }).serverAt(0), S_USING_BACKUP)).toBe(1);
+  });
+
+  test("ids outside the id space and bad weights are refused", () => {
+    const bad = config([{ id: ID_LIMIT, ipaddr: "10.0.0.10", port: 80, targets: [1] }], [{ id: 1, ipaddr: "10.0.0.101" }]);
+    expect(() => buildForwardingTable({ config: bad, ownMac: mac("02:00:00:00:00:01"), targets: new Map() })).toThrow(/server id/);
+    const weightless = config([], [{ id: 1, ipaddr: "10.0.0.101", weight: 0 }]);
+    expect(() => buildForwardingTable({ config: weightless, ownMac: mac("02:00:00:00:00:01"), targets: new Map() })).toThrow(/weight/);
+  });
+
+  test("a published table reaches a subscriber through a port and the generation flip", () => {
+    const exchange = createTableExchange(2);
+    const publisher = new TablePublisher(exchange);
+    const initial = build({ 1: "up", 2: "up" });
+    publisher.publish(initial);
+    const { port1, port2 } = new MessageChannel();
+    const subscriber = new TableSubscriber(exchange, 0, new ForwardingTable(initial.buffer));
+    expect(subscriber.hasNewer()).toBe(false);
+    expect(publisher.allWorkersOn(1)).toBe(false); // worker 1 never started
+
+    const next = build({ 1: "down", 2: "up" });
+    const generation = publisher.publish(next);
+    port1.postMessage(next.buffer);
+    expect(subscriber.hasNewer()).toBe(true);
+    for (let message = receiveMessageOnPort(port2); message; message = receiveMessageOnPort(port2)) {
+      subscriber.adopt(message.message as SharedArrayBuffer);
+    }
+    expect(subscriber.hasNewer()).toBe(false);
+    expect(subscriber.table.generation).toBe(generation);
+    expect(subscriber.table.keepsSessions(subscriber.table.targetIndexOfId(1))).toBe(false);
+    subscriber.adopt(initial.buffer); // a stale buffer arriving late changes nothing
+    expect(subscriber.table.generation).toBe(generation);
+    new TableSubscriber(exchange, 1, subscriber.table);
+    expect(publisher.allWorkersOn(generation)).toBe(true);
+    port1.close();
+  });
+});
