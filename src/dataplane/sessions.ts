@@ -147,15 +147,16 @@ export class SessionTable {
     const first = this.entryAt(this.bucketOf(key, clientIp) * BUCKET_WAYS);
     for (let way = 0; way < BUCKET_WAYS; way++) {
       const at = first + way * ENTRY_WORDS;
-      if (Atomics.load(words, at + E_KEY) !== key || Atomics.load(words, at + E_CLIENT_IP) !== ip) continue;
+      // Plain reads between two atomic reads of the sequence (a seqlock): the atomics order
+      // them, and a changed sequence discards whatever a concurrent writer made them see.
+      if (words[at + E_KEY] !== key || words[at + E_CLIENT_IP] !== ip) continue;
       const sequence = Atomics.load(words, at + E_SEQUENCE);
-      const target = Atomics.load(words, at + E_TARGET);
-      const lastSeen = Atomics.load(words, at + E_LAST_SEEN_S);
-      const timeout = Atomics.load(words, at + E_TIMEOUT_S);
+      const target = words[at + E_TARGET] ?? NO_TARGET;
+      const lastSeen = words[at + E_LAST_SEEN_S] ?? 0;
+      const timeout = words[at + E_TIMEOUT_S] ?? 0;
+      const stillKey = words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip;
+      if (Atomics.load(words, at + E_SEQUENCE) !== sequence || (sequence & 1) === 1 || !stillKey) return NO_TARGET;
       if (target === NO_TARGET) continue; // a cleared slot keeps its old key
-      if ((sequence & 1) === 1) return NO_TARGET;
-      if (Atomics.load(words, at + E_KEY) !== key || Atomics.load(words, at + E_CLIENT_IP) !== ip) return NO_TARGET;
-      if (Atomics.load(words, at + E_SEQUENCE) !== sequence) return NO_TARGET;
       if (nowS - lastSeen >= timeout) return NO_TARGET;
       if (lastSeen !== nowS) Atomics.store(words, at + E_LAST_SEEN_S, nowS);
       return target;
