@@ -1,0 +1,251 @@
+#!/usr/bin/env bun
+// The bng command line. Exit codes: 0 success, 1 failure (bad config, daemon error),
+// 2 usage error (unknown command or flag).
+import { parseArgs } from "node:util";
+import { DEFAULT_SOCKET_PATH, type ControlReply, type ControlRequest } from "../control/protocol.ts";
+import { ControlConnectError, sendControlRequest } from "../control/socket-client.ts";
+import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
+import { formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
+import { versionLine } from "../version.ts";
+import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
+import { USAGE } from "./usage.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  socket: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  config: { type: "string", short: "c" },
+  server: { type: "string" },
+  target: { type: "string" },
+  client: { type: "string" },
+  limit: { type: "string" },
+  "pid-file": { type: "string" },
+} as const;
+
+type Options = ReturnType<typeof parseCommandLine>["values"];
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split(". To specify")[0]! : String(error));
+  }
+}
+
+function positiveInteger(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(text)) throw new UsageError(`${what} must be a positive whole number, not '${text}'`);
+  return Number(text);
+}
+
+function socketPath(options: Options): string {
+  return options.socket ?? process.env.BNG_SOCKET ?? DEFAULT_SOCKET_PATH;
+}
+
+function printDiagnostics(diagnostics: Diagnostic[], source: string | undefined): void {
+  for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic, source));
+}
+
+async function readSource(path: string): Promise<string | undefined> {
+  try {
+    return await Bun.file(path).text();
+  } catch {
+    return undefined;
+  }
+}
+
+async function commandCheck(file: string): Promise<number> {
+  const result = loadConfigFile(file);
+  const source = await readSource(file);
+  printDiagnostics(result.warnings, source);
+  if (!result.ok) {
+    printDiagnostics(result.errors, source);
+    const count = result.errors.length;
+    console.error(`${file}: ${count} error${count === 1 ? "" : "s"}`);
+    return 1;
+  }
+  console.log(`${file}: OK: ${summarizeConfig(result.config)}`);
+  return 0;
+}
+
+async function commandPrint(file: string): Promise<number> {
+  const result = loadConfigFile(file);
+  const source = await readSource(file);
+  if (!result.ok) {
+    printDiagnostics(result.errors, source);
+    return 1;
+  }
+  process.stdout.write(printConfig(result.config));
+  return 0;
+}
+
+async function ask(options: Options, request: ControlRequest): Promise<{ ok: true; result: unknown } | { ok: false; code: number }> {
+  let reply: ControlReply;
+  try {
+    reply = await sendControlRequest(socketPath(options), request);
+  } catch (error) {
+    if (error instanceof ControlConnectError) {
+      console.error(`bng: ${error.message}`);
+      return { ok: false, code: 1 };
+    }
+    throw error;
+  }
+  if (!reply.ok) {
+    console.error(`bng: ${reply.error}`);
+    for (const line of reply.errors ?? []) console.error(line);
+    return { ok: false, code: 1 };
+  }
+  return reply;
+}
+
+function printResult(options: Options, result: unknown, human: (result: never) => string): void {
+  console.log(options.json ? JSON.stringify(result, null, 2) : human(result as never));
+}
+
+async function commandShow(options: Options, what: string | undefined): Promise<number> {
+  if (what !== "servers" && what !== "targets" && what !== "sessions" && what !== "networks") {
+    throw new UsageError("show needs one of: servers, targets, sessions, networks");
+  }
+  const request: ControlRequest = { cmd: "show", what };
+  const server = positiveInteger(options.server, "--server");
+  const target = positiveInteger(options.target, "--target");
+  const limit = positiveInteger(options.limit, "--limit");
+  if (server !== undefined) request.server = server;
+  if (target !== undefined) request.target = target;
+  if (limit !== undefined) request.limit = limit;
+  if (options.client !== undefined) request.client = options.client;
+  const reply = await ask(options, request);
+  if (!reply.ok) return reply.code;
+  const renderers = {
+    servers: (rows: ServerStatus[]) => renderServers(rows),
+    targets: (rows: TargetStatus[]) => renderTargets(rows),
+    sessions: (result: { total: number; sessions: SessionRow[] }) => renderSessions(result),
+    networks: (rows: NetworkRow[]) =>
+      table(["NETWORK", "NAME", "ADDRESS", "REAL", "INTERFACE"], rows.map((row) => [String(row.id), row.name ?? "-", row.addr, row.real ?? "-", row.interface])),
+  };
+  printResult(options, reply.result, renderers[what] as (result: never) => string);
+  return 0;
+}
+
+interface SessionRow {
+  server: number;
+  client: string;
+  client_port: number | null;
+  target: number;
+  age_s: number;
+  idle_s: number;
+}
+
+interface NetworkRow {
+  id: number;
+  name: string | null;
+  addr: string;
+  real: string | null;
+  interface: string;
+}
+
+function renderSessions(result: { total: number; sessions: SessionRow[] }): string {
+  const rows = result.sessions.map((row) => [
+    String(row.server),
+    row.client_port === null ? row.client : `${row.client}:${row.client_port}`,
+    String(row.target),
+    `${row.age_s}s`,
+    `${row.idle_s}s`,
+  ]);
+  const shown = result.sessions.length < result.total ? ` (showing ${result.sessions.length})` : "";
+  return `${table(["SERVER", "CLIENT", "TARGET", "AGE", "IDLE"], rows)}\n${result.total} session${result.total === 1 ? "" : "s"}${shown}`;
+}
+
+async function commandToggle(options: Options, cmd: "enable" | "disable", kind: string | undefined, id: string | undefined): Promise<number> {
+  if (kind !== "target" && kind !== "server") throw new UsageError(`${cmd} needs 'target N' or 'server N'`);
+  const number = positiveInteger(id, `${cmd} ${kind}`);
+  if (number === undefined) throw new UsageError(`${cmd} ${kind} needs a number`);
+  const reply = await ask(options, { cmd, kind, id: number });
+  if (!reply.ok) return reply.code;
+  console.log(options.json ? JSON.stringify(reply.result) : String((reply.result as { message: string }).message));
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values: options, positionals } = parseCommandLine(argv);
+  const [command, ...rest] = positionals;
+  if (options.help || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === undefined) {
+    process.stdout.write(`${versionLine()}\n\n${USAGE}`);
+    return 0;
+  }
+  const fileArgument = () => rest[0] ?? options.config ?? DEFAULT_CONFIG_PATH;
+  switch (command) {
+    case "version":
+      console.log(versionLine());
+      return 0;
+    case "check":
+      return commandCheck(fileArgument());
+    case "print":
+      return commandPrint(fileArgument());
+    case "run": {
+      const { runDaemon } = await import("../control/daemon.ts");
+      return runDaemon({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
+    }
+    case "start": {
+      const { startInBackground } = await import("../control/background.ts");
+      return startInBackground({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
+    }
+    case "status": {
+      const reply = await ask(options, { cmd: "status" });
+      if (!reply.ok) return reply.code;
+      printResult(options, reply.result, (report: StatusReport) => renderStatus(report));
+      return 0;
+    }
+    case "show":
+      return commandShow(options, rest[0]);
+    case "enable":
+    case "disable":
+      return commandToggle(options, command, rest[0], rest[1]);
+    case "reload": {
+      const request: ControlRequest = { cmd: "reload" };
+      if (rest[0] !== undefined) request.file = rest[0];
+      const reply = await ask(options, request);
+      if (!reply.ok) return reply.code;
+      console.log(options.json ? JSON.stringify(reply.result) : String((reply.result as { message: string }).message));
+      return 0;
+    }
+    case "stop": {
+      const reply = await ask(options, { cmd: "stop" });
+      if (!reply.ok) return reply.code;
+      console.log(String((reply.result as { message: string }).message));
+      return 0;
+    }
+    case "metrics": {
+      const reply = await ask(options, { cmd: "metrics" });
+      if (!reply.ok) return reply.code;
+      process.stdout.write(String(reply.result));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        console.error(`bng: ${error.message}\nRun 'bng help' for usage.`);
+        process.exit(2);
+      }
+      console.error(`bng: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
+
+export { main };

@@ -1,0 +1,471 @@
+// The running bng: configuration, host network, data-plane workers, health checks, ARP
+// resolution of target MACs, the control socket and signals, tied together. The Daemon class
+// takes its effects (host network, data plane, probes) as dependencies so the control plane
+// is tested without a kernel; runDaemon wires the real ones.
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { formatDiagnostic, loadConfigFile } from "../config/index.ts";
+import { ipToString, type Config, type ServerDef, type TargetDef } from "../config/model.ts";
+import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
+import { createBatchStats } from "../dataplane/batch-stats.ts";
+import { createCounters } from "../dataplane/counters.ts";
+import { NeighbourTable } from "../dataplane/neighbours.ts";
+import { SessionTable } from "../dataplane/sessions.ts";
+import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
+import { createHealthMonitor, createSystemProbes, type Clock, type HealthMonitor } from "../health/monitor.ts";
+import type { Probes } from "../health/probe.ts";
+import { formatMac } from "../../ffi/interface.ts";
+import { startWorkers, type Dataplane, type SharedStructures } from "./dataplane-host.ts";
+import { openHostNetwork, type HostNetwork } from "./host-network.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { planRun, type RunPlan } from "./plan.ts";
+import type { ControlReply, ControlRequest } from "./protocol.ts";
+import { startControlServer, type ControlServer } from "./socket-server.ts";
+import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
+import { LatencyHistograms } from "./latency.ts";
+import { renderMetrics } from "./metrics.ts";
+
+/** Gratuitous ARPs per VIP when it appears, one second apart. */
+const GRATUITOUS_ARP_COUNT = 3;
+/** How often an unresolved target is asked for its MAC. */
+const UNRESOLVED_ARP_INTERVAL_MS = 1000;
+const NEIGHBOUR_POLL_MS = 200;
+const SESSION_SWEEP_MS = 5000;
+const DATAPLANE_BATCH_SIZE = 64;
+
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface DaemonDependencies {
+  logger: Logger;
+  openNetwork(plan: RunPlan): HostNetwork;
+  startDataplane(options: { plan: RunPlan; config: Config; table: ForwardingTable; shared: SharedStructures; onFailure(message: string): void }): Promise<Dataplane>;
+  probes?: Probes;
+  healthClock?: Clock;
+  /** Wall-clock milliseconds, for session times. */
+  now?: () => number;
+}
+
+interface TargetRuntimeState {
+  mac: Uint8Array | undefined;
+  sightings: number;
+  lastArpRequestMs: number;
+}
+
+function loadChecked(path: string): { ok: true; config: Config; plan: RunPlan } | { ok: false; message: string; details: string[] } {
+  const result = loadConfigFile(path);
+  if (!result.ok) {
+    let source: string | undefined;
+    try {
+      source = readFileSync(path, "utf8");
+    } catch {
+      source = undefined;
+    }
+    const count = result.errors.length;
+    return { ok: false, message: `${path}: ${count} configuration error${count === 1 ? "" : "s"}`, details: result.errors.map((error) => formatDiagnostic(error, source)) };
+  }
+  const planned = planRun(result.config);
+  if (!planned.ok) return { ok: false, message: `${path} cannot run`, details: planned.errors };
+  return { ok: true, config: result.config, plan: planned.plan };
+}
+
+function sameNetworkSetup(a: RunPlan, b: RunPlan): boolean {
+  const key = (plan: RunPlan) => `${plan.ifname} ${plan.networks.map((n) => `${n.real}/${n.prefixLength}`).sort().join(",")}`;
+  return key(a) === key(b);
+}
+
+export class Daemon implements DaemonView {
+  readonly startedAtMs: number;
+  readonly sessions: SessionTable;
+  readonly countersBuffer: SharedArrayBuffer;
+  readonly batchStatsBuffer: SharedArrayBuffer;
+  readonly latency = new LatencyHistograms();
+  readonly stopped: Promise<void>;
+  config: Config;
+  plan: RunPlan;
+  configPath: string;
+  expiredSessions = 0;
+  private readonly neighbours: NeighbourTable;
+  private readonly runtime = new Map<number, TargetRuntimeState>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
+  private readonly arpFrame = new Uint8Array(64);
+  private readonly now: () => number;
+  private monitor!: HealthMonitor;
+  private dataplane: Dataplane | undefined;
+  private stopping: Promise<void> | undefined;
+  private resolveStopped!: () => void;
+
+  private constructor(
+    readonly deps: DaemonDependencies,
+    readonly network: HostNetwork,
+    configPath: string,
+    config: Config,
+    plan: RunPlan,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.startedAtMs = this.now();
+    this.configPath = configPath;
+    this.config = config;
+    this.plan = plan;
+    this.sessions = SessionTable.create(config.settings.sessionCapacity, this.startedAtMs);
+    this.neighbours = NeighbourTable.create();
+    this.countersBuffer = createCounters(config.settings.workers);
+    this.batchStatsBuffer = createBatchStats(config.settings.workers);
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+  }
+
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+
+  get healthMonitor(): HealthMonitor {
+    return this.monitor;
+  }
+
+  /** Loads, checks and starts everything; throws StartError with every reason it cannot. */
+  static async start(configPath: string, deps: DaemonDependencies): Promise<Daemon> {
+    const path = resolve(configPath);
+    const loaded = loadChecked(path);
+    if (!loaded.ok) throw new StartError(loaded.message, loaded.details);
+    const network = deps.openNetwork(loaded.plan);
+    const daemon = new Daemon(deps, network, path, loaded.config, loaded.plan);
+    try {
+      await daemon.begin();
+    } catch (error) {
+      await daemon.stop("start failed");
+      throw error;
+    }
+    return daemon;
+  }
+
+  private async begin(): Promise<void> {
+    const { logger } = this;
+    this.monitor = createHealthMonitor({
+      targets: this.monitoredTargets(this.config),
+      realAddressFor: (target) => this.realAddressFor(target),
+      onChange: (event) => {
+        logger.log(event.to === "up" ? "info" : "warn", `target-${event.to}`, { target: event.targetId, address: `${event.ipaddr}:${event.port}`, cause: event.cause });
+        this.publish();
+        if (event.to === "down") this.dropSessionsOf(event.targetId, "down");
+      },
+      probes: this.latency.wrap(this.deps.probes ?? createSystemProbes(), ipToString),
+      ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
+    });
+    const table = this.buildTable();
+    this.dataplane = await this.deps.startDataplane({
+      plan: this.plan,
+      config: this.config,
+      table,
+      shared: { sessions: this.sessions.buffer, neighbours: this.neighbours.buffer, counters: this.countersBuffer, batchStats: this.batchStatsBuffer },
+      onFailure: (message) => {
+        logger.error("dataplane-failed", { error: message });
+        void this.stop("data plane failed");
+      },
+    });
+    this.timers.push(setInterval(() => this.resolveTargets(), UNRESOLVED_ARP_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.pollNeighbours(), NEIGHBOUR_POLL_MS));
+    this.timers.push(setInterval(() => this.sweepSessions(), SESSION_SWEEP_MS));
+    this.resolveTargets();
+    for (const server of this.config.servers) if (server.registered && server.enabled) this.announce(server.ipaddr);
+    logger.info("started", {
+      config: this.configPath,
+      interface: this.plan.ifname,
+      servers: this.config.servers.filter((s) => s.registered && s.enabled).length,
+      targets: this.config.targets.filter((t) => t.registered).length,
+      workers: this.config.settings.workers,
+      pid: process.pid,
+    });
+  }
+
+  private monitoredTargets(config: Config): TargetDef[] {
+    return config.targets.filter((target) => target.registered);
+  }
+
+  private realAddressFor(target: TargetDef): number | undefined {
+    const inNetwork = this.plan.networks.find(({ network }) => ((target.ipaddr & network.mask) >>> 0) === network.addr);
+    return (inNetwork ?? this.plan.networks[0])?.real;
+  }
+
+  private runtimeOf(id: number): TargetRuntimeState {
+    let state = this.runtime.get(id);
+    if (!state) {
+      state = { mac: undefined, sightings: 0, lastArpRequestMs: -Infinity };
+      this.runtime.set(id, state);
+    }
+    return state;
+  }
+
+  targetMac(id: number): Uint8Array | undefined {
+    return this.runtime.get(id)?.mac;
+  }
+
+  private buildTable(): ForwardingTable {
+    const targets = new Map<number, TargetRuntime>();
+    for (const target of this.config.targets) {
+      targets.set(target.id, { mac: this.runtime.get(target.id)?.mac, state: this.monitor.state(target.id) ?? "pending" });
+    }
+    return buildForwardingTable({ config: this.config, ownMac: this.network.ownMac, targets });
+  }
+
+  /** Builds a table from the current state and hands it to the workers. */
+  publish(): void {
+    if (!this.dataplane || this.stopping) return;
+    this.dataplane.publish(this.buildTable());
+  }
+
+  private dropSessionsOf(targetId: number, why: string): void {
+    const removed = this.sessions.removeTarget(targetId);
+    if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
+  }
+
+  private sendFrame(length: number, what: string): void {
+    try {
+      this.network.sendFrame(this.arpFrame, length);
+    } catch (error) {
+      this.logger.warn("send-failed", { what, error: (error as Error).message });
+    }
+  }
+
+  /** Asks every target for its MAC: unresolved ones each second, resolved ones every `arprefresh`. */
+  private resolveTargets(): void {
+    const nowMs = this.now();
+    const refreshMs = this.config.settings.arpRefreshS * 1000;
+    for (const target of this.config.targets) {
+      if (!target.registered) continue;
+      const state = this.runtimeOf(target.id);
+      const due = state.mac === undefined ? UNRESOLVED_ARP_INTERVAL_MS : refreshMs;
+      if (nowMs - state.lastArpRequestMs < due - 50) continue;
+      const source = this.realAddressFor(target);
+      if (source === undefined) continue;
+      state.lastArpRequestMs = nowMs;
+      this.sendFrame(writeArpRequest(this.arpFrame, 0, this.network.ownMac, source, target.ipaddr), `arp request for ${ipToString(target.ipaddr)}`);
+    }
+  }
+
+  /** Picks up MACs the workers learned from ARP replies; a new or changed MAC republishes. */
+  private pollNeighbours(): void {
+    let changed = false;
+    for (const target of this.config.targets) {
+      const learned = this.neighbours.read(target.id);
+      if (!learned) continue;
+      const state = this.runtimeOf(target.id);
+      if (learned.sightings === state.sightings) continue;
+      state.sightings = learned.sightings;
+      const before = state.mac;
+      if (before && formatMac(before) === formatMac(learned.mac)) continue;
+      state.mac = learned.mac;
+      changed = true;
+      const fields = { target: target.id, address: ipToString(target.ipaddr), mac: formatMac(learned.mac) };
+      if (before) this.logger.warn("target-mac-changed", { ...fields, previous: formatMac(before) });
+      else this.logger.info("target-mac-learned", fields);
+    }
+    if (changed) this.publish();
+  }
+
+  private sweepSessions(): void {
+    this.expiredSessions += this.sessions.sweep(this.sessions.secondsAt(this.now()));
+  }
+
+  /** Three gratuitous ARPs for a VIP, one second apart, so neighbours update their caches. */
+  private announce(vip: number): void {
+    for (let i = 0; i < GRATUITOUS_ARP_COUNT; i++) {
+      const timer = setTimeout(() => {
+        this.announcements.delete(timer);
+        if (this.stopping) return;
+        this.sendFrame(writeGratuitousArp(this.arpFrame, 0, this.network.ownMac, vip), `gratuitous arp for ${ipToString(vip)}`);
+      }, i * 1000);
+      this.announcements.add(timer);
+    }
+    this.logger.info("vip-announced", { vip: ipToString(vip), gratuitous_arps: GRATUITOUS_ARP_COUNT });
+  }
+
+  private findServer(id: number): ServerDef | undefined {
+    return this.config.servers.find((server) => server.id === id && server.registered);
+  }
+
+  private setServerEnabled(id: number, enabled: boolean): ControlReply {
+    const server = this.findServer(id);
+    if (!server) return { ok: false, error: `no server ${id} (servers: ${this.config.servers.map((s) => s.id).join(", ") || "none"})` };
+    if (server.enabled === enabled) return { ok: true, result: { message: `server ${id} is already ${enabled ? "enabled" : "disabled"}` } };
+    const vipAnsweredBefore = this.vipAnswered(server.ipaddr);
+    server.enabled = enabled;
+    this.publish();
+    this.logger.info(enabled ? "server-enabled" : "server-disabled", { server: id, vip: ipToString(server.ipaddr), by: "operator" });
+    if (enabled && !vipAnsweredBefore) this.announce(server.ipaddr);
+    const still = !enabled && this.vipAnswered(server.ipaddr);
+    return {
+      ok: true,
+      result: {
+        message: enabled
+          ? `server ${id} enabled: ${ipToString(server.ipaddr)}:${server.port} is answered`
+          : `server ${id} disabled: ${ipToString(server.ipaddr)}${still ? " is still answered for another enabled server" : " is no longer answered"}`,
+      },
+    };
+  }
+
+  private vipAnswered(vip: number): boolean {
+    return this.config.servers.some((server) => server.registered && server.enabled && server.ipaddr === vip);
+  }
+
+  private setTargetEnabled(id: number, enabled: boolean): ControlReply {
+    const target = this.config.targets.find((candidate) => candidate.id === id && candidate.registered);
+    if (!target) return { ok: false, error: `no target ${id} (targets: ${this.config.targets.map((t) => t.id).join(", ") || "none"})` };
+    if (target.enabled === enabled) return { ok: true, result: { message: `target ${id} is already ${enabled ? "enabled" : "disabled"}` } };
+    target.enabled = enabled;
+    this.monitor.setEnabled(id, enabled);
+    this.publish();
+    this.logger.info(enabled ? "target-enabled" : "target-disabled", { target: id, address: ipToString(target.ipaddr), by: "operator" });
+    const sessions = this.sessions.sessionsOfTarget(id);
+    return {
+      ok: true,
+      result: {
+        message: enabled
+          ? `target ${id} enabled: it takes new sessions once it is up`
+          : `target ${id} disabled: no new sessions; its ${sessions} session${sessions === 1 ? "" : "s"} drain until they expire`,
+      },
+    };
+  }
+
+  /** Loads `file` (or the current file) completely first; only a good one replaces the running config. */
+  reload(file?: string): ControlReply {
+    const path = file === undefined ? this.configPath : resolve(file);
+    const loaded = loadChecked(path);
+    if (!loaded.ok) {
+      this.logger.warn("reload-refused", { config: path, errors: loaded.details.length, reason: loaded.message });
+      return { ok: false, error: `reload refused, the running configuration stays: ${loaded.message}`, errors: loaded.details };
+    }
+    if (!sameNetworkSetup(this.plan, loaded.plan)) {
+      const message = "reload refused: the interface or a network's real address changed; that needs a restart of bng";
+      this.logger.warn("reload-refused", { config: path, reason: message });
+      return { ok: false, error: message };
+    }
+    const previous = this.config;
+    const answeredBefore = new Set(previous.servers.filter((s) => s.registered && s.enabled).map((s) => s.ipaddr));
+    // A target id now naming another address is a new target: its old sessions and MAC go.
+    for (const old of previous.targets) {
+      const next = loaded.config.targets.find((target) => target.id === old.id);
+      if (!next || next.ipaddr !== old.ipaddr || !next.registered) {
+        this.runtime.delete(old.id);
+        this.dropSessionsOf(old.id, "reload");
+      }
+    }
+    this.config = loaded.config;
+    this.plan = loaded.plan;
+    this.configPath = path;
+    this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
+    this.publish();
+    this.resolveTargets();
+    for (const server of loaded.config.servers) {
+      if (server.registered && server.enabled && !answeredBefore.has(server.ipaddr)) {
+        answeredBefore.add(server.ipaddr);
+        this.announce(server.ipaddr);
+      }
+    }
+    const summary = `${loaded.config.servers.length} servers, ${loaded.config.targets.length} targets`;
+    this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
+    return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
+  }
+
+  async handle(request: ControlRequest): Promise<ControlReply> {
+    switch (request.cmd) {
+      case "status":
+        return { ok: true, result: buildStatus(this) };
+      case "show": {
+        if (request.what === "servers") return { ok: true, result: buildStatus(this).servers };
+        if (request.what === "targets") return { ok: true, result: buildStatus(this).targets };
+        if (request.what === "networks") return { ok: true, result: listNetworks(this) };
+        return { ok: true, result: listSessions(this, request) };
+      }
+      case "enable":
+      case "disable": {
+        const enabled = request.cmd === "enable";
+        return request.kind === "target" ? this.setTargetEnabled(request.id, enabled) : this.setServerEnabled(request.id, enabled);
+      }
+      case "reload":
+        return this.reload(request.file);
+      case "metrics":
+        return { ok: true, result: renderMetrics(this) };
+      case "stop":
+        setTimeout(() => void this.stop("stop requested over the control socket"), 10);
+        return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };
+    }
+  }
+
+  /** Stops answering (workers first), then health checks, then undoes host changes. */
+  stop(reason: string): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.logger.info("stopping", { reason });
+      for (const timer of this.timers) clearInterval(timer);
+      for (const timer of this.announcements) clearTimeout(timer);
+      await this.dataplane?.stop();
+      this.monitor?.stop();
+      this.network.close();
+      this.logger.info("stopped", { uptime_s: Math.round((this.now() - this.startedAtMs) / 1000) });
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+}
+
+export interface RunOptions {
+  configPath: string;
+  socketPath: string;
+  pidFile: string | undefined;
+}
+
+/** `bng run`: the daemon in the foreground until SIGTERM/SIGINT or `bng stop`; SIGHUP reloads. */
+export async function runDaemon(options: RunOptions): Promise<number> {
+  const logger = createLogger();
+  let controlServer: ControlServer | undefined;
+  let daemon: Daemon | undefined;
+  const handler = (request: ControlRequest): Promise<ControlReply> =>
+    daemon ? daemon.handle(request) : Promise.resolve({ ok: false, error: "bng is still starting" });
+  try {
+    controlServer = await startControlServer(options.socketPath, handler);
+  } catch (error) {
+    logger.error("control-socket-failed", { socket: options.socketPath, error: (error as Error).message });
+    return 1;
+  }
+  try {
+    daemon = await Daemon.start(options.configPath, {
+      logger,
+      openNetwork: (plan) => openHostNetwork(plan, logger),
+      startDataplane: ({ plan, config, table, shared, onFailure }) =>
+        startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, table, shared, onFailure }),
+    });
+  } catch (error) {
+    await controlServer.close();
+    if (error instanceof StartError) {
+      logger.error("start-failed", { reason: error.message });
+      for (const detail of error.details) process.stderr.write(detail + "\n");
+    } else {
+      logger.error("start-failed", { reason: (error as Error).message });
+    }
+    return 1;
+  }
+  const running = daemon;
+  if (options.pidFile) {
+    mkdirSync(dirname(options.pidFile), { recursive: true });
+    writeFileSync(options.pidFile, `${process.pid}\n`);
+  }
+  logger.info("ready", { socket: options.socketPath });
+  const onSignal = (signal: NodeJS.Signals) => void running.stop(`${signal} received`);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGHUP", () => {
+    const reply = running.reload();
+    if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
+  });
+  await running.stopped;
+  await controlServer.close();
+  if (options.pidFile && existsSync(options.pidFile)) unlinkSync(options.pidFile);
+  return 0;
+}

@@ -1,0 +1,112 @@
+// The control side of the data plane: starts the worker threads, hands them the shared
+// structures once, publishes forwarding tables, and stops them.
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { isCompiled } from "../runtime/self.ts";
+import type { ForwardingTable } from "../dataplane/table.ts";
+import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
+import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "../dataplane/worker-thread.ts";
+
+/** What the daemon needs of a running data plane, whatever runs it. */
+export interface Dataplane {
+  publish(table: ForwardingTable): void;
+  stop(): Promise<void>;
+}
+
+export interface SharedStructures {
+  sessions: SharedArrayBuffer;
+  neighbours: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  batchStats: SharedArrayBuffer;
+}
+
+export interface WorkerOptions {
+  ifname: string;
+  workers: number;
+  batchSize: number;
+  table: ForwardingTable;
+  shared: SharedStructures;
+  /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
+  onFailure(message: string): void;
+}
+
+function workerSpecifier(): string {
+  // Inside the executable the worker is an embedded entry point addressed from the bundle root.
+  return isCompiled() ? "./dataplane/worker-thread.ts" : new URL("../dataplane/worker-thread.ts", import.meta.url).href;
+}
+
+interface RunningWorker {
+  worker: Worker;
+  tables: MessagePort;
+  stopped: Promise<void>;
+}
+
+export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
+  const exchange = createTableExchange(options.workers);
+  const control = createWorkerControl(options.workers);
+  const publisher = new TablePublisher(exchange);
+  publisher.publish(options.table);
+  const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;
+  const running: RunningWorker[] = [];
+  let stopping = false;
+  const started = Array.from({ length: options.workers }, (_, index) => {
+    const worker = new Worker(workerSpecifier());
+    const channel = new MessageChannel();
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    running.push({ worker, tables: channel.port1, stopped });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on("message", (report: WorkerReport) => {
+        if (report.type === "ready") resolve();
+        else if (report.type === "stopped") resolveStopped();
+        else {
+          reject(new Error(report.message));
+          resolveStopped();
+          if (!stopping) options.onFailure(`data-plane worker ${index} failed: ${report.message}`);
+        }
+      });
+      worker.on("error", (error: Error) => {
+        reject(error);
+        resolveStopped();
+        if (!stopping) options.onFailure(`data-plane worker ${index} crashed: ${error.message}`);
+      });
+      worker.on("exit", () => resolveStopped());
+    });
+    const start: WorkerStart = {
+      index,
+      ifname: options.ifname,
+      batchSize: options.batchSize,
+      fanoutGroup,
+      exchange,
+      table: options.table.buffer,
+      sessions: options.shared.sessions,
+      neighbours: options.shared.neighbours,
+      counters: options.shared.counters,
+      batchStats: options.shared.batchStats,
+      control,
+      tables: channel.port2,
+    };
+    worker.postMessage(start, [channel.port2]);
+    return ready;
+  });
+  const stop = async () => {
+    stopping = true;
+    requestStop(control);
+    // A worker notices the flag within one receive timeout; terminate is the backstop.
+    await Promise.race([Promise.all(running.map((entry) => entry.stopped)), new Promise((resolve) => setTimeout(resolve, 800))]);
+    await Promise.all(running.map((entry) => entry.worker.terminate()));
+    for (const entry of running) entry.tables.close();
+  };
+  try {
+    await Promise.all(started);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    publish(table: ForwardingTable): void {
+      publisher.publish(table);
+      for (const entry of running) entry.tables.postMessage(table.buffer);
+    },
+    stop,
+  };
+}

@@ -1,0 +1,64 @@
+// Everything `bng run` changes on the box, in one place (like Seesaw's single component that
+// touches the kernel's network configuration): the `real` addresses, receive coalescing, the
+// frame sender for ARP. Each change is logged and undone at exit.
+import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
+import { openFrameSender } from "../../ffi/af-packet.ts";
+import { formatMac, interfaceMac } from "../../ffi/interface.ts";
+import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
+import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+import type { Logger } from "./log.ts";
+import type { RunPlan } from "./plan.ts";
+
+/** The box as the daemon uses it; tests substitute an in-memory one. */
+export interface HostNetwork {
+  readonly ifname: string;
+  readonly ownMac: Uint8Array;
+  /** Sends one whole Ethernet frame out of the interface (ARP requests, gratuitous ARP). */
+  sendFrame(frame: Uint8Array, length: number): void;
+  /** Puts back what open changed. */
+  close(): void;
+}
+
+export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
+  const { ifname } = plan;
+  const ownMac = interfaceMac(ifname);
+  const addresses: EnsuredAddress[] = [];
+  let coalescing: CoalescingChange | undefined;
+  let sender: ReturnType<typeof openFrameSender> | undefined;
+  const close = () => {
+    sender?.close();
+    if (coalescing) {
+      const restored = coalescing.restore();
+      if (restored.length > 0) logger.info("offload-restored", { interface: ifname, features: restored.join(",") });
+    }
+    for (const address of addresses.reverse()) {
+      try {
+        address.undo();
+        if (address.added) logger.info("address-removed", { interface: ifname, address: address.cidr });
+      } catch (error) {
+        logger.error("address-remove-failed", { interface: ifname, address: address.cidr, error: (error as Error).message });
+      }
+    }
+  };
+  try {
+    for (const { real, prefixLength } of plan.networks) {
+      const address = ensureAddress(ifname, real, prefixLength);
+      addresses.push(address);
+      logger.info(address.added ? "address-added" : "address-present", { interface: ifname, address: address.cidr });
+    }
+    coalescing = disableReceiveCoalescing(ifname);
+    if (coalescing.turnedOff.length > 0) logger.info("offload-disabled", { interface: ifname, features: coalescing.turnedOff.join(",") });
+    if (coalescing.stillOn.length > 0) {
+      logger.warn("offload-still-on", { interface: ifname, features: coalescing.stillOn.join(","), effect: "coalesced frames longer than a slot are dropped" });
+    }
+    const warning = forwardingWarning(ifname, readIpv4Forwarding(ifname));
+    if (warning) logger.warn("ip-forwarding-on", { interface: ifname, message: warning });
+    sender = openFrameSender(ifname);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  logger.info("interface", { interface: ifname, mac: formatMac(ownMac) });
+  const openSender = sender;
+  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), close };
+}

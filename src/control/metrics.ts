@@ -1,0 +1,104 @@
+// The Prometheus text exposition format (version 0.0.4): every family has one HELP and one
+// TYPE line, each series one sample, label values escaped.
+import { readBatchStats, BATCH_BUCKETS } from "../dataplane/batch-stats.ts";
+import { readCounters } from "../dataplane/counters.ts";
+import { VERSION } from "../version.ts";
+import { LATENCY_BUCKETS_S, type Histogram, type LatencyHistograms } from "./latency.ts";
+import { buildStatus, type DaemonView } from "./status-report.ts";
+
+export interface MetricsView extends DaemonView {
+  readonly latency: LatencyHistograms;
+  readonly batchStatsBuffer: SharedArrayBuffer;
+}
+
+type Labels = Record<string, string | number>;
+
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function formatLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([name, value]) => `${name}="${escapeLabelValue(String(value))}"`).join(",")}}`;
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string, samples: [Labels, number][]): void {
+    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) this.lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
+  }
+
+  histogram(name: string, help: string, series: [Labels, number[], number[], number, number][]): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    for (const [labels, bounds, counts, count, sum] of series) {
+      let cumulative = 0;
+      bounds.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        this.lines.push(`${name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${cumulative}`);
+      });
+      this.lines.push(`${name}_bucket${formatLabels({ ...labels, le: "+Inf" })} ${count}`);
+      this.lines.push(`${name}_sum${formatLabels(labels)} ${formatValue(sum)}`);
+      this.lines.push(`${name}_count${formatLabels(labels)} ${count}`);
+    }
+  }
+
+  text(): string {
+    return this.lines.join("\n") + "\n";
+  }
+}
+
+export function renderMetrics(view: MetricsView): string {
+  const status = buildStatus(view);
+  const counters = readCounters(view.countersBuffer);
+  const out = new Exposition();
+  const server = (s: (typeof status.servers)[number]) => ({ server: s.id, vip: `${s.ipaddr}:${s.port}/${s.protocol}` });
+  const target = (t: (typeof status.targets)[number]) => ({ target: t.id, address: `${t.ipaddr}:${t.port}` });
+  out.family("bng_info", "gauge", "bng version (always 1)", [[{ version: VERSION }, 1]]);
+  out.family("bng_uptime_seconds", "gauge", "Seconds since bng started", [[{}, status.uptime_s]]);
+  out.family("bng_server_packets_total", "counter", "Client frames forwarded for a virtual server", status.servers.map((s) => [server(s), s.packets]));
+  out.family("bng_server_bytes_total", "counter", "Client bytes forwarded for a virtual server", status.servers.map((s) => [server(s), s.bytes]));
+  out.family("bng_server_sessions", "gauge", "Sessions of a virtual server in the table", status.servers.map((s) => [server(s), s.sessions]));
+  out.family("bng_target_packets_total", "counter", "Client frames forwarded to a target", status.targets.map((t) => [target(t), t.packets]));
+  out.family("bng_target_bytes_total", "counter", "Client bytes forwarded to a target", status.targets.map((t) => [target(t), t.bytes]));
+  out.family("bng_target_sessions", "gauge", "Sessions bound to a target", status.targets.map((t) => [target(t), t.sessions]));
+  out.family("bng_target_up", "gauge", "1 when the target takes traffic, else 0", status.targets.map((t) => [target(t), t.state === "up" ? 1 : 0]));
+  out.family(
+    "bng_target_state",
+    "gauge",
+    "1 for the target's current state (up, down or disabled), 0 for the others",
+    status.targets.flatMap((t) => (["up", "down", "disabled"] as const).map((state): [Labels, number] => [{ ...target(t), state }, t.state === state ? 1 : 0])),
+  );
+  out.family("bng_sessions", "gauge", "Sessions in the table", [[{}, status.sessions.current]]);
+  out.family("bng_sessions_capacity", "gauge", "Capacity of the session table", [[{}, status.sessions.capacity]]);
+  out.family("bng_sessions_created_total", "counter", "Sessions created", [[{}, status.sessions.created]]);
+  out.family("bng_sessions_expired_total", "counter", "Sessions removed after their idle timeout", [[{}, status.sessions.expired]]);
+  out.family("bng_sessions_evicted_total", "counter", "Sessions replaced because the table was full", [[{}, status.sessions.evicted]]);
+  out.family("bng_drops_total", "counter", "Frames dropped, by reason", Object.entries(counters.drops).map(([reason, count]) => [{ reason }, count]));
+  out.family("bng_passed_total", "counter", "Frames left to the kernel, by reason", Object.entries(counters.passes).map(([reason, count]) => [{ reason }, count]));
+  out.family("bng_frames_total", "counter", "Frames the workers received", [[{}, counters.events.frames]]);
+  out.family("bng_arp_replies_total", "counter", "ARP replies sent for VIPs", [[{}, counters.events.arp_replies]]);
+  out.family("bng_icmp_replies_total", "counter", "ICMP echo replies sent for VIPs", [[{}, counters.events.icmp_replies]]);
+  out.family("bng_checksums_completed_total", "counter", "Partial TCP/UDP checksums completed before forwarding", [[{}, counters.events.checksums_completed]]);
+  const checks = [...view.latency.byCheck.entries()].sort(([a], [b]) => a.localeCompare(b));
+  out.histogram(
+    "bng_health_check_latency_seconds",
+    "Latency of successful health-check attempts",
+    checks.map(([check, histogram]: [string, Histogram]) => {
+      const [kind, destination] = check.split(" ");
+      return [{ check: kind ?? check, destination: destination ?? "" }, [...LATENCY_BUCKETS_S], histogram.buckets, histogram.count, histogram.sumS];
+    }),
+  );
+  const batches = readBatchStats(view.batchStatsBuffer);
+  out.histogram("bng_worker_batch_frames", "Frames per received batch (all workers)", [[{}, [...BATCH_BUCKETS], batches.buckets, batches.count, batches.sum]]);
+  return out.text();
+}

@@ -1,0 +1,69 @@
+// What `bng run` needs from a configuration beyond it being valid: one interface to run the
+// data plane on, each network's own address, and only what DSR can do. Pure, so every refusal
+// is tested without a kernel.
+import { prefixLengthOf } from "../../ffi/address.ts";
+import { ipToString, type Config, type NetworkDef } from "../config/model.ts";
+
+export interface NetworkPlan {
+  network: NetworkDef;
+  /** bng's own address on the network, with the network's prefix length. */
+  real: number;
+  prefixLength: number;
+}
+
+export interface RunPlan {
+  ifname: string;
+  networks: NetworkPlan[];
+}
+
+function interfaceName(config: Config, network: NetworkDef): string | undefined {
+  const ref = network.interfaceRef;
+  if (ref === undefined) return config.interfaces.length === 1 ? config.interfaces[0]!.name : undefined;
+  const byId = config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref);
+  return byId ? byId.name : ref;
+}
+
+function networkOf(config: Config, ip: number): NetworkDef | undefined {
+  return config.networks.find((network) => ((ip & network.mask) >>> 0) === network.addr);
+}
+
+export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const servers = config.servers.filter((server) => server.registered && server.enabled);
+  if (servers.length === 0) errors.push("no server is registered and enabled: nothing to balance");
+  const used = new Map<number, NetworkDef>();
+  for (const server of servers) {
+    const network = networkOf(config, server.ipaddr);
+    if (network) used.set(network.id, network);
+    for (const id of [...server.targets, ...server.backup]) {
+      const target = config.targets.find((candidate) => candidate.id === id);
+      if (target && !target.dsr) {
+        errors.push(`target ${id} (${ipToString(target.ipaddr)}) of server ${server.id} is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target ${id}`);
+      }
+    }
+  }
+  const networks: NetworkPlan[] = [];
+  const names = new Set<string>();
+  for (const network of used.values()) {
+    if (network.real === undefined) {
+      errors.push(`network ${network.id} has no 'real' address: bng needs its own address there to resolve target MACs and run health checks`);
+      continue;
+    }
+    const name = interfaceName(config, network);
+    if (name === undefined) {
+      errors.push(`network ${network.id} names no interface and the configuration has ${config.interfaces.length} interfaces: add 'interface NAME' to network ${network.id}`);
+      continue;
+    }
+    names.add(name);
+    networks.push({ network, real: network.real, prefixLength: prefixLengthOf(network.mask) });
+  }
+  if (names.size > 1) {
+    errors.push(`the enabled servers use several interfaces (${[...names].join(", ")}): bng runs single-legged DSR on one interface`);
+  }
+  if (config.settings.ipforwarding === 1) {
+    errors.push("'set ipforwarding 1' asks for routing mode, which bng does not support yet: remove it for DSR");
+  }
+  const [ifname] = names;
+  if (errors.length > 0 || ifname === undefined) return { ok: false, errors };
+  return { ok: true, plan: { ifname, networks } };
+}

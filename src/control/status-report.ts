@@ -1,0 +1,141 @@
+// Builds the status model (status.ts) and the `show` listings from a running daemon's state.
+import { ipToString, type Config, type ServerDef } from "../config/model.ts";
+import { readCounters, type CountersSnapshot } from "../dataplane/counters.ts";
+import type { SessionTable } from "../dataplane/sessions.ts";
+import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
+import { formatMac } from "../../ffi/interface.ts";
+import { VERSION } from "../version.ts";
+import type { RunPlan } from "./plan.ts";
+import type { ControlRequest } from "./protocol.ts";
+import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
+
+/** What the status needs to see of a daemon. */
+export interface DaemonView {
+  readonly config: Config;
+  readonly configPath: string;
+  readonly plan: RunPlan;
+  readonly startedAtMs: number;
+  readonly sessions: SessionTable;
+  readonly countersBuffer: SharedArrayBuffer;
+  readonly healthMonitor: HealthMonitor;
+  readonly expiredSessions: number;
+  targetMac(id: number): Uint8Array | undefined;
+}
+
+const DEFAULT_SESSION_LIMIT = 100;
+
+function serverStatus(view: DaemonView, server: ServerDef, counters: CountersSnapshot): ServerStatus {
+  const traffic = counters.servers.get(server.id);
+  return {
+    id: server.id,
+    name: server.name ?? null,
+    ipaddr: ipToString(server.ipaddr),
+    port: server.port,
+    protocol: server.protocol,
+    method: server.method,
+    enabled: server.enabled,
+    sessions: view.sessions.sessionsOfServer(server.id),
+    packets: traffic?.packets ?? 0,
+    bytes: traffic?.bytes ?? 0,
+    targets: server.targets,
+    backup: server.backup,
+  };
+}
+
+function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetStatus[] {
+  const monitor = view.healthMonitor;
+  const nowMs = monitor.nowMs();
+  const snapshots = new Map(monitor.snapshot().map((snapshot) => [snapshot.id, snapshot]));
+  const statuses: TargetStatus[] = [];
+  for (const target of view.config.targets) {
+    const snapshot = snapshots.get(target.id);
+    if (!target.registered || !snapshot) continue;
+    const health = targetHealthStatus(snapshot, nowMs);
+    const mac = view.targetMac(target.id);
+    const traffic = counters.targets.get(target.id);
+    const unresolved = mac === undefined && health.health === "up";
+    statuses.push({
+      id: target.id,
+      name: target.name ?? null,
+      ipaddr: ipToString(target.ipaddr),
+      port: target.port,
+      state: unresolved ? "down" : health.state,
+      health: unresolved ? "no-mac" : health.health,
+      reason: unresolved ? `no ARP reply from ${ipToString(target.ipaddr)} yet` : health.reason,
+      mac: mac ? formatMac(mac) : null,
+      sessions: view.sessions.sessionsOfTarget(target.id),
+      packets: traffic?.packets ?? 0,
+      bytes: traffic?.bytes ?? 0,
+      checks: health.checks,
+    });
+  }
+  return statuses;
+}
+
+export function buildStatus(view: DaemonView): StatusReport {
+  const counters = readCounters(view.countersBuffer);
+  const servers = view.config.servers.filter((server) => server.registered).map((server) => serverStatus(view, server, counters));
+  const current = servers.reduce((sum, server) => sum + server.sessions, 0);
+  return {
+    version: VERSION,
+    pid: process.pid,
+    uptime_s: Math.floor((Date.now() - view.startedAtMs) / 1000),
+    config: view.configPath,
+    interface: view.plan.ifname,
+    workers: view.config.settings.workers,
+    servers,
+    targets: targetStatuses(view, counters),
+    totals: {
+      packets: counters.events.forwarded,
+      bytes: counters.events.forwarded_bytes,
+      sessions: current,
+      arp_replies: counters.events.arp_replies,
+      icmp_replies: counters.events.icmp_replies,
+      passed: Object.values(counters.passes).reduce((sum, count) => sum + count, 0),
+    },
+    sessions: {
+      current,
+      capacity: view.sessions.slotCount,
+      created: view.sessions.created,
+      expired: view.expiredSessions,
+      evicted: view.sessions.evictions,
+    },
+    drops: { ...counters.drops },
+  };
+}
+
+export function listNetworks(view: DaemonView) {
+  return view.config.networks.map((network) => ({
+    id: network.id,
+    name: network.name ?? null,
+    addr: ipToString(network.addr),
+    mask: ipToString(network.mask),
+    real: network.real === undefined ? null : ipToString(network.real),
+    interface: network.interfaceRef ?? view.plan.ifname,
+  }));
+}
+
+export function listSessions(view: DaemonView, request: Extract<ControlRequest, { cmd: "show" }>) {
+  const nowS = view.sessions.secondsAt(Date.now());
+  const client = request.client === undefined ? undefined : request.client.split(".").reduce((ip, octet) => ((ip << 8) | Number(octet)) >>> 0, 0);
+  const matching = view.sessions
+    .list(nowS)
+    .filter(
+      (session) =>
+        (request.server === undefined || session.serverId === request.server) &&
+        (request.target === undefined || session.targetId === request.target) &&
+        (client === undefined || session.clientIp === client),
+    );
+  const limit = request.limit ?? DEFAULT_SESSION_LIMIT;
+  return {
+    total: matching.length,
+    sessions: matching.slice(0, limit).map((session) => ({
+      server: session.serverId,
+      client: ipToString(session.clientIp),
+      client_port: session.clientPort === 0 ? null : session.clientPort,
+      target: session.targetId,
+      age_s: nowS - session.createdS,
+      idle_s: nowS - session.lastSeenS,
+    })),
+  };
+}
