@@ -30,7 +30,6 @@ export const ARP_HTYPE_ETHERNET = 1;
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPV4_VERSION_IHL = 0;
 export const IPV4_TOTAL_LENGTH = 2;
-export const IPV4_ID = 4;
 export const IPV4_FLAGS_FRAGMENT = 6;
 export const IPV4_TTL = 8;
 export const IPV4_PROTOCOL = 9;
@@ -100,11 +99,6 @@ export function writeMac(bytes: Uint8Array, at: number, macHigh: number, macLow:
   write32(bytes, at + 2, macLow);
 }
 
-export function macToString(macHigh: number, macLow: number): string {
-  const bytes = new Uint8Array(6);
-  writeMac(bytes, 0, macHigh, macLow);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
-}
 
 /** IHL in bytes (the header length field counts 32-bit words). */
 export function ipv4HeaderLength(bytes: Uint8Array, ipAt: number): number {

@@ -32,6 +32,7 @@ import {
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
   ICMP_CHECKSUM,
+  ICMP_CODE,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
   ICMP_HEADER_LEN,
@@ -396,7 +397,7 @@ export class Processor {
     }
     if (icmpLength < ICMP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_ICMP);
     const bytes = this.rx.bytes;
-    if (bytes[icmpAt + ICMP_TYPE] !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_TYPE + 1] !== 0) {
+    if (bytes[icmpAt + ICMP_TYPE] !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_CODE] !== 0) {
       return this.drop(slot, C.DROP_ICMP_NOT_ECHO);
     }
     if (this.table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP_SERVER_DISABLED);

@@ -114,7 +114,7 @@ export class SessionTable {
     return Atomics.load(this.words, H_EVICTIONS);
   }
 
-  /** Sessions created since the table was (count of binds that took a new slot). */
+  /** Sessions created since the table was made (binds of a key that had no session). */
   get created(): number {
     return Atomics.load(this.words, H_CREATED);
   }
