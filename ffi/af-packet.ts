@@ -4,7 +4,7 @@
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
 // receive or send allocates nothing and makes one system call in the common case.
 import { ptr, type Pointer } from "bun:ffi";
-import { FRAME_CSUM_NOT_READY, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
 import {
   EADDRINUSE,
   EAGAIN,
@@ -48,11 +48,6 @@ import {
 } from "./layout.ts";
 import { check, lastErrno, libc } from "./libc.ts";
 
-/**
- * `PacketBatch.flags` bit set by this receiver: the frame was longer than the slot and only its
- * first `slotSize` bytes are there. The data plane must drop it (and count it).
- */
-export const FRAME_TRUNCATED = 2;
 
 export interface PacketIOOptions {
   ifname: string;
@@ -406,8 +401,9 @@ export function openFrameSender(ifname: string): FrameSender {
   // Protocol 0 and never bound: the socket receives nothing, so it costs nothing to keep open.
   const fd = openUnboundPacketSocket();
   // Protocol 0 in the address: the kernel reads the EtherType from the frame itself.
+  // Passed as the typed array on every call (not a pointer taken once) so the address stays
+  // referenced: a pointer alone would not keep it from being collected.
   const destination = sockaddrLl(ifindex, 0);
-  const destinationPointer = ptr(destination);
   let closed = false;
   return {
     ifname,
@@ -415,7 +411,7 @@ export function openFrameSender(ifname: string): FrameSender {
       if (closed) throw new Error(`frame sender on ${ifname} is closed`);
       assertIntegerIn("length", length, 14, frame.length);
       // MSG_DONTWAIT: the control thread runs timers and the control socket; it never waits here.
-      const sent = libc.sendto(fd, frame, length, MSG_DONTWAIT, destinationPointer, SOCKADDR_LL.size);
+      const sent = libc.sendto(fd, frame, length, MSG_DONTWAIT, destination, SOCKADDR_LL.size);
       if (Number(sent) < 0) throw new SyscallError(`sendto(AF_PACKET, ${ifname})`, lastErrno());
     },
     close(): void {

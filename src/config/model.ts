@@ -11,6 +11,13 @@ export interface SourcePos {
 
 export type Protocol = "tcp" | "udp";
 
+/**
+ * Highest server, target, network or interface id. The data plane keeps per-id arrays
+ * (sessions, counters) in shared memory, so ids are bounded; BalanceNG itself allows at most
+ * 512 servers and 1024 targets.
+ */
+export const MAX_OBJECT_ID = 4095;
+
 export const METHODS = ["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev"] as const;
 export type Method = (typeof METHODS)[number];
 

@@ -7,6 +7,7 @@ import { closestMatch, didYouMean, excerpt, type DiagnosticSink } from "./errors
 import { parseDottedAddress, parseNumberList, type Token } from "./lexer.ts";
 import {
   DEFAULT_SETTINGS,
+  MAX_OBJECT_ID,
   type Config,
   type GatewayDef,
   type InterfaceDef,
@@ -291,9 +292,9 @@ class Parser {
     const idToken = this.argument(keyword, `a ${kind} number`);
     if (!idToken) return false;
     const id = idToken.kind === "number" ? Number(idToken.text) : NaN;
-    if (!(id >= 1 && id <= 65535)) {
+    if (!(id >= 1 && id <= MAX_OBJECT_ID)) {
       this.parsed.unreadableIds.add(kind);
-      return this.error(idToken, `bad ${kind} id ${describe(idToken)}: expected a whole number 1-65535`);
+      return this.error(idToken, `bad ${kind} id ${describe(idToken)}: expected a whole number 1-${MAX_OBJECT_ID}`);
     }
     const title = `${kind} ${id}`;
     const raw = this.parseBlock(keyword, kind, title);

@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import { didYouMean, excerpt } from "./errors.ts";
 import { parseDottedAddress } from "./lexer.ts";
-import { DEFAULT_SESSION_TIMEOUT_S, METHODS, ipToString, type Settings } from "./model.ts";
+import { DEFAULT_SESSION_TIMEOUT_S, MAX_OBJECT_ID, METHODS, ipToString, type Settings } from "./model.ts";
 
 /**
  * How the parser turns a parameter's token into the value its schema receives:
@@ -93,7 +93,7 @@ const Mask = v.pipe(
   v.check(isContiguousMask, (issue) => `mask ${ipToString(issue.input)} is not contiguous: expected ones followed by zeros, e.g. 255.255.255.0`),
 );
 
-const Id = integer(1, 65535, "an id");
+const Id = integer(1, MAX_OBJECT_ID, "an id");
 
 const IdList = v.pipe(
   v.array(Id),

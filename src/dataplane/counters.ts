@@ -24,6 +24,7 @@ export const DROP_REASONS = [
   "no_target",
   "from_self",
   "tx_full",
+  "truncated",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -45,6 +46,7 @@ export const DROP_SERVER_DISABLED = 14;
 export const DROP_NO_TARGET = 15;
 export const DROP_FROM_SELF = 16;
 export const DROP_TX_FULL = 17;
+export const DROP_TRUNCATED = 18;
 
 /** Why a frame was left to the kernel. */
 export const PASS_REASONS = ["not_vip", "not_ipv4", "vlan", "packet_type", "arp"] as const;

@@ -4,6 +4,11 @@
 
 /** `PacketBatch.flags` bit: the frame's TCP/UDP checksum is partial (TP_STATUS_CSUMNOTREADY). */
 export const FRAME_CSUM_NOT_READY = 1;
+/**
+ * `PacketBatch.flags` bit: the frame was longer than its slot and only the first `slotSize`
+ * bytes are there (e.g. a GSO frame from a virtual link). The data plane drops it.
+ */
+export const FRAME_TRUNCATED = 2;
 
 /**
  * A fixed set of frame slots over one preallocated buffer. Slot i holds a frame of

@@ -7,7 +7,7 @@
 // verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
 
 import type { PacketBatch } from "./packet-io.ts";
-import { FRAME_CSUM_NOT_READY } from "./packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED } from "./packet-io.ts";
 import { writeArpReplyFromRequest } from "./arp.ts";
 import { completePartialL4Checksum, updatedChecksum, writeIpv4HeaderChecksum } from "./checksum.ts";
 import * as C from "./counters.ts";
@@ -258,6 +258,8 @@ export class Processor {
     const table = this.table;
     const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
     if (vipAt < 0) return this.pass(slot, C.PASS_NOT_VIP);
+    // Only part of a frame longer than its slot is here (a GSO frame from a virtual link).
+    if (((this.rx.flags[slot] ?? 0) & FRAME_TRUNCATED) !== 0) return this.drop(slot, C.DROP_TRUNCATED);
     const headerLength = ipv4HeaderLength(bytes, ipAt);
     if (headerLength < IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_BAD_IHL);
     // Options are rare, mostly hostile (source routing), and would make the header's end

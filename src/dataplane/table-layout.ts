@@ -1,10 +1,10 @@
 // Word layout of the forwarding table (see table.ts). Shared by the builder, the reader and
 // the selection functions, so none of them depends on another for a constant.
 
-import { METHODS } from "../config/model.ts";
+import { MAX_OBJECT_ID, METHODS } from "../config/model.ts";
 
 /** Server and target ids must be below this: sessions and counters are arrays indexed by id. */
-export const ID_LIMIT = 4096;
+export const ID_LIMIT = MAX_OBJECT_ID + 1;
 /** Weights above this would let a weighted pick overflow 32-bit cumulative sums. */
 export const MAX_WEIGHT = 65535;
 

@@ -22,7 +22,7 @@ import {
   type TcpOptions,
 } from "../fixtures/frames.ts";
 import { CLIENT_MAC, Lab, OWN_MAC, targetMac } from "../fixtures/dataplane.ts";
-import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from "../fixtures/memory-io.ts";
 
 const VIP = "10.0.0.10";
@@ -305,6 +305,13 @@ const cases: Case[] = [
     forwardedTo(3, udpFrame({ ...syn(), dstPort: 53, payload: new Uint8Array([9, 8, 7, 6, 5]) })),
     { flags: FRAME_CSUM_NOT_READY },
   ),
+  one(
+    "a truncated frame to a VIP (longer than its slot) is dropped",
+    tcpFrame(syn({ flags: TCP_ACK, payload: new Uint8Array(64) })),
+    drop("truncated"),
+    { flags: FRAME_TRUNCATED },
+  ),
+  one("a truncated frame not for a VIP is left to the kernel", tcpFrame(syn({ dstIp: "10.0.0.200" })), pass("not_vip"), { flags: FRAME_TRUNCATED }),
   one(
     "an unflagged frame's checksum is left as it is, even if wrong",
     tcpFrame(syn({ partialChecksum: true })),

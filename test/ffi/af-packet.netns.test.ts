@@ -3,7 +3,7 @@
 // left as they are (veth checksum offload on). Needs root; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
-import { FRAME_TRUNCATED } from "../../ffi/af-packet.ts";
+import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { PACKET_BROADCAST, PACKET_HOST } from "../../ffi/layout.ts";
 import type { FrameSummary } from "./packet-io-helper.ts";
 

@@ -10,7 +10,8 @@
 //   fanout IFNAME GROUP DURATION_MS               two sockets in one fanout group: TCP SYNs each saw
 //   offload IFNAME                                turn receive coalescing off, then restore it
 //   forwarding IFNAME                             the IPv4 forwarding state and warning
-import { FRAME_TRUNCATED, openFrameSender, openPacketIO, type AfPacketIO } from "../../ffi/af-packet.ts";
+import { openFrameSender, openPacketIO, type AfPacketIO } from "../../ffi/af-packet.ts";
+import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../ffi/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
