@@ -1,0 +1,88 @@
+// Runs bng inside a lab's bng namespace and talks to it over its control socket. The binary is
+// the source tree run by the local bun, or the executable named by BNG_BIN (e.g. dist/bng).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { StatusReport } from "../../src/control/status.ts";
+import type { Lab, LabProcess } from "./lab.ts";
+
+export const REPO = resolve(import.meta.dir, "../..");
+export const SEED_CONFIG = join(REPO, "config/dsr-example.conf");
+
+export function bngCommand(): string[] {
+  const bin = process.env.BNG_BIN;
+  return bin ? [resolve(REPO, bin)] : [join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts")];
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** A scratch directory for configs and the control socket, removed by `remove()`. */
+export class Scratch {
+  readonly dir = mkdtempSync(join(tmpdir(), "bng-e2e-"));
+
+  write(name: string, text: string): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class BngInLab {
+  private constructor(
+    readonly lab: Lab,
+    readonly process: LabProcess,
+    readonly socket: string,
+  ) {}
+
+  /** Starts `bng run CONFIG` in the lab's bng box and waits for its `ready` log line. */
+  static async start(lab: Lab, config: string, socket: string): Promise<BngInLab> {
+    const process = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", config, "--socket", socket]);
+    await process.waitForOutput(/ ready /, 10_000);
+    return new BngInLab(lab, process, socket);
+  }
+
+  async cli(args: string[]): Promise<CliResult> {
+    const child = Bun.spawn([...bngCommand(), ...args, "--socket", this.socket], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    return { exitCode, stdout, stderr };
+  }
+
+  async status(): Promise<StatusReport> {
+    const result = await this.cli(["status", "--json"]);
+    if (result.exitCode !== 0) throw new Error(`bng status failed (${result.exitCode}): ${result.stderr}`);
+    return JSON.parse(result.stdout) as StatusReport;
+  }
+
+  /** Polls status until every named target is in `state`; returns the elapsed milliseconds. */
+  async waitForTargets(ids: number[], state: "up" | "down", timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      const report = await this.status();
+      const reached = ids.every((id) => report.targets.find((target) => target.id === id)?.state === state);
+      if (reached) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(`targets ${ids.join(",")} not ${state} within ${timeoutMs} ms: ${JSON.stringify(report.targets.map((t) => [t.id, t.state, t.reason]))}`);
+      }
+      await Bun.sleep(100);
+    }
+  }
+
+  /** SIGTERM; resolves with the exit code and how long the process took to exit. */
+  async stop(): Promise<{ exitCode: number; ms: number }> {
+    const started = Date.now();
+    const exitCode = await this.process.stop(3000);
+    return { exitCode, ms: Date.now() - started };
+  }
+}

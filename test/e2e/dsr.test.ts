@@ -1,0 +1,257 @@
+// bng on the seed's network, end to end: real AF_PACKET in network namespaces, real TCP.
+// Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { internetChecksum } from "../fixtures/frames.ts";
+import { BNG_MAC, createLab, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
+import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { readPcap } from "./pcap.ts";
+
+const root = isRoot();
+if (!root) console.warn("skipping the end-to-end DSR tests: they build network namespaces and need root");
+
+// The seed's checks run every 3 s and declare a target down after 10 s; the failover tests use
+// the same file with 1 s and 3 s so the suite stays short. Everything else is the seed's file.
+const FAST_CHECKS = readFileSync(SEED_CONFIG, "utf8").replaceAll("tcpopen 80,3,10", "tcpopen 80,1,3");
+const FAST_INTERVAL_S = 1;
+const FAST_TIMEOUT_S = 3;
+
+let lab: Lab;
+let scratch: Scratch;
+let bng: BngInLab;
+
+function byClient(results: RequestResult[]): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const result of results) {
+    if (!result.ok || !result.target) continue;
+    const targets = map.get(result.client) ?? new Set<string>();
+    targets.add(result.target);
+    map.set(result.client, targets);
+  }
+  return map;
+}
+
+describe.skipIf(!root)("DSR on the seed's network", () => {
+  beforeAll(async () => {
+    scratch = new Scratch();
+    lab = await createLab({ prefix: "bnge", clients: 16 });
+    bng = await BngInLab.start(lab, scratch.write("fast.conf", FAST_CHECKS), `${scratch.dir}/bng.sock`);
+    await bng.waitForTargets([1, 2], "up", 10_000);
+  }, 30_000);
+
+  afterAll(async () => {
+    await bng?.stop().catch(() => undefined);
+    await lab?.destroy();
+    scratch?.remove();
+  }, 30_000);
+
+  test("a. the seed's baseline: every target pings the router, clients reach the VIP on port 80", async () => {
+    for (const n of lab.targetNumbers()) {
+      const ping = await lab.exec(lab.targetNs(n), ["ping", "-c", "1", "-W", "2", "172.16.1.254"], { allowFailure: true });
+      expect(ping.exitCode).toBe(0);
+    }
+    const results = await lab.requests({ count: 8, concurrency: 4 });
+    expect(results.filter((r) => r.ok).length).toBe(8);
+  }, 20_000);
+
+  test("the router's ARP for the VIP is answered with bng's MAC", async () => {
+    await lab.exec(lab.ns.router, ["ip", "neigh", "flush", "to", VIP]);
+    const results = await lab.requests({ count: 1 });
+    expect(results[0]?.ok).toBe(true);
+    const neigh = await lab.exec(lab.ns.router, ["ip", "neigh", "show", "to", VIP]);
+    expect(neigh.stdout).toContain(`lladdr ${BNG_MAC}`);
+  }, 10_000);
+
+  test("a SYN to the VIP reaches the target with its MAC, a valid TCP checksum and the IP header unchanged", async () => {
+    const atRouter = `${scratch.dir}/router.pcap`;
+    const atTarget = `${scratch.dir}/target.pcap`;
+    const filter = `tcp[tcpflags] & tcp-syn != 0 and dst host ${VIP}`;
+    const captures = [
+      lab.spawnIn(lab.ns.router, ["tcpdump", "-Z", "root", "-U", "--immediate-mode", "-i", "eth0", "-w", atRouter, filter]),
+      ...lab.targetNumbers().map((n) => lab.spawnIn(lab.targetNs(n), ["tcpdump", "-Z", "root", "-U", "--immediate-mode", "-i", "eth0", "-w", `${atTarget}.${n}`, filter])),
+    ];
+    await Promise.all(captures.map((capture) => capture.waitForOutput(/listening on/, 5000)));
+    const results = await lab.requests({ count: 4, concurrency: 1 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    await Bun.sleep(200);
+    await Promise.all(captures.map((capture) => capture.stop(2000, "SIGINT")));
+    const sent = readPcap(atRouter);
+    expect(sent.length).toBe(4);
+    let matched = 0;
+    for (const n of lab.targetNumbers()) {
+      for (const frame of readPcap(`${atTarget}.${n}`)) {
+        // Ethernet: destination is this target, source is bng.
+        expect(Array.from(frame.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":")).toBe(targetMac(n));
+        expect(Array.from(frame.subarray(6, 12), (b) => b.toString(16).padStart(2, "0")).join(":")).toBe(BNG_MAC);
+        // IP header byte for byte as the router sent it.
+        const ipHeader = frame.subarray(14, 34);
+        const original = sent.find((s) => Buffer.compare(s.subarray(14, 34), ipHeader) === 0);
+        expect(original).toBeDefined();
+        // The TCP checksum over the pseudo-header verifies (bng completed the partial one).
+        const totalLength = (frame[16]! << 8) | frame[17]!;
+        const segment = frame.subarray(34, 14 + totalLength);
+        const pseudo = new Uint8Array(12 + segment.length);
+        pseudo.set(frame.subarray(26, 34), 0);
+        pseudo[9] = 6;
+        pseudo[10] = segment.length >> 8;
+        pseudo[11] = segment.length & 255;
+        pseudo.set(segment, 12);
+        expect(internetChecksum(pseudo)).toBe(0);
+        matched++;
+      }
+    }
+    expect(matched).toBe(4);
+  }, 20_000);
+
+  test("b. 200 requests from 16 client addresses: all succeed, both targets serve, each client stays on one target", async () => {
+    const results = await lab.requests({ count: 200, concurrency: 16 });
+    const failed = results.filter((r) => !r.ok);
+    expect(failed).toEqual([]);
+    const clients = byClient(results);
+    expect(clients.size).toBe(16);
+    for (const targets of clients.values()) expect(targets.size).toBe(1);
+    const served = new Set(results.map((r) => r.target));
+    expect(served).toEqual(new Set(["target1", "target2"]));
+    // DSR keeps the client's address: the target saw the real client.
+    for (const result of results) expect(result.peer).toBe(result.client);
+  }, 30_000);
+
+  test("c. replies bypass bng: its eth0 sees requests, never a frame from the VIP", async () => {
+    const capture = await lab.capture(lab.bngNs, "eth0", "ip");
+    const results = await lab.requests({ count: 40, concurrency: 8 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    const frames = await capture.stop();
+    const toVip = frames.filter((frame) => frame.ip?.dst === VIP && frame.ip.dstPort === 80);
+    const fromVip = frames.filter((frame) => frame.ip?.src === VIP);
+    expect(toVip.length).toBeGreaterThanOrEqual(40 * 3);
+    expect(fromVip).toEqual([]);
+  }, 20_000);
+
+  test("g. status --json agrees with what the clients saw", async () => {
+    const before = await bng.status();
+    const results = await lab.requests({ count: 160, concurrency: 16 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    const after = await bng.status();
+    const sessions = JSON.parse((await bng.cli(["show", "sessions", "--json", "--limit", "1000"])).stdout) as {
+      sessions: { client: string; target: number }[];
+    };
+    // Every client's session names the target that answered it.
+    const seen = byClient(results);
+    for (const session of sessions.sessions) {
+      const target = seen.get(session.client);
+      if (target) expect([...target]).toEqual([`target${session.target}`]);
+    }
+    expect(sessions.sessions.filter((s) => seen.has(s.client)).length).toBe(seen.size);
+    // Forwarded frames per target are in proportion to the requests it served.
+    const perRequest = [1, 2].map((id) => {
+      const served = results.filter((r) => r.target === `target${id}`).length;
+      const delta = after.targets.find((t) => t.id === id)!.packets - before.targets.find((t) => t.id === id)!.packets;
+      expect(served).toBeGreaterThan(0);
+      return delta / served;
+    });
+    console.log(`frames forwarded per request: target1 ${perRequest[0]!.toFixed(2)}, target2 ${perRequest[1]!.toFixed(2)}`);
+    expect(perRequest[0]!).toBeGreaterThanOrEqual(3);
+    expect(Math.abs(perRequest[0]! - perRequest[1]!) / perRequest[0]!).toBeLessThan(0.25);
+    expect(after.servers[0]!.packets - before.servers[0]!.packets).toBe(
+      after.targets.reduce((sum, t) => sum + t.packets, 0) - before.targets.reduce((sum, t) => sum + t.packets, 0),
+    );
+  }, 30_000);
+
+  test("d. failover: target 1's web server stops under a steady stream; after interval+timeout nothing fails; recovery within one interval", async () => {
+    const stream = lab.steadyStream({ durationMs: 9000, concurrency: 4, timeoutMs: 1000 });
+    await Bun.sleep(1000);
+    const stoppedAt = Date.now();
+    await lab.stopTargetServer(1);
+    const detectionMs = await bng.waitForTargets([1], "down", (FAST_TIMEOUT_S + FAST_INTERVAL_S + 2) * 1000);
+    const timeline = await stream;
+    const settled = stoppedAt + (FAST_INTERVAL_S + FAST_TIMEOUT_S) * 1000;
+    const failedBefore = timeline.filter((r) => !r.ok && r.startedAt < settled);
+    const failedAfter = timeline.filter((r) => !r.ok && r.startedAt >= settled);
+    const requestsDuringDetection = timeline.filter((r) => r.startedAt >= stoppedAt && r.startedAt < settled).length;
+    console.log(
+      `failover: detected down ${detectionMs} ms after the stop; ${failedBefore.length} of ${requestsDuringDetection} requests failed during detection, ${failedAfter.length} after`,
+    );
+    expect(failedAfter).toEqual([]);
+    expect(failedBefore.length).toBeLessThanOrEqual(requestsDuringDetection);
+    expect(timeline.filter((r) => r.startedAt >= settled && r.ok).every((r) => r.target === "target2")).toBe(true);
+    const restartedAt = Date.now();
+    await lab.startTargetServer(1);
+    const recoveryMs = await bng.waitForTargets([1], "up", (FAST_INTERVAL_S + 2) * 1000);
+    console.log(`recovery: target 1 up ${Date.now() - restartedAt} ms after its server restarted (poll ${recoveryMs} ms)`);
+    expect(Date.now() - restartedAt).toBeLessThanOrEqual(FAST_INTERVAL_S * 1000 + 500);
+  }, 30_000);
+
+  test("e. reload under load: a third target added to the file, zero failed requests", async () => {
+    await lab.addTarget(3);
+    const withThird = FAST_CHECKS.replace("targets 1,2\n}", "targets 1,2,3\n}")
+      .replace("register targets 1,2", "target 3 {\nipaddr 172.16.1.102\nport 80\nprotocol tcp\ntcpopen 80,1,3\ndsr enable\n}\nregister targets 1,2,3")
+      .replace("enable targets 1,2", "enable targets 1,2,3");
+    const file = scratch.write("three.conf", withThird);
+    const stream = lab.steadyStream({ durationMs: 4000, concurrency: 4, timeoutMs: 1000 });
+    await Bun.sleep(1000);
+    const reload = await bng.cli(["reload", file]);
+    expect(reload.exitCode).toBe(0);
+    expect(reload.stdout).toContain("reloaded");
+    const timeline = await stream;
+    console.log(`reload under load: ${timeline.length} requests, ${timeline.filter((r) => !r.ok).length} failed`);
+    expect(timeline.filter((r) => !r.ok)).toEqual([]);
+    await bng.waitForTargets([3], "up", 5000);
+  }, 30_000);
+
+  test("f. bng killed with SIGKILL and started again under load: service resumes within 2 s", async () => {
+    const config = `${scratch.dir}/three.conf`;
+    const stream = lab.steadyStream({ durationMs: 7000, concurrency: 4, timeoutMs: 500 });
+    await Bun.sleep(1000);
+    bng.process.signal("SIGKILL");
+    await bng.process.exited;
+    await Bun.sleep(500);
+    const restartedAt = Date.now();
+    bng = await BngInLab.start(lab, config, `${scratch.dir}/bng.sock`);
+    const timeline = await stream;
+    const firstOk = timeline.find((r) => r.ok && r.startedAt >= restartedAt);
+    expect(firstOk).toBeDefined();
+    const resumeMs = firstOk!.startedAt + firstOk!.ms - restartedAt;
+    const failed = timeline.filter((r) => !r.ok).length;
+    const lastFailure = Math.max(...timeline.filter((r) => !r.ok).map((r) => r.startedAt + r.ms));
+    console.log(`restart after SIGKILL: first success ${resumeMs} ms after the restart, ${failed} of ${timeline.length} requests failed, last failure ${lastFailure - restartedAt} ms after the restart`);
+    expect(resumeMs).toBeLessThan(2000);
+    expect(timeline.filter((r) => !r.ok && r.startedAt > restartedAt + 2000)).toEqual([]);
+  }, 30_000);
+
+  test("SIGTERM stops bng within a second with exit code 0; after a SIGKILL the leftover real address is reused, not re-added", async () => {
+    // The killed bng could not remove the address it had added; its successor finds it there,
+    // logs that, and (not having added it) leaves it in place when it stops.
+    expect(bng.process.stderr).toMatch(/address-present interface=eth0 address=172\.16\.1\.252\/24/);
+    const { exitCode, ms } = await bng.stop();
+    console.log(`SIGTERM to exit: ${ms} ms`);
+    expect(exitCode).toBe(0);
+    expect(ms).toBeLessThan(1000);
+    expect(bng.process.stderr).toMatch(/ stopped /);
+    const addresses = await lab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+    expect(addresses.stdout).toContain("172.16.1.252/24");
+  }, 10_000);
+});
+
+describe.skipIf(!root)("bng's changes to the box", () => {
+  test("the real address bng added is removed again on SIGTERM, and GRO is restored", async () => {
+    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
+    const ownScratch = new Scratch();
+    try {
+      await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
+      const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
+      const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+      expect(during.stdout).toContain("172.16.1.252/24");
+      expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: off/);
+      const { exitCode } = await running.stop();
+      expect(exitCode).toBe(0);
+      expect(running.process.stderr).toMatch(/address-added .*172\.16\.1\.252\/24/);
+      expect(running.process.stderr).toMatch(/address-removed .*172\.16\.1\.252\/24/);
+      const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+      expect(after.stdout).not.toContain("172.16.1.252");
+      expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: on/);
+    } finally {
+      await ownLab.destroy();
+      ownScratch.remove();
+    }
+  }, 30_000);
+});
