@@ -1,25 +1,97 @@
-// `npm run demo`: loads the seed's DSR configuration and shows what bng understood of it.
-import { formatDiagnostic, loadConfigFile, printConfig, summarizeConfig } from "../src/config/index.ts";
-import { ipToString } from "../src/config/model.ts";
+// `npm run demo`: the seed's DSR example, live. Builds the seed's network in network namespaces
+// (router, switch, the bng box, two web servers with the VIP on loopback), starts bng on
+// config/dsr-example.conf unchanged, sends real HTTP requests from 16 client addresses and shows
+// what happens each second: the spread over the targets, a failover when target 1's web server
+// stops, the recovery when it starts again. Then it removes everything it made.
+import { spawnSync } from "node:child_process";
+import { formatDiagnostic, loadConfigFile, summarizeConfig } from "../src/config/index.ts";
+import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "../test/e2e/bng.ts";
+import { createLab, listNamespaces, type Lab, type RequestResult } from "../test/e2e/lab.ts";
 
-const file = new URL("../config/dsr-example.conf", import.meta.url).pathname;
-const result = loadConfigFile(file);
-if (!result.ok) {
-  const source = await Bun.file(file).text();
-  for (const diagnostic of result.errors) console.error(formatDiagnostic(diagnostic, source));
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s`;
+const say = (text: string) => console.log(`\n== ${text}`);
+
+const loaded = loadConfigFile(SEED_CONFIG);
+if (!loaded.ok) {
+  for (const error of loaded.errors) console.error(formatDiagnostic(error, undefined));
   process.exit(1);
 }
-const { config } = result;
-console.log(`config/dsr-example.conf: ${summarizeConfig(config)}\n`);
-for (const network of config.networks) {
-  console.log(`network ${network.id} ${network.name ?? ""}: ${ipToString(network.addr)}/${ipToString(network.mask)}, bng's own address ${network.real === undefined ? "-" : ipToString(network.real)} on ${network.interfaceRef ?? "-"}`);
+console.log(`config/dsr-example.conf (the seed's file, unchanged): ${summarizeConfig(loaded.config)}`);
+if (!isRoot()) {
+  console.error("\nThe live demo builds network namespaces and runs bng on a raw socket: it needs root.\nRun it as root, e.g. `sudo npm run demo`.");
+  process.exit(1);
 }
-for (const server of config.servers) {
-  console.log(`server ${server.id}: VIP ${ipToString(server.ipaddr)}:${server.port}/${server.protocol}, method ${server.method}, targets ${server.targets.join(",")}, sessions idle out after ${server.sessionTimeoutS} s`);
+const deps = spawnSync("bash", [new URL("./install-system-deps.sh", import.meta.url).pathname], { stdio: "inherit" });
+if (deps.status !== 0) process.exit(1);
+
+/** bng's log lines not shown yet, printed under the second they happened in. */
+let logShown = 0;
+function newLogLines(bng: BngInLab): string[] {
+  const lines = bng.process.stderr.split("\n").filter((line) => line !== "");
+  const fresh = lines.slice(logShown);
+  logShown = lines.length;
+  return fresh;
 }
-for (const target of config.targets) {
-  const checks = target.tcpopen.map((check) => `tcpopen port ${check.port} every ${check.intervalS} s, down after ${check.timeoutS} s`).join("; ");
-  console.log(`target ${target.id}: ${ipToString(target.ipaddr)}:${target.port}/${target.protocol}, ${target.dsr ? "DSR" : "NAT"}, weight ${target.weight}, ${checks || "no health check"}`);
+
+async function second(lab: Lab, bng: BngInLab, phase: string, clients = FIRST_CLIENTS): Promise<RequestResult[]> {
+  const results = await lab.steadyStream({ durationMs: 1000, concurrency: 8, timeoutMs: 500, clients });
+  const status = await bng.status();
+  const served = (name: string) => results.filter((r) => r.target === name).length;
+  const failed = results.filter((r) => !r.ok).length;
+  const targets = status.targets
+    .map((t) => `target${t.id} ${t.state.padEnd(4)} ${String(served(`target${t.id}`)).padStart(4)} ok, ${String(t.sessions).padStart(2)} sessions`)
+    .join(" | ");
+  console.log(`${elapsed()} ${phase.padEnd(9)} ${targets} | failed ${failed}`);
+  for (const line of newLogLines(bng)) console.log(`      bng: ${line.slice(25)}`);
+  return results;
 }
-console.log("\nCanonical form (bng print):\n");
-process.stdout.write(printConfig(config));
+
+/** The first 16 client addresses send all along; 8 more join after the recovery. */
+const FIRST_CLIENTS = 16;
+const ALL_CLIENTS = 24;
+
+const scratch = new Scratch();
+let lab: Lab | undefined;
+let bng: BngInLab | undefined;
+try {
+  say("building the seed's network: router 172.16.1.254, switch, bng box (eth0), targets .100 and .101, 16 clients");
+  lab = await createLab({ prefix: "bngdemo", clients: ALL_CLIENTS });
+  say("starting bng run config/dsr-example.conf in the bng box");
+  bng = await BngInLab.start(lab, SEED_CONFIG, `${scratch.dir}/bng.sock`);
+  await bng.waitForTargets([1, 2], "up", 10_000);
+  for (const line of newLogLines(bng)) console.log(`   bng: ${line}`);
+
+  say("HTTP from 16 client addresses to the VIP 172.16.1.10:80 (each line: one second)");
+  for (let i = 0; i < 4; i++) await second(lab, bng, "balanced");
+  console.log(`\n${(await bng.cli(["status"])).stdout}`);
+
+  say("stopping target 1's web server: bng's tcpopen 80,3,10 check marks it down within 10 s, its clients move to target 2");
+  console.log("   until then, requests of the clients bound to target 1 are refused by target 1 itself (it is up, port 80 is closed)");
+  await lab.stopTargetServer(1);
+  for (let i = 0; i < 14; i++) {
+    const results = await second(lab, bng, "failover");
+    const report = await bng.status();
+    if (report.targets[0]?.state === "down" && results.every((r) => r.ok)) break;
+  }
+
+  say("starting target 1's web server again: up at its next check (every 3 s)");
+  await lab.startTargetServer(1);
+  for (let i = 0; i < 5; i++) {
+    await second(lab, bng, "recovery");
+    if ((await bng.status()).targets[0]?.state === "up") break;
+  }
+  say(`8 new client addresses join: clients that moved to target 2 stay there (their sessions), new ones are balanced over both`);
+  for (let i = 0; i < 2; i++) await second(lab, bng, "new", ALL_CLIENTS);
+  console.log(`\n${(await bng.cli(["status"])).stdout}`);
+} finally {
+  say("cleaning up");
+  if (bng) {
+    const { exitCode, ms } = await bng.stop();
+    console.log(`bng stopped (SIGTERM) in ${ms} ms, exit code ${exitCode}`);
+  }
+  if (lab) await lab.destroy();
+  scratch.remove();
+  const left = listNamespaces().filter((name) => name.startsWith("bngdemo"));
+  console.log(left.length === 0 ? `no namespace left behind; ${elapsed()} in all` : `namespaces left: ${left.join(" ")}`);
+}
