@@ -108,5 +108,6 @@ export function renderStatus(report: StatusReport): string {
     `sessions: ${report.sessions.current} of ${report.sessions.capacity} (created ${report.sessions.created}, expired ${report.sessions.expired}, evicted ${report.sessions.evicted})`,
     `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, left to kernel ${humanCount(report.totals.passed)}`,
     `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,
+    `control thread timer lag: worst ${report.timer_lag_ms.recent_worst_ms} ms in the last 5 s, ${report.timer_lag_ms.worst_ms} ms since start`,
   ].join("\n");
 }

@@ -22,6 +22,7 @@ import { planRun, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { startControlServer, type ControlServer } from "./socket-server.ts";
 import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
+import { LagMonitor } from "./lag-monitor.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
 
@@ -86,6 +87,7 @@ export class Daemon implements DaemonView {
   readonly countersBuffer: SharedArrayBuffer;
   readonly batchStatsBuffer: SharedArrayBuffer;
   readonly latency = new LatencyHistograms();
+  readonly lag = new LagMonitor();
   readonly stopped: Promise<void>;
   config: Config;
   plan: RunPlan;
@@ -404,6 +406,7 @@ export class Daemon implements DaemonView {
     this.stopping = (async () => {
       this.logger.info("stopping", { reason });
       for (const timer of this.timers) clearInterval(timer);
+      this.lag.stop();
       for (const timer of this.announcements) clearTimeout(timer);
       await this.dataplane?.stop();
       this.monitor?.stop();

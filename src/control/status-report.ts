@@ -5,6 +5,7 @@ import type { SessionTable } from "../dataplane/sessions.ts";
 import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
 import { formatMac } from "../../ffi/interface.ts";
 import { VERSION } from "../version.ts";
+import type { LagMonitor } from "./lag-monitor.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlRequest } from "./protocol.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
@@ -19,6 +20,7 @@ export interface DaemonView {
   readonly countersBuffer: SharedArrayBuffer;
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
+  readonly lag: LagMonitor;
   targetMac(id: number): Uint8Array | undefined;
 }
 
@@ -101,6 +103,7 @@ export function buildStatus(view: DaemonView): StatusReport {
       evicted: view.sessions.evictions,
     },
     drops: { ...counters.drops },
+    timer_lag_ms: view.lag.report(),
   };
 }
 
