@@ -1,7 +1,7 @@
 // Builds dist/bng: one self-contained executable (Bun runtime, bng, the data-plane worker),
 // stamped with the version and the git commit.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, statSync } from "node:fs";
 import { VERSION } from "./src/version.ts";
 
 const root = new URL(".", import.meta.url).pathname;
@@ -28,5 +28,7 @@ if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);
 }
+// The unit ships beside the executable: scripts/install.sh puts both in place.
+copyFileSync(`${root}config/bng.service`, `${root}dist/bng.service`);
 const megabytes = (statSync(outfile).size / 2 ** 20).toFixed(1);
 console.log(`built ${outfile}: bng ${VERSION} (${commit}), ${megabytes} MiB`);
