@@ -1,0 +1,64 @@
+// Two data-plane workers in one PACKET_FANOUT group share the session table; a target whose MAC
+// changes is followed at the next ARP refresh.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { createLab, type Lab } from "./lab.ts";
+import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+
+const root = isRoot();
+const NEW_MAC = "02:00:ac:10:01:a4";
+
+let lab: Lab;
+let scratch: Scratch;
+let bng: BngInLab;
+
+describe.skipIf(!root)("two workers, ARP refresh", () => {
+  beforeAll(async () => {
+    scratch = new Scratch();
+    lab = await createLab({ prefix: "bngw", clients: 32 });
+    const config = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
+    bng = await BngInLab.start(lab, scratch.write("workers.conf", config), `${scratch.dir}/bng.sock`);
+    await bng.waitForTargets([1, 2], "up", 10_000);
+  }, 30_000);
+
+  afterAll(async () => {
+    await bng?.stop().catch(() => undefined);
+    await lab?.destroy();
+    scratch?.remove();
+  }, 30_000);
+
+  test("with set workers 2, 320 requests from 32 clients all succeed and every client stays on one target", async () => {
+    const status = await bng.status();
+    expect(status.workers).toBe(2);
+    // Two packet sockets bound to eth0 (one per worker; the ARP sender is unbound).
+    const ifindex = (await lab.bngExec(["cat", "/sys/class/net/eth0/ifindex"])).stdout.trim();
+    const sockets = (await lab.bngExec(["cat", "/proc/net/packet"])).stdout.split("\n").slice(1).filter((line) => line.trim().split(/\s+/)[4] === ifindex);
+    expect(sockets.length).toBe(2);
+    const results = await lab.requests({ count: 320, concurrency: 32 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const targetsOf = new Map<string, Set<string>>();
+    for (const result of results) targetsOf.set(result.client, (targetsOf.get(result.client) ?? new Set()).add(result.target!));
+    expect(targetsOf.size).toBe(32);
+    for (const targets of targetsOf.values()) expect(targets.size).toBe(1);
+    const after = await bng.status();
+    expect(after.sessions.current).toBe(32);
+    expect(after.targets.map((t) => t.sessions)).toEqual([16, 16]);
+  }, 30_000);
+
+  test("a target's new MAC is learned at the next ARP refresh and traffic follows it", async () => {
+    const ns = lab.targetNs(1);
+    await lab.exec(ns, ["ip", "link", "set", "eth0", "address", NEW_MAC]);
+    const deadline = Date.now() + 5000;
+    let mac: string | null = null;
+    while (Date.now() < deadline) {
+      mac = (await bng.status()).targets.find((t) => t.id === 1)!.mac;
+      if (mac === NEW_MAC) break;
+      await Bun.sleep(200);
+    }
+    expect(mac).toBe(NEW_MAC);
+    expect(bng.process.stderr).toMatch(/target-mac-changed target=1 .*mac=02:00:ac:10:01:a4/);
+    const results = await lab.requests({ count: 64, concurrency: 16 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.some((r) => r.target === "target1")).toBe(true);
+  }, 30_000);
+});
