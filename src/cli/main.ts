@@ -24,6 +24,7 @@ const OPTIONS = {
   client: { type: "string" },
   limit: { type: "string" },
   "pid-file": { type: "string" },
+  "log-file": { type: "string" },
 } as const;
 
 type Options = ReturnType<typeof parseCommandLine>["values"];
@@ -196,7 +197,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "start": {
       const { startInBackground } = await import("../control/background.ts");
-      return startInBackground({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
+      return startInBackground({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"], logFile: options["log-file"] });
     }
     case "status": {
       const reply = await ask(options, { cmd: "status" });

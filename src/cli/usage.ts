@@ -6,7 +6,8 @@ Configuration (no daemon needed):
 
 Running:
   bng run [FILE]                run in the foreground, logging to stderr (SIGHUP reloads)
-  bng -c FILE start             start in the background (pid file /run/bng/bng.pid)
+  bng -c FILE start             start in the background (BalanceNG style; --pid-file PATH,
+                                default /run/bng/bng.pid; --log-file PATH, default /var/log/bng.log)
 
 Talking to a running bng (over its control socket):
   bng status [--json]           servers, targets, health, sessions, counters, drops

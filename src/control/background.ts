@@ -12,7 +12,7 @@ export interface BackgroundOptions {
   configPath: string;
   socketPath: string;
   pidFile: string | undefined;
-  logFile?: string;
+  logFile: string | undefined;
   readyTimeoutMs?: number;
 }
 

@@ -1,0 +1,60 @@
+// BalanceNG's verbs: `bng -c FILE start` runs bng in the background with a pid file and a log,
+// `bng status` answers, a second start says it is already running, `bng stop` stops it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { bngCommand, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { createLab, type Lab } from "./lab.ts";
+
+const root = isRoot();
+let lab: Lab;
+let scratch: Scratch;
+
+describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
+  beforeAll(async () => {
+    scratch = new Scratch();
+    lab = await createLab({ prefix: "bngk", clients: 2 });
+  }, 30_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+    scratch?.remove();
+  }, 30_000);
+
+  test("-c FILE start, status, a second start, stop", async () => {
+    const socket = `${scratch.dir}/bng.sock`;
+    const pidFile = `${scratch.dir}/bng.pid`;
+    const logFile = `${scratch.dir}/bng.log`;
+    const options = ["--socket", socket, "--pid-file", pidFile, "--log-file", logFile];
+    const started = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG, "start", ...options], { allowFailure: true, timeoutMs: 15_000 });
+    expect(started.stdout).toContain("bng: starting up ...");
+    expect(started.exitCode).toBe(0);
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    expect(started.stdout).toContain(`running with PID ${pid}`);
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+
+    const status = Bun.spawnSync([...bngCommand(), "status", "--json", "--socket", socket]);
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout.toString()).pid).toBe(pid);
+
+    const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG, "start", ...options], { allowFailure: true });
+    expect(again.exitCode).toBe(1);
+    expect(again.stdout).toContain(`already running with PID ${pid}`);
+
+    const stop = Bun.spawnSync([...bngCommand(), "stop", "--socket", socket]);
+    expect(stop.exitCode).toBe(0);
+    expect(stop.stdout.toString()).toContain(`pid ${pid}`);
+    const deadline = Date.now() + 2000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(readFileSync(logFile, "utf8")).toMatch(/ stopped /);
+  }, 30_000);
+
+  test("start with a broken configuration reports why and exits 1", async () => {
+    const broken = scratch.write("broken.conf", readFileSync(SEED_CONFIG, "utf8").replace("targets 1,2", "targets 1,7"));
+    const result = await lab.exec(lab.bngNs, [...bngCommand(), "-c", broken, "start", "--socket", `${scratch.dir}/b.sock`, "--pid-file", `${scratch.dir}/b.pid`, "--log-file", `${scratch.dir}/b.log`], { allowFailure: true, timeoutMs: 15_000 });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("did not start");
+    expect(result.stderr).toMatch(/target 7/);
+  }, 30_000);
+});
