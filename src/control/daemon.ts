@@ -25,6 +25,7 @@ import { buildStatus, listNetworks, listSessions, type DaemonView } from "./stat
 import { LagMonitor } from "./lag-monitor.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
+import { startMetricsServer, type MetricsServer } from "./metrics-server.ts";
 
 /** Gratuitous ARPs per VIP when it appears, one second apart. */
 const GRATUITOUS_ARP_COUNT = 3;
@@ -101,6 +102,7 @@ export class Daemon implements DaemonView {
   private readonly now: () => number;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
+  private metricsServer: MetricsServer | undefined;
   private stopping: Promise<void> | undefined;
   private resolveStopped!: () => void;
 
@@ -171,6 +173,7 @@ export class Daemon implements DaemonView {
         void this.stop("data plane failed");
       },
     });
+    await this.serveMetrics(this.config.settings.metrics);
     this.timers.push(setInterval(() => this.resolveTargets(), UNRESOLVED_ARP_INTERVAL_MS));
     this.timers.push(setInterval(() => this.pollNeighbours(), NEIGHBOUR_POLL_MS));
     this.timers.push(setInterval(() => this.sweepSessions(), SESSION_SWEEP_MS));
@@ -184,6 +187,19 @@ export class Daemon implements DaemonView {
       workers: this.config.settings.workers,
       pid: process.pid,
     });
+  }
+
+  /** (Re)starts the /metrics listener when `set metrics` names one; stops it when it no longer does. */
+  private async serveMetrics(address: string | undefined): Promise<void> {
+    if (this.metricsServer?.address === address) return;
+    if (this.metricsServer) {
+      await this.metricsServer.close();
+      this.logger.info("metrics-stopped", { address: this.metricsServer.address });
+      this.metricsServer = undefined;
+    }
+    if (address === undefined) return;
+    this.metricsServer = await startMetricsServer(address, () => renderMetrics(this));
+    this.logger.info("metrics-listening", { url: `http://${address}/metrics` });
   }
 
   private monitoredTargets(config: Config): TargetDef[] {
@@ -336,7 +352,7 @@ export class Daemon implements DaemonView {
   }
 
   /** Loads `file` (or the current file) completely first; only a good one replaces the running config. */
-  reload(file?: string): ControlReply {
+  async reload(file?: string): Promise<ControlReply> {
     const path = file === undefined ? this.configPath : resolve(file);
     const loaded = loadChecked(path);
     if (!loaded.ok) {
@@ -363,6 +379,11 @@ export class Daemon implements DaemonView {
     this.configPath = path;
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
+    try {
+      await this.serveMetrics(loaded.config.settings.metrics);
+    } catch (error) {
+      this.logger.error("metrics-failed", { error: (error as Error).message });
+    }
     this.resolveTargets();
     for (const server of loaded.config.servers) {
       if (server.registered && server.enabled && !answeredBefore.has(server.ipaddr)) {
@@ -410,6 +431,7 @@ export class Daemon implements DaemonView {
       for (const timer of this.announcements) clearTimeout(timer);
       await this.dataplane?.stop();
       this.monitor?.stop();
+      await this.metricsServer?.close();
       this.network.close();
       this.logger.info("stopped", { uptime_s: Math.round((this.now() - this.startedAtMs) / 1000) });
       this.resolveStopped();
@@ -464,8 +486,9 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   process.on("SIGHUP", () => {
-    const reply = running.reload();
-    if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
+    void running.reload().then((reply) => {
+      if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
+    });
   });
   await running.stopped;
   await controlServer.close();

@@ -12,7 +12,9 @@ if (!root) console.warn("skipping the end-to-end DSR tests: they build network n
 
 // The seed's checks run every 3 s and declare a target down after 10 s; the failover tests use
 // the same file with 1 s and 3 s so the suite stays short. Everything else is the seed's file.
-const FAST_CHECKS = readFileSync(SEED_CONFIG, "utf8").replaceAll("tcpopen 80,3,10", "tcpopen 80,1,3");
+const FAST_CHECKS = readFileSync(SEED_CONFIG, "utf8")
+  .replaceAll("tcpopen 80,3,10", "tcpopen 80,1,3")
+  .replace("interface eth0\n", "interface eth0\nset metrics 127.0.0.1:9100\n");
 const FAST_INTERVAL_S = 1;
 const FAST_TIMEOUT_S = 3;
 
@@ -156,6 +158,16 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
       after.targets.reduce((sum, t) => sum + t.packets, 0) - before.targets.reduce((sum, t) => sum + t.packets, 0),
     );
   }, 30_000);
+
+  test("set metrics serves Prometheus /metrics over HTTP inside the bng box", async () => {
+    const scrape = await lab.bngExec(["curl", "-sS", "-D", "-", "http://127.0.0.1:9100/metrics"]);
+    expect(scrape.stdout).toMatch(/^content-type: text\/plain; version=0\.0\.4/im);
+    expect(scrape.stdout).toMatch(/^# TYPE bng_target_packets_total counter$/m);
+    expect(scrape.stdout).toMatch(/^bng_target_up\{target="1",address="172\.16\.1\.100:80"\} 1$/m);
+    expect(scrape.stdout).toMatch(/^bng_health_check_latency_seconds_count\{check="tcpopen",destination="172\.16\.1\.100:80"\} [1-9]/m);
+    const other = await lab.bngExec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9100/"]);
+    expect(other.stdout).toBe("404");
+  }, 10_000);
 
   test("d. failover: target 1's web server stops under a steady stream; after interval+timeout nothing fails; recovery within one interval", async () => {
     const stream = lab.steadyStream({ durationMs: 9000, concurrency: 4, timeoutMs: 1000 });
