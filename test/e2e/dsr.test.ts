@@ -1,10 +1,10 @@
 // bng on the seed's network, end to end: real AF_PACKET in network namespaces, real TCP.
 // Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, createLab, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
 import { readPcap } from "./pcap.ts";
 
 const root = isRoot();
@@ -18,9 +18,6 @@ const FAST_CHECKS = readFileSync(SEED_CONFIG, "utf8")
 const FAST_INTERVAL_S = 1;
 const FAST_TIMEOUT_S = 3;
 
-let lab: Lab;
-let scratch: Scratch;
-let bng: BngInLab;
 
 function byClient(results: RequestResult[]): Map<string, Set<string>> {
   const map = new Map<string, Set<string>>();
@@ -34,18 +31,11 @@ function byClient(results: RequestResult[]): Map<string, Set<string>> {
 }
 
 describe.skipIf(!root)("DSR on the seed's network", () => {
-  beforeAll(async () => {
-    scratch = new Scratch();
-    lab = await createLab({ prefix: "bnge", clients: 16 });
-    bng = await BngInLab.start(lab, scratch.write("fast.conf", FAST_CHECKS), `${scratch.dir}/bng.sock`);
-    await bng.waitForTargets([1, 2], "up", 10_000);
-  }, 30_000);
-
-  afterAll(async () => {
-    await bng?.stop().catch(() => undefined);
-    await lab?.destroy();
-    scratch?.remove();
-  }, 30_000);
+  const fixture = labWithBng({ prefix: "bnge", clients: 16, config: FAST_CHECKS });
+  let lab: Lab;
+  let scratch: Scratch;
+  let bng: BngInLab;
+  beforeAll(() => ({ lab, scratch, bng } = fixture));
 
   test("a. the seed's baseline: every target pings the router, clients reach the VIP on port 80", async () => {
     for (const n of lab.targetNumbers()) {
@@ -218,7 +208,7 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     await bng.process.exited;
     await Bun.sleep(500);
     const restartedAt = Date.now();
-    bng = await BngInLab.start(lab, config, `${scratch.dir}/bng.sock`);
+    bng = fixture.bng = await BngInLab.start(lab, config, `${scratch.dir}/bng.sock`);
     const timeline = await stream;
     const firstOk = timeline.find((r) => r.ok && r.startedAt >= restartedAt);
     expect(firstOk).toBeDefined();

@@ -1,10 +1,11 @@
 // While a worker forwards at full rate, the control thread stays on time and SIGTERM still
 // stops bng within a second (issue "data plane"). The flood comes from the lab's router side
 // of the switch, addressed to bng's MAC and the VIP: it stays inside the lab.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BNG_MAC, createLab, VIP, type Lab } from "./lab.ts";
-import { BngInLab, isRoot, REPO, Scratch, SEED_CONFIG } from "./bng.ts";
+import { BNG_MAC, VIP, type Lab } from "./lab.ts";
+import { isRoot, labWithBng, REPO, SEED_CONFIG, type BngInLab } from "./bng.ts";
 
 const root = isRoot();
 const FLOOD_SECONDS = 7;
@@ -12,23 +13,11 @@ const FLOOD_SECONDS = 7;
 // the 2-core box with the generator beside it), so the worker runs flat out.
 const FLOOD_RATE = 1_000_000;
 
-let lab: Lab;
-let scratch: Scratch;
-let bng: BngInLab;
-
 describe.skipIf(!root)("bng under a full-rate flood", () => {
-  beforeAll(async () => {
-    scratch = new Scratch();
-    lab = await createLab({ prefix: "bngf", clients: 2 });
-    bng = await BngInLab.start(lab, SEED_CONFIG, `${scratch.dir}/bng.sock`);
-    await bng.waitForTargets([1, 2], "up", 10_000);
-  }, 30_000);
-
-  afterAll(async () => {
-    await bng?.stop().catch(() => undefined);
-    await lab?.destroy();
-    scratch?.remove();
-  }, 30_000);
+  const fixture = labWithBng({ prefix: "bngf", clients: 2, config: readFileSync(SEED_CONFIG, "utf8") });
+  let lab: Lab;
+  let bng: BngInLab;
+  beforeAll(() => ({ lab, bng } = fixture));
 
   test("the control thread's 10 ms timer stays on time and SIGTERM stops bng within a second", async () => {
     const before = await bng.status();

@@ -1,31 +1,19 @@
 // Two data-plane workers in one PACKET_FANOUT group share the session table; a target whose MAC
 // changes is followed at the next ARP refresh.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { createLab, type Lab } from "./lab.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import type { Lab } from "./lab.ts";
+import { isRoot, labWithBng, SEED_CONFIG, type BngInLab } from "./bng.ts";
 
 const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";
 
-let lab: Lab;
-let scratch: Scratch;
-let bng: BngInLab;
-
 describe.skipIf(!root)("two workers, ARP refresh", () => {
-  beforeAll(async () => {
-    scratch = new Scratch();
-    lab = await createLab({ prefix: "bngw", clients: 32 });
-    const config = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
-    bng = await BngInLab.start(lab, scratch.write("workers.conf", config), `${scratch.dir}/bng.sock`);
-    await bng.waitForTargets([1, 2], "up", 10_000);
-  }, 30_000);
-
-  afterAll(async () => {
-    await bng?.stop().catch(() => undefined);
-    await lab?.destroy();
-    scratch?.remove();
-  }, 30_000);
+  const config = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
+  const fixture = labWithBng({ prefix: "bngw", clients: 32, config });
+  let lab: Lab;
+  let bng: BngInLab;
+  beforeAll(() => ({ lab, bng } = fixture));
 
   test("with set workers 2, 320 requests from 32 clients all succeed and every client stays on one target", async () => {
     const status = await bng.status();
@@ -42,7 +30,10 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
     for (const targets of targetsOf.values()) expect(targets.size).toBe(1);
     const after = await bng.status();
     expect(after.sessions.current).toBe(32);
-    expect(after.targets.map((t) => t.sessions)).toEqual([16, 16]);
+    // Each worker keeps its own round-robin position, so two workers split about evenly, not exactly.
+    const [first, second] = after.targets.map((t) => t.sessions);
+    expect(first! + second!).toBe(32);
+    expect(Math.abs(first! - second!)).toBeLessThanOrEqual(8);
   }, 30_000);
 
   test("a target's new MAC is learned at the next ARP refresh and traffic follows it", async () => {
