@@ -1,0 +1,253 @@
+// HTTP benchmark on the seed's network (test/e2e/lab.ts, namespaces `bngbXXXX-*`): wrk in the
+// client namespace, at 50 connections and at 1, against
+//   direct   one target's own address, 172.16.1.100:80, routed through the lab router;
+//   bng      the VIP 172.16.1.10:80 with `bng run config/dsr-example.conf` in the bng box (DSR:
+//            replies go from the targets straight to the router);
+//   haproxy  the VIP 172.16.1.10:80 as a local address of the bng box, HAProxy in TCP mode
+//            there, both targets as backends (a proxy: replies come back through HAProxy).
+// Rounds interleave the three; medians over rounds are reported.
+// Run alone: node_modules/.bin/bun bench/http.ts [--rounds N] [--seconds S]
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
+import { REPO, bngCommand, cpuTimes, formatCount, makeScratch, median, removeScratch, round, sleep, textTable } from "./lib.ts";
+
+export type HttpMode = "direct" | "bng" | "haproxy";
+export const HTTP_MODES: HttpMode[] = ["direct", "bng", "haproxy"];
+export const CONNECTION_COUNTS = [50, 1];
+
+export interface HttpOptions {
+  /** Rounds over every mode (default 3). */
+  rounds?: number;
+  /** wrk duration per measurement (default 5 s). */
+  seconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Connect/read/write/timeout errors and non-2xx answers. */
+  errors: number;
+}
+
+export interface HttpMeasurement extends WrkResult {
+  mode: HttpMode;
+  connections: number;
+  round: number;
+  /** Cores used by the balancer (bng or haproxy) during the measurement. */
+  balancerCores?: number;
+}
+
+export interface HttpSummary {
+  mode: HttpMode;
+  connections: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  balancerCores?: number;
+}
+
+export interface HttpResult {
+  seconds: number;
+  rounds: number;
+  measurements: HttpMeasurement[];
+  summary: HttpSummary[];
+  /** requests/s through bng over direct, and over HAProxy, per connection count. */
+  ratios: { connections: number; bngOverDirect: number; bngOverHaproxy: number; haproxyOverDirect: number }[];
+}
+
+function toMs(value: string, unit: string): number {
+  const number = Number(value);
+  if (unit === "us") return number / 1000;
+  if (unit === "ms") return number;
+  if (unit === "s") return number * 1000;
+  if (unit === "m") return number * 60_000;
+  return NaN;
+}
+
+export function parseWrk(output: string): WrkResult {
+  const percentile = (p: number) => {
+    const match = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(output);
+    return match ? toMs(match[1]!, match[2]!) : NaN;
+  };
+  const requestsPerSecond = Number(/^Requests\/sec:\s+([\d.]+)/m.exec(output)?.[1] ?? NaN);
+  const requests = Number(/^\s+(\d+) requests in/m.exec(output)?.[1] ?? NaN);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const errors = (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) + non2xx;
+  if (!Number.isFinite(requestsPerSecond)) throw new Error(`cannot read wrk's output:\n${output}`);
+  return { requestsPerSecond, p50Ms: percentile(50), p90Ms: percentile(90), p99Ms: percentile(99), requests, errors };
+}
+
+async function wrk(lab: Lab, url: string, connections: number, seconds: number): Promise<WrkResult> {
+  const threads = Math.min(2, connections);
+  const { stdout } = await lab.exec(lab.ns.client, ["wrk", "-t", String(threads), "-c", String(connections), "-d", `${seconds}s`, "--latency", url], {
+    timeoutMs: (seconds + 20) * 1000,
+  });
+  return parseWrk(stdout);
+}
+
+function haproxyConfig(): string {
+  return `global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend vip
+  bind ${VIP}:80
+  default_backend targets
+backend targets
+  balance roundrobin
+  server t1 ${targetAddress(1)}:80 source ${BNG_REAL_ADDRESS}
+  server t2 ${targetAddress(2)}:80 source ${BNG_REAL_ADDRESS}
+`;
+}
+
+interface Balancer {
+  process?: LabProcess;
+  stop(): Promise<void>;
+}
+
+async function startBng(lab: Lab, scratch: string): Promise<Balancer> {
+  const socket = join(scratch, "bng.sock");
+  const bng = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", join(REPO, "config/dsr-example.conf"), "--socket", socket]);
+  await bng.waitForOutput(/ ready /, 15_000);
+  for (const id of [1, 2]) {
+    await bng.waitForOutput(new RegExp(`target-mac-learned target=${id} `), 10_000);
+    await bng.waitForOutput(new RegExp(`target-up target=${id} `), 10_000);
+  }
+  return {
+    process: bng,
+    async stop() {
+      const code = await bng.stop(5000);
+      if (code !== 0) throw new Error(`bng exited with ${code}: ${bng.stderr.slice(-1000)}`);
+    },
+  };
+}
+
+async function startHaproxy(lab: Lab, scratch: string): Promise<Balancer> {
+  const config = join(scratch, "haproxy.cfg");
+  writeFileSync(config, haproxyConfig());
+  // The real address first, so connections to the targets leave from it; the VIP as a /32; a
+  // default route through the lab router for the replies to the client.
+  await lab.execIn(lab.bngNs, `ip addr add ${BNG_REAL_ADDRESS}/24 dev eth0 && ip addr add ${VIP}/32 dev eth0 && ip route add default via ${ROUTER_ADDRESS}`);
+  await lab.exec(lab.ns.router, ["ip", "neigh", "flush", "to", VIP]);
+  const haproxy = lab.spawnIn(lab.bngNs, ["haproxy", "-db", "-f", config]);
+  // HAProxy prints nothing when it starts well: wait until its port accepts.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const probe = await lab.exec(lab.ns.client, ["bash", "-c", `exec 3<>/dev/tcp/${VIP}/80`], { allowFailure: true, timeoutMs: 2000 }).catch(() => undefined);
+    if (probe?.exitCode === 0) break;
+    if (haproxy.exitCode !== null || Date.now() > deadline) throw new Error(`haproxy did not start: ${haproxy.stderr}`);
+    await sleep(100);
+  }
+  return {
+    process: haproxy,
+    async stop() {
+      await haproxy.stop(3000, "SIGUSR1"); // soft stop
+      await lab.execIn(lab.bngNs, `ip addr del ${VIP}/32 dev eth0; ip addr del ${BNG_REAL_ADDRESS}/24 dev eth0`, { allowFailure: true });
+      await lab.exec(lab.ns.router, ["ip", "neigh", "flush", "to", VIP], { allowFailure: true });
+    },
+  };
+}
+
+export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResult> {
+  const rounds = options.rounds ?? 3;
+  const seconds = options.seconds ?? 5;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const scratch = makeScratch("http");
+  const lab = await createLab({ prefix: "bngb", clients: 1, targets: 2 });
+  const measurements: HttpMeasurement[] = [];
+  try {
+    log(`http: lab ${lab.id}, wrk ${seconds} s per measurement, ${rounds} rounds`);
+    for (let r = 1; r <= rounds; r++) {
+      for (const mode of HTTP_MODES) {
+        const balancer: Balancer =
+          mode === "bng" ? await startBng(lab, scratch) : mode === "haproxy" ? await startHaproxy(lab, scratch) : { stop: async () => {} };
+        try {
+          const url = mode === "direct" ? `http://${targetAddress(1)}/` : `http://${VIP}/`;
+          // A short warm-up: JIT of bng's worker and the targets, ARP caches, HAProxy's pools.
+          await wrk(lab, url, 10, 1);
+          for (const connections of CONNECTION_COUNTS) {
+            const pid = balancer.process?.pid;
+            const before = pid === undefined ? undefined : cpuTimes(pid);
+            const result = await wrk(lab, url, connections, seconds);
+            const after = pid === undefined ? undefined : cpuTimes(pid);
+            const measurement: HttpMeasurement = { mode, connections, round: r, ...result };
+            if (before && after) measurement.balancerCores = (after.user + after.system - before.user - before.system) / seconds;
+            measurements.push(measurement);
+            log(
+              `  round ${r} ${mode.padEnd(7)} c=${String(connections).padEnd(2)} ${formatCount(result.requestsPerSecond)} req/s, p50 ${round(result.p50Ms, 3)} ms, p99 ${round(result.p99Ms, 3)} ms` +
+                (result.errors ? `, ${result.errors} errors` : "") +
+                (measurement.balancerCores !== undefined ? `, balancer ${round(measurement.balancerCores, 2)} cores` : ""),
+            );
+          }
+        } finally {
+          await balancer.stop();
+        }
+      }
+    }
+  } finally {
+    await lab.destroy();
+    removeScratch(scratch);
+  }
+  const summary: HttpSummary[] = [];
+  for (const connections of CONNECTION_COUNTS) {
+    for (const mode of HTTP_MODES) {
+      const mine = measurements.filter((m) => m.mode === mode && m.connections === connections);
+      const entry: HttpSummary = {
+        mode,
+        connections,
+        requestsPerSecond: median(mine.map((m) => m.requestsPerSecond)),
+        p50Ms: median(mine.map((m) => m.p50Ms)),
+        p99Ms: median(mine.map((m) => m.p99Ms)),
+        errors: mine.reduce((sum, m) => sum + m.errors, 0),
+      };
+      if (mode !== "direct") entry.balancerCores = median(mine.map((m) => m.balancerCores ?? NaN));
+      summary.push(entry);
+    }
+  }
+  const rate = (mode: HttpMode, connections: number) => summary.find((s) => s.mode === mode && s.connections === connections)!.requestsPerSecond;
+  const ratios = CONNECTION_COUNTS.map((connections) => ({
+    connections,
+    bngOverDirect: rate("bng", connections) / rate("direct", connections),
+    bngOverHaproxy: rate("bng", connections) / rate("haproxy", connections),
+    haproxyOverDirect: rate("haproxy", connections) / rate("direct", connections),
+  }));
+  return { seconds, rounds, measurements, summary, ratios };
+}
+
+export function httpTable(result: HttpResult): string {
+  return textTable(
+    ["path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "balancer cores"],
+    result.summary.map((s) => [
+      s.mode,
+      String(s.connections),
+      formatCount(s.requestsPerSecond),
+      String(round(s.p50Ms, 3)),
+      String(round(s.p99Ms, 3)),
+      String(s.errors),
+      s.balancerCores === undefined ? "-" : String(round(s.balancerCores, 2)),
+    ]),
+  );
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? Number(args[at + 1]) : undefined;
+  };
+  const result = await httpBenchmark({ rounds: value("--rounds"), seconds: value("--seconds") });
+  console.log(httpTable(result));
+  for (const ratio of result.ratios) {
+    console.log(`c=${ratio.connections}: bng/direct ${round(ratio.bngOverDirect, 3)}, bng/haproxy ${round(ratio.bngOverHaproxy, 3)}, haproxy/direct ${round(ratio.haproxyOverDirect, 3)}`);
+  }
+}

@@ -1,0 +1,399 @@
+// Packet-rate benchmark: 64-byte frames (60 bytes + FCS) from trafgen to the VIP, TCP SYNs with
+// random source addresses in 198.18.0.0/16 and random source ports, forwarded by the balancer to a
+// sink target, counted at the sink's interface. bng (`bng run`, its target's MAC learned by ARP
+// from the sink) against bench/baseline/fwd.c (the same recvmmsg/sendmmsg design in C, nothing
+// else), interleaved A/B, medians reported.
+//
+// Topology (built here, every namespace `bngbXXXX-*`, removed at the end or on failure):
+//
+//   gen  eth0 02:00:ac:10:01:fe ─┐
+//   lb   eth0 02:00:ac:10:01:fc ─┼─ sw: br0 (static fdb entries: no flooding to the sink)
+//   sink eth0 02:00:ac:10:01:64 ─┘      172.16.1.100/24, answers ARP, has no VIP: frames are
+//                                       counted (rx_packets) and dropped by its IP layer
+//
+// The generator runs on CPU 0 and the balancer on the last CPU (taskset), so on a 2-core box each
+// has a core; the kernel's work for a frame runs on the core that sends it (veth backlog).
+// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--no-profile]
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import {
+  REPO,
+  Namespaces,
+  bngCommand,
+  cpuTimes,
+  formatBytes,
+  formatCount,
+  interfaceCounter,
+  makeScratch,
+  removeScratch,
+  median,
+  memory,
+  nsArgv,
+  round,
+  run,
+  sleep,
+  spawn,
+  textTable,
+  type Child,
+} from "./lib.ts";
+
+const VIP = "172.16.1.10";
+const REAL = "172.16.1.252";
+const SINK_ADDRESS = "172.16.1.100";
+const GEN_MAC = "02:00:ac:10:01:fe";
+const LB_MAC = "02:00:ac:10:01:fc";
+const SINK_MAC = "02:00:ac:10:01:64";
+const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
+const FWD_BINARY = join(REPO, "bench/baseline/fwd");
+
+export type Forwarder = "bng" | "native";
+
+export interface PacketRateOptions {
+  /** Runs of each forwarder, interleaved (default 5). */
+  runs?: number;
+  /** Traffic before the measurement window starts (default 1000 ms). */
+  warmupMs?: number;
+  /** Length of the measurement window (default 4000 ms). */
+  measureMs?: number;
+  /** perf profile of bng under the same load, when perf is installed (default true). */
+  profile?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ForwarderRun {
+  forwarder: Forwarder;
+  round: number;
+  /** Frames per second counted at the sink. */
+  forwardedPerSecond: number;
+  /** Frames per second arriving on the balancer's interface. */
+  offeredPerSecond: number;
+  /** Frames per second trafgen put on the wire. */
+  generatedPerSecond: number;
+  /** CPU time of the balancer process per forwarded frame, nanoseconds. */
+  userNsPerFrame: number;
+  systemNsPerFrame: number;
+  /** Share of one core the balancer used during the window. */
+  cpuCores: number;
+  rssBytes: number;
+}
+
+export interface ForwarderSummary {
+  forwardedPerSecond: number;
+  offeredPerSecond: number;
+  userNsPerFrame: number;
+  systemNsPerFrame: number;
+  cpuCores: number;
+  rssBytes: number;
+}
+
+export interface ProfileEntry {
+  percent: number;
+  name: string;
+}
+
+export interface PacketRateResult {
+  frame: string;
+  generatorCpu: number;
+  balancerCpu: number;
+  measureMs: number;
+  /** Frames that reached the sink with no forwarder running, per frame generated (must be ~0). */
+  leakRatio: number;
+  runs: ForwarderRun[];
+  bng: ForwarderSummary;
+  native: ForwarderSummary;
+  /** bng's median frames/s over the native baseline's. */
+  ratio: number;
+  profile?: { samples: string; byDso: ProfileEntry[]; bySymbol: ProfileEntry[]; threads: ProfileEntry[] } | { error: string };
+}
+
+/** trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding. */
+function trafgenConfig(): string {
+  const mac = (text: string) => text.split(":").map((byte) => `0x${byte}`).join(", ");
+  return `{
+  ${mac(LB_MAC)},
+  ${mac(GEN_MAC)},
+  0x08, 0x00,
+  0x45, 0x00, const16(40), drnd(2), const16(0x4000), 64, 6, csumip(14, 33),
+  198, 18, drnd(2),
+  ${VIP.split(".").join(", ")},
+  drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(64240), csumtcp(14, 34), const16(0),
+  0, 0, 0, 0, 0, 0
+}
+`;
+}
+
+function bngConfig(): string {
+  return `interface eth0
+network 1 { name "bench" addr 172.16.1.0 mask 255.255.255.0 real ${REAL} interface eth0 }
+register network 1
+enable network 1
+server 1 { ipaddr ${VIP} port 80 protocol tcp targets 1 }
+register server 1
+enable server 1
+target 1 { ipaddr ${SINK_ADDRESS} port 80 protocol tcp dsr enable }
+register target 1
+enable target 1
+`;
+}
+
+export async function buildBaseline(): Promise<string> {
+  if (!existsSync(FWD_BINARY) || statSync(FWD_BINARY).mtimeMs < statSync(FWD_SOURCE).mtimeMs) {
+    await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
+  }
+  return FWD_BINARY;
+}
+
+class Topology {
+  readonly namespaces = new Namespaces();
+  gen = "";
+  lb = "";
+  sink = "";
+
+  async build(): Promise<void> {
+    const ns = this.namespaces;
+    const sw = await ns.add("sw");
+    this.gen = await ns.add("gen");
+    this.lb = await ns.add("lb");
+    this.sink = await ns.add("sink");
+    await ns.sh(sw, "ip link add br0 type bridge; ip link set br0 up");
+    for (const [port, host, mac] of [["gen", this.gen, GEN_MAC], ["lb", this.lb, LB_MAC], ["sink", this.sink, SINK_MAC]] as const) {
+      await run(["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", mac, "netns", host]);
+      await ns.sh(sw, `ip link set ${port} master br0 up; bridge fdb replace ${mac} dev ${port} master static`);
+      await ns.sh(host, "ip link set eth0 up");
+    }
+    await ns.sh(this.sink, `ip addr add ${SINK_ADDRESS}/24 dev eth0`);
+    // bng switches GRO off itself; the baseline gets the same interface.
+    await run(nsArgv(this.lb, ["ethtool", "-K", "eth0", "gro", "off"]), { allowFailure: true });
+  }
+
+  remove(): void {
+    this.namespaces.remove();
+  }
+}
+
+interface Counters {
+  at: number;
+  sink: number;
+  lb: number;
+  gen: number;
+}
+
+async function readCounters(topology: Topology): Promise<Counters> {
+  const [sink, lb, gen] = await Promise.all([
+    interfaceCounter(topology.sink, "eth0", "rx_packets"),
+    interfaceCounter(topology.lb, "eth0", "rx_packets"),
+    interfaceCounter(topology.gen, "eth0", "tx_packets"),
+  ]);
+  return { at: performance.now(), sink, lb, gen };
+}
+
+export async function packetRate(options: PacketRateOptions = {}): Promise<PacketRateResult> {
+  const runs = options.runs ?? 5;
+  const warmupMs = options.warmupMs ?? 1000;
+  const measureMs = options.measureMs ?? 4000;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const coreCount = cpus().length;
+  const generatorCpu = 0;
+  const balancerCpu = coreCount > 1 ? coreCount - 1 : 0;
+  const fwd = await buildBaseline();
+  const scratch = makeScratch("pr");
+  const trafgenFile = join(scratch, "syn.trafgen");
+  const configFile = join(scratch, "bench.conf");
+  const socket = join(scratch, "bng.sock");
+  writeFileSync(trafgenFile, trafgenConfig());
+  writeFileSync(configFile, bngConfig());
+  const topology = new Topology();
+  const children: Child[] = [];
+  const startGenerator = () => {
+    const child = spawn(nsArgv(topology.gen, ["trafgen", "--dev", "eth0", "--conf", trafgenFile, "--cpus", "1", "--no-sock-mem"], generatorCpu));
+    children.push(child);
+    return child;
+  };
+
+  async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<Child> {
+    let child: Child;
+    if (forwarder === "bng") {
+      child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", configFile, "--socket", socket], balancerCpu), env ? { env } : {});
+      children.push(child);
+      await child.waitFor(/target-mac-learned/, 15_000);
+    } else {
+      // bng adds its `real` address; the baseline gets it too so the kernel does the same work.
+      await topology.namespaces.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0`);
+      child = spawn(nsArgv(topology.lb, [fwd, "eth0", VIP, SINK_MAC], balancerCpu));
+      children.push(child);
+      await child.waitFor(/ready/, 5000);
+    }
+    return child;
+  }
+
+  async function stopForwarder(forwarder: Forwarder, child: Child): Promise<void> {
+    const code = await child.stop("SIGTERM", 5000);
+    if (code !== 0) throw new Error(`${forwarder} exited with ${code}: ${child.stderr.slice(-1000)}`);
+    if (forwarder === "native") await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0`);
+  }
+
+  async function measure(forwarder: Forwarder, round_: number): Promise<ForwarderRun> {
+    const balancer = await startForwarder(forwarder);
+    const generator = startGenerator();
+    try {
+      await sleep(warmupMs);
+      const cpuBefore = cpuTimes(balancer.pid);
+      const before = await readCounters(topology);
+      await sleep(measureMs);
+      const after = await readCounters(topology);
+      const cpuAfter = cpuTimes(balancer.pid);
+      const { rss } = memory(balancer.pid);
+      if (generator.exitCode !== null) throw new Error(`trafgen exited with ${generator.exitCode}: ${generator.stderr}`);
+      const seconds = (after.at - before.at) / 1000;
+      const forwarded = after.sink - before.sink;
+      const user = cpuAfter.user - cpuBefore.user;
+      const system = cpuAfter.system - cpuBefore.system;
+      return {
+        forwarder,
+        round: round_,
+        forwardedPerSecond: forwarded / seconds,
+        offeredPerSecond: (after.lb - before.lb) / seconds,
+        generatedPerSecond: (after.gen - before.gen) / seconds,
+        userNsPerFrame: forwarded > 0 ? (user * 1e9) / forwarded : NaN,
+        systemNsPerFrame: forwarded > 0 ? (system * 1e9) / forwarded : NaN,
+        cpuCores: (user + system) / seconds,
+        rssBytes: rss,
+      };
+    } finally {
+      await generator.stop("SIGINT");
+      await stopForwarder(forwarder, balancer);
+    }
+  }
+
+  try {
+    log(`packet rate: topology ${topology.namespaces.id}, trafgen on CPU ${generatorCpu}, balancer on CPU ${balancerCpu}`);
+    await topology.build();
+
+    // Control: with no forwarder, nothing may reach the sink (the bridge must not flood to it).
+    const leakBefore = await readCounters(topology);
+    const probe = startGenerator();
+    await sleep(1000);
+    await probe.stop("SIGINT");
+    const leakAfter = await readCounters(topology);
+    const generated = leakAfter.gen - leakBefore.gen;
+    if (generated < 1000) throw new Error(`trafgen sent only ${generated} frames in a second: ${probe.stderr.trim().slice(-500)}`);
+    const leakRatio = (leakAfter.sink - leakBefore.sink) / generated;
+    if (leakRatio > 0.001) throw new Error(`the sink receives generator frames directly (${leakRatio}); the topology is wrong`);
+
+    const results: ForwarderRun[] = [];
+    for (let r = 1; r <= runs; r++) {
+      // Alternate which one goes first, so slow drifts of the machine do not favour one side.
+      const order: Forwarder[] = r % 2 === 1 ? ["native", "bng"] : ["bng", "native"];
+      for (const forwarder of order) {
+        const result = await measure(forwarder, r);
+        results.push(result);
+        log(
+          `  run ${r} ${forwarder.padEnd(6)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}), ` +
+            `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}`,
+        );
+      }
+    }
+    const summarize = (forwarder: Forwarder): ForwarderSummary => {
+      const mine = results.filter((result) => result.forwarder === forwarder);
+      const pick = (key: keyof ForwarderSummary) => median(mine.map((result) => result[key]));
+      return {
+        forwardedPerSecond: pick("forwardedPerSecond"),
+        offeredPerSecond: pick("offeredPerSecond"),
+        userNsPerFrame: pick("userNsPerFrame"),
+        systemNsPerFrame: pick("systemNsPerFrame"),
+        cpuCores: pick("cpuCores"),
+        rssBytes: pick("rssBytes"),
+      };
+    };
+    const bng = summarize("bng");
+    const native = summarize("native");
+    const result: PacketRateResult = {
+      frame: "60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from random 198.18.x.y and random ports",
+      generatorCpu,
+      balancerCpu,
+      measureMs,
+      leakRatio,
+      runs: results,
+      bng,
+      native,
+      ratio: bng.forwardedPerSecond / native.forwardedPerSecond,
+    };
+    if (options.profile ?? true) result.profile = await profileBng();
+    return result;
+  } finally {
+    for (const child of children) if (child.exitCode === null) await child.stop("SIGKILL");
+    topology.remove();
+    removeScratch(scratch);
+  }
+
+  /**
+   * perf record of the bng process under the same load: where its CPU time goes. JavaScriptCore
+   * writes a JIT dump (BUN_JSC_useJITDump) that `perf inject --jit` turns into symbols, so the
+   * JIT-compiled data-plane functions show by name. Everything perf writes stays in the scratch
+   * directory (--buildid-dir), removed at the end.
+   */
+  async function profileBng(): Promise<NonNullable<PacketRateResult["profile"]>> {
+    if ((await run(["sh", "-c", "command -v perf"], { allowFailure: true })).exitCode !== 0) return { error: "perf is not installed" };
+    const raw = join(scratch, "perf.raw");
+    const data = join(scratch, "perf.data");
+    const perf = ["perf", "--buildid-dir", join(scratch, "debug")];
+    const balancer = await startForwarder("bng", { BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: scratch });
+    const generator = startGenerator();
+    try {
+      await sleep(warmupMs);
+      const record = await run([...perf, "record", "-k", "1", "-F", "1999", "-p", String(balancer.pid), "-o", raw, "--", "sleep", "3"], { allowFailure: true, timeoutMs: 30_000 });
+      if (record.exitCode !== 0) return { error: `perf record failed: ${record.stderr.trim().slice(-500)}` };
+    } finally {
+      await generator.stop("SIGINT");
+      await stopForwarder("bng", balancer);
+    }
+    const injected = await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 });
+    const input = injected.exitCode === 0 ? data : raw;
+    const report = async (sort: string, limit: number): Promise<{ entries: ProfileEntry[]; samples: string }> => {
+      const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "--no-children", "--sort", sort, "--percent-limit", "0.5"], { timeoutMs: 60_000 });
+      const samples = /^# Samples: (\S+)/m.exec(stdout)?.[1] ?? "?";
+      const entries = stdout
+        .split("\n")
+        .filter((line) => /^\s+\d+\.\d+%/.test(line))
+        .slice(0, limit)
+        .map((line) => {
+          const match = /^\s+(\d+\.\d+)%\s+(.*)$/.exec(line)!;
+          return { percent: Number(match[1]), name: match[2]!.replace(/\s+/g, " ").replace(/jitted-\d+-\d+\.so/, "[JIT]").trim() };
+        });
+      return { entries, samples };
+    };
+    const byDso = await report("dso", 8);
+    const bySymbol = await report("sym", 30);
+    const threads = await report("comm", 6);
+    return { samples: byDso.samples, byDso: byDso.entries, bySymbol: bySymbol.entries, threads: threads.entries };
+  }
+}
+
+export function packetRateTable(result: PacketRateResult): string {
+  const row = (name: string, summary: ForwarderSummary) => [
+    name,
+    formatCount(summary.forwardedPerSecond),
+    formatCount(summary.offeredPerSecond),
+    String(round(summary.userNsPerFrame)),
+    String(round(summary.systemNsPerFrame)),
+    String(round(summary.cpuCores, 2)),
+    formatBytes(summary.rssBytes),
+  ];
+  return textTable(
+    ["forwarder", "frames/s", "offered/s", "user ns/frame", "sys ns/frame", "cores", "RSS"],
+    [row("bng", result.bng), row("native C", result.native)],
+  );
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? Number(args[at + 1]) : undefined;
+  };
+  const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), profile: !args.includes("--no-profile") });
+  console.log(packetRateTable(result));
+  console.log(`bng / native: ${round(result.ratio, 3)}`);
+  if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
+}
