@@ -374,6 +374,9 @@ export class Daemon implements DaemonView {
         this.dropSessionsOf(old.id, "reload");
       }
     }
+    const servers = new Set(loaded.config.servers.filter((server) => server.registered).map((server) => server.id));
+    const orphaned = this.sessions.removeWhere((serverId) => !servers.has(serverId));
+    if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;
