@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
-import { REPO, bngCommand, cpuTimes, formatCount, makeScratch, median, removeScratch, round, sleep, textTable } from "./lib.ts";
+import { REPO, bngCommand, busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, removeScratch, round, sleep, textTable } from "./lib.ts";
 
 export type HttpMode = "direct" | "bng" | "haproxy";
 export const HTTP_MODES: HttpMode[] = ["direct", "bng", "haproxy"];
@@ -40,6 +40,8 @@ export interface HttpMeasurement extends WrkResult {
   round: number;
   /** Cores used by the balancer (bng or haproxy) during the measurement. */
   balancerCores?: number;
+  /** Cores busy on the whole machine during the measurement (wrk, router, targets, balancer, others). */
+  machineCores: number;
 }
 
 export interface HttpSummary {
@@ -50,6 +52,7 @@ export interface HttpSummary {
   p99Ms: number;
   errors: number;
   balancerCores?: number;
+  machineCores: number;
 }
 
 export interface HttpResult {
@@ -178,15 +181,18 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
           for (const connections of CONNECTION_COUNTS) {
             const pid = balancer.process?.pid;
             const before = pid === undefined ? undefined : cpuTimes(pid);
+            const machineBefore = cpuSample();
             const result = await wrk(lab, url, connections, seconds);
+            const machineCores = busyCoresBetween(machineBefore, cpuSample());
             const after = pid === undefined ? undefined : cpuTimes(pid);
-            const measurement: HttpMeasurement = { mode, connections, round: r, ...result };
+            const measurement: HttpMeasurement = { mode, connections, round: r, ...result, machineCores };
             if (before && after) measurement.balancerCores = (after.user + after.system - before.user - before.system) / seconds;
             measurements.push(measurement);
             log(
               `  round ${r} ${mode.padEnd(7)} c=${String(connections).padEnd(2)} ${formatCount(result.requestsPerSecond)} req/s, p50 ${round(result.p50Ms, 3)} ms, p99 ${round(result.p99Ms, 3)} ms` +
                 (result.errors ? `, ${result.errors} errors` : "") +
-                (measurement.balancerCores !== undefined ? `, balancer ${round(measurement.balancerCores, 2)} cores` : ""),
+                (measurement.balancerCores !== undefined ? `, balancer ${round(measurement.balancerCores, 2)} cores` : "") +
+                `, machine ${round(machineCores, 2)} cores busy`,
             );
           }
         } finally {
@@ -209,6 +215,7 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
         p50Ms: median(mine.map((m) => m.p50Ms)),
         p99Ms: median(mine.map((m) => m.p99Ms)),
         errors: mine.reduce((sum, m) => sum + m.errors, 0),
+        machineCores: median(mine.map((m) => m.machineCores)),
       };
       if (mode !== "direct") entry.balancerCores = median(mine.map((m) => m.balancerCores ?? NaN));
       summary.push(entry);
@@ -226,7 +233,7 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
 
 export function httpTable(result: HttpResult): string {
   return textTable(
-    ["path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "balancer cores"],
+    ["path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "balancer cores", "machine cores"],
     result.summary.map((s) => [
       s.mode,
       String(s.connections),
@@ -235,6 +242,7 @@ export function httpTable(result: HttpResult): string {
       String(round(s.p99Ms, 3)),
       String(s.errors),
       s.balancerCores === undefined ? "-" : String(round(s.balancerCores, 2)),
+      String(round(s.machineCores, 2)),
     ]),
   );
 }

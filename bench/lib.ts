@@ -369,3 +369,29 @@ export function textTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
+
+export interface CpuSample {
+  idle: number;
+  total: number;
+}
+
+/** The machine's CPU counters (/proc/stat, all CPUs). */
+export function cpuSample(): CpuSample {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const counted = fields.slice(0, 8);
+  return { idle: (counted[3] ?? 0) + (counted[4] ?? 0), total: counted.reduce((sum, n) => sum + n, 0) };
+}
+
+/** Cores busy on average between two samples. */
+export function busyCoresBetween(before: CpuSample, after: CpuSample): number {
+  const total = after.total - before.total;
+  return total > 0 ? ((total - (after.idle - before.idle)) / total) * cpus().length : 0;
+}
+
+/** Cores kept busy by everything on the machine during `ms`, e.g. other tests. */
+export async function machineBusyCores(ms = 1000): Promise<number> {
+  const before = cpuSample();
+  await sleep(ms);
+  return busyCoresBetween(before, cpuSample());
+}

@@ -13,7 +13,7 @@
 //
 // The generator runs on CPU 0 and the balancer on the last CPU (taskset), so on a 2-core box each
 // has a core; the kernel's work for a frame runs on the core that sends it (veth backlog).
-// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--no-profile]
+// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,8 @@ export interface PacketRateOptions {
   warmupMs?: number;
   /** Length of the measurement window (default 4000 ms). */
   measureMs?: number;
+  /** Random bits of the source address (default 16: 65,536 clients in 198.18.0.0/16). */
+  clientBits?: number;
   /** perf profile of bng under the same load, when perf is installed (default true). */
   profile?: boolean;
   log?: (line: string) => void;
@@ -92,6 +94,17 @@ export interface ProfileEntry {
   name: string;
 }
 
+export interface PerfProfile {
+  samples: string;
+  byDso: ProfileEntry[];
+  /** Top symbols, kernel ([k]) and user ([.]) together. */
+  bySymbol: ProfileEntry[];
+  /** Share of samples in user space (above 0.05 % each), and its top symbols. */
+  userPercent: number;
+  userSymbols: ProfileEntry[];
+  threads: ProfileEntry[];
+}
+
 export interface PacketRateResult {
   frame: string;
   generatorCpu: number;
@@ -104,18 +117,24 @@ export interface PacketRateResult {
   native: ForwarderSummary;
   /** bng's median frames/s over the native baseline's. */
   ratio: number;
-  profile?: { samples: string; byDso: ProfileEntry[]; bySymbol: ProfileEntry[]; threads: ProfileEntry[] } | { error: string };
+  profile?: PerfProfile | { error: string };
 }
 
-/** trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding. */
-function trafgenConfig(): string {
+/**
+ * trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding.
+ * Sources: random in 198.18.0.0/16; with `clientBits` < 16, 2^clientBits clients (trafgen's raw
+ * syntax has no random range: the third byte counts up, the fourth is random).
+ */
+function trafgenConfig(clientBits: number): string {
+  const high = clientBits >= 16 ? "drnd(1)" : clientBits <= 8 ? "0" : `dinc(0, ${(1 << (clientBits - 8)) - 1})`;
+  const low = clientBits >= 8 ? "drnd(1)" : `dinc(0, ${(1 << clientBits) - 1})`;
   const mac = (text: string) => text.split(":").map((byte) => `0x${byte}`).join(", ");
   return `{
   ${mac(LB_MAC)},
   ${mac(GEN_MAC)},
   0x08, 0x00,
   0x45, 0x00, const16(40), drnd(2), const16(0x4000), 64, 6, csumip(14, 33),
-  198, 18, drnd(2),
+  198, 18, ${high}, ${low},
   ${VIP.split(".").join(", ")},
   drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(64240), csumtcp(14, 34), const16(0),
   0, 0, 0, 0, 0, 0
@@ -201,7 +220,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   const trafgenFile = join(scratch, "syn.trafgen");
   const configFile = join(scratch, "bench.conf");
   const socket = join(scratch, "bng.sock");
-  writeFileSync(trafgenFile, trafgenConfig());
+  const clientBits = options.clientBits ?? 16;
+  writeFileSync(trafgenFile, trafgenConfig(clientBits));
   writeFileSync(configFile, bngConfig());
   const topology = new Topology();
   const children: Child[] = [];
@@ -309,7 +329,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const bng = summarize("bng");
     const native = summarize("native");
     const result: PacketRateResult = {
-      frame: "60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from random 198.18.x.y and random ports",
+      frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       generatorCpu,
       balancerCpu,
       measureMs,
@@ -350,23 +370,26 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     }
     const injected = await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 });
     const input = injected.exitCode === 0 ? data : raw;
-    const report = async (sort: string, limit: number): Promise<{ entries: ProfileEntry[]; samples: string }> => {
-      const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "--no-children", "--sort", sort, "--percent-limit", "0.5"], { timeoutMs: 60_000 });
+    const report = async (sort: string, limit: number): Promise<{ entries: ProfileEntry[]; samples: string; all: ProfileEntry[] }> => {
+      const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "--no-children", "--sort", sort, "--percent-limit", "0.05"], { timeoutMs: 60_000 });
       const samples = /^# Samples: (\S+)/m.exec(stdout)?.[1] ?? "?";
       const entries = stdout
         .split("\n")
         .filter((line) => /^\s+\d+\.\d+%/.test(line))
-        .slice(0, limit)
         .map((line) => {
           const match = /^\s+(\d+\.\d+)%\s+(.*)$/.exec(line)!;
           return { percent: Number(match[1]), name: match[2]!.replace(/\s+/g, " ").replace(/jitted-\d+-\d+\.so/, "[JIT]").trim() };
         });
-      return { entries, samples };
+      return { entries: entries.slice(0, limit), samples, all: entries };
     };
     const byDso = await report("dso", 8);
     const bySymbol = await report("sym", 30);
     const threads = await report("comm", 6);
-    return { samples: byDso.samples, byDso: byDso.entries, bySymbol: bySymbol.entries, threads: threads.entries };
+    // User-space symbols (JIT-compiled JavaScript, bun itself, libc) on their own: the part
+    // of the time that differs from the native baseline.
+    const userSymbols = bySymbol.all.filter((entry) => entry.name.startsWith("[.]")).slice(0, 15);
+    const userPercent = round(bySymbol.all.filter((entry) => entry.name.startsWith("[.]")).reduce((sum, entry) => sum + entry.percent, 0), 2);
+    return { samples: byDso.samples, byDso: byDso.entries, bySymbol: bySymbol.entries, userPercent, userSymbols, threads: threads.entries };
   }
 }
 
@@ -392,7 +415,7 @@ if (import.meta.main) {
     const at = args.indexOf(flag);
     return at >= 0 ? Number(args[at + 1]) : undefined;
   };
-  const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), profile: !args.includes("--no-profile") });
+  const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), clientBits: value("--client-bits"), profile: !args.includes("--no-profile") });
   console.log(packetRateTable(result));
   console.log(`bng / native: ${round(result.ratio, 3)}`);
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));

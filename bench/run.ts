@@ -1,0 +1,298 @@
+// `npm run bench`: installs the tools (scripts/install-bench-deps.sh), runs every benchmark,
+// writes bench/results/<ISO date>.json, rewrites the results section of bench/README.md and
+// prints a summary. Every figure is measured in this run. Needs root (namespaces, AF_PACKET).
+//
+//   bun bench/run.ts [--only sessions,startup,packet-rate,http,dataplane,health] [--quick]
+//
+// --quick: fewer runs and shorter measurements, for trying the suite out (not for the record).
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { httpBenchmark, httpTable, type HttpResult } from "./http.ts";
+import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, round, run, runSync, textTable, type MachineInfo } from "./lib.ts";
+import { packetRate, packetRateTable, type PacketRateResult } from "./packet-rate.ts";
+import { sessionsBenchmark, sessionsTable, type SessionsResult } from "./sessions.ts";
+import { startupBenchmark, startupTable, type StartupResult } from "./startup.ts";
+
+const ALL = ["sessions", "startup", "packet-rate", "http", "dataplane", "health"] as const;
+type Benchmark = (typeof ALL)[number];
+
+const { values } = parseArgs({
+  options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
+});
+const selected = new Set<Benchmark>(values.only ? (values.only.split(",").map((name) => name.trim()) as Benchmark[]) : ALL);
+for (const name of selected) if (!ALL.includes(name)) throw new Error(`unknown benchmark ${name}; one of ${ALL.join(", ")}`);
+const quick = values.quick ?? false;
+
+if (process.getuid?.() !== 0) {
+  console.error("npm run bench needs root: it builds network namespaces and opens AF_PACKET sockets");
+  process.exit(1);
+}
+
+interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+  /** How far off, when not met. */
+  shortfall?: string;
+}
+
+interface Results {
+  date: string;
+  commit: string;
+  quick: boolean;
+  machine: MachineInfo;
+  /** Cores busy with other work on the machine just before each benchmark (other tests, builds). */
+  otherLoad: Record<string, { busyCores: number; busyProcesses: string[] }>;
+  durationsS: Record<string, number>;
+  errors: Record<string, string>;
+  sessions?: SessionsResult;
+  startup?: StartupResult;
+  packetRate?: PacketRateResult;
+  /** The packet-rate comparison again with 256 clients: the session table's cache misses out of the picture. */
+  packetRateFewClients?: PacketRateResult;
+  http?: HttpResult;
+  /** Output of bench/dataplane.ts (the processor with in-memory I/O). */
+  dataplane?: string;
+  /** Output of bench/health-schedule.ts. */
+  healthSchedule?: unknown;
+  targets: TargetCheck[];
+}
+
+const log = (line: string) => console.error(line);
+const started = new Date();
+const commit = (() => {
+  const head = runSync(["git", "-C", REPO, "rev-parse", "--short=12", "HEAD"]).stdout.trim() || "unknown";
+  const dirty = runSync(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"]).stdout.trim();
+  return head + (dirty ? "-dirty" : "");
+})();
+
+log("installing benchmark tools if missing (scripts/install-bench-deps.sh)");
+await run(["bash", join(REPO, "scripts/install-bench-deps.sh")], { timeoutMs: 600_000 });
+
+const results: Results = {
+  date: started.toISOString(),
+  commit,
+  quick,
+  machine: machineInfo(),
+  otherLoad: {},
+  durationsS: {},
+  errors: {},
+  targets: [],
+};
+log(`machine: ${results.machine.cores} cores, ${results.machine.cpuModel}, kernel ${results.machine.kernel}, bun ${results.machine.bun}, commit ${commit}`);
+
+async function step(name: Benchmark, body: () => Promise<void>): Promise<void> {
+  if (!selected.has(name)) return;
+  const busyCores = await machineBusyCores(1000);
+  results.otherLoad[name] = { busyCores: round(busyCores, 2), busyProcesses: busyProcesses() };
+  log(`\n== ${name} (other load before: ${round(busyCores, 2)} cores busy)`);
+  const t0 = performance.now();
+  try {
+    await body();
+  } catch (error) {
+    results.errors[name] = error instanceof Error ? error.message : String(error);
+    log(`!! ${name} failed: ${results.errors[name]}`);
+  }
+  results.durationsS[name] = round((performance.now() - t0) / 1000, 1);
+}
+
+await step("sessions", async () => {
+  results.sessions = await sessionsBenchmark();
+});
+await step("startup", async () => {
+  results.startup = await startupBenchmark({ runs: quick ? 3 : 5, log });
+});
+await step("packet-rate", async () => {
+  results.packetRate = await packetRate(quick ? { runs: 2, measureMs: 2000, log } : { runs: 5, measureMs: 4000, log });
+  log("packet rate with 256 clients (diagnostic: the session table in cache)");
+  results.packetRateFewClients = await packetRate({ runs: 2, measureMs: quick ? 2000 : 3000, clientBits: 8, profile: false, log });
+});
+await step("http", async () => {
+  results.http = await httpBenchmark(quick ? { rounds: 1, seconds: 3, log } : { rounds: 3, seconds: 5, log });
+});
+await step("dataplane", async () => {
+  const { stdout } = await run([BUN, join(REPO, "bench/dataplane.ts")], { timeoutMs: 120_000 });
+  results.dataplane = stdout.trim();
+});
+await step("health", async () => {
+  const { stdout } = await run([BUN, join(REPO, "bench/health-schedule.ts"), "--seconds", quick ? "5" : "10"], { timeoutMs: 120_000 });
+  results.healthSchedule = JSON.parse(stdout.trim().split("\n").pop() ?? "null");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+function check(target: string, measured: string, met: boolean, shortfall: string): void {
+  results.targets.push(met ? { target, measured, met } : { target, measured, met, shortfall });
+}
+
+const pct = (x: number) => `${round(x * 100, 1)} %`;
+if (results.packetRate) {
+  const { ratio, bng, native } = results.packetRate;
+  check(
+    "packet rate: bng ≥ 0.95 × native baseline",
+    `${round(ratio, 3)} × (${formatCount(bng.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
+    ratio >= 0.95,
+    `${pct(0.95 - ratio)} of the baseline short (needs ${formatCount(0.95 * native.forwardedPerSecond)} frames/s)`,
+  );
+}
+if (results.http) {
+  const at50 = results.http.ratios.find((r) => r.connections === 50)!;
+  check("HTTP, 50 connections: bng ≥ 0.75 × direct", `${round(at50.bngOverDirect, 3)} ×`, at50.bngOverDirect >= 0.75, `${pct(0.75 - at50.bngOverDirect)} of direct short`);
+  check("HTTP, 50 connections: bng > HAProxy (TCP mode)", `${round(at50.bngOverHaproxy, 3)} ×`, at50.bngOverHaproxy > 1, `${pct(1 - at50.bngOverHaproxy)} below HAProxy`);
+}
+if (results.sessions) {
+  const limit = 64 * 2 ** 20;
+  const { rssDeltaBytes } = results.sessions;
+  check("1,000,000 sessions ≤ 64 MiB RSS", formatBytes(rssDeltaBytes), rssDeltaBytes <= limit, `${formatBytes(rssDeltaBytes - limit)} over`);
+}
+if (results.startup) {
+  for (const variant of results.startup.variants) {
+    check(`ready within 150 ms (${variant.variant})`, `${round(variant.medianMs)} ms`, variant.medianMs <= 150, `${round(variant.medianMs - 150)} ms late`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: JSON, README section, summary
+
+const resultsDir = join(REPO, "bench/results");
+mkdirSync(resultsDir, { recursive: true });
+const fileName = `${started.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}${quick ? "-quick" : ""}.json`;
+const resultsPath = join(resultsDir, fileName);
+writeFileSync(resultsPath, JSON.stringify(results, null, 2) + "\n");
+
+function markdownTable(header: string[], rows: string[][]): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+}
+
+function markdown(): string {
+  const m = results.machine;
+  const lines: string[] = [];
+  lines.push(`Run of ${results.date} (commit \`${results.commit}\`)${quick ? ", **quick mode** (fewer runs)" : ""}: \`bench/results/${fileName}\`.`);
+  lines.push("");
+  lines.push(`Machine: ${m.cores} cores, ${m.cpuModel}, ${formatBytes(m.memoryBytes)} RAM, Linux ${m.kernel}, Bun ${m.bun}. ` + `Other load just before each benchmark (cores busy): ${Object.entries(results.otherLoad).map(([name, load]) => `${name} ${load.busyCores}`).join(", ")}.`);
+  lines.push("");
+  if (results.targets.length > 0) {
+    lines.push("**Targets**");
+    lines.push("");
+    lines.push(markdownTable(["target", "measured", "met", "short by"], results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**", t.shortfall ?? ""])));
+    lines.push("");
+  }
+  const pr = results.packetRate;
+  if (pr) {
+    lines.push(`**Packet rate** (${pr.frame}; median of ${pr.runs.length / 2} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
+    lines.push("");
+    const row = (name: string, s: PacketRateResult["bng"]) => [name, formatCount(s.forwardedPerSecond), formatCount(s.offeredPerSecond), String(round(s.userNsPerFrame)), String(round(s.systemNsPerFrame)), String(round(s.cpuCores, 2)), formatBytes(s.rssBytes)];
+    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("native C (bench/baseline/fwd.c)", pr.native)]));
+    lines.push("");
+    lines.push(`bng / native: **${round(pr.ratio, 3)}**.`);
+    const few = results.packetRateFewClients;
+    if (few) {
+      lines.push(
+        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${few.runs.length / 2} runs each): ` +
+          `bng ${formatCount(few.bng.forwardedPerSecond)} frames/s, ${round(few.bng.userNsPerFrame)} ns user + ${round(few.bng.systemNsPerFrame)} ns system per frame; ` +
+          `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${round(few.ratio, 3)}**.`,
+      );
+    }
+    if (pr.profile && "bySymbol" in pr.profile) {
+      const top = pr.profile.bySymbol.slice(0, 8).map((e) => `${e.name.replace(/^\[[k.]\] /, "")} ${e.percent} %`).join(", ");
+      const user = pr.profile.userSymbols.slice(0, 8).map((e) => `${e.name.replace(/^\[\.\] /, "")} ${e.percent} %`).join(", ");
+      const dsos = pr.profile.byDso.map((e) => `${e.name} ${e.percent} %`).join(", ");
+      lines.push("");
+      lines.push(`perf profile of bng under this load (${pr.profile.samples} samples): by object ${dsos}; top symbols ${top}. User space ${pr.profile.userPercent} % of samples: ${user}.`);
+    }
+    lines.push("");
+  }
+  const http = results.http;
+  if (http) {
+    lines.push(`**HTTP** (wrk ${http.seconds} s per measurement, median of ${http.rounds} interleaved rounds; balancer cores = CPU of bng or HAProxy during the measurement, machine cores = CPU busy on the whole machine)`);
+    lines.push("");
+    lines.push(
+      markdownTable(
+        ["path", "connections", "requests/s", "p50 ms", "p99 ms", "errors", "balancer cores", "machine cores"],
+        http.summary.map((s) => [s.mode, String(s.connections), formatCount(s.requestsPerSecond), String(round(s.p50Ms, 3)), String(round(s.p99Ms, 3)), String(s.errors), s.balancerCores === undefined ? "-" : String(round(s.balancerCores, 2)), String(round(s.machineCores, 2))]),
+      ),
+    );
+    const at50 = http.ratios.find((r) => r.connections === 50);
+    if (at50) lines.push("", `At 50 connections: bng / direct **${round(at50.bngOverDirect, 3)}**, bng / HAProxy **${round(at50.bngOverHaproxy, 3)}**, HAProxy / direct ${round(at50.haproxyOverDirect, 3)}.`);
+    lines.push("");
+  }
+  const sessions = results.sessions;
+  if (sessions) {
+    lines.push("**Sessions** (`SessionTable`, capacity 1,000,000, filled through its API)");
+    lines.push("");
+    lines.push(
+      markdownTable(
+        ["measure", "value"],
+        [
+          ["RSS growth for the table with 1,000,000 inserted", `${formatBytes(sessions.rssDeltaBytes)} (${round(sessions.bytesPerSession, 1)} B per session; the buffer is ${formatBytes(sessions.tableBytes)} for ${sessions.slots} slots)`],
+          ["sessions still live after 1,000,000 inserts", `${sessions.liveAfterInsert} (${sessions.evictions} evicted from full 8-way buckets)`],
+          ["creation of new sessions", `${formatCount(sessions.insertsPerSecond)}/s`],
+          ["lookups of existing sessions", `${formatCount(sessions.lookupsPerSecond)}/s`],
+          ["lookups of absent keys", `${formatCount(sessions.missesPerSecond)}/s`],
+          ["new sessions into the full table (each evicts)", `${formatCount(sessions.churnPerSecond)}/s`],
+        ],
+      ),
+    );
+    lines.push("");
+  }
+  const startup = results.startup;
+  if (startup) {
+    lines.push("**Start-up** (spawn of `bng run` to its `ready` log line; median of the starts after the first)");
+    lines.push("");
+    lines.push(markdownTable(["bng", "ready", "first start", "idle RSS"], startup.variants.map((v) => [`\`${v.command}\``, `${round(v.medianMs)} ms`, `${round(v.firstMs)} ms`, formatBytes(v.rssBytes)])));
+    lines.push("");
+    lines.push(`Executable \`dist/bng\`: ${startup.executableBytes === undefined ? "not built" : formatBytes(startup.executableBytes)}.`);
+    lines.push("");
+  }
+  if (results.dataplane) {
+    lines.push("**Data plane in memory** (`bench/dataplane.ts`)");
+    lines.push("");
+    lines.push("```");
+    lines.push(results.dataplane);
+    lines.push("```");
+    lines.push("");
+  }
+  if (results.healthSchedule) {
+    lines.push(`**Health schedule** (\`bench/health-schedule.ts\`): \`${JSON.stringify(results.healthSchedule)}\``);
+    lines.push("");
+  }
+  if (Object.keys(results.errors).length > 0) {
+    lines.push("**Failed**: " + Object.entries(results.errors).map(([name, error]) => `${name}: ${error.split("\n")[0]}`).join("; "));
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+const readmePath = join(REPO, "bench/README.md");
+const BEGIN = "<!-- results:begin (rewritten by bench/run.ts) -->";
+const END = "<!-- results:end -->";
+if (existsSync(readmePath)) {
+  const readme = readFileSync(readmePath, "utf8");
+  const from = readme.indexOf(BEGIN);
+  const to = readme.indexOf(END);
+  const section = `${BEGIN}\n${markdown()}\n${END}`;
+  const updated = from >= 0 && to > from ? readme.slice(0, from) + section + readme.slice(to + END.length) : `${readme.trimEnd()}\n\n## Results\n\n${section}\n`;
+  writeFileSync(readmePath, updated);
+} else {
+  writeFileSync(readmePath, `# Benchmarks\n\n## Results\n\n${BEGIN}\n${markdown()}\n${END}\n`);
+}
+
+console.log("");
+console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
+if (results.packetRate) console.log(`\nPacket rate (median of ${results.packetRate.runs.length / 2} runs each; bng / native ${round(results.packetRate.ratio, 3)})\n${packetRateTable(results.packetRate)}`);
+if (results.packetRateFewClients) console.log(`\nPacket rate with 256 clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${packetRateTable(results.packetRateFewClients)}`);
+if (results.http) console.log(`\nHTTP\n${httpTable(results.http)}`);
+if (results.sessions) console.log(`\nSessions\n${sessionsTable(results.sessions)}`);
+if (results.startup) console.log(`\nStart-up\n${startupTable(results.startup)}`);
+if (results.targets.length > 0) {
+  console.log(`\nTargets\n${textTable(["target", "measured", "met", "short by"], results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "NO", t.shortfall ?? ""]))}`);
+}
+const load = Object.entries(results.otherLoad).map(([name, l]) => `${name} ${l.busyCores}`).join(", ");
+console.log(`\nOther load before each benchmark (cores busy): ${load}. Durations (s): ${Object.entries(results.durationsS).map(([n, s]) => `${n} ${s}`).join(", ")}.`);
+console.log(`Results: ${resultsPath}; bench/README.md updated.`);
+if (Object.keys(results.errors).length > 0) {
+  console.log(`Failed: ${Object.keys(results.errors).join(", ")}`);
+  process.exit(1);
+}

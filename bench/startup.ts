@@ -1,0 +1,115 @@
+// Start-up benchmark: the time from spawning `bng run` to its `ready` log line on stderr (the
+// control socket is listening, the data-plane worker has its socket, health checks are running),
+// for the source tree run by bun and for the single executable dist/bng (built first with
+// build.ts unless told not to), and the executable's size. bng runs in a namespace of its own
+// (`bngbXXXX-lb`, a veth to `bngbXXXX-peer`), removed at the end.
+// Run alone: node_modules/.bin/bun bench/startup.ts [--runs N] [--no-build]
+import { join } from "node:path";
+import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, nsArgv, removeScratch, round, run, sleep, spawn, textTable } from "./lib.ts";
+import { writeFileSync } from "node:fs";
+
+const DIST = join(REPO, "dist/bng");
+
+export interface StartupOptions {
+  /** Measured starts per variant, after one unmeasured (default 5). */
+  runs?: number;
+  /** Build dist/bng with build.ts first (default true). */
+  build?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface StartupVariant {
+  variant: "source" | "executable";
+  command: string;
+  /** The first start (cold: files and JIT caches), not in the median. */
+  firstMs: number;
+  readyMs: number[];
+  medianMs: number;
+  /** RSS of the idle process right after ready. */
+  rssBytes: number;
+}
+
+export interface StartupResult {
+  variants: StartupVariant[];
+  executableBytes?: number;
+  buildMs?: number;
+  buildError?: string;
+}
+
+const CONFIG = `interface eth0
+network 1 { addr 172.16.1.0 mask 255.255.255.0 real 172.16.1.252 interface eth0 }
+register network 1
+enable network 1
+server 1 { ipaddr 172.16.1.10 port 80 protocol tcp targets 1,2 }
+register server 1
+enable server 1
+target 1 { ipaddr 172.16.1.100 port 80 protocol tcp tcpopen 80,3,10 dsr enable }
+target 2 { ipaddr 172.16.1.101 port 80 protocol tcp tcpopen 80,3,10 dsr enable }
+register targets 1,2
+enable targets 1,2
+`;
+
+export async function startupBenchmark(options: StartupOptions = {}): Promise<StartupResult> {
+  const runs = options.runs ?? 5;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const result: StartupResult = { variants: [] };
+  if (options.build ?? true) {
+    const started = performance.now();
+    const build = await run([BUN, join(REPO, "build.ts")], { allowFailure: true, timeoutMs: 300_000 });
+    result.buildMs = performance.now() - started;
+    if (build.exitCode !== 0) result.buildError = (build.stderr || build.stdout).trim().slice(-1000);
+  }
+  result.executableBytes = fileSize(DIST);
+
+  const namespaces = new Namespaces();
+  const scratch = makeScratch("startup");
+  try {
+    const lb = await namespaces.add("lb");
+    const peer = await namespaces.add("peer");
+    await run(["ip", "-n", lb, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", peer]);
+    await namespaces.sh(lb, "ip link set eth0 up");
+    await namespaces.sh(peer, "ip link set eth0 up");
+    const config = join(scratch, "bench.conf");
+    writeFileSync(config, CONFIG);
+    const variants: [StartupVariant["variant"], string[]][] = [["source", [BUN, join(REPO, "src/cli/main.ts")]]];
+    if (result.executableBytes !== undefined) variants.push(["executable", [DIST]]);
+    for (const [variant, command] of variants) {
+      const times: number[] = [];
+      let rssBytes = NaN;
+      for (let i = 0; i <= runs; i++) {
+        const socket = join(scratch, `bng-${variant}-${i}.sock`);
+        const child = spawn(nsArgv(lb, [...command, "run", config, "--socket", socket]));
+        const readyAt = await child.waitFor(/ ready /, 20_000);
+        times.push(readyAt - child.startedAt);
+        if (i === runs) rssBytes = Number(/^VmRSS:\s+(\d+) kB/m.exec(await Bun.file(`/proc/${child.pid}/status`).text())?.[1]) * 1024;
+        // runDaemon logs `ready` before it installs its SIGTERM handler: a SIGTERM right after the
+        // line would kill it with the default action (exit 143). Give it a moment.
+        await sleep(300);
+        const code = await child.stop("SIGTERM", 5000);
+        if (code !== 0) throw new Error(`bng (${variant}) exited with ${code}: ${child.stderr.slice(-1000)}`);
+      }
+      const [firstMs, ...measured] = times;
+      const entry: StartupVariant = { variant, command: command.map((part) => part.replace(REPO + "/", "")).join(" "), firstMs: firstMs!, readyMs: measured, medianMs: median(measured), rssBytes };
+      result.variants.push(entry);
+      log(`startup: ${variant} ready in ${measured.map((ms) => round(ms)).join(", ")} ms (first ${round(firstMs!)} ms), idle RSS ${formatBytes(rssBytes)}`);
+    }
+  } finally {
+    namespaces.remove();
+    removeScratch(scratch);
+  }
+  return result;
+}
+
+export function startupTable(result: StartupResult): string {
+  const rows = result.variants.map((v) => [v.variant, v.command, `${round(v.medianMs)} ms`, `${round(v.firstMs)} ms`, formatBytes(v.rssBytes)]);
+  let text = textTable(["bng", "command", "ready (median)", "first start", "idle RSS"], rows);
+  text += `\nexecutable dist/bng: ${result.executableBytes === undefined ? "not built" + (result.buildError ? ` (${result.buildError.split("\n")[0]})` : "") : formatBytes(result.executableBytes)}`;
+  return text;
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--runs");
+  const result = await startupBenchmark({ runs: at >= 0 ? Number(args[at + 1]) : undefined, build: !args.includes("--no-build") });
+  console.log(startupTable(result));
+}
