@@ -454,6 +454,21 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   const logger = createLogger();
   let controlServer: ControlServer | undefined;
   let daemon: Daemon | undefined;
+  // Signals are handled from the first moment: one that arrives while bng is starting is kept
+  // and acted on as soon as there is something to stop (never the default: dying uncleanly).
+  let stopSignal: NodeJS.Signals | undefined;
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    stopSignal = signal;
+    if (daemon) void daemon.stop(`${signal} received`);
+  };
+  process.on("SIGTERM", onStopSignal);
+  process.on("SIGINT", onStopSignal);
+  process.on("SIGHUP", () => {
+    if (!daemon) return logger.warn("reload-ignored", { reason: "SIGHUP while starting" });
+    void daemon.reload().then((reply) => {
+      if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
+    });
+  });
   const handler = (request: ControlRequest): Promise<ControlReply> =>
     daemon ? daemon.handle(request) : Promise.resolve({ ok: false, error: "bng is still starting" });
   try {
@@ -484,15 +499,8 @@ export async function runDaemon(options: RunOptions): Promise<number> {
     mkdirSync(dirname(options.pidFile), { recursive: true });
     writeFileSync(options.pidFile, `${process.pid}\n`);
   }
-  logger.info("ready", { socket: options.socketPath });
-  const onSignal = (signal: NodeJS.Signals) => void running.stop(`${signal} received`);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  process.on("SIGHUP", () => {
-    void running.reload().then((reply) => {
-      if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
-    });
-  });
+  if (stopSignal) void running.stop(`${stopSignal} received while starting`);
+  else logger.info("ready", { socket: options.socketPath });
   await running.stopped;
   await controlServer.close();
   if (options.pidFile && existsSync(options.pidFile)) unlinkSync(options.pidFile);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, createLab, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
+import { bngCommand, BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
 import { readPcap } from "./pcap.ts";
 
 const root = isRoot();
@@ -251,6 +251,26 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(after.stdout).not.toContain("172.16.1.252");
       expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: on/);
+    } finally {
+      await ownLab.destroy();
+      ownScratch.remove();
+    }
+  }, 30_000);
+
+  test("SIGTERM while bng is still starting: it finishes starting, then stops cleanly and undoes its changes", async () => {
+    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
+    const ownScratch = new Scratch();
+    try {
+      const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", SEED_CONFIG, "--socket", `${ownScratch.dir}/bng.sock`]);
+      await process.waitForOutput(/address-added/, 10_000);
+      process.signal("SIGTERM");
+      const exitCode = await process.exited;
+      expect(exitCode).toBe(0);
+      expect(process.stderr).toMatch(/stopping reason="SIGTERM received while starting"/);
+      expect(process.stderr).not.toMatch(/ ready /);
+      expect(process.stderr).toMatch(/address-removed/);
+      const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+      expect(after.stdout).not.toContain("172.16.1.252");
     } finally {
       await ownLab.destroy();
       ownScratch.remove();
