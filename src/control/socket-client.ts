@@ -1,4 +1,5 @@
 // One request, one reply over the control socket; errors name the socket and what to do.
+import { statSync } from "node:fs";
 import { connect } from "node:net";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 
@@ -27,13 +28,22 @@ export function sendControlRequest(path: string, request: ControlRequest, timeou
     });
     socket.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const hint =
-        error.code === "ENOENT" || error.code === "ECONNREFUSED"
-          ? "is bng running? start it with 'bng run CONFIG' or name its socket with --socket"
-          : error.code === "EACCES"
-            ? "permission denied: the control socket is for root only"
-            : error.message;
-      reject(new ControlConnectError(`cannot reach bng on ${path}: ${hint}`));
+      reject(new ControlConnectError(`cannot reach bng on ${path}: ${connectHint(path, error)}`));
     });
   });
+}
+
+function connectHint(path: string, error: NodeJS.ErrnoException): string {
+  // Bun reports a refused permission on a unix socket as ENOENT; stat tells the two apart.
+  let code = error.code;
+  if (code === "ENOENT") {
+    try {
+      statSync(path);
+    } catch (statError) {
+      code = (statError as NodeJS.ErrnoException).code;
+    }
+  }
+  if (code === "EACCES" || code === "EPERM") return "permission denied: the control socket is for root only";
+  if (code === "ENOENT" || code === "ECONNREFUSED") return "is bng running? start it with 'bng run CONFIG' or name its socket with --socket";
+  return error.message;
 }

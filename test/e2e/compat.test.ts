@@ -20,7 +20,7 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
     scratch?.remove();
   }, 30_000);
 
-  test("-c FILE start, status, a second start, stop", async () => {
+  test("-c FILE start, status, a second start, a second run on the same socket, stop", async () => {
     const socket = `${scratch.dir}/bng.sock`;
     const pidFile = `${scratch.dir}/bng.pid`;
     const logFile = `${scratch.dir}/bng.log`;
@@ -39,6 +39,10 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
     const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG, "start", ...options], { allowFailure: true });
     expect(again.exitCode).toBe(1);
     expect(again.stdout).toContain(`already running with PID ${pid}`);
+
+    const second = await lab.exec(lab.bngNs, [...bngCommand(), "run", SEED_CONFIG, "--socket", socket], { allowFailure: true, timeoutMs: 15_000 });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain(`another bng is already running on ${socket}`);
 
     const stop = Bun.spawnSync([...bngCommand(), "stop", "--socket", socket]);
     expect(stop.exitCode).toBe(0);

@@ -1,0 +1,185 @@
+// A real Daemon with its control socket, in this process, on an in-memory box: the host network
+// records the frames bng sends (ARP requests, gratuitous ARPs), the data plane is one Processor
+// over the in-memory PacketIO that the test feeds, and health probes answer as the test says.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ipToString } from "../../src/config/model.ts";
+import { Daemon } from "../../src/control/daemon.ts";
+import type { Dataplane } from "../../src/control/dataplane-host.ts";
+import { createLogger } from "../../src/control/log.ts";
+import { startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
+import { workerCounters } from "../../src/dataplane/counters.ts";
+import { NeighbourTable } from "../../src/dataplane/neighbours.ts";
+import { Processor } from "../../src/dataplane/process.ts";
+import { SessionTable } from "../../src/dataplane/sessions.ts";
+import type { ForwardingTable } from "../../src/dataplane/table.ts";
+import type { ProbeResult } from "../../src/health/state.ts";
+import type { Probes } from "../../src/health/probe.ts";
+import { arpFrame, mac, tcpFrame, TCP_ACK, TCP_SYN } from "../fixtures/frames.ts";
+import { MemoryPacketIO } from "../fixtures/memory-io.ts";
+
+export const OWN_MAC = "02:00:00:00:00:fe";
+export const CLIENT_MAC = "02:00:00:00:aa:01";
+export const VIP = "172.16.1.10";
+
+export function targetMacOf(id: number): string {
+  return `02:00:00:00:0b:${id.toString(16).padStart(2, "0")}`;
+}
+
+/** The seed's DSR config with faster checks, so a test sees state changes within seconds. */
+export const SEED_FAST = `interface eth0
+network 1 {
+name "local network"
+addr 172.16.1.0
+mask 255.255.255.0
+real 172.16.1.252
+interface eth0
+}
+register network 1
+enable network 1
+server 1 {
+ipaddr 172.16.1.10
+port 80
+protocol tcp
+targets 1,2
+}
+register server 1
+enable server 1
+target 1 {
+ipaddr 172.16.1.100
+port 80
+protocol tcp
+tcpopen 80,1,2
+dsr enable
+}
+target 2 {
+ipaddr 172.16.1.101
+port 80
+protocol tcp
+tcpopen 80,1,2
+dsr enable
+}
+register targets 1,2
+enable targets 1,2
+`;
+
+export class DaemonHarness {
+  readonly dir = mkdtempSync(join(tmpdir(), "bng-ctl-"));
+  readonly socket = join(this.dir, "run", "bng.sock");
+  readonly io = new MemoryPacketIO(64, 2048);
+  /** Frames bng sent through its host network (not the data plane). */
+  readonly hostFrames: Uint8Array[] = [];
+  readonly logLines: string[] = [];
+  /** Health answers by target address; absent = connection refused. */
+  readonly healthy = new Set<string>();
+  daemon!: Daemon;
+  server!: ControlServer;
+  private processor: Processor | undefined;
+
+  writeConfig(name: string, text: string): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  private probes(): Probes {
+    const answer = (destination: number, done: (result: ProbeResult) => void) => {
+      const timer = setTimeout(
+        () => done(this.healthy.has(ipToString(destination)) ? { ok: true, latencyMs: 0.25 } : { ok: false, cause: "refused" }),
+        1,
+      );
+      return { cancel: () => clearTimeout(timer) };
+    };
+    return {
+      tcpopen: (_source, destination, _port, done) => answer(destination, done),
+      ping: (_source, destination, done) => answer(destination, done),
+      close() {},
+    };
+  }
+
+  async start(configText = SEED_FAST): Promise<void> {
+    const configPath = this.writeConfig("bng.conf", configText);
+    this.daemon = await Daemon.start(configPath, {
+      logger: createLogger((line) => this.logLines.push(line)),
+      openNetwork: (plan) => ({
+        ifname: plan.ifname,
+        ownMac: mac(OWN_MAC),
+        sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
+        close() {},
+      }),
+      startDataplane: async ({ table, shared }) => {
+        this.processor = new Processor({
+          rx: this.io.rx,
+          tx: this.io.tx,
+          table,
+          sessions: new SessionTable(shared.sessions),
+          neighbours: new NeighbourTable(shared.neighbours),
+          counters: workerCounters(shared.counters, 0),
+          clock: Date.now,
+          randomSeed: 7,
+        });
+        const dataplane: Dataplane = {
+          publish: (next: ForwardingTable) => this.processor?.setTable(next),
+          stop: async () => {
+            this.processor = undefined;
+          },
+        };
+        return dataplane;
+      },
+      probes: this.probes(),
+    });
+    this.server = await startControlServer(this.socket, (request) => this.daemon.handle(request));
+  }
+
+  /** Runs queued frames through the data plane; returns what it sent. */
+  pump(): Uint8Array[] {
+    const before = this.io.sent.length;
+    while (this.processor && this.io.pending > 0) {
+      this.io.receive();
+      this.processor.processBatch();
+      this.io.send();
+    }
+    return this.io.sent.slice(before);
+  }
+
+  /** Targets answer bng's ARP requests, so their MACs are learned. */
+  answerArp(ids: number[]): void {
+    for (const id of ids) {
+      this.io.inject(
+        arpFrame({ op: 2, dst: OWN_MAC, senderMac: targetMacOf(id), senderIp: `172.16.1.${99 + id}`, targetMac: OWN_MAC, targetIp: "172.16.1.252" }),
+      );
+    }
+    this.pump();
+  }
+
+  /** One client's TCP frame to the VIP; returns the frame bng forwarded, if any. */
+  clientFrame(client: string, port = 80, flags = TCP_SYN, srcPort = 40000): Uint8Array | undefined {
+    this.io.inject(tcpFrame({ src: CLIENT_MAC, dst: OWN_MAC, srcIp: client, dstIp: VIP, srcPort, dstPort: port, flags }));
+    return this.pump()[0];
+  }
+
+  /** The target id a forwarded frame went to, from its destination MAC. */
+  static targetOf(frame: Uint8Array | undefined): number | undefined {
+    if (!frame) return undefined;
+    const destination = Array.from(frame.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":");
+    const match = /^02:00:00:00:0b:([0-9a-f]{2})$/.exec(destination);
+    return match ? parseInt(match[1]!, 16) : undefined;
+  }
+
+  async waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await predicate())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await Bun.sleep(25);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon?.stop("test over");
+    await this.server?.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export { TCP_ACK, TCP_SYN };
