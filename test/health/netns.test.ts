@@ -108,7 +108,10 @@ describe("in network namespaces", () => {
       expect(up.from).toBe("pending");
       expect(up.cause).toMatch(new RegExp(`^tcpopen ${PORT} connected in [0-9.]+ ms$`));
       expect(up.wallMs - ready.wallMs).toBeLessThanOrEqual(I * 1000 + 300);
-      const peers = listener!.lines.filter((peer) => peer !== "listening");
+      // The listener prints each peer from its own process: its line can trail the event.
+      const peersOf = () => listener!.lines.filter((peer) => peer !== "listening");
+      for (const deadline = Date.now() + 2000; peersOf().length === 0 && Date.now() < deadline; ) await Bun.sleep(20);
+      const peers = peersOf();
       expect(peers.length).toBeGreaterThan(0);
       expect(new Set(peers)).toEqual(new Set([REAL]));
     },
