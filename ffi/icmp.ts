@@ -1,39 +1,12 @@
-// ICMP echo over a non-blocking socket bound to bng's `real` address, plus the minimal libc
-// binding the health checks share (ffi/tcp-connect.ts imports it).
-//
-// This file opens libc itself instead of importing ffi/libc.ts (written in parallel for
-// AF_PACKET): errno is thread-local, so every thread that uses these calls needs its own
-// dlopen, which a module-level dlopen gives (each Worker evaluates its own module instance).
-// The two bindings can be merged later.
+// ICMP echo over a non-blocking socket bound to bng's `real` address, and the socket helpers
+// the health checks share (ffi/tcp-connect.ts imports them).
 //
 // Two socket kinds: an unprivileged datagram ICMP socket (allowed when the process's group is
 // inside net.ipv4.ping_group_range; the kernel then owns the identifier and filters replies),
 // and, when that is refused, a raw ICMP socket (root / CAP_NET_RAW). Nothing here ever blocks:
 // every receive uses MSG_DONTWAIT and callers learn readiness from poll(2) with timeout 0.
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 import { ipToString } from "../src/config/model.ts";
-
-const libc = dlopen("libc.so.6", {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-  recvfrom: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i64 },
-  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-});
-
-/** The libc functions the health checks call; errno must be read right after a failing call. */
-export const healthLibc = libc.symbols;
-
-export function lastErrno(): number {
-  return read.i32(libc.symbols.__errno_location() as Pointer, 0);
-}
+import { lastErrno, libc } from "./libc.ts";
 
 export const AF_INET = 2;
 export const SOCK_STREAM = 1;
@@ -74,7 +47,7 @@ const SHORT_CAUSES: ReadonlyMap<number, string> = new Map([
 
 /** A short operator-facing cause for a socket error ("refused", "host unreachable", ...). */
 export function describeErrno(errno: number): string {
-  return SHORT_CAUSES.get(errno) ?? String(libc.symbols.strerror(errno)).toLowerCase();
+  return SHORT_CAUSES.get(errno) ?? String(libc.strerror(errno)).toLowerCase();
 }
 
 export const SOCKADDR_IN_SIZE = 16;
@@ -97,7 +70,12 @@ export function pollNow(fd: number, events: number): number {
   pollFdView.setInt32(0, fd, true);
   pollFdView.setInt16(4, events, true);
   pollFdView.setInt16(6, 0, true);
-  return healthLibc.poll(pollFd, 1, 0) > 0 ? pollFdView.getInt16(6, true) : 0;
+  return libc.poll(pollFd, 1, 0) > 0 ? pollFdView.getInt16(6, true) : 0;
+}
+
+/** poll(2) `count` descriptors of a struct pollfd array without waiting; returns how many are ready. */
+export function pollAll(pollFds: Uint8Array, count: number): number {
+  return libc.poll(pollFds, count, 0);
 }
 
 export const ICMP_ECHO_REPLY = 0;
@@ -179,11 +157,11 @@ export class IcmpEchoSocket {
     const address = sockaddrIn(source, 0);
     const flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
     let kind: "datagram" | "raw" = "datagram";
-    let fd = healthLibc.socket(AF_INET, SOCK_DGRAM | flags, IPPROTO_ICMP);
+    let fd = libc.socket(AF_INET, SOCK_DGRAM | flags, IPPROTO_ICMP);
     if (fd < 0) {
       const datagramErrno = lastErrno();
       kind = "raw";
-      fd = healthLibc.socket(AF_INET, SOCK_RAW | flags, IPPROTO_ICMP);
+      fd = libc.socket(AF_INET, SOCK_RAW | flags, IPPROTO_ICMP);
       if (fd < 0) {
         throw new IcmpSocketError(
           `cannot open an ICMP socket: datagram: ${describeErrno(datagramErrno)}, raw: ${describeErrno(lastErrno())}` +
@@ -191,21 +169,21 @@ export class IcmpEchoSocket {
         );
       }
     }
-    if (healthLibc.bind(fd, address, SOCKADDR_IN_SIZE) !== 0) {
+    if (libc.bind(fd, address, SOCKADDR_IN_SIZE) !== 0) {
       const errno = lastErrno();
-      healthLibc.close(fd);
+      libc.close(fd);
       throw new IcmpSocketError(`cannot bind an ICMP socket to ${ipToString(source)}: ${describeErrno(errno)}`);
     }
     let identifier: number;
     if (kind === "raw") {
       const mask = new Uint32Array([RAW_FILTER_MASK]);
-      healthLibc.setsockopt(fd, SOL_RAW, ICMP_FILTER, mask, 4);
+      libc.setsockopt(fd, SOL_RAW, ICMP_FILTER, mask, 4);
       // Several bng processes (or ping) may share the host: a random identifier keeps their replies apart.
       identifier = (Math.random() * 0x10000) | 0;
     } else {
       const bound = new Uint8Array(SOCKADDR_IN_SIZE);
       const length = new Uint32Array([SOCKADDR_IN_SIZE]);
-      healthLibc.getsockname(fd, bound, length);
+      libc.getsockname(fd, bound, length);
       identifier = new DataView(bound.buffer).getUint16(2, false);
     }
     return new IcmpEchoSocket(fd, kind, identifier, source);
@@ -220,7 +198,7 @@ export class IcmpEchoSocket {
     view.setUint16(4, this.identifier);
     view.setUint16(6, sequence & 0xffff);
     view.setUint16(2, internetChecksum(this.request));
-    const sent = healthLibc.sendto(this.fd, this.request, this.request.length, MSG_DONTWAIT, sockaddrIn(destination, 0), SOCKADDR_IN_SIZE);
+    const sent = libc.sendto(this.fd, this.request, this.request.length, MSG_DONTWAIT, sockaddrIn(destination, 0), SOCKADDR_IN_SIZE);
     return Number(sent) < 0 ? lastErrno() : 0;
   }
 
@@ -237,7 +215,7 @@ export class IcmpEchoSocket {
     for (;;) {
       this.fromLength[0] = SOCKADDR_IN_SIZE;
       const received = Number(
-        healthLibc.recvfrom(this.fd, this.receiveBuffer, RECEIVE_BUFFER_SIZE, MSG_DONTWAIT, this.fromBuffer, this.fromLength),
+        libc.recvfrom(this.fd, this.receiveBuffer, RECEIVE_BUFFER_SIZE, MSG_DONTWAIT, this.fromBuffer, this.fromLength),
       );
       if (received < 0) {
         if (lastErrno() === EAGAIN || this.closed || ++errorsInARow > MAX_ERRORS_PER_DRAIN) return messages;
@@ -252,7 +230,7 @@ export class IcmpEchoSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    healthLibc.close(this.fd);
+    libc.close(this.fd);
   }
 
   private parseDatagram(length: number): EchoMessage | undefined {

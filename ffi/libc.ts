@@ -1,4 +1,4 @@
-// The libc functions bng's packet path calls, through bun:ffi.
+// The libc functions bng calls through bun:ffi: the packet path and the health checks.
 //
 // errno is thread-local. This module opens libc at evaluation time, and every Bun Worker
 // evaluates its own instance of each module it imports, so a Worker that imports this file
@@ -30,6 +30,15 @@ const SYMBOLS = {
     returns: FFIType.i64_fast,
   },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
+  // The health checks' non-blocking TCP connect and ICMP echo.
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  recvfrom: {
+    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr],
+    returns: FFIType.i64_fast,
+  },
+  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
   // ioctl is variadic; every request bng makes passes one pointer, which the x86-64 and arm64
   // calling conventions pass exactly as a fixed third argument.

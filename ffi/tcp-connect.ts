@@ -13,9 +13,7 @@ import {
   AF_INET,
   describeErrno,
   EINPROGRESS,
-  healthLibc,
   IPPROTO_IP,
-  lastErrno,
   pollNow,
   POLLERR,
   POLLHUP,
@@ -27,6 +25,7 @@ import {
   sockaddrIn,
   SOL_SOCKET,
 } from "./icmp.ts";
+import { lastErrno, libc } from "./libc.ts";
 
 const IP_BIND_ADDRESS_NO_PORT = 24;
 const SO_ERROR = 4;
@@ -48,15 +47,15 @@ const socketErrorLength = new Uint32Array(1);
 
 /** Starts a non-blocking connect from `source` (port chosen by the kernel) to `destination:port`. */
 export function startConnect(source: number, destination: number, port: number): ConnectStart {
-  const fd = healthLibc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return { status: "failed", cause: `socket: ${describeErrno(lastErrno())}` };
-  healthLibc.setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, noPortOption, 4);
-  if (healthLibc.bind(fd, sockaddrIn(source, 0), SOCKADDR_IN_SIZE) !== 0) {
+  libc.setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, noPortOption, 4);
+  if (libc.bind(fd, sockaddrIn(source, 0), SOCKADDR_IN_SIZE) !== 0) {
     const cause = describeErrno(lastErrno());
-    healthLibc.close(fd);
+    libc.close(fd);
     return { status: "failed", cause };
   }
-  if (healthLibc.connect(fd, sockaddrIn(destination, port), SOCKADDR_IN_SIZE) === 0) return { status: "connected", fd };
+  if (libc.connect(fd, sockaddrIn(destination, port), SOCKADDR_IN_SIZE) === 0) return { status: "connected", fd };
   const errno = lastErrno();
   if (errno === EINPROGRESS) {
     // On loopback and veth the handshake often completes inside connect(2) itself.
@@ -67,7 +66,7 @@ export function startConnect(source: number, destination: number, port: number):
     abortConnection(fd);
     return { status: "failed", cause: outcome };
   }
-  healthLibc.close(fd);
+  libc.close(fd);
   return { status: "failed", cause: describeErrno(errno) };
 }
 
@@ -75,7 +74,7 @@ export function startConnect(source: number, destination: number, port: number):
 export function connectOutcome(fd: number): string | undefined {
   socketError[0] = 0;
   socketErrorLength[0] = 4;
-  if (healthLibc.getsockopt(fd, SOL_SOCKET, SO_ERROR, socketError, socketErrorLength) !== 0) {
+  if (libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, socketError, socketErrorLength) !== 0) {
     return `getsockopt: ${describeErrno(lastErrno())}`;
   }
   return socketError[0] === 0 ? undefined : describeErrno(socketError[0]!);
@@ -83,6 +82,6 @@ export function connectOutcome(fd: number): string | undefined {
 
 /** Closes with RST (no FIN handshake, no TIME_WAIT); also cancels a connect still in progress. */
 export function abortConnection(fd: number): void {
-  healthLibc.setsockopt(fd, SOL_SOCKET, SO_LINGER, lingerAbort, 8);
-  healthLibc.close(fd);
+  libc.setsockopt(fd, SOL_SOCKET, SO_LINGER, lingerAbort, 8);
+  libc.close(fd);
 }

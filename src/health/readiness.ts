@@ -6,7 +6,7 @@
 // under a millisecond to a few), up to 10 ms for attempts that are still waiting. So a
 // latency is measured to ~1 ms when the answer is quick, and a dead target costs at most
 // 100 cheap poll calls a second for all of them together.
-import { healthLibc } from "../../ffi/icmp.ts";
+import { pollAll } from "../../ffi/icmp.ts";
 
 const POLLFD_SIZE = 8;
 const MIN_STEP_MS = 1;
@@ -69,7 +69,7 @@ export class ReadinessPoller {
       view.setInt16(offset + 4, watch.events, true);
       view.setInt16(offset + 6, 0, true);
     });
-    if (healthLibc.poll(this.pollFds, count, 0) > 0) {
+    if (pollAll(this.pollFds, count) > 0) {
       polled.forEach((watch, index) => {
         const revents = view.getInt16(index * POLLFD_SIZE + 6, true);
         // A handler may unwatch and close other descriptors, whose numbers a new watch can
