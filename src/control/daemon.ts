@@ -94,6 +94,8 @@ export class Daemon implements DaemonView {
   plan: RunPlan;
   configPath: string;
   expiredSessions = 0;
+  /** Set when bng stops because something broke (not by request): the process exits 1. */
+  failed = false;
   private readonly neighbours: NeighbourTable;
   private readonly runtime = new Map<number, TargetRuntimeState>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -170,6 +172,7 @@ export class Daemon implements DaemonView {
       shared: { sessions: this.sessions.buffer, neighbours: this.neighbours.buffer, counters: this.countersBuffer, batchStats: this.batchStatsBuffer },
       onFailure: (message) => {
         logger.error("dataplane-failed", { error: message });
+        this.failed = true;
         void this.stop("data plane failed");
       },
     });
@@ -504,5 +507,6 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   await running.stopped;
   await controlServer.close();
   if (options.pidFile && existsSync(options.pidFile)) unlinkSync(options.pidFile);
-  return 0;
+  // A failure exits non-zero so that a supervisor (systemd's Restart=on-failure) restarts bng.
+  return running.failed ? 1 : 0;
 }

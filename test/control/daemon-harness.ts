@@ -76,6 +76,7 @@ export class DaemonHarness {
   daemon!: Daemon;
   server!: ControlServer;
   private processor: Processor | undefined;
+  private reportFailure: ((message: string) => void) | undefined;
 
   writeConfig(name: string, text: string): string {
     const path = join(this.dir, name);
@@ -108,7 +109,8 @@ export class DaemonHarness {
         sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
         close() {},
       }),
-      startDataplane: async ({ table, shared }) => {
+      startDataplane: async ({ table, shared, onFailure }) => {
+        this.reportFailure = onFailure;
         this.processor = new Processor({
           rx: this.io.rx,
           tx: this.io.tx,
@@ -130,6 +132,11 @@ export class DaemonHarness {
       probes: this.probes(),
     });
     this.server = await startControlServer(this.socket, (request) => this.daemon.handle(request));
+  }
+
+  /** The data plane reports a failure, as a crashed worker thread does. */
+  failDataplane(message: string): void {
+    this.reportFailure?.(message);
   }
 
   /** Runs queued frames through the data plane; returns what it sent. */
