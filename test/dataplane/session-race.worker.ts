@@ -11,6 +11,8 @@ export interface RaceJob {
   results: SharedArrayBuffer;
   clients: number;
   preferredTarget: number;
+  /** Walk the clients from the last to the first, so two workers meet in the middle. */
+  reverse: boolean;
 }
 
 self.onmessage = (event: MessageEvent<RaceJob>) => {
@@ -20,7 +22,8 @@ self.onmessage = (event: MessageEvent<RaceJob>) => {
   const start = new Int32Array(job.start);
   Atomics.add(start, 1, 1);
   Atomics.wait(start, 0, 0);
-  for (let client = 0; client < job.clients; client++) {
+  for (let i = 0; i < job.clients; i++) {
+    const client = job.reverse ? job.clients - 1 - i : i;
     const found = table.find(1, 0x0a000000 + client, 0, 1);
     results[client] = found >= 0 ? found : table.bind(1, 0x0a000000 + client, 0, 1, 600, job.preferredTarget, -1);
   }
