@@ -3,7 +3,7 @@
 // The arena holds the rx and tx frame slots, one iovec and one mmsghdr per slot, a sockaddr_ll
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
 // receive or send allocates nothing and makes one system call in the common case.
-import { ptr, type Pointer } from "bun:ffi";
+import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
 import {
   EADDRINUSE,
@@ -45,6 +45,17 @@ import {
   TIMEVAL,
   TP_STATUS_CSUMNOTREADY,
   TPACKET_AUXDATA,
+  MAP_SHARED,
+  PACKET_RX_RING,
+  PACKET_VERSION,
+  POLLIN,
+  PROT_READ,
+  PROT_WRITE,
+  TP_STATUS_KERNEL,
+  TP_STATUS_USER,
+  TPACKET2_HDR,
+  TPACKET_REQ,
+  TPACKET_V2,
 } from "./layout.ts";
 import { check, lastErrno, libc } from "./libc.ts";
 
@@ -66,6 +77,12 @@ export interface PacketIOOptions {
    * also skip the taps: tcpdump on this host does not show them. Turn off to watch them.
    */
   qdiscBypass?: boolean;
+  /**
+   * How frames are received (`set io`): "mmsg" (default) copies batches out of the socket with
+   * recvmmsg; "ring" reads them from a PACKET_MMAP receive ring (TPACKET_V2) shared with the
+   * kernel, without a system call while frames are waiting. Both send with sendmmsg.
+   */
+  io?: "mmsg" | "ring";
 }
 
 /** Counters of what the socket could not deliver or send; read them, never reset them. */
@@ -206,6 +223,15 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
     libc.close(fd);
     throw error;
   }
+  let ring: ReceiveRing | undefined;
+  if (options.io === "ring") {
+    try {
+      ring = mapReceiveRing(fd, ifname, slotSize);
+    } catch (error) {
+      libc.close(fd);
+      throw error;
+    }
+  }
 
   const { rx, tx, words, bytes } = arena;
   const rxMessages = arena.pointer + arena.rxMessages;
@@ -217,6 +243,59 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
     if (closed) throw new Error(`PacketIO on ${ifname} is closed`);
   }
 
+  function receiveFromRing(ring: ReceiveRing): number {
+    assertOpen();
+    let count = takeFromRing(ring, rx, stats);
+    if (count === 0) {
+      // Nothing waiting: sleep in poll(2) until a frame arrives or the timeout passes.
+      ring.pollFd.setInt32(0, fd, true);
+      ring.pollFd.setInt16(4, POLLIN, true);
+      if (libc.poll(ring.pollCell, 1, receiveTimeoutMs) > 0) count = takeFromRing(ring, rx, stats);
+    }
+    return count;
+  }
+
+  function receiveMessages(): number {
+    assertOpen();
+    // MSG_WAITFORONE: wait (up to SO_RCVTIMEO) for the first frame only, then take what is queued.
+    const received = libc.recvmmsg(fd, rxMessages as Pointer, batchSize, MSG_WAITFORONE, null);
+    if (received < 0) {
+      rx.count = 0;
+      const errno = lastErrno();
+      if (errno === EAGAIN) return 0;
+      if (errno === EINTR || errno === ENETDOWN) {
+        stats.receiveErrors++;
+        return 0;
+      }
+      throw new SyscallError(`recvmmsg(AF_PACKET, ${ifname})`, errno);
+    }
+    for (let slot = 0; slot < received; slot++) {
+      const message = (arena.rxMessages + slot * MMSGHDR.size) >> 2;
+      rx.lengths[slot] = words[message + (MMSGHDR.len >> 2)]!;
+      rx.pktTypes[slot] = bytes[arena.rxAddresses + slot * SOCKADDR_LL.size + SOCKADDR_LL.pkttype]!;
+      let frameFlags = 0;
+      if ((words[message + (MMSGHDR.flags >> 2)]! & MSG_TRUNC) !== 0) {
+        frameFlags |= FRAME_TRUNCATED;
+        stats.truncatedFrames++;
+      }
+      const control = (arena.rxControls + slot * AUXDATA_CONTROL_SPACE) >> 2;
+      if (
+        words[message + (MMSGHDR.controllen >> 2)]! >= CMSGHDR.size + TPACKET_AUXDATA.size &&
+        words[control + (CMSGHDR.level >> 2)] === SOL_PACKET &&
+        words[control + (CMSGHDR.type >> 2)] === PACKET_AUXDATA &&
+        (words[control + ((CMSGHDR.data + TPACKET_AUXDATA.status) >> 2)]! & TP_STATUS_CSUMNOTREADY) !== 0
+      ) {
+        frameFlags |= FRAME_CSUM_NOT_READY;
+      }
+      rx.flags[slot] = frameFlags;
+      // The kernel wrote back how much of the name and control buffers it used.
+      words[message + (MMSGHDR.namelen >> 2)] = SOCKADDR_LL.size;
+      words[message + (MMSGHDR.controllen >> 2)] = AUXDATA_CONTROL_SPACE;
+    }
+    rx.count = received;
+    return received;
+  }
+
   return {
     ifname,
     ifindex,
@@ -224,46 +303,7 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
     tx,
     stats,
 
-    receive(): number {
-      assertOpen();
-      // MSG_WAITFORONE: wait (up to SO_RCVTIMEO) for the first frame only, then take what is queued.
-      const received = libc.recvmmsg(fd, rxMessages as Pointer, batchSize, MSG_WAITFORONE, null);
-      if (received < 0) {
-        rx.count = 0;
-        const errno = lastErrno();
-        if (errno === EAGAIN) return 0;
-        if (errno === EINTR || errno === ENETDOWN) {
-          stats.receiveErrors++;
-          return 0;
-        }
-        throw new SyscallError(`recvmmsg(AF_PACKET, ${ifname})`, errno);
-      }
-      for (let slot = 0; slot < received; slot++) {
-        const message = (arena.rxMessages + slot * MMSGHDR.size) >> 2;
-        rx.lengths[slot] = words[message + (MMSGHDR.len >> 2)]!;
-        rx.pktTypes[slot] = bytes[arena.rxAddresses + slot * SOCKADDR_LL.size + SOCKADDR_LL.pkttype]!;
-        let frameFlags = 0;
-        if ((words[message + (MMSGHDR.flags >> 2)]! & MSG_TRUNC) !== 0) {
-          frameFlags |= FRAME_TRUNCATED;
-          stats.truncatedFrames++;
-        }
-        const control = (arena.rxControls + slot * AUXDATA_CONTROL_SPACE) >> 2;
-        if (
-          words[message + (MMSGHDR.controllen >> 2)]! >= CMSGHDR.size + TPACKET_AUXDATA.size &&
-          words[control + (CMSGHDR.level >> 2)] === SOL_PACKET &&
-          words[control + (CMSGHDR.type >> 2)] === PACKET_AUXDATA &&
-          (words[control + ((CMSGHDR.data + TPACKET_AUXDATA.status) >> 2)]! & TP_STATUS_CSUMNOTREADY) !== 0
-        ) {
-          frameFlags |= FRAME_CSUM_NOT_READY;
-        }
-        rx.flags[slot] = frameFlags;
-        // The kernel wrote back how much of the name and control buffers it used.
-        words[message + (MMSGHDR.namelen >> 2)] = SOCKADDR_LL.size;
-        words[message + (MMSGHDR.controllen >> 2)] = AUXDATA_CONTROL_SPACE;
-      }
-      rx.count = received;
-      return received;
-    },
+    receive: ring ? () => receiveFromRing(ring) : receiveMessages,
 
     send(): number {
       assertOpen();
@@ -299,9 +339,98 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
     close(): void {
       if (closed) return;
       closed = true;
+      if (ring) libc.munmap(ring.pointer as Pointer, ring.size);
       libc.close(fd);
     },
   };
+}
+
+/** A PACKET_MMAP receive ring (TPACKET_V2): fixed-size frames, each with its own status word. */
+interface ReceiveRing {
+  readonly pointer: number;
+  readonly size: number;
+  readonly frameSize: number;
+  readonly frameCount: number;
+  readonly bytes: Uint8Array;
+  /** The ring as 32-bit words; statuses are read and handed back with Atomics (ordering). */
+  readonly words: Int32Array;
+  readonly view: DataView;
+  /** Next frame to look at. */
+  next: number;
+  readonly pollCell: Uint8Array;
+  readonly pollFd: DataView;
+}
+
+const RING_FRAMES = 1024;
+const RING_BLOCK_BYTES = 1 << 16;
+
+function mapReceiveRing(fd: number, ifname: string, slotSize: number): ReceiveRing {
+  setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "setsockopt(PACKET_VERSION, TPACKET_V2)");
+  // Room for the header and address in front of a slot's worth of frame, a power of two so
+  // that whole frames tile the blocks.
+  let frameSize = 2048;
+  while (frameSize < slotSize + 128) frameSize *= 2;
+  const blockSize = Math.max(RING_BLOCK_BYTES, frameSize);
+  const framesPerBlock = blockSize / frameSize;
+  const blockCount = Math.ceil(RING_FRAMES / framesPerBlock);
+  const request = new Uint32Array(TPACKET_REQ.size / 4);
+  request[TPACKET_REQ.blockSize / 4] = blockSize;
+  request[TPACKET_REQ.blockNr / 4] = blockCount;
+  request[TPACKET_REQ.frameSize / 4] = frameSize;
+  request[TPACKET_REQ.frameNr / 4] = blockCount * framesPerBlock;
+  check(libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, ptr(request), TPACKET_REQ.size), `setsockopt(PACKET_RX_RING, ${ifname})`, (errno) =>
+    errno === ENOBUFS ? "not enough locked memory for the receive ring; use `set io mmsg`" : undefined,
+  );
+  const size = blockSize * blockCount;
+  const mapped = libc.mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // MAP_FAILED is (void *)-1.
+  if (mapped === null || Number(mapped) >= 2 ** 63 || Number(mapped) === -1) {
+    throw new SyscallError(`mmap(receive ring, ${ifname})`, lastErrno());
+  }
+  const memory = toArrayBuffer(mapped, 0, size);
+  const pollCell = new Uint8Array(8);
+  return {
+    pointer: Number(mapped),
+    size,
+    frameSize,
+    frameCount: blockCount * framesPerBlock,
+    bytes: new Uint8Array(memory),
+    words: new Int32Array(memory),
+    view: new DataView(memory),
+    next: 0,
+    pollCell,
+    pollFd: new DataView(pollCell.buffer),
+  };
+}
+
+/** Moves the frames the kernel has filled (up to a batch) into rx and gives them back. */
+function takeFromRing(ring: ReceiveRing, rx: PacketBatch, stats: AfPacketStats): number {
+  let count = 0;
+  const { bytes, words, view, frameSize, frameCount } = ring;
+  const slotSize = rx.slotSize;
+  while (count < rx.slotCount) {
+    const frameAt = ring.next * frameSize;
+    const status = Atomics.load(words, (frameAt + TPACKET2_HDR.status) >> 2);
+    if ((status & TP_STATUS_USER) === 0) break;
+    const capturedLength = view.getUint32(frameAt + TPACKET2_HDR.snaplen, true);
+    const wireLength = view.getUint32(frameAt + TPACKET2_HDR.len, true);
+    const dataAt = frameAt + view.getUint16(frameAt + TPACKET2_HDR.mac, true);
+    const length = capturedLength < slotSize ? capturedLength : slotSize;
+    rx.bytes.set(bytes.subarray(dataAt, dataAt + length), count * slotSize);
+    rx.lengths[count] = length;
+    rx.pktTypes[count] = bytes[frameAt + TPACKET2_HDR.address + SOCKADDR_LL.pkttype]!;
+    let flags = (status & TP_STATUS_CSUMNOTREADY) !== 0 ? FRAME_CSUM_NOT_READY : 0;
+    if (length < wireLength) {
+      flags |= FRAME_TRUNCATED;
+      stats.truncatedFrames++;
+    }
+    rx.flags[count] = flags;
+    Atomics.store(words, (frameAt + TPACKET2_HDR.status) >> 2, TP_STATUS_KERNEL);
+    ring.next = ring.next + 1 === frameCount ? 0 : ring.next + 1;
+    count++;
+  }
+  rx.count = count;
+  return count;
 }
 
 interface Arena {

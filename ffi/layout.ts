@@ -99,3 +99,18 @@ export const PACKET_BROADCAST = 1;
 export const PACKET_MULTICAST = 2;
 export const PACKET_OTHERHOST = 3;
 export const PACKET_OUTGOING = 4;
+
+/** PACKET_MMAP, TPACKET_V2: one status word per frame, so no block timeout delays a frame. */
+export const PACKET_RX_RING = 5;
+export const PACKET_VERSION = 10;
+export const TPACKET_V2 = 1;
+/** struct tpacket_req { unsigned tp_block_size, tp_block_nr, tp_frame_size, tp_frame_nr; } */
+export const TPACKET_REQ = { size: 16, blockSize: 0, blockNr: 4, frameSize: 8, frameNr: 12 } as const;
+/** struct tpacket2_hdr, followed (at TPACKET_ALIGN(32)) by the frame's struct sockaddr_ll. */
+export const TPACKET2_HDR = { size: 32, status: 0, len: 4, snaplen: 8, mac: 12, net: 14, address: 32 } as const;
+export const TP_STATUS_KERNEL = 0;
+export const TP_STATUS_USER = 1;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 1;
+export const POLLIN = 1;

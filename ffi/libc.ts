@@ -38,6 +38,9 @@ const SYMBOLS = {
     returns: FFIType.i64_fast,
   },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  // The PACKET_MMAP receive ring.
+  mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.ptr },
+  munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
   // ioctl is variadic; every request bng makes passes one pointer, which the x86-64 and arm64

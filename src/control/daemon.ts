@@ -188,6 +188,7 @@ export class Daemon implements DaemonView {
       servers: this.config.servers.filter((s) => s.registered && s.enabled).length,
       targets: this.config.targets.filter((t) => t.registered).length,
       workers: this.config.settings.workers,
+      io: this.config.settings.io,
       pid: process.pid,
     });
   }
@@ -485,7 +486,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
       logger,
       openNetwork: (plan) => openHostNetwork(plan, logger),
       startDataplane: ({ plan, config, table, shared, onFailure }) =>
-        startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, table, shared, onFailure }),
+        startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure }),
     });
   } catch (error) {
     await controlServer.close();

@@ -23,6 +23,7 @@ export interface WorkerOptions {
   ifname: string;
   workers: number;
   batchSize: number;
+  io: "mmsg" | "ring";
   table: ForwardingTable;
   shared: SharedStructures;
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
@@ -75,6 +76,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       index,
       ifname: options.ifname,
       batchSize: options.batchSize,
+      io: options.io,
       fanoutGroup,
       exchange,
       table: options.table.buffer,

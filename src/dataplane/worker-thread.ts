@@ -15,6 +15,8 @@ export interface WorkerStart {
   index: number;
   ifname: string;
   batchSize: number;
+  /** `set io`: recvmmsg batches or the PACKET_MMAP receive ring. */
+  io: "mmsg" | "ring";
   /** PACKET_FANOUT group id when several workers share the interface. */
   fanoutGroup: number | undefined;
   exchange: SharedArrayBuffer;
@@ -43,7 +45,7 @@ export function requestStop(control: SharedArrayBuffer): void {
 
 function runWorker(start: WorkerStart): void {
   const control = new Int32Array(start.control);
-  const io = openPacketIO({ ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup });
+  const io = openPacketIO({ ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup, io: start.io });
   const subscriber = new TableSubscriber(start.exchange, start.index, new ForwardingTable(start.table));
   const processor = new Processor({
     rx: io.rx,

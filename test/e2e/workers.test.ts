@@ -2,8 +2,8 @@
 // changes is followed at the next ARP refresh.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Lab } from "./lab.ts";
-import { isRoot, labWithBng, SEED_CONFIG, type BngInLab } from "./bng.ts";
+import { createLab, type Lab } from "./lab.ts";
+import { BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
 
 const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";
@@ -34,6 +34,28 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
     const [first, second] = after.targets.map((t) => t.sessions);
     expect(first! + second!).toBe(32);
     expect(Math.abs(first! - second!)).toBeLessThanOrEqual(8);
+  }, 30_000);
+
+  test("set io ring: the PACKET_MMAP receive ring forwards like recvmmsg, without adding latency", async () => {
+    const ringConfig = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n");
+    const ringLab = await createLab({ prefix: "bngw", clients: 8 });
+    const scratch = new Scratch();
+    try {
+      const ring = await BngInLab.start(ringLab, scratch.write("ring.conf", ringConfig), `${scratch.dir}/bng.sock`);
+      expect(ring.process.stderr).toMatch(/ started .* io=ring /);
+      await ring.waitForTargets([1, 2], "up", 10_000);
+      const results = await ringLab.requests({ count: 80, concurrency: 8 });
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      // One request at a time on an idle link: no frame waits for a ring block to fill.
+      const single = await ringLab.requests({ count: 20, concurrency: 1 });
+      const slowest = Math.max(...single.map((r) => r.ms));
+      console.log(`set io ring: 20 sequential requests, slowest ${slowest.toFixed(1)} ms`);
+      expect(slowest).toBeLessThan(50);
+      expect((await ring.stop()).exitCode).toBe(0);
+    } finally {
+      await ringLab.destroy();
+      scratch.remove();
+    }
   }, 30_000);
 
   test("a target's new MAC is learned at the next ARP refresh and traffic follows it", async () => {

@@ -83,7 +83,8 @@ function ready(): void {
 }
 
 function receiveMode(durationMs: number, slotSize?: number): void {
-  const io = openPacketIO(slotSize === undefined ? { ifname } : { ifname, slotSize });
+  // BNG_TEST_IO=ring receives through the PACKET_MMAP ring instead of recvmmsg.
+  const io = openPacketIO({ ifname, io: process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg", ...(slotSize === undefined ? {} : { slotSize }) });
   ready();
   const frames: FrameSummary[] = [];
   const deadline = Date.now() + durationMs;
