@@ -3,17 +3,18 @@
 //   direct   one target's own address, 172.16.1.100:80, routed through the lab router;
 //   bng      the VIP 172.16.1.10:80 with `bng run config/dsr-example.conf` in the bng box (DSR:
 //            replies go from the targets straight to the router);
+//   bng-ring the same with `set io ring` (the PACKET_MMAP receive ring);
 //   haproxy  the VIP 172.16.1.10:80 as a local address of the bng box, HAProxy in TCP mode
 //            there, both targets as backends (a proxy: replies come back through HAProxy).
-// Rounds interleave the three; medians over rounds are reported.
+// Rounds interleave the four; medians over rounds are reported.
 // Run alone: node_modules/.bin/bun bench/http.ts [--rounds N] [--seconds S]
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
 import { REPO, bngCommand, busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, removeScratch, round, sleep, textTable } from "./lib.ts";
 
-export type HttpMode = "direct" | "bng" | "haproxy";
-export const HTTP_MODES: HttpMode[] = ["direct", "bng", "haproxy"];
+export type HttpMode = "direct" | "bng" | "bng-ring" | "haproxy";
+export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
 export const CONNECTION_COUNTS = [50, 1];
 
 export interface HttpOptions {
@@ -61,7 +62,7 @@ export interface HttpResult {
   measurements: HttpMeasurement[];
   summary: HttpSummary[];
   /** requests/s through bng over direct, and over HAProxy, per connection count. */
-  ratios: { connections: number; bngOverDirect: number; bngOverHaproxy: number; haproxyOverDirect: number }[];
+  ratios: { connections: number; bngOverDirect: number; bngOverHaproxy: number; haproxyOverDirect: number; ringP50OverMmsgP50: number }[];
 }
 
 function toMs(value: string, unit: string): number {
@@ -118,9 +119,13 @@ interface Balancer {
   stop(): Promise<void>;
 }
 
-async function startBng(lab: Lab, scratch: string): Promise<Balancer> {
+/** bng on the seed's config; with `io` "ring", the same file plus `set io ring`. */
+async function startBng(lab: Lab, scratch: string, io: "mmsg" | "ring"): Promise<Balancer> {
   const socket = join(scratch, "bng.sock");
-  const bng = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", join(REPO, "config/dsr-example.conf"), "--socket", socket]);
+  const seed = join(REPO, "config/dsr-example.conf");
+  const config = io === "mmsg" ? seed : join(scratch, "ring.conf");
+  if (io === "ring") writeFileSync(config, readFileSync(seed, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n"));
+  const bng = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", config, "--socket", socket]);
   await bng.waitForOutput(/ ready /, 15_000);
   for (const id of [1, 2]) {
     await bng.waitForOutput(new RegExp(`target-mac-learned target=${id} `), 10_000);
@@ -173,7 +178,11 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
     for (let r = 1; r <= rounds; r++) {
       for (const mode of HTTP_MODES) {
         const balancer: Balancer =
-          mode === "bng" ? await startBng(lab, scratch) : mode === "haproxy" ? await startHaproxy(lab, scratch) : { stop: async () => {} };
+          mode === "bng" || mode === "bng-ring"
+            ? await startBng(lab, scratch, mode === "bng" ? "mmsg" : "ring")
+            : mode === "haproxy"
+              ? await startHaproxy(lab, scratch)
+              : { stop: async () => {} };
         try {
           const url = mode === "direct" ? `http://${targetAddress(1)}/` : `http://${VIP}/`;
           // A short warm-up: JIT of bng's worker and the targets, ARP caches, HAProxy's pools.
@@ -222,11 +231,13 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
     }
   }
   const rate = (mode: HttpMode, connections: number) => summary.find((s) => s.mode === mode && s.connections === connections)!.requestsPerSecond;
+  const p50 = (mode: HttpMode, connections: number) => summary.find((s) => s.mode === mode && s.connections === connections)!.p50Ms;
   const ratios = CONNECTION_COUNTS.map((connections) => ({
     connections,
     bngOverDirect: rate("bng", connections) / rate("direct", connections),
     bngOverHaproxy: rate("bng", connections) / rate("haproxy", connections),
     haproxyOverDirect: rate("haproxy", connections) / rate("direct", connections),
+    ringP50OverMmsgP50: p50("bng-ring", connections) / p50("bng", connections),
   }));
   return { seconds, rounds, measurements, summary, ratios };
 }

@@ -47,7 +47,8 @@ const SINK_MAC = "02:00:ac:10:01:64";
 const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
 const FWD_BINARY = join(REPO, "bench/baseline/fwd");
 
-export type Forwarder = "bng" | "native";
+/** bng with recvmmsg (the default), bng with `set io ring`, and the native C baseline. */
+export type Forwarder = "bng" | "bng-ring" | "native";
 
 export interface PacketRateOptions {
   /** Runs of each forwarder, interleaved (default 5). */
@@ -114,9 +115,12 @@ export interface PacketRateResult {
   leakRatio: number;
   runs: ForwarderRun[];
   bng: ForwarderSummary;
+  bngRing: ForwarderSummary;
   native: ForwarderSummary;
   /** bng's median frames/s over the native baseline's. */
   ratio: number;
+  /** bng with `set io ring` over the native baseline. */
+  ringRatio: number;
   profile?: PerfProfile | { error: string };
 }
 
@@ -142,8 +146,9 @@ function trafgenConfig(clientBits: number): string {
 `;
 }
 
-function bngConfig(): string {
+function bngConfig(io: "mmsg" | "ring"): string {
   return `interface eth0
+set io ${io}
 network 1 { name "bench" addr 172.16.1.0 mask 255.255.255.0 real ${REAL} interface eth0 }
 register network 1
 enable network 1
@@ -219,10 +224,12 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   const scratch = makeScratch("pr");
   const trafgenFile = join(scratch, "syn.trafgen");
   const configFile = join(scratch, "bench.conf");
+  const ringConfigFile = join(scratch, "bench-ring.conf");
   const socket = join(scratch, "bng.sock");
   const clientBits = options.clientBits ?? 16;
   writeFileSync(trafgenFile, trafgenConfig(clientBits));
-  writeFileSync(configFile, bngConfig());
+  writeFileSync(configFile, bngConfig("mmsg"));
+  writeFileSync(ringConfigFile, bngConfig("ring"));
   const topology = new Topology();
   const children: Child[] = [];
   const startGenerator = () => {
@@ -233,8 +240,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
 
   async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<Child> {
     let child: Child;
-    if (forwarder === "bng") {
-      child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", configFile, "--socket", socket], balancerCpu), env ? { env } : {});
+    if (forwarder !== "native") {
+      const config = forwarder === "bng-ring" ? ringConfigFile : configFile;
+      child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
       children.push(child);
       await child.waitFor(/target-mac-learned/, 15_000);
     } else {
@@ -303,13 +311,14 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
 
     const results: ForwarderRun[] = [];
     for (let r = 1; r <= runs; r++) {
-      // Alternate which one goes first, so slow drifts of the machine do not favour one side.
-      const order: Forwarder[] = r % 2 === 1 ? ["native", "bng"] : ["bng", "native"];
+      // Rotate which one goes first, so slow drifts of the machine do not favour one side.
+      const all: Forwarder[] = ["native", "bng", "bng-ring"];
+      const order = [...all.slice(r % 3), ...all.slice(0, r % 3)];
       for (const forwarder of order) {
         const result = await measure(forwarder, r);
         results.push(result);
         log(
-          `  run ${r} ${forwarder.padEnd(6)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}), ` +
+          `  run ${r} ${forwarder.padEnd(8)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}), ` +
             `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}`,
         );
       }
@@ -327,6 +336,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       };
     };
     const bng = summarize("bng");
+    const bngRing = summarize("bng-ring");
     const native = summarize("native");
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
@@ -336,8 +346,10 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       leakRatio,
       runs: results,
       bng,
+      bngRing,
       native,
       ratio: bng.forwardedPerSecond / native.forwardedPerSecond,
+      ringRatio: bngRing.forwardedPerSecond / native.forwardedPerSecond,
     };
     if (options.profile ?? true) result.profile = await profileBng();
     return result;
@@ -405,7 +417,7 @@ export function packetRateTable(result: PacketRateResult): string {
   ];
   return textTable(
     ["forwarder", "frames/s", "offered/s", "user ns/frame", "sys ns/frame", "cores", "RSS"],
-    [row("bng", result.bng), row("native C", result.native)],
+    [row("bng", result.bng), row("bng, set io ring", result.bngRing), row("native C", result.native)],
   );
 }
 
@@ -417,6 +429,6 @@ if (import.meta.main) {
   };
   const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), clientBits: value("--client-bits"), profile: !args.includes("--no-profile") });
   console.log(packetRateTable(result));
-  console.log(`bng / native: ${round(result.ratio, 3)}`);
+  console.log(`bng / native: ${round(result.ratio, 3)}; bng (ring) / native: ${round(result.ringRatio, 3)}`);
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
 }

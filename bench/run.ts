@@ -129,7 +129,13 @@ function check(target: string, measured: string, met: boolean, shortfall: string
 
 const pct = (x: number) => `${round(x * 100, 1)} %`;
 if (results.packetRate) {
-  const { ratio, bng, native } = results.packetRate;
+  const { ratio, ringRatio, bng, bngRing, native } = results.packetRate;
+  check(
+    "packet rate: bng with set io ring ≥ 1.3 × native baseline",
+    `${round(ringRatio, 3)} × (${formatCount(bngRing.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
+    ringRatio >= 1.3,
+    `${pct(1.3 - ringRatio)} of the baseline short (needs ${formatCount(1.3 * native.forwardedPerSecond)} frames/s)`,
+  );
   check(
     "packet rate: bng ≥ 0.95 × native baseline",
     `${round(ratio, 3)} × (${formatCount(bng.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
@@ -139,6 +145,13 @@ if (results.packetRate) {
 }
 if (results.http) {
   const at50 = results.http.ratios.find((r) => r.connections === 50)!;
+  const at1 = results.http.ratios.find((r) => r.connections === 1)!;
+  check(
+    "HTTP, 1 connection: ring p50 latency within 10 % of mmsg",
+    `${round(at1.ringP50OverMmsgP50, 3)} × mmsg's p50`,
+    at1.ringP50OverMmsgP50 <= 1.1,
+    `${pct(at1.ringP50OverMmsgP50 - 1.1)} slower than allowed`,
+  );
   check("HTTP, 50 connections: bng ≥ 0.75 × direct", `${round(at50.bngOverDirect, 3)} ×`, at50.bngOverDirect >= 0.75, `${pct(0.75 - at50.bngOverDirect)} of direct short`);
   check("HTTP, 50 connections: bng > HAProxy (TCP mode)", `${round(at50.bngOverHaproxy, 3)} ×`, at50.bngOverHaproxy > 1, `${pct(1 - at50.bngOverHaproxy)} below HAProxy`);
 }
@@ -181,16 +194,16 @@ function markdown(): string {
   }
   const pr = results.packetRate;
   if (pr) {
-    lines.push(`**Packet rate** (${pr.frame}; median of ${pr.runs.length / 2} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
+    lines.push(`**Packet rate** (${pr.frame}; median of ${pr.runs.length / 3} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
     lines.push("");
     const row = (name: string, s: PacketRateResult["bng"]) => [name, formatCount(s.forwardedPerSecond), formatCount(s.offeredPerSecond), String(round(s.userNsPerFrame)), String(round(s.systemNsPerFrame)), String(round(s.cpuCores, 2)), formatBytes(s.rssBytes)];
-    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("native C (bench/baseline/fwd.c)", pr.native)]));
+    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("bng, set io ring", pr.bngRing), row("native C (bench/baseline/fwd.c)", pr.native)]));
     lines.push("");
-    lines.push(`bng / native: **${round(pr.ratio, 3)}**.`);
+    lines.push(`bng / native: **${round(pr.ratio, 3)}**; bng with the ring / native: **${round(pr.ringRatio, 3)}**.`);
     const few = results.packetRateFewClients;
     if (few) {
       lines.push(
-        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${few.runs.length / 2} runs each): ` +
+        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${few.runs.length / 3} runs each): ` +
           `bng ${formatCount(few.bng.forwardedPerSecond)} frames/s, ${round(few.bng.userNsPerFrame)} ns user + ${round(few.bng.systemNsPerFrame)} ns system per frame; ` +
           `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${round(few.ratio, 3)}**.`,
       );
@@ -281,7 +294,7 @@ if (existsSync(readmePath)) {
 
 console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
-if (results.packetRate) console.log(`\nPacket rate (median of ${results.packetRate.runs.length / 2} runs each; bng / native ${round(results.packetRate.ratio, 3)})\n${packetRateTable(results.packetRate)}`);
+if (results.packetRate) console.log(`\nPacket rate (median of ${results.packetRate.runs.length / 3} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${packetRateTable(results.packetRate)}`);
 if (results.packetRateFewClients) console.log(`\nPacket rate with 256 clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${packetRateTable(results.packetRateFewClients)}`);
 if (results.http) console.log(`\nHTTP\n${httpTable(results.http)}`);
 if (results.sessions) console.log(`\nSessions\n${sessionsTable(results.sessions)}`);
