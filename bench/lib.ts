@@ -358,10 +358,7 @@ export function fileSize(path: string): number | undefined {
 }
 
 /** The command that runs bng: BNG_BIN (e.g. dist/bng) or the source tree through the local bun. */
-export function bngCommand(): string[] {
-  const bin = process.env.BNG_BIN;
-  return bin ? [resolve(REPO, bin)] : [BUN, join(REPO, "src/cli/main.ts")];
-}
+export { bngCommand } from "../test/e2e/bng.ts";
 
 /** Prints `rows` as an aligned text table. */
 export function textTable(header: string[], rows: string[][]): string {

@@ -1,11 +1,10 @@
 // Runs bng inside a lab's bng namespace and talks to it over its control socket. The binary is
 // the source tree run by the local bun, or the executable named by BNG_BIN (e.g. dist/bng).
-import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
-import { createLab, type Lab, type LabProcess } from "./lab.ts";
+import type { Lab, LabProcess } from "./lab.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const SEED_CONFIG = join(REPO, "config/dsr-example.conf");
@@ -86,32 +85,4 @@ export class BngInLab {
     const exitCode = await this.process.stop(3000);
     return { exitCode, ms: Date.now() - started };
   }
-}
-
-export interface LabWithBng {
-  readonly lab: Lab;
-  readonly scratch: Scratch;
-  /** The running bng; tests that restart it assign the new one. */
-  bng: BngInLab;
-}
-
-/**
- * Registers beforeAll/afterAll that build a lab, start bng on `config` (the text of a
- * configuration file) and wait for `targets` to be up, and tear all of it down afterwards, also
- * when a test failed.
- */
-export function labWithBng(options: { prefix: string; clients: number; config: string; targets?: number[] }): LabWithBng {
-  const fixture = {} as { lab: Lab; scratch: Scratch; bng: BngInLab };
-  beforeAll(async () => {
-    fixture.scratch = new Scratch();
-    fixture.lab = await createLab({ prefix: options.prefix, clients: options.clients });
-    fixture.bng = await BngInLab.start(fixture.lab, fixture.scratch.write("bng.conf", options.config), `${fixture.scratch.dir}/bng.sock`);
-    await fixture.bng.waitForTargets(options.targets ?? [1, 2], "up", 10_000);
-  }, 30_000);
-  afterAll(async () => {
-    await fixture.bng?.stop().catch(() => undefined);
-    await fixture.lab?.destroy();
-    fixture.scratch?.remove();
-  }, 30_000);
-  return fixture;
 }

@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, createLab, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { bngCommand, BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
+import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { labWithBng } from "./fixture.ts";
 import { readPcap } from "./pcap.ts";
 
 const root = isRoot();

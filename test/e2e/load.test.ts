@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_MAC, VIP, type Lab } from "./lab.ts";
-import { isRoot, labWithBng, REPO, SEED_CONFIG, type BngInLab } from "./bng.ts";
+import { isRoot, REPO, SEED_CONFIG, type BngInLab } from "./bng.ts";
+import { labWithBng } from "./fixture.ts";
 
 const root = isRoot();
 const FLOOD_SECONDS = 7;

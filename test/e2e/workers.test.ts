@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { createLab, type Lab } from "./lab.ts";
-import { BngInLab, isRoot, labWithBng, Scratch, SEED_CONFIG } from "./bng.ts";
+import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { labWithBng } from "./fixture.ts";
 
 const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";

@@ -1,0 +1,32 @@
+// The suites' shared set-up: a lab with bng running in it, torn down after the suite.
+import { afterAll, beforeAll } from "bun:test";
+import { BngInLab, Scratch } from "./bng.ts";
+import { createLab, type Lab } from "./lab.ts";
+
+export interface LabWithBng {
+  readonly lab: Lab;
+  readonly scratch: Scratch;
+  /** The running bng; tests that restart it assign the new one. */
+  bng: BngInLab;
+}
+
+/**
+ * Registers beforeAll/afterAll that build a lab, start bng on `config` (the text of a
+ * configuration file) and wait for `targets` to be up, and tear all of it down afterwards, also
+ * when a test failed.
+ */
+export function labWithBng(options: { prefix: string; clients: number; config: string; targets?: number[] }): LabWithBng {
+  const fixture = {} as { lab: Lab; scratch: Scratch; bng: BngInLab };
+  beforeAll(async () => {
+    fixture.scratch = new Scratch();
+    fixture.lab = await createLab({ prefix: options.prefix, clients: options.clients });
+    fixture.bng = await BngInLab.start(fixture.lab, fixture.scratch.write("bng.conf", options.config), `${fixture.scratch.dir}/bng.sock`);
+    await fixture.bng.waitForTargets(options.targets ?? [1, 2], "up", 10_000);
+  }, 30_000);
+  afterAll(async () => {
+    await fixture.bng?.stop().catch(() => undefined);
+    await fixture.lab?.destroy();
+    fixture.scratch?.remove();
+  }, 30_000);
+  return fixture;
+}
