@@ -6,26 +6,18 @@
 // and, when that is refused, a raw ICMP socket (root / CAP_NET_RAW). Nothing here ever blocks:
 // every receive uses MSG_DONTWAIT and callers learn readiness from poll(2) with timeout 0.
 import { ipToString } from "../src/config/model.ts";
+import { EACCES, EAGAIN, EPERM } from "./errors.ts";
+import { AF_INET, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW } from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
 
-export const AF_INET = 2;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_NONBLOCK = 0o4000;
-export const SOCK_CLOEXEC = 0o2000000;
-export const IPPROTO_IP = 0;
-export const IPPROTO_ICMP = 1;
-export const SOL_SOCKET = 1;
-export const MSG_DONTWAIT = 0x40;
-export const POLLIN = 0x1;
 export const POLLOUT = 0x4;
 export const POLLERR = 0x8;
 export const POLLHUP = 0x10;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const IPPROTO_IP = 0;
+export const IPPROTO_ICMP = 1;
 
-export const EPERM = 1;
-export const EAGAIN = 11;
-export const EACCES = 13;
 export const EADDRNOTAVAIL = 99;
 export const ENETUNREACH = 101;
 export const ECONNRESET = 104;

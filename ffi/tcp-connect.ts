@@ -10,7 +10,6 @@
 // A finished check is closed with SO_LINGER {on, 0}: the kernel sends RST and keeps no
 // TIME_WAIT entry, so a check every second per target leaves nothing behind on either side.
 import {
-  AF_INET,
   describeErrno,
   EINPROGRESS,
   IPPROTO_IP,
@@ -18,13 +17,12 @@ import {
   POLLERR,
   POLLHUP,
   POLLOUT,
-  SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOCKADDR_IN_SIZE,
   sockaddrIn,
-  SOL_SOCKET,
 } from "./icmp.ts";
+import { AF_INET, SOCK_CLOEXEC, SOL_SOCKET } from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
 
 const IP_BIND_ADDRESS_NO_PORT = 24;

@@ -221,6 +221,17 @@ export class SessionTable {
 
   /** Removes the sessions for which `matches(serverId, targetId)` holds (control side only). */
   removeWhere(matches: (serverId: number, targetId: number) => boolean): number {
+    return this.clearSlots((at, target) => matches((this.words[at + E_KEY] ?? 0) >>> 16, target));
+  }
+
+  /** Removes idle-expired sessions so per-target counts reflect live ones. Returns how many. */
+  sweep(nowS: number): number {
+    const words = this.words;
+    return this.clearSlots((at) => nowS - Atomics.load(words, at + E_LAST_SEEN_S) >= (words[at + E_TIMEOUT_S] ?? 0));
+  }
+
+  /** Empties every bound slot for which `clears(slotAt, targetId)` holds, bucket by bucket under its lock. */
+  private clearSlots(clears: (at: number, targetId: number) => boolean): number {
     let removed = 0;
     for (let bucket = 0; bucket <= this.bucketMask; bucket++) {
       this.lock(bucket);
@@ -228,27 +239,7 @@ export class SessionTable {
       for (let way = 0; way < BUCKET_WAYS; way++) {
         const at = first + way * ENTRY_WORDS;
         const target = this.words[at + E_TARGET] ?? NO_TARGET;
-        if (target !== NO_TARGET && matches((this.words[at + E_KEY] ?? 0) >>> 16, target)) {
-          this.clear(at);
-          removed++;
-        }
-      }
-      this.unlock(bucket);
-    }
-    return removed;
-  }
-
-  /** Removes idle-expired sessions so per-target counts reflect live ones. Returns how many. */
-  sweep(nowS: number): number {
-    let removed = 0;
-    for (let bucket = 0; bucket <= this.bucketMask; bucket++) {
-      this.lock(bucket);
-      const first = this.entryAt(bucket * BUCKET_WAYS);
-      for (let way = 0; way < BUCKET_WAYS; way++) {
-        const at = first + way * ENTRY_WORDS;
-        const words = this.words;
-        if (words[at + E_TARGET] === NO_TARGET) continue;
-        if (nowS - Atomics.load(words, at + E_LAST_SEEN_S) >= (words[at + E_TIMEOUT_S] ?? 0)) {
+        if (target !== NO_TARGET && clears(at, target)) {
           this.clear(at);
           removed++;
         }
