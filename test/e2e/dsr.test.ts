@@ -55,6 +55,12 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     expect(neigh.stdout).toContain(`lladdr ${BNG_MAC}`);
   }, 10_000);
 
+  test("the VIP answers ping: bng replies to ICMP echo for it", async () => {
+    const ping = await lab.exec(lab.ns.client, ["ping", "-c", "3", "-i", "0.2", "-W", "1", VIP], { allowFailure: true });
+    expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/);
+    expect((await bng.status()).totals.icmp_replies).toBeGreaterThanOrEqual(3);
+  }, 10_000);
+
   test("a SYN to the VIP reaches the target with its MAC, a valid TCP checksum and the IP header unchanged", async () => {
     const atRouter = `${scratch.dir}/router.pcap`;
     const atTarget = `${scratch.dir}/target.pcap`;

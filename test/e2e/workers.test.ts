@@ -1,7 +1,7 @@
 // Two data-plane workers in one PACKET_FANOUT group share the session table; a target whose MAC
 // changes is followed at the next ARP refresh.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createLab, type Lab } from "./lab.ts";
 import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
@@ -74,5 +74,17 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
     const results = await lab.requests({ count: 64, concurrency: 16 });
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.some((r) => r.target === "target1")).toBe(true);
+  }, 30_000);
+
+  test("SIGHUP reloads the file bng was started with", async () => {
+    const file = `${fixture.scratch.dir}/bng.conf`;
+    const before = await bng.status();
+    expect(before.servers[0]!.method).toBe("rr");
+    writeFileSync(file, readFileSync(file, "utf8").replace("targets 1,2\n}", "targets 1,2\nmethod maglev\n}"));
+    bng.process.signal("SIGHUP");
+    await bng.process.waitForOutput(/ reloaded config=/, 5000);
+    expect((await bng.status()).servers[0]!.method).toBe("maglev");
+    const results = await lab.requests({ count: 32, concurrency: 8 });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
   }, 30_000);
 });
