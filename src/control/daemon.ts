@@ -34,6 +34,8 @@ const UNRESOLVED_ARP_INTERVAL_MS = 1000;
 const NEIGHBOUR_POLL_MS = 200;
 const SESSION_SWEEP_MS = 5000;
 const DATAPLANE_BATCH_SIZE = 64;
+/** How often bng checks that its interface still exists. */
+const INTERFACE_WATCH_MS = 1000;
 
 export class StartError extends Error {
   constructor(
@@ -180,6 +182,7 @@ export class Daemon implements DaemonView {
     this.timers.push(setInterval(() => this.resolveTargets(), UNRESOLVED_ARP_INTERVAL_MS));
     this.timers.push(setInterval(() => this.pollNeighbours(), NEIGHBOUR_POLL_MS));
     this.timers.push(setInterval(() => this.sweepSessions(), SESSION_SWEEP_MS));
+    this.timers.push(setInterval(() => this.watchInterface(), INTERFACE_WATCH_MS));
     this.resolveTargets();
     for (const server of this.config.servers) if (server.registered && server.enabled) this.announce(server.ipaddr);
     logger.info("started", {
@@ -289,6 +292,14 @@ export class Daemon implements DaemonView {
       else this.logger.info("target-mac-learned", fields);
     }
     if (changed) this.publish();
+  }
+
+  /** An interface that disappears cannot come back to this socket: stop, as a failure, so a supervisor restarts bng. */
+  private watchInterface(): void {
+    if (this.network.stillPresent()) return;
+    this.logger.error("interface-gone", { interface: this.plan.ifname, message: `interface ${this.plan.ifname} disappeared (deleted or replaced); bng stops` });
+    this.failed = true;
+    void this.stop(`interface ${this.plan.ifname} gone`);
   }
 
   private sweepSessions(): void {

@@ -3,7 +3,7 @@
 // frame sender for ARP. Each change is logged and undone at exit.
 import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
 import { openFrameSender } from "../../ffi/af-packet.ts";
-import { formatMac, interfaceMac } from "../../ffi/interface.ts";
+import { formatMac, interfaceIndex, interfaceMac } from "../../ffi/interface.ts";
 import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
 import type { Logger } from "./log.ts";
@@ -15,6 +15,8 @@ export interface HostNetwork {
   readonly ownMac: Uint8Array;
   /** Sends one whole Ethernet frame out of the interface (ARP requests, gratuitous ARP). */
   sendFrame(frame: Uint8Array, length: number): void;
+  /** False once the interface bng runs on is gone (deleted, or renamed and replaced). */
+  stillPresent(): boolean;
   /** Puts back what open changed. */
   close(): void;
 }
@@ -22,14 +24,19 @@ export interface HostNetwork {
 export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
   const { ifname } = plan;
   const ownMac = interfaceMac(ifname);
+  const ifindex = interfaceIndex(ifname);
   const addresses: EnsuredAddress[] = [];
   let coalescing: CoalescingChange | undefined;
   let sender: ReturnType<typeof openFrameSender> | undefined;
   const close = () => {
     sender?.close();
     if (coalescing) {
-      const restored = coalescing.restore();
-      if (restored.length > 0) logger.info("offload-restored", { interface: ifname, features: restored.join(",") });
+      try {
+        const restored = coalescing.restore();
+        if (restored.length > 0) logger.info("offload-restored", { interface: ifname, features: restored.join(",") });
+      } catch (error) {
+        logger.error("offload-restore-failed", { interface: ifname, error: (error as Error).message });
+      }
     }
     for (const address of addresses.reverse()) {
       try {
@@ -60,5 +67,12 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
   }
   logger.info("interface", { interface: ifname, mac: formatMac(ownMac) });
   const openSender = sender;
-  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), close };
+  const stillPresent = () => {
+    try {
+      return interfaceIndex(ifname) === ifindex;
+    } catch {
+      return false;
+    }
+  };
+  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), stillPresent, close };
 }

@@ -71,6 +71,8 @@ export class DaemonHarness {
   /** Frames bng sent through its host network (not the data plane). */
   readonly hostFrames: Uint8Array[] = [];
   readonly logLines: string[] = [];
+  /** Whether the fake interface still exists. */
+  interfacePresent = true;
   /** Health answers by target address; absent = connection refused. */
   readonly healthy = new Set<string>();
   daemon!: Daemon;
@@ -107,6 +109,7 @@ export class DaemonHarness {
         ifname: plan.ifname,
         ownMac: mac(OWN_MAC),
         sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
+        stillPresent: () => this.interfacePresent,
         close() {},
       }),
       startDataplane: async ({ table, shared, onFailure }) => {

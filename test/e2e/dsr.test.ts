@@ -283,4 +283,20 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       ownScratch.remove();
     }
   }, 30_000);
+
+  test("its interface deleted under it: bng stops by itself with exit code 1 and says why", async () => {
+    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
+    const ownScratch = new Scratch();
+    try {
+      const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
+      await ownLab.bngExec(["ip", "link", "del", "eth0"]);
+      const exitCode = await Promise.race([running.process.exited, Bun.sleep(5000).then(() => "still running")]);
+      expect(exitCode).toBe(1);
+      expect(running.process.stderr).toMatch(/error interface-gone interface=eth0/);
+      expect(running.process.stderr).toMatch(/ stopped /);
+    } finally {
+      await ownLab.destroy();
+      ownScratch.remove();
+    }
+  }, 30_000);
 });
