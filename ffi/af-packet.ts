@@ -4,7 +4,7 @@
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
 // receive or send allocates nothing and makes one system call in the common case.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
-import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
 import {
   EADDRINUSE,
   EAGAIN,
@@ -44,6 +44,7 @@ import {
   SOL_SOCKET,
   TIMEVAL,
   TP_STATUS_CSUMNOTREADY,
+  TP_STATUS_VLAN_VALID,
   TPACKET_AUXDATA,
   MAP_SHARED,
   PACKET_RX_RING,
@@ -282,10 +283,9 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
       if (
         words[message + (MMSGHDR.controllen >> 2)]! >= CMSGHDR.size + TPACKET_AUXDATA.size &&
         words[control + (CMSGHDR.level >> 2)] === SOL_PACKET &&
-        words[control + (CMSGHDR.type >> 2)] === PACKET_AUXDATA &&
-        (words[control + ((CMSGHDR.data + TPACKET_AUXDATA.status) >> 2)]! & TP_STATUS_CSUMNOTREADY) !== 0
+        words[control + (CMSGHDR.type >> 2)] === PACKET_AUXDATA
       ) {
-        frameFlags |= FRAME_CSUM_NOT_READY;
+        frameFlags |= statusFlags(words[control + ((CMSGHDR.data + TPACKET_AUXDATA.status) >> 2)]!);
       }
       rx.flags[slot] = frameFlags;
       // The kernel wrote back how much of the name and control buffers it used.
@@ -343,6 +343,11 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
       libc.close(fd);
     },
   };
+}
+
+/** FRAME_* bits for a frame's tp_status (from PACKET_AUXDATA or the ring's frame header). */
+function statusFlags(status: number): number {
+  return ((status & TP_STATUS_CSUMNOTREADY) !== 0 ? FRAME_CSUM_NOT_READY : 0) | ((status & TP_STATUS_VLAN_VALID) !== 0 ? FRAME_VLAN_STRIPPED : 0);
 }
 
 /** A PACKET_MMAP receive ring (TPACKET_V2): fixed-size frames, each with its own status word. */
@@ -419,7 +424,7 @@ function takeFromRing(ring: ReceiveRing, rx: PacketBatch, stats: AfPacketStats):
     rx.bytes.set(bytes.subarray(dataAt, dataAt + length), count * slotSize);
     rx.lengths[count] = length;
     rx.pktTypes[count] = bytes[frameAt + TPACKET2_HDR.address + SOCKADDR_LL.pkttype]!;
-    let flags = (status & TP_STATUS_CSUMNOTREADY) !== 0 ? FRAME_CSUM_NOT_READY : 0;
+    let flags = statusFlags(status);
     if (length < wireLength) {
       flags |= FRAME_TRUNCATED;
       stats.truncatedFrames++;

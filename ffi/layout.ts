@@ -80,6 +80,8 @@ export const PACKET_FANOUT_HASH = 0;
 
 /** tpacket_auxdata.tp_status bit: the transport checksum is partial (offload). */
 export const TP_STATUS_CSUMNOTREADY = 1 << 3;
+/** tp_status bit: the frame had a VLAN tag, stripped by the NIC (its TCI is in the metadata). */
+export const TP_STATUS_VLAN_VALID = 1 << 4;
 
 export const ETH_P_ALL = 0x0003;
 /** htons(ETH_P_ALL) as the kernel reads the 16-bit field. */

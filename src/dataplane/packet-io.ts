@@ -9,6 +9,12 @@ export const FRAME_CSUM_NOT_READY = 1;
  * bytes are there (e.g. a GSO frame from a virtual link). The data plane drops it.
  */
 export const FRAME_TRUNCATED = 2;
+/**
+ * `PacketBatch.flags` bit: the NIC stripped an 802.1Q tag from this frame (the kernel reports it
+ * beside the frame, TP_STATUS_VLAN_VALID). It belongs to a VLAN, not to the untagged interface
+ * bng serves, so the data plane leaves it alone as it does visibly tagged frames.
+ */
+export const FRAME_VLAN_STRIPPED = 4;
 
 /**
  * A fixed set of frame slots over one preallocated buffer. Slot i holds a frame of

@@ -7,7 +7,7 @@
 // verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
 
 import type { PacketBatch } from "./packet-io.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED } from "./packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED } from "./packet-io.ts";
 import { writeArpReplyFromRequest } from "./arp.ts";
 import { completePartialL4Checksum, updatedChecksum, writeIpv4HeaderChecksum } from "./checksum.ts";
 import * as C from "./counters.ts";
@@ -186,6 +186,7 @@ export class Processor {
     const rx = this.rx;
     const packetType = rx.pktTypes[slot];
     if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS_PACKET_TYPE);
+    if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS_VLAN);
     const bytes = rx.bytes;
     const at = slot * rx.slotSize;
     const length = rx.lengths[slot] ?? 0;

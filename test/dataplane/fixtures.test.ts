@@ -22,7 +22,7 @@ import {
   type TcpOptions,
 } from "../fixtures/frames.ts";
 import { CLIENT_MAC, Lab, OWN_MAC, targetMac } from "../fixtures/dataplane.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED } from "../../src/dataplane/packet-io.ts";
 import { PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST, PACKET_OUTGOING } from "../fixtures/memory-io.ts";
 
 const VIP = "10.0.0.10";
@@ -288,6 +288,8 @@ const cases: Case[] = [
   },
   one("a VLAN-tagged TCP frame to a VIP is left to the kernel", tcpFrame(syn({ vlan: 100 })), pass("vlan")),
   one("a VLAN-tagged ARP request for a VIP is left to the kernel", arpRequestFor(VIP, { vlan: 100 }), pass("vlan")),
+  one("a TCP frame whose VLAN tag the NIC stripped is left to the kernel", tcpFrame(syn()), pass("vlan"), { flags: FRAME_VLAN_STRIPPED }),
+  one("an ARP request whose VLAN tag the NIC stripped is not answered", arpRequestFor(VIP), pass("vlan"), { flags: FRAME_VLAN_STRIPPED }),
   one("a frame from our own MAC is dropped", tcpFrame(syn({ src: OWN_MAC })), drop("from_self")),
   one("an outgoing frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_OUTGOING }),
   one("an other-host frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_OTHERHOST }),

@@ -72,6 +72,28 @@ const C_VALUES: Record<string, string> = {
   PACKET_IGNORE_OUTGOING: "PACKET_IGNORE_OUTGOING",
   PACKET_FANOUT_HASH: "PACKET_FANOUT_HASH",
   TP_STATUS_CSUMNOTREADY: "TP_STATUS_CSUMNOTREADY",
+  TP_STATUS_VLAN_VALID: "TP_STATUS_VLAN_VALID",
+  TP_STATUS_KERNEL: "TP_STATUS_KERNEL",
+  TP_STATUS_USER: "TP_STATUS_USER",
+  PACKET_RX_RING: "PACKET_RX_RING",
+  PACKET_VERSION: "PACKET_VERSION",
+  TPACKET_V2: "TPACKET_V2",
+  "TPACKET_REQ.size": "sizeof(struct tpacket_req)",
+  "TPACKET_REQ.blockSize": "offsetof(struct tpacket_req, tp_block_size)",
+  "TPACKET_REQ.blockNr": "offsetof(struct tpacket_req, tp_block_nr)",
+  "TPACKET_REQ.frameSize": "offsetof(struct tpacket_req, tp_frame_size)",
+  "TPACKET_REQ.frameNr": "offsetof(struct tpacket_req, tp_frame_nr)",
+  "TPACKET2_HDR.size": "sizeof(struct tpacket2_hdr)",
+  "TPACKET2_HDR.status": "offsetof(struct tpacket2_hdr, tp_status)",
+  "TPACKET2_HDR.len": "offsetof(struct tpacket2_hdr, tp_len)",
+  "TPACKET2_HDR.snaplen": "offsetof(struct tpacket2_hdr, tp_snaplen)",
+  "TPACKET2_HDR.mac": "offsetof(struct tpacket2_hdr, tp_mac)",
+  "TPACKET2_HDR.net": "offsetof(struct tpacket2_hdr, tp_net)",
+  "TPACKET2_HDR.address": "TPACKET_ALIGN(sizeof(struct tpacket2_hdr))",
+  PROT_READ: "PROT_READ",
+  PROT_WRITE: "PROT_WRITE",
+  MAP_SHARED: "MAP_SHARED",
+  POLLIN: "POLLIN",
   ETH_P_ALL: "ETH_P_ALL",
   ETH_P_ALL_NETWORK_ORDER: "htons(ETH_P_ALL)",
   MSG_DONTWAIT: "MSG_DONTWAIT",
@@ -101,7 +123,9 @@ function compilerValues(): Record<string, number> {
 #include <stdio.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <linux/if_ether.h>
