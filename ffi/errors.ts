@@ -45,6 +45,7 @@ export const EINTR = 4;
 export const ENXIO = 6;
 export const EBADF = 9;
 export const EAGAIN = 11;
+export const ENOMEM = 12;
 export const EACCES = 13;
 export const ENODEV = 19;
 export const EINVAL = 22;

@@ -64,6 +64,7 @@ export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 
 export const SOL_SOCKET = 1;
+export const SO_ERROR = 4;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_RCVTIMEO = 20;
@@ -116,3 +117,7 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
 export const POLLIN = 1;
+/** poll revents: an error is pending on the socket (ENETDOWN when the link goes down). */
+export const POLLERR = 8;
+/** struct pollfd { int fd; short events; short revents; } */
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { arenaLayout } from "../../ffi/af-packet.ts";
+import { arenaLayout } from "../../ffi/packet-socket.ts";
 import * as layout from "../../ffi/layout.ts";
 
 const compiler = Bun.which("cc") ?? Bun.which("gcc");
@@ -59,6 +59,7 @@ const C_VALUES: Record<string, string> = {
   SOCK_RAW: "SOCK_RAW",
   SOCK_CLOEXEC: "SOCK_CLOEXEC",
   SOL_SOCKET: "SOL_SOCKET",
+  SO_ERROR: "SO_ERROR",
   SO_SNDBUF: "SO_SNDBUF",
   SO_RCVBUF: "SO_RCVBUF",
   SO_RCVTIMEO: "SO_RCVTIMEO",
@@ -94,6 +95,11 @@ const C_VALUES: Record<string, string> = {
   PROT_WRITE: "PROT_WRITE",
   MAP_SHARED: "MAP_SHARED",
   POLLIN: "POLLIN",
+  POLLERR: "POLLERR",
+  "POLLFD.size": "sizeof(struct pollfd)",
+  "POLLFD.fd": "offsetof(struct pollfd, fd)",
+  "POLLFD.events": "offsetof(struct pollfd, events)",
+  "POLLFD.revents": "offsetof(struct pollfd, revents)",
   ETH_P_ALL: "ETH_P_ALL",
   ETH_P_ALL_NETWORK_ORDER: "htons(ETH_P_ALL)",
   MSG_DONTWAIT: "MSG_DONTWAIT",

@@ -1,0 +1,390 @@
+// What bng's two receive backends share: the options, the AF_PACKET socket and its setup, the
+// preallocated arena, and the sendmmsg send path. ffi/af-packet.ts receives with recvmmsg,
+// ffi/ring.ts from a PACKET_MMAP ring; both hand a `ReceiveBackend` to `openPacketSocketIO`.
+//
+// The arena holds the rx and tx frame slots, one iovec and one mmsghdr per slot, a sockaddr_ll
+// and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
+// receive or send allocates nothing and makes one system call in the common case.
+import { ptr, type Pointer } from "bun:ffi";
+import { FRAME_CSUM_NOT_READY, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
+import { EACCES, EADDRINUSE, EAGAIN, EINTR, ENETDOWN, ENOBUFS, ENODEV, ENOPROTOOPT, EPERM } from "./errors.ts";
+import { interfaceIndex, interfaceMtu } from "./interface.ts";
+import {
+  AF_PACKET,
+  AUXDATA_CONTROL_SPACE,
+  ETH_P_ALL_NETWORK_ORDER,
+  IOVEC,
+  MMSGHDR,
+  PACKET_AUXDATA,
+  PACKET_FANOUT,
+  PACKET_FANOUT_HASH,
+  PACKET_IGNORE_OUTGOING,
+  PACKET_QDISC_BYPASS,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_RCVTIMEO,
+  SO_SNDTIMEO,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOCKADDR_LL,
+  SOL_PACKET,
+  SOL_SOCKET,
+  TIMEVAL,
+  TP_STATUS_CSUMNOTREADY,
+  TP_STATUS_VLAN_VALID,
+} from "./layout.ts";
+import { check, lastErrno, libc } from "./libc.ts";
+
+export interface PacketIOOptions {
+  ifname: string;
+  /** Frames per receive/sendmmsg (default 64). */
+  batchSize?: number;
+  /** Bytes per frame slot (default: the interface MTU plus Ethernet and VLAN headers, at least 2048). */
+  slotSize?: number;
+  /** Longest wait of `receive()` (default 100 ms), so the caller can notice a new table. */
+  receiveTimeoutMs?: number;
+  /** PACKET_FANOUT_HASH group id (0 to 65535): sockets in one group share the frames by flow. */
+  fanoutGroup?: number;
+  /** Receive buffer to ask for, in bytes (default 4 MiB; the ring does not use one). */
+  receiveBufferBytes?: number;
+  /**
+   * Send tx frames straight to the driver (PACKET_QDISC_BYPASS, default true). Bypassed frames
+   * also skip the taps: tcpdump on this host does not show them. Turn off to watch them.
+   */
+  qdiscBypass?: boolean;
+  /**
+   * How frames are received (`set io`), read by `openPacketIO`: "mmsg" (default) copies batches
+   * out of the socket with recvmmsg; "ring" reads them from a PACKET_MMAP receive ring
+   * (ffi/ring.ts) shared with the kernel, without a system call while frames are waiting. Both
+   * send with sendmmsg.
+   */
+  io?: "mmsg" | "ring";
+}
+
+/** Counters of what the socket could not deliver or send; read them, never reset them. */
+export interface AfPacketStats {
+  /** Received frames longer than a slot (delivered flagged FRAME_TRUNCATED). */
+  truncatedFrames: number;
+  /** Receives that met EINTR or ENETDOWN (the link went down) and returned an empty batch. */
+  receiveErrors: number;
+  /** tx frames the kernel refused (queue full, interface down, longer than the MTU). */
+  sendDropped: number;
+  /** errno of the last refused send, 0 if none. */
+  lastSendErrno: number;
+}
+
+export interface AfPacketIO extends PacketIO {
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly stats: AfPacketStats;
+}
+
+const DEFAULT_BATCH_SIZE = 64;
+const DEFAULT_RECEIVE_TIMEOUT_MS = 100;
+const DEFAULT_RECEIVE_BUFFER_BYTES = 4 << 20;
+const MIN_SLOT_SIZE = 2048;
+// Ethernet header (14) + one VLAN tag (4) on top of the MTU.
+const LINK_HEADER_ROOM = 18;
+// A signal storm must not keep a send loop spinning.
+const MAX_SEND_INTERRUPTS = 8;
+
+function defaultSlotSize(ifname: string): number {
+  const needed = interfaceMtu(ifname) + LINK_HEADER_ROOM;
+  return Math.max(MIN_SLOT_SIZE, Math.ceil(needed / 64) * 64);
+}
+
+export function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+function socketAdvice(errno: number): string | undefined {
+  return errno === EPERM || errno === EACCES ? "bng needs root or CAP_NET_RAW" : undefined;
+}
+
+export function setIntOption(fd: number, level: number, option: number, value: number, call: string, advice?: (errno: number) => string | undefined): void {
+  const cell = new Int32Array([value]);
+  check(libc.setsockopt(fd, level, option, ptr(cell), 4), call, advice);
+}
+
+function setTimeoutOption(fd: number, option: number, milliseconds: number, call: string): void {
+  const timeval = new BigInt64Array(TIMEVAL.size / 8);
+  timeval[0] = BigInt(Math.floor(milliseconds / 1000));
+  timeval[1] = BigInt((milliseconds % 1000) * 1000);
+  check(libc.setsockopt(fd, SOL_SOCKET, option, ptr(timeval), TIMEVAL.size), call);
+}
+
+/** A sockaddr_ll naming `ifindex` with protocol `protocolNetworkOrder`. */
+export function sockaddrLl(ifindex: number, protocolNetworkOrder: number): Uint8Array {
+  const address = new Uint8Array(SOCKADDR_LL.size);
+  const view = new DataView(address.buffer);
+  view.setUint16(SOCKADDR_LL.family, AF_PACKET, true);
+  view.setUint16(SOCKADDR_LL.protocol, protocolNetworkOrder, true);
+  view.setInt32(SOCKADDR_LL.ifindex, ifindex, true);
+  return address;
+}
+
+// Protocol 0 at socket() means no frame is queued before bind picks the interface; binding with
+// ETH_P_ALL then starts the capture on that interface alone.
+export function openUnboundPacketSocket(): number {
+  return check(libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "socket(AF_PACKET, SOCK_RAW)", socketAdvice);
+}
+
+interface SocketSettings {
+  readonly receiveTimeoutMs: number;
+  /** SO_RCVBUF to ask for; undefined when the backend does not receive through the socket's queue. */
+  readonly receiveBufferBytes: number | undefined;
+  readonly fanoutGroup: number | undefined;
+  readonly qdiscBypass: boolean;
+}
+
+function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
+  const { receiveTimeoutMs, receiveBufferBytes, fanoutGroup } = settings;
+  // The balancer's own output (and that of the other workers and the ARP sender) would
+  // otherwise come back as input and loop.
+  setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)", (errno) =>
+    errno === ENOPROTOOPT ? "this kernel lacks PACKET_IGNORE_OUTGOING (Linux 4.20+ needed)" : undefined,
+  );
+  // tp_status tells which frames carry a partial checksum (veth and other virtual links).
+  setIntOption(fd, SOL_PACKET, PACKET_AUXDATA, 1, "setsockopt(PACKET_AUXDATA)");
+  if (receiveBufferBytes !== undefined) {
+    // The forced size ignores net.core.rmem_max (needs CAP_NET_ADMIN); without it the kernel
+    // caps the plain request at rmem_max, which is still better than the default.
+    const bufferCell = new Int32Array([receiveBufferBytes]);
+    if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(bufferCell), 4) < 0) {
+      check(libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(bufferCell), 4), "setsockopt(SO_RCVBUF)");
+    }
+  }
+  // A bounded wait lets the worker notice a new forwarding table between batches.
+  setTimeoutOption(fd, SO_RCVTIMEO, receiveTimeoutMs, "setsockopt(SO_RCVTIMEO)");
+  // A full send buffer must not hold the worker forever either.
+  setTimeoutOption(fd, SO_SNDTIMEO, receiveTimeoutMs, "setsockopt(SO_SNDTIMEO)");
+  // Forwarded frames go straight to the driver: bng is the only sender of them and a qdisc
+  // would only add a queue and a lock.
+  if (settings.qdiscBypass) setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)");
+  const address = sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER);
+  check(libc.bind(fd, ptr(address), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`, (errno) =>
+    errno === ENODEV ? `interface ${ifname} disappeared; see \`ip link\`` : undefined,
+  );
+  if (fanoutGroup !== undefined) {
+    setIntOption(fd, SOL_PACKET, PACKET_FANOUT, fanoutGroup | (PACKET_FANOUT_HASH << 16), `setsockopt(PACKET_FANOUT, group ${fanoutGroup})`, (errno) =>
+      errno === EADDRINUSE
+        ? `fanout group ${fanoutGroup} is in use with another mode or interface (another bng?); choose another group id`
+        : undefined,
+    );
+  }
+}
+
+/** FRAME_* bits for a frame's tp_status (from PACKET_AUXDATA or the ring's frame header). */
+export function statusFlags(status: number): number {
+  return ((status & TP_STATUS_CSUMNOTREADY) !== 0 ? FRAME_CSUM_NOT_READY : 0) | ((status & TP_STATUS_VLAN_VALID) !== 0 ? FRAME_VLAN_STRIPPED : 0);
+}
+
+/** The socket a receive backend is attached to, before it is bound. */
+export interface PacketSocket {
+  readonly fd: number;
+  readonly ifname: string;
+  readonly receiveTimeoutMs: number;
+  readonly arena: Arena;
+  readonly stats: AfPacketStats;
+}
+
+/** How one backend fills `rx`; created once per socket. */
+export interface ReceiveBackend {
+  /** Fills the arena's rx batch (waiting at most the receive timeout) and returns the count. */
+  receive(): number;
+  /** Frees what the backend holds besides the socket (the ring's mapping); called once. */
+  release(): void;
+}
+
+export interface Backend {
+  /** Whether frames wait in the socket's queue (recvmmsg), so a larger SO_RCVBUF matters. */
+  readonly usesReceiveBuffer: boolean;
+  /**
+   * Prepares the unbound socket (a ring is set up before bind, so no frame takes the ordinary
+   * queue first) and returns its receiver. Throws SyscallError, having freed what it took.
+   */
+  attach(socket: PacketSocket): ReceiveBackend;
+}
+
+/**
+ * An AF_PACKET PacketIO on `options.ifname` receiving through `backend`: the options are checked,
+ * the socket is opened, attached, configured and bound; on any failure everything taken so far
+ * is given back and the SyscallError (or RangeError) is thrown.
+ */
+export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): AfPacketIO {
+  const { ifname } = options;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const receiveTimeoutMs = options.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
+  const receiveBufferBytes = options.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES;
+  assertIntegerIn("batchSize", batchSize, 1, 1024);
+  assertIntegerIn("receiveTimeoutMs", receiveTimeoutMs, 1, 60_000);
+  assertIntegerIn("receiveBufferBytes", receiveBufferBytes, 4096, 1 << 30);
+  if (options.fanoutGroup !== undefined) assertIntegerIn("fanoutGroup", options.fanoutGroup, 0, 0xffff);
+  const ifindex = interfaceIndex(ifname);
+  const slotSize = options.slotSize ?? defaultSlotSize(ifname);
+  assertIntegerIn("slotSize", slotSize, 64, 1 << 17);
+
+  const arena = layOutArena(batchSize, slotSize);
+  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
+  const fd = openUnboundPacketSocket();
+  let receiver: ReceiveBackend | undefined;
+  try {
+    receiver = backend.attach({ fd, ifname, receiveTimeoutMs, arena, stats });
+    configurePacketSocket(fd, ifname, ifindex, {
+      receiveTimeoutMs,
+      receiveBufferBytes: backend.usesReceiveBuffer ? receiveBufferBytes : undefined,
+      fanoutGroup: options.fanoutGroup,
+      qdiscBypass: options.qdiscBypass ?? true,
+    });
+  } catch (error) {
+    receiver?.release();
+    libc.close(fd);
+    throw error;
+  }
+  const attached = receiver;
+
+  const { tx, words } = arena;
+  const txMessages = arena.pointer + arena.txMessages;
+  let closed = false;
+
+  function assertOpen(): void {
+    if (closed) throw new Error(`PacketIO on ${ifname} is closed`);
+  }
+
+  return {
+    ifname,
+    ifindex,
+    rx: arena.rx,
+    tx,
+    stats,
+
+    receive(): number {
+      assertOpen();
+      return attached.receive();
+    },
+
+    send(): number {
+      assertOpen();
+      const total = tx.count;
+      for (let slot = 0; slot < total; slot++) {
+        words[(arena.txIovecs + slot * IOVEC.size + IOVEC.len) >> 2] = tx.lengths[slot]!;
+      }
+      let next = 0;
+      let accepted = 0;
+      let interrupts = 0;
+      while (next < total) {
+        const sent = libc.sendmmsg(fd, (txMessages + next * MMSGHDR.size) as Pointer, total - next, 0);
+        if (sent > 0) {
+          next += sent;
+          accepted += sent;
+          continue;
+        }
+        const errno = lastErrno();
+        if (errno === EINTR && interrupts++ < MAX_SEND_INTERRUPTS) continue;
+        stats.lastSendErrno = errno;
+        if (errno === EAGAIN || errno === ENOBUFS || errno === ENETDOWN || errno === EINTR) {
+          // The queue or the interface refuses everything now; the rest of the batch is lost.
+          stats.sendDropped += total - next;
+          break;
+        }
+        // Something about this frame (EMSGSIZE, EINVAL): drop it, send the rest.
+        stats.sendDropped++;
+        next++;
+      }
+      return accepted;
+    },
+
+    close(): void {
+      if (closed) return;
+      closed = true;
+      attached.release();
+      libc.close(fd);
+    },
+  };
+}
+
+export interface Arena {
+  readonly pointer: number;
+  readonly bytes: Uint8Array;
+  /** The same memory as 32-bit words (little-endian: the low half of each size_t field). */
+  readonly words: Uint32Array;
+  readonly rx: PacketBatch;
+  readonly tx: PacketBatch;
+  readonly txIovecs: number;
+  readonly rxMessages: number;
+  readonly txMessages: number;
+  readonly rxAddresses: number;
+  readonly rxControls: number;
+}
+
+/** Byte offsets of each region of the arena for `batchSize` slots of `slotSize` bytes. */
+export function arenaLayout(batchSize: number, slotSize: number) {
+  const align8 = (offset: number) => Math.ceil(offset / 8) * 8;
+  const frames = batchSize * slotSize;
+  const rxFrames = 0;
+  const txFrames = align8(rxFrames + frames);
+  const rxIovecs = align8(txFrames + frames);
+  const txIovecs = rxIovecs + batchSize * IOVEC.size;
+  const rxMessages = txIovecs + batchSize * IOVEC.size;
+  const txMessages = rxMessages + batchSize * MMSGHDR.size;
+  const rxControls = txMessages + batchSize * MMSGHDR.size;
+  const rxAddresses = rxControls + batchSize * AUXDATA_CONTROL_SPACE;
+  const size = align8(rxAddresses + batchSize * SOCKADDR_LL.size);
+  return { rxFrames, txFrames, rxIovecs, txIovecs, rxMessages, txMessages, rxControls, rxAddresses, size };
+}
+
+function layOutArena(batchSize: number, slotSize: number): Arena {
+  const layout = arenaLayout(batchSize, slotSize);
+  const buffer = new ArrayBuffer(layout.size);
+  const bytes = new Uint8Array(buffer);
+  const words = new Uint32Array(buffer);
+  const pointer = ptr(bytes);
+  const batch = (frames: number): PacketBatch => ({
+    slotCount: batchSize,
+    slotSize,
+    bytes: new Uint8Array(buffer, frames, batchSize * slotSize),
+    lengths: new Uint32Array(batchSize),
+    flags: new Uint8Array(batchSize),
+    pktTypes: new Uint8Array(batchSize),
+    count: 0,
+  });
+  // Pointer-sized fields are written as two 32-bit words (little-endian on x86-64 and arm64).
+  const setPointer = (offset: number, address: number) => {
+    words[offset >> 2] = address % 0x1_0000_0000;
+    words[(offset >> 2) + 1] = Math.floor(address / 0x1_0000_0000);
+  };
+  for (let slot = 0; slot < batchSize; slot++) {
+    const rxIovec = layout.rxIovecs + slot * IOVEC.size;
+    setPointer(rxIovec + IOVEC.base, pointer + layout.rxFrames + slot * slotSize);
+    words[(rxIovec + IOVEC.len) >> 2] = slotSize;
+    const txIovec = layout.txIovecs + slot * IOVEC.size;
+    setPointer(txIovec + IOVEC.base, pointer + layout.txFrames + slot * slotSize);
+
+    const rxMessage = layout.rxMessages + slot * MMSGHDR.size;
+    setPointer(rxMessage + MMSGHDR.name, pointer + layout.rxAddresses + slot * SOCKADDR_LL.size);
+    words[(rxMessage + MMSGHDR.namelen) >> 2] = SOCKADDR_LL.size;
+    setPointer(rxMessage + MMSGHDR.iov, pointer + rxIovec);
+    words[(rxMessage + MMSGHDR.iovlen) >> 2] = 1;
+    setPointer(rxMessage + MMSGHDR.control, pointer + layout.rxControls + slot * AUXDATA_CONTROL_SPACE);
+    words[(rxMessage + MMSGHDR.controllen) >> 2] = AUXDATA_CONTROL_SPACE;
+
+    // No destination name: a bound AF_PACKET socket sends out of the interface it is bound to.
+    const txMessage = layout.txMessages + slot * MMSGHDR.size;
+    setPointer(txMessage + MMSGHDR.iov, pointer + txIovec);
+    words[(txMessage + MMSGHDR.iovlen) >> 2] = 1;
+  }
+  return {
+    pointer,
+    bytes,
+    words,
+    rx: batch(layout.rxFrames),
+    tx: batch(layout.txFrames),
+    txIovecs: layout.txIovecs,
+    rxMessages: layout.rxMessages,
+    txMessages: layout.txMessages,
+    rxAddresses: layout.rxAddresses,
+    rxControls: layout.rxControls,
+  };
+}
