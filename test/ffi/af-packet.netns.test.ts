@@ -1,82 +1,15 @@
 // The AF_PACKET PacketIO on a real veth pair between two network namespaces this test creates
-// (names bngf + random suffix) and removes afterwards, even on failure. Kernel defaults are
-// left as they are (veth checksum offload on). Needs root; skipped otherwise.
+// (names bngf + random suffix, netns-lab.ts) and removes afterwards, even on failure. Kernel
+// defaults are left as they are (veth checksum offload on). Needs root; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { PACKET_BROADCAST, PACKET_HOST } from "../../ffi/layout.ts";
+import { inNamespace, run, vethLab, type IoKind } from "./netns-lab.ts";
 import type { FrameSummary } from "./packet-io-helper.ts";
 
 const isRoot = process.getuid?.() === 0;
-const suffix = Math.random().toString(16).slice(2, 8);
-const lab = {
-  namespaceA: `bngf${suffix}a`,
-  namespaceB: `bngf${suffix}b`,
-  linkA: `bngf${suffix}a`,
-  linkB: `bngf${suffix}b`,
-  addressA: "192.0.2.1",
-  addressB: "192.0.2.2",
-  macA: "",
-  macB: "",
-};
-const HELPER = new URL("./packet-io-helper.ts", import.meta.url).pathname;
-const children = new Set<Bun.Subprocess>();
-
-function run(command: string[]): string {
-  const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) {
-    throw new Error(`${command.join(" ")} exited ${result.exitCode}: ${result.stderr.toString().trim()}`);
-  }
-  return result.stdout.toString();
-}
-
-function inNamespace(namespace: string, command: string[]): string[] {
-  return ["ip", "netns", "exec", namespace, ...command];
-}
-
-/** A helper process in `namespace`, started and waited on until its sockets are open. */
-async function startHelper(namespace: string, args: string[], io: "mmsg" | "ring" = "mmsg") {
-  const child = Bun.spawn(inNamespace(namespace, [process.execPath, HELPER, ...args]), {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, BNG_TEST_IO: io },
-  });
-  children.add(child);
-  const reader = child.stdout.getReader();
-  let buffered = "";
-  const decoder = new TextDecoder();
-  async function nextLine(): Promise<string> {
-    for (;;) {
-      const newline = buffered.indexOf("\n");
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        return line;
-      }
-      const chunk = await reader.read();
-      if (chunk.done) {
-        await child.exited;
-        throw new Error(`helper ${args[0]} exited ${child.exitCode}: ${await new Response(child.stderr).text()}`);
-      }
-      buffered += decoder.decode(chunk.value, { stream: true });
-    }
-  }
-  expect(JSON.parse(await nextLine())).toEqual({ ready: true });
-  return {
-    async result<T>(): Promise<T> {
-      const line = await nextLine();
-      await child.exited;
-      children.delete(child);
-      return JSON.parse(line) as T;
-    },
-  };
-}
-
-function macOf(namespace: string, link: string): string {
-  const match = /link\/ether ([0-9a-f:]{17})/.exec(run(["ip", "-n", namespace, "link", "show", link]));
-  if (!match?.[1]) throw new Error(`no MAC for ${link}`);
-  return match[1];
-}
+const lab = vethLab("bngf");
 
 function tcpConnectAttempt(namespace: string, address: string, port: number): void {
   // A SYN to a closed port: the kernel answers RST; the connect fails, which is fine.
@@ -85,29 +18,11 @@ function tcpConnectAttempt(namespace: string, address: string, port: number): vo
 }
 
 describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
-  beforeAll(() => {
-    run(["ip", "netns", "add", lab.namespaceA]);
-    run(["ip", "netns", "add", lab.namespaceB]);
-    run(["ip", "link", "add", lab.linkA, "netns", lab.namespaceA, "type", "veth", "peer", "name", lab.linkB, "netns", lab.namespaceB]);
-    run(["ip", "-n", lab.namespaceA, "addr", "add", `${lab.addressA}/24`, "dev", lab.linkA]);
-    run(["ip", "-n", lab.namespaceB, "addr", "add", `${lab.addressB}/24`, "dev", lab.linkB]);
-    for (const [namespace, link] of [[lab.namespaceA, lab.linkA], [lab.namespaceB, lab.linkB]] as const) {
-      run(["ip", "-n", namespace, "link", "set", link, "up"]);
-      run(["ip", "-n", namespace, "link", "set", "lo", "up"]);
-    }
-    lab.macA = macOf(lab.namespaceA, lab.linkA);
-    lab.macB = macOf(lab.namespaceB, lab.linkB);
-  });
-
-  afterAll(() => {
-    for (const child of children) child.kill();
-    for (const namespace of [lab.namespaceA, lab.namespaceB]) {
-      Bun.spawnSync(["ip", "netns", "del", namespace]);
-    }
-  });
+  beforeAll(() => lab.create());
+  afterAll(() => lab.remove());
 
   test.each(["mmsg", "ring"] as const)("%s: receives real traffic with packet types and the partial-checksum flag; never its own host's output", async (io) => {
-    const receiver = await startHelper(lab.namespaceA, ["receive", lab.linkA, "1500"], io);
+    const receiver = await lab.startHelper(lab.namespaceA, ["receive", lab.linkA, "1500"], io);
     // An earlier case resolved A already: forget it so that B asks by ARP again.
     run(["ip", "-n", lab.namespaceB, "neigh", "flush", "all"]);
     tcpConnectAttempt(lab.namespaceB, lab.addressA, 9);
@@ -133,13 +48,9 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
    * Sends a 60- and a 300-byte frame through tx and one through the frame sender from A, with
    * B receiving into 128-byte slots and tcpdump watching A's side of the link.
    */
-  async function sendScenario(mode: "bypass" | "qdisc", marker: string, io: "mmsg" | "ring" = "mmsg") {
-    const receiver = await startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", "128"], io);
-    const tcpdump = Bun.spawn(
-      inNamespace(lab.namespaceA, ["tcpdump", "-l", "-n", "-e", "-i", lab.linkA, "ether", "proto", "0x88b5"]),
-      { stdout: "pipe", stderr: "pipe" },
-    );
-    children.add(tcpdump);
+  async function sendScenario(mode: "bypass" | "qdisc", marker: string, io: IoKind = "mmsg") {
+    const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", "128"], io);
+    const tcpdump = lab.spawn(lab.namespaceA, ["tcpdump", "-l", "-n", "-e", "-i", lab.linkA, "ether", "proto", "0x88b5"]);
     // tcpdump says "listening on" once its capture is open.
     const tcpdumpErrors = tcpdump.stderr.getReader();
     let tcpdumpBanner = "";
@@ -148,12 +59,12 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
       if (chunk.done) throw new Error(`tcpdump failed: ${tcpdumpBanner}`);
       tcpdumpBanner += new TextDecoder().decode(chunk.value);
     }
-    const sender = await startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, "60", "300"]);
+    const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, "60", "300"]);
     const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number }>();
     const received = await receiver.result<{ frames: FrameSummary[]; stats: { truncatedFrames: number } }>();
     tcpdump.kill();
     await tcpdump.exited;
-    children.delete(tcpdump);
+    lab.forget(tcpdump);
     const capturedFrames = (await new Response(tcpdump.stdout).text())
       .split("\n")
       .filter((line) => line.includes(`${lab.macA} > ${lab.macB}`)).length;
@@ -188,7 +99,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
   }, 20_000);
 
   test("sockets in one fanout group share the flows: each SYN reaches exactly one of them", async () => {
-    const receiver = await startHelper(lab.namespaceA, ["fanout", lab.linkA, "4242", "2500"]);
+    const receiver = await lab.startHelper(lab.namespaceA, ["fanout", lab.linkA, "4242", "2500"]);
     const attempts = 12;
     const script = `const net=require("node:net");let open=${attempts};for(let i=0;i<${attempts};i++){const s=net.connect(9,"${lab.addressA}");s.on("error",()=>{if(--open===0)process.exit(0)})}setTimeout(()=>process.exit(0),1500)`;
     run(inNamespace(lab.namespaceB, [process.execPath, "-e", script]));
@@ -203,7 +114,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
 
   test("turns GRO off on the interface and restores it", async () => {
     run(inNamespace(lab.namespaceA, ["ethtool", "-K", lab.linkA, "gro", "on"]));
-    const helper = await startHelper(lab.namespaceA, ["offload", lab.linkA]);
+    const helper = await lab.startHelper(lab.namespaceA, ["offload", lab.linkA]);
     const outcome = await helper.result<Record<string, unknown>>();
     expect(outcome).toEqual({
       turnedOff: ["generic-receive-offload"],
@@ -216,26 +127,11 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
   }, 20_000);
 
   test("reads IPv4 forwarding and warns when the interface forwards", async () => {
-    const quiet = await (await startHelper(lab.namespaceA, ["forwarding", lab.linkA])).result<Record<string, unknown>>();
+    const quiet = await (await lab.startHelper(lab.namespaceA, ["forwarding", lab.linkA])).result<Record<string, unknown>>();
     expect(quiet).toEqual({ forwarding: { global: false, onInterface: false }, warning: null });
     run(inNamespace(lab.namespaceA, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]));
-    const loud = await (await startHelper(lab.namespaceA, ["forwarding", lab.linkA])).result<{ forwarding: unknown; warning: string }>();
+    const loud = await (await lab.startHelper(lab.namespaceA, ["forwarding", lab.linkA])).result<{ forwarding: unknown; warning: string }>();
     expect(loud.forwarding).toEqual({ global: true, onInterface: true });
     expect(loud.warning).toContain(`net.ipv4.conf.${lab.linkA}.forwarding=0`);
   }, 20_000);
-
-  test("forwards a flood of frames (measures the receive+send cost per frame)", async () => {
-    const forwarder = await startHelper(lab.namespaceB, ["forward", lab.linkB, "4000"]);
-    const flood = await startHelper(lab.namespaceA, ["flood", lab.linkA, lab.macB, "100000"]);
-    const flooded = await flood.result<{ sent: number; returned: number; wallMs: number }>();
-    const forwarded = await forwarder.result<{ forwarded: number; userMicros: number; systemMicros: number; busyMs: number }>();
-
-    expect(flooded.sent).toBe(100_000);
-    expect(forwarded.forwarded).toBeGreaterThan(0);
-    expect(flooded.returned).toBe(forwarded.forwarded);
-    const perFrame = (micros: number) => ((micros / forwarded.forwarded) * 1000).toFixed(0);
-    console.log(
-      `forwarder: ${forwarded.forwarded} frames in ${forwarded.busyMs.toFixed(0)} ms; per frame user ${perFrame(forwarded.userMicros)} ns, system ${perFrame(forwarded.systemMicros)} ns`,
-    );
-  }, 30_000);
 });

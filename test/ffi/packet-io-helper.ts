@@ -1,16 +1,19 @@
 // Runs inside a test network namespace (`ip netns exec NS bun test/ffi/packet-io-helper.ts MODE ...`)
 // and drives the real AF_PACKET PacketIO. It prints `{"ready":true}` once its sockets are open,
-// then one JSON line with what it saw. Modes:
+// then one JSON line with what it saw. BNG_TEST_IO=ring makes the receive, forward, ping and
+// linkdown modes use the PACKET_MMAP ring instead of recvmmsg. Modes:
 //   receive IFNAME DURATION_MS [SLOT_SIZE]        summarize every frame received
 //   send IFNAME DST_MAC MARKER bypass|qdisc LENGTH...
 //                                                 send one test frame per LENGTH through tx and
 //                                                 one through the frame sender; watch for echoes
 //   forward IFNAME DURATION_MS                    send every test frame back to its source (bench)
 //   flood IFNAME DST_MAC COUNT                    send COUNT test frames, count those coming back
+//   ping IFNAME DST_MAC COUNT GAP_MS              one test frame at a time to a forwarder: round trips
+//   linkdown IFNAME                               receive() calls while the link is up, down, up again
 //   fanout IFNAME GROUP DURATION_MS               two sockets in one fanout group: TCP SYNs each saw
 //   offload IFNAME                                turn receive coalescing off, then restore it
 //   forwarding IFNAME                             the IPv4 forwarding state and warning
-import { openFrameSender, openPacketIO, type AfPacketIO } from "../../ffi/af-packet.ts";
+import { openFrameSender, openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/af-packet.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../ffi/offload.ts";
@@ -78,13 +81,17 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
   target.set(new TextEncoder().encode(marker).subarray(0, length - 14), at + 14);
 }
 
+/** A PacketIO with the receive backend the test asked for (BNG_TEST_IO). */
+function openTestIO(options: PacketIOOptions): AfPacketIO {
+  return openPacketIO({ ...options, io: process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg" });
+}
+
 function ready(): void {
   console.log(JSON.stringify({ ready: true }));
 }
 
 function receiveMode(durationMs: number, slotSize?: number): void {
-  // BNG_TEST_IO=ring receives through the PACKET_MMAP ring instead of recvmmsg.
-  const io = openPacketIO({ ifname, io: process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg", ...(slotSize === undefined ? {} : { slotSize }) });
+  const io = openTestIO({ ifname, ...(slotSize === undefined ? {} : { slotSize }) });
   ready();
   const frames: FrameSummary[] = [];
   const deadline = Date.now() + durationMs;
@@ -135,7 +142,7 @@ function sendMode(destinationText: string, marker: string, qdiscBypass: boolean,
 }
 
 function forwardMode(durationMs: number): void {
-  const io = openPacketIO({ ifname });
+  const io = openTestIO({ ifname });
   ready();
   const started = process.cpuUsage();
   let forwarded = 0;
@@ -206,6 +213,71 @@ function floodMode(destinationText: string, count: number): void {
   io.close();
 }
 
+/** Round trips of single frames through a forwarder on an otherwise idle link, in ms. */
+function pingMode(destinationText: string, count: number, gapMs: number): void {
+  const destination = parseMac(destinationText);
+  const ownMac = interfaceMac(ifname);
+  const io = openTestIO({ ifname, receiveTimeoutMs: 50 });
+  ready();
+  const { tx } = io;
+  const roundTrips: number[] = [];
+  let lost = 0;
+  for (let ping = 0; ping < count; ping++) {
+    // The gap lets both sides go back to sleep in poll/recvmmsg before the next frame.
+    Bun.sleepSync(gapMs);
+    const marker = `ping-${ping}`;
+    writeTestFrame(tx.bytes, 0, destination, ownMac, marker, 64);
+    tx.lengths[0] = 64;
+    tx.count = 1;
+    const sentAt = performance.now();
+    if (io.send() !== 1) throw new Error(`ping ${ping} not sent: ${JSON.stringify(io.stats)}`);
+    let echoed = false;
+    while (!echoed && performance.now() - sentAt < 1000) {
+      const received = io.receive();
+      for (let slot = 0; slot < received; slot++) {
+        if (summarize(io, slot).marker === marker) echoed = true;
+      }
+    }
+    if (echoed) roundTrips.push(performance.now() - sentAt);
+    else lost++;
+  }
+  console.log(JSON.stringify({ roundTrips, lost, stats: io.stats }));
+  io.close();
+}
+
+/**
+ * How often receive() returns while the link is up and idle, down, and up again (500 ms each):
+ * a backend that does not clear the link-down error would return at once, thousands of times.
+ */
+function linkDownMode(): void {
+  const io = openTestIO({ ifname });
+  ready();
+  const calls = (ms: number) => {
+    let made = 0;
+    const deadline = performance.now() + ms;
+    while (performance.now() < deadline) {
+      io.receive();
+      made++;
+    }
+    return made;
+  };
+  const setLink = (state: "up" | "down") => {
+    const result = Bun.spawnSync(["ip", "link", "set", ifname, state], { stderr: "pipe" });
+    if (result.exitCode !== 0) throw new Error(`ip link set ${ifname} ${state}: ${result.stderr.toString()}`);
+  };
+  const idleCalls = calls(500);
+  setLink("down");
+  let downCalls: number;
+  try {
+    downCalls = calls(500);
+  } finally {
+    setLink("up");
+  }
+  const upCalls = calls(500);
+  console.log(JSON.stringify({ idleCalls, downCalls, upCalls, receiveErrors: io.stats.receiveErrors }));
+  io.close();
+}
+
 function fanoutMode(group: number, durationMs: number): void {
   const members = [0, 1].map(() => openPacketIO({ ifname, fanoutGroup: group, receiveTimeoutMs: 20 }));
   ready();
@@ -254,6 +326,12 @@ switch (mode) {
     break;
   case "flood":
     floodMode(rest[0] ?? "", Number(rest[1]));
+    break;
+  case "ping":
+    pingMode(rest[0] ?? "", Number(rest[1]), Number(rest[2]));
+    break;
+  case "linkdown":
+    linkDownMode();
     break;
   case "fanout":
     fanoutMode(Number(rest[0]), Number(rest[1]));
