@@ -385,7 +385,9 @@ export class Daemon implements DaemonView {
     for (const old of previous.targets) {
       const next = loaded.config.targets.find((target) => target.id === old.id);
       if (!next || next.ipaddr !== old.ipaddr || !next.registered) {
-        this.runtime.delete(old.id);
+        // The workers' neighbour entry for this id still holds the old host's MAC: only an ARP
+        // seen from now on (a higher sighting count) may give the id its new MAC.
+        this.runtime.set(old.id, { mac: undefined, sightings: this.neighbours.read(old.id)?.sightings ?? 0, lastArpRequestMs: -Infinity });
         this.dropSessionsOf(old.id, "reload");
       }
     }
