@@ -1,0 +1,553 @@
+// Issue 5's acceptance, in memory: a real Daemon with its real control socket, the seed's DSR
+// config, and a data plane the test feeds frame by frame. Every command goes over the socket
+// twice, by the protocol (sendControlRequest) and by the command line (main() in this
+// process), and what they say is checked against the traffic the test pushed.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { formatDiagnostic, loadConfigFile } from "../../src/config/index.ts";
+import { escapeLabelValue } from "../../src/control/metrics.ts";
+import type { ControlReply, ControlRequest } from "../../src/control/protocol.ts";
+import { sendControlRequest } from "../../src/control/socket-client.ts";
+import { arpFrame, icmpFrame, mac, tcpFrame } from "../fixtures/frames.ts";
+import {
+  columnStarts,
+  DaemonHarness,
+  OWN_MAC,
+  runCli,
+  sampleValue,
+  SEED_CONFIG,
+  TCP_ACK,
+  TCP_SYN,
+  validateExposition,
+  VIP,
+  withThirdTarget,
+} from "./harness.ts";
+
+// ---- the spec's `status --json` names (spec.md, Control): a public interface ----------------
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Id = v.pipe(v.number(), v.integer(), v.minValue(1));
+const Mac = v.pipe(v.string(), v.regex(/^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$/));
+const ServerSchema = v.object({
+  id: Id,
+  ipaddr: v.pipe(v.string(), v.ipv4()),
+  port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
+  protocol: v.picklist(["tcp", "udp"]),
+  method: v.picklist(["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev"]),
+  sessions: Count,
+  packets: Count,
+  bytes: Count,
+  targets: v.array(Id),
+});
+const TargetSchema = v.object({
+  id: Id,
+  ipaddr: v.pipe(v.string(), v.ipv4()),
+  port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
+  state: v.picklist(["up", "down", "disabled"]),
+  mac: v.nullable(Mac),
+  sessions: Count,
+  packets: Count,
+  bytes: Count,
+});
+const StatusSchema = v.object({
+  version: v.pipe(v.string(), v.regex(/^\d+\.\d+\.\d+/)),
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  uptime_s: Count,
+  config: v.pipe(v.string(), v.startsWith("/")),
+  servers: v.array(ServerSchema),
+  targets: v.array(TargetSchema),
+  drops: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), Count),
+});
+type Status = v.InferOutput<typeof StatusSchema>;
+const SessionsSchema = v.object({
+  total: Count,
+  sessions: v.array(
+    v.object({ server: Id, client: v.pipe(v.string(), v.ipv4()), client_port: v.nullable(Count), target: Id, age_s: Count, idle_s: Count }),
+  ),
+});
+const MessageSchema = v.object({ message: v.string() });
+
+const harness = new DaemonHarness();
+const CLIENT_MAC = "02:00:00:00:aa:01";
+
+/** Ground truth: what the test pushed and where bng sent it. */
+const boundTo = new Map<string, number>();
+const pushed = new Map<number, { packets: number; bytes: number }>();
+
+async function ask(request: ControlRequest): Promise<ControlReply> {
+  return sendControlRequest(harness.socket, request);
+}
+async function result(request: ControlRequest): Promise<unknown> {
+  const reply = await ask(request);
+  if (!reply.ok) throw new Error(`${request.cmd}: ${reply.error}`);
+  return reply.result;
+}
+async function status(): Promise<Status> {
+  return v.parse(StatusSchema, await result({ cmd: "status" }));
+}
+function cli(...argv: string[]) {
+  return runCli([...argv, "--socket", harness.socket]);
+}
+async function cliJson(...argv: string[]): Promise<unknown> {
+  const out = await cli(...argv, "--json");
+  if (out.code !== 0) throw new Error(`bng ${argv.join(" ")}: exit ${out.code}: ${out.stderr}`);
+  return JSON.parse(out.stdout);
+}
+function target(report: Status, id: number) {
+  const found = report.targets.find((t) => t.id === id);
+  if (!found) throw new Error(`no target ${id} in status`);
+  return found;
+}
+
+function client(i: number): string {
+  return `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/** One TCP frame from `source` to VIP:port; returns the target it went to (by destination MAC). */
+function send(source: string, options: { flags?: number; payload?: number; port?: number } = {}): number | undefined {
+  const frame = tcpFrame({
+    src: CLIENT_MAC,
+    dst: OWN_MAC,
+    srcIp: source,
+    dstIp: VIP,
+    srcPort: 40000,
+    dstPort: options.port ?? 80,
+    flags: options.flags ?? TCP_SYN,
+    payload: new Uint8Array(options.payload ?? 0),
+  });
+  harness.io.inject(frame);
+  const out = harness.pump();
+  expect(out.length).toBeLessThanOrEqual(1);
+  const id = DaemonHarness.targetOf(out[0]);
+  if (id !== undefined) {
+    const forwarded = out[0]!;
+    // DSR: only the MACs change; the IP packet is untouched.
+    expect(forwarded.subarray(14)).toEqual(frame.subarray(14));
+    expect(Array.from(forwarded.subarray(6, 12))).toEqual(Array.from(mac(OWN_MAC)));
+    const sums = pushed.get(id) ?? { packets: 0, bytes: 0 };
+    sums.packets++;
+    sums.bytes += frame.length;
+    pushed.set(id, sums);
+  }
+  return id;
+}
+
+/** A client's frame that must stay with its session's target. */
+function sendBound(source: string, payload = 0): void {
+  const before = boundTo.get(source);
+  const now = send(source, { flags: TCP_ACK, payload });
+  if (before === undefined) {
+    if (now !== undefined) boundTo.set(source, now);
+  } else expect({ client: source, target: now }).toEqual({ client: source, target: before });
+}
+
+function arpRequestFor(vip: string): Uint8Array {
+  return arpFrame({ op: 1, senderMac: "02:00:00:00:aa:fe", senderIp: "172.16.1.254", targetIp: vip });
+}
+/** [op, sender ip, target ip] of an ARP frame. */
+function arpFields(frame: Uint8Array): [number, string, string] {
+  return [(frame[20]! << 8) | frame[21]!, Array.from(frame.subarray(28, 32)).join("."), Array.from(frame.subarray(38, 42)).join(".")];
+}
+function gratuitousArps(since = 0): Uint8Array[] {
+  return harness.hostFrames.slice(since).filter((frame) => {
+    const [, sender, target] = arpFields(frame);
+    return sender === VIP && target === VIP;
+  });
+}
+
+beforeAll(async () => {
+  harness.healthy.add("172.16.1.100").add("172.16.1.101").add("172.16.1.102").add("172.16.1.103");
+  await harness.start(SEED_CONFIG);
+  // bng asks for its targets' MACs from its real address as soon as it starts.
+  const requests = harness.hostFrames.filter((frame) => arpFields(frame)[0] === 1).map((frame) => arpFields(frame).slice(1));
+  expect(requests).toContainEqual(["172.16.1.252", "172.16.1.100"]);
+  expect(requests).toContainEqual(["172.16.1.252", "172.16.1.101"]);
+  harness.answerArp([1, 2]);
+  await harness.waitFor(async () => (await status()).targets.every((t) => t.state === "up"), "both targets up with their MACs");
+}, 15_000);
+
+afterAll(async () => {
+  await harness.stop();
+});
+
+describe("issue 5: every control command against a running daemon", () => {
+  test("start-up: three gratuitous ARPs announce the VIP with bng's MAC", async () => {
+    await harness.waitFor(() => gratuitousArps().length >= 3, "three gratuitous ARPs", 4000);
+    const announcements = gratuitousArps();
+    expect(announcements).toHaveLength(3);
+    for (const frame of announcements) expect(Array.from(frame.subarray(22, 28))).toEqual(Array.from(mac(OWN_MAC)));
+  });
+
+  test("status: the spec's names, by protocol and by CLI, and numbers that agree with the traffic", async () => {
+    for (let i = 0; i < 60; i++) sendBound(client(i));
+    for (let i = 0; i < 30; i++) sendBound(client(i), 100 + i);
+    const dropsBefore = (await status()).drops.no_server ?? 0;
+    for (let i = 0; i < 5; i++) expect(send(client(i), { port: 81 })).toBeUndefined();
+
+    const report = await status();
+    const fromCli = v.parse(StatusSchema, await cliJson("status"));
+    for (const view of [report, fromCli]) {
+      expect(view.drops.no_server).toBe(dropsBefore + 5);
+      expect(view.servers).toHaveLength(1);
+      const server = view.servers[0]!;
+      expect(server).toMatchObject({ id: 1, ipaddr: VIP, port: 80, protocol: "tcp", method: "rr", targets: [1, 2] });
+      expect(server.sessions).toBe(60);
+      expect(server.packets).toBe(90);
+      expect(server.bytes).toBe([...pushed.values()].reduce((sum, t) => sum + t.bytes, 0));
+      for (const id of [1, 2]) {
+        const t = target(view, id);
+        expect(t.state).toBe("up");
+        expect(t.mac).toBe(`02:00:00:00:0b:0${id}`);
+        expect({ id, packets: t.packets, bytes: t.bytes }).toEqual({ id, ...pushed.get(id)! });
+        expect(t.sessions).toBe([...boundTo.values()].filter((bound) => bound === id).length);
+      }
+    }
+    // rr over two targets: the 60 new clients alternate.
+    expect(target(report, 1).sessions).toBe(30);
+    expect(fromCli.pid).toBe(report.pid);
+    expect(fromCli.config).toBe(report.config);
+  });
+
+  test("status for people: the tables' columns are aligned", async () => {
+    const out = await cli("status");
+    expect(out.code).toBe(0);
+    const lines = out.stdout.split("\n");
+    for (const header of [/^SERVER\s+NAME\s+VIRTUAL/, /^TARGET\s+NAME\s+ADDRESS\s+STATE/]) {
+      const at = lines.findIndex((line) => header.test(line));
+      expect(at).toBeGreaterThanOrEqual(0);
+      const rows = [];
+      for (let i = at + 1; i < lines.length && /^\d/.test(lines[i]!); i++) rows.push(lines[i]!);
+      expect(rows.length).toBeGreaterThan(0);
+      const starts = columnStarts(lines[at]!);
+      expect(starts.length).toBeGreaterThan(4);
+      // Every value begins exactly under its header (a cell may be wider than its header, never shifted).
+      for (const row of rows) for (const start of columnStarts(row)) expect(starts).toContain(start);
+    }
+    expect(out.stdout).toMatch(/^1\s+-\s+172\.16\.1\.10:80\s+tcp\s+rr\s+enabled/m);
+    expect(out.stdout).toMatch(/^2\s+-\s+172\.16\.1\.101:80\s+up\s+02:00:00:00:0b:02/m);
+  });
+
+  test("show servers|targets|networks: the same objects by protocol and by CLI", async () => {
+    const report = await status();
+    const servers = v.parse(v.array(ServerSchema), await result({ cmd: "show", what: "servers" }));
+    expect(servers).toEqual(report.servers);
+    expect(v.parse(v.array(ServerSchema), await cliJson("show", "servers"))).toEqual(report.servers);
+    const targets = v.parse(v.array(TargetSchema), await result({ cmd: "show", what: "targets" }));
+    expect(targets.map((t) => [t.id, t.state, t.mac, t.sessions, t.packets])).toEqual(report.targets.map((t) => [t.id, t.state, t.mac, t.sessions, t.packets]));
+    const human = await cli("show", "targets");
+    expect(human.stdout.split("\n").filter((line) => /^\d/.test(line)).map((line) => line.split(/\s+/)[0])).toEqual(["1", "2"]);
+    const network = { id: 1, name: "local network", addr: "172.16.1.0", mask: "255.255.255.0", real: "172.16.1.252", interface: "eth0" };
+    expect(await result({ cmd: "show", what: "networks" })).toEqual([network]);
+    expect(await cliJson("show", "networks")).toEqual([network]);
+    expect((await cli("show", "networks")).stdout).toMatch(/^1\s+local network\s+172\.16\.1\.0\s+172\.16\.1\.252\s+eth0$/m);
+  });
+
+  test("show sessions with --server, --target, --client, --limit: exactly the sessions the traffic made", async () => {
+    const all = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
+    expect(all.total).toBe(boundTo.size);
+    expect(new Map(all.sessions.map((s) => [s.client, s.target]))).toEqual(boundTo);
+    expect(all.sessions.every((s) => s.server === 1 && s.client_port === null && s.idle_s <= s.age_s)).toBe(true);
+    const byCli = v.parse(SessionsSchema, await cliJson("show", "sessions", "--limit", "1000"));
+    expect(new Map(byCli.sessions.map((s) => [s.client, s.target]))).toEqual(boundTo);
+
+    const defaultLimit = v.parse(SessionsSchema, await cliJson("show", "sessions"));
+    expect(defaultLimit.total).toBe(60);
+    expect(defaultLimit.sessions).toHaveLength(60); // the default limit is 100
+    const limited = v.parse(SessionsSchema, await cliJson("show", "sessions", "--limit", "7"));
+    expect({ total: limited.total, shown: limited.sessions.length }).toEqual({ total: 60, shown: 7 });
+
+    for (const id of [1, 2]) {
+      const expected = [...boundTo].filter(([, bound]) => bound === id).map(([c]) => c).sort();
+      const viaProtocol = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", target: id, limit: 1000 }));
+      const viaCli = v.parse(SessionsSchema, await cliJson("show", "sessions", "--target", String(id), "--limit", "1000"));
+      for (const view of [viaProtocol, viaCli]) {
+        expect(view.total).toBe(expected.length);
+        expect(view.sessions.map((s) => s.client).sort()).toEqual(expected);
+      }
+    }
+    expect(v.parse(SessionsSchema, await cliJson("show", "sessions", "--server", "1", "--limit", "2")).total).toBe(60);
+    expect(v.parse(SessionsSchema, await cliJson("show", "sessions", "--server", "2"))).toEqual({ total: 0, sessions: [] });
+    const one = v.parse(SessionsSchema, await cliJson("show", "sessions", "--client", client(7)));
+    expect(one.total).toBe(1);
+    expect(one.sessions[0]).toMatchObject({ server: 1, client: client(7), target: boundTo.get(client(7))! });
+    // Filters combine.
+    const other = boundTo.get(client(7)) === 1 ? 2 : 1;
+    expect(v.parse(SessionsSchema, await cliJson("show", "sessions", "--client", client(7), "--target", String(other))).total).toBe(0);
+
+    const human = await cli("show", "sessions", "--target", "1", "--limit", "3");
+    expect(human.stdout).toMatch(/^SERVER\s+CLIENT\s+TARGET\s+AGE\s+IDLE$/m);
+    expect(human.stdout.split("\n").filter((line) => /^1\s+198\.51\./.test(line))).toHaveLength(3);
+    expect(human.stdout).toContain("30 sessions (showing 3)");
+
+    // Bad filters: refused by the protocol, a usage error for the CLI.
+    const bad = await ask({ cmd: "show", what: "sessions", client: "198.51.100" } as ControlRequest);
+    expect(bad.ok).toBe(false);
+    expect((await cli("show", "sessions", "--limit", "0")).code).toBe(2);
+    expect((await cli("show", "sessions", "--client", "nonsense")).code).toBe(1);
+  });
+
+  test("disable target drains (its clients stay, new clients never get it); enable takes it back", async () => {
+    const victim = 1;
+    const itsClients = [...boundTo].filter(([, bound]) => bound === victim).map(([c]) => c);
+    const disabled = await cli("disable", "target", String(victim));
+    expect(disabled.code).toBe(0);
+    expect(disabled.stdout).toBe(`target 1 disabled: no new sessions; its ${itsClients.length} sessions drain until they expire\n`);
+    let report = await status();
+    expect(target(report, victim).state).toBe("disabled");
+    expect(target(report, victim).sessions).toBe(itsClients.length);
+    for (const c of itsClients) sendBound(c, 10);
+    for (let i = 100; i < 150; i++) {
+      sendBound(client(i));
+      expect(boundTo.get(client(i))).toBe(2);
+    }
+    report = await status();
+    expect(target(report, victim).sessions).toBe(itsClients.length);
+    expect(target(report, 2).sessions).toBe(boundTo.size - itsClients.length);
+    // Again by the protocol: nothing to do, and said so.
+    expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: victim })).message).toBe("target 1 is already disabled");
+
+    expect(v.parse(MessageSchema, await result({ cmd: "enable", kind: "target", id: victim })).message).toContain("target 1 enabled");
+    expect(target(await status(), victim).state).toBe("up");
+    const fresh = [];
+    for (let i = 150; i < 160; i++) {
+      sendBound(client(i));
+      fresh.push(boundTo.get(client(i)));
+    }
+    expect(fresh.filter((t) => t === victim).length).toBe(5);
+    for (const c of itsClients) sendBound(c);
+
+    const unknown = await cli("enable", "target", "9");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no target 9 (targets: 1, 2)");
+    expect((await cli("enable", "target", "x")).code).toBe(2);
+  });
+
+  test("disable server: its VIP's ARP is not answered, its frames are dropped as server_disabled; enable answers and announces again", async () => {
+    const before = (await status()).drops.server_disabled ?? 0;
+    const reply = v.parse(MessageSchema, await result({ cmd: "disable", kind: "server", id: 1 }));
+    expect(reply.message).toBe("server 1 disabled: 172.16.1.10 is no longer answered");
+    harness.io.inject(arpRequestFor(VIP), { pktType: 1 });
+    expect(harness.pump()).toEqual([]);
+    for (let i = 0; i < 7; i++) expect(send(client(i), { flags: TCP_ACK })).toBeUndefined();
+    for (let i = 500; i < 503; i++) expect(send(client(i))).toBeUndefined();
+    harness.io.inject(icmpFrame({ src: CLIENT_MAC, dst: OWN_MAC, srcIp: client(0), dstIp: VIP, type: 8, code: 0 }));
+    expect(harness.pump()).toEqual([]);
+    const disabled = await status();
+    expect(disabled.drops.server_disabled).toBe(before + 11);
+    expect(disabled.servers[0]!.sessions).toBe(boundTo.size); // sessions are kept while the server is off
+    expect((await cli("status")).stdout).toMatch(/^1\s+-\s+172\.16\.1\.10:80\s+tcp\s+rr\s+disabled/m);
+
+    const announced = harness.hostFrames.length;
+    const enabled = await cli("enable", "server", "1");
+    expect(enabled.stdout).toBe("server 1 enabled: 172.16.1.10:80 is answered\n");
+    harness.io.inject(arpRequestFor(VIP), { pktType: 1 });
+    const answer = harness.pump();
+    expect(answer).toHaveLength(1);
+    expect(arpFields(answer[0]!)).toEqual([2, VIP, "172.16.1.254"]);
+    expect(Array.from(answer[0]!.subarray(22, 28))).toEqual(Array.from(mac(OWN_MAC)));
+    await harness.waitFor(() => gratuitousArps(announced).length >= 3, "three gratuitous ARPs after enable", 4000);
+    expect(gratuitousArps(announced)).toHaveLength(3);
+    for (let i = 0; i < 10; i++) sendBound(client(i));
+    expect((await status()).drops.server_disabled).toBe(before + 11);
+    expect((await cli("disable", "server", "3")).stderr).toContain("no server 3");
+  }, 10_000);
+
+  test("reload while frames flow: a third target joins; every client keeps its target, session, MAC and health", async () => {
+    const sessionsBefore = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
+    const statusBefore = await status();
+    const logMark = harness.logLines.length;
+    const file = harness.writeConfig("three.conf", withThirdTarget(SEED_CONFIG));
+    const clients = [...boundTo.keys()];
+
+    const reload = cli("reload", file);
+    let settled = false;
+    void reload.then(() => (settled = true));
+    let during = 0;
+    while (!settled) {
+      // The reply is on its way through the socket; the data plane keeps forwarding meanwhile.
+      for (let k = 0; k < 5; k++) sendBound(clients[during++ % clients.length]!);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const done = await reload;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toBe(`reloaded ${file}: 1 servers, 3 targets\n`);
+    expect(during).toBeGreaterThan(0);
+    for (const c of clients) sendBound(c, 20);
+
+    const after = await status();
+    expect(after.config).toBe(file);
+    expect(after.servers[0]!.targets).toEqual([1, 2, 3]);
+    for (const id of [1, 2]) {
+      expect(target(after, id).state).toBe("up");
+      expect(target(after, id).mac).toBe(target(statusBefore, id).mac);
+      expect(target(after, id).sessions).toBe(target(statusBefore, id).sessions);
+    }
+    expect(target(after, 3).state).toBe("down"); // its MAC is not known yet
+    const sessionsAfter = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
+    const ageAfter = new Map(sessionsAfter.sessions.map((s) => [s.client, s]));
+    for (const old of sessionsBefore.sessions) {
+      const now = ageAfter.get(old.client);
+      expect(now?.target).toBe(old.target);
+      expect(now!.age_s).toBeGreaterThanOrEqual(old.age_s); // the same session, not a new one
+    }
+    const logSince = harness.logLines.slice(logMark);
+    expect(logSince.filter((line) => /target-(up|down|pending)|target-mac-learned|sessions-removed/.test(line) && /target=[12]\b/.test(line))).toEqual([]);
+    expect(logSince.some((line) => / reloaded /.test(line))).toBe(true);
+
+    harness.answerArp([3]);
+    await harness.waitFor(async () => target(await status(), 3).state === "up", "target 3 up");
+    const fresh = new Set<number | undefined>();
+    for (let i = 600; i < 606; i++) {
+      sendBound(client(i));
+      fresh.add(boundTo.get(client(i)));
+    }
+    expect(fresh).toEqual(new Set([1, 2, 3]));
+    for (const c of clients) sendBound(c);
+  });
+
+  test("reload of a broken file: refused with every error, by protocol and by CLI; nothing changes", async () => {
+    const before = await status();
+    const sessionsBefore = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
+    const broken = harness.writeConfig(
+      "broken.conf",
+      withThirdTarget(SEED_CONFIG)
+        .replace("protocol tcp\ntargets 1,2,3", "protocol tcpp\ntargets 1,2,3")
+        .replace("ipaddr 172.16.1.101", "ipaddr 172.16.1.301")
+        .replace("tcpopen 80,3,10\ndsr enable\n}\ntarget 2", "tcpopn 80,3,10\ndsr enable\n}\ntarget 2"),
+    );
+    const checked = loadConfigFile(broken);
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    const source = readFileSync(broken, "utf8");
+    const expected = checked.errors.map((error) => formatDiagnostic(error, source));
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+
+    const reply = await ask({ cmd: "reload", file: broken });
+    expect(reply.ok).toBe(false);
+    if (reply.ok) return;
+    expect(reply.error).toBe(`reload refused, the running configuration stays: ${broken}: ${expected.length} configuration errors`);
+    expect(reply.errors).toEqual(expected);
+    expect(reply.errors!.join("\n")).toMatch(/tcpp/);
+    expect(reply.errors!.join("\n")).toMatch(/172\.16\.1\.301/);
+    expect(reply.errors!.join("\n")).toMatch(/tcpopn/);
+
+    const byCli = await cli("reload", broken);
+    expect(byCli.code).toBe(1);
+    expect(byCli.stdout).toBe("");
+    for (const line of expected) expect(byCli.stderr).toContain(line);
+
+    const network = await ask({ cmd: "reload", file: harness.writeConfig("moved.conf", SEED_CONFIG.replace("real 172.16.1.252", "real 172.16.1.251")) });
+    expect(network).toEqual({ ok: false, error: "reload refused: the interface or a network's real address changed; that needs a restart of bng" });
+
+    for (const c of boundTo.keys()) sendBound(c);
+    const after = await status();
+    expect(after.config).toBe(before.config);
+    expect(after.servers.map(({ packets: _p, bytes: _b, ...rest }) => rest)).toEqual(before.servers.map(({ packets: _p, bytes: _b, ...rest }) => rest));
+    expect(after.targets.map((t) => [t.id, t.ipaddr, t.state, t.mac, t.sessions])).toEqual(before.targets.map((t) => [t.id, t.ipaddr, t.state, t.mac, t.sessions]));
+    const sessionsAfter = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
+    expect(new Map(sessionsAfter.sessions.map((s) => [s.client, s.target]))).toEqual(new Map(sessionsBefore.sessions.map((s) => [s.client, s.target])));
+  });
+
+  test("reload that moves a target id to another address: it starts afresh and never inherits the old host's MAC", async () => {
+    const ofThree = [...boundTo].filter(([, t]) => t === 3).map(([c]) => c);
+    expect(ofThree.length).toBeGreaterThan(0);
+    const marks = harness.hostFrames.length;
+    const moved = harness.writeConfig("moved3.conf", withThirdTarget(SEED_CONFIG).replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.103"));
+    expect(v.parse(MessageSchema, await result({ cmd: "reload", file: moved })).message).toContain("3 targets");
+    // bng asks the new address for its MAC at once.
+    expect(harness.hostFrames.slice(marks).map(arpFields)).toContainEqual([1, "172.16.1.252", "172.16.1.103"]);
+    expect(v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", target: 3 })).total).toBe(0);
+    // 172.16.1.103 has not answered: no MAC, so target 3 must take nothing. bng reads learned MACs
+    // every 200 ms; watch for a second that none is wrongly adopted.
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline) {
+      const three = target(await status(), 3);
+      expect({ mac: three.mac, state: three.state }).toEqual({ mac: null, state: "down" });
+      await Bun.sleep(50);
+    }
+    for (const c of ofThree) {
+      const to = send(c, { flags: TCP_ACK });
+      expect(to === 1 || to === 2).toBe(true);
+      boundTo.set(c, to!);
+    }
+    harness.io.inject(arpFrame({ op: 2, dst: OWN_MAC, senderMac: "02:00:00:00:0b:33", senderIp: "172.16.1.103", targetMac: OWN_MAC, targetIp: "172.16.1.252" }));
+    harness.pump();
+    await harness.waitFor(async () => target(await status(), 3).mac === "02:00:00:00:0b:33", "the new MAC of target 3");
+  }, 10_000);
+
+  test("metrics: strict exposition, by protocol and by CLI, agreeing with status", async () => {
+    const text = String(await result({ cmd: "metrics" }));
+    expect(validateExposition(text)).toEqual([]);
+    const byCli = await cli("metrics");
+    expect(byCli.code).toBe(0);
+    expect(validateExposition(byCli.stdout)).toEqual([]);
+    const stable = (exposition: string) => exposition.split("\n").filter((line) => !/uptime|timer_lag/.test(line));
+    expect(stable(byCli.stdout)).toEqual(stable(text));
+
+    const report = await status();
+    for (const t of report.targets) {
+      const labels = `{target="${t.id}",address="${t.ipaddr}:${t.port}"}`;
+      expect(sampleValue(text, `bng_target_packets_total${labels}`)).toBe(t.packets);
+      expect(sampleValue(text, `bng_target_bytes_total${labels}`)).toBe(t.bytes);
+      expect(sampleValue(text, `bng_target_sessions${labels}`)).toBe(t.sessions);
+      expect(sampleValue(text, `bng_target_up${labels}`)).toBe(t.state === "up" ? 1 : 0);
+    }
+    expect(sampleValue(text, `bng_server_packets_total{server="1",vip="172.16.1.10:80/tcp"}`)).toBe(report.servers[0]!.packets);
+    for (const [reason, count] of Object.entries(report.drops)) expect(sampleValue(text, `bng_drops_total{reason="${reason}"}`)).toBe(count);
+    // The health checks' latency histogram has a series per checked destination.
+    expect(text).toMatch(/^bng_health_check_latency_seconds_count\{check="tcpopen",destination="172\.16\.1\.100:80"\} [1-9]/m);
+  });
+
+  test("the exposition checker rejects what it must, and label values are escaped", () => {
+    const ok = "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n";
+    expect(validateExposition(ok)).toEqual([]);
+    const rejects: [string, RegExp][] = [
+      ["# TYPE a counter\na 1\n", /HELP/],
+      ["# HELP a A.\n# HELP a A.\n# TYPE a counter\na 1\n", /2 HELP/],
+      ["# HELP a A.\n# TYPE a counter\n# TYPE a counter\na 1\n", /2 TYPE/],
+      ["# HELP a A.\n# TYPE a counter\nb 1\n", /b: sample without HELP/],
+      ["# HELP a A.\n# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n", /duplicate series/],
+      ["# HELP a A.\n# TYPE a gauge\na one\n", /not a number/],
+      ["# HELP a A.\n# TYPE a gauge\na{x=\"b\\q\"} 1\n", /badly escaped/],
+      ["# HELP a A.\n# TYPE a gauge\na{x=\"say \"hi\"\"} 1\n", /malformed|badly escaped|comma/],
+      ["# HELP h H.\n# TYPE h histogram\nh 1\n", /_bucket, _sum or _count/],
+      ["# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n", /not cumulative/],
+      ["# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", /\+Inf/],
+      ["# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n", /differs from _count/],
+      ["# HELP a A.\n# TYPE a gauge\na 1", /newline/],
+      ["# HELP a A.\n# TYPE a gauge\na 1\n# HELP b B.\n# TYPE b gauge\nb 1\na 2\n", /outside its family/],
+    ];
+    for (const [text, problem] of rejects) expect({ text, problems: validateExposition(text).join("; ") }).toEqual({ text, problems: expect.stringMatching(problem) });
+
+    const nasty = 'web "a"\\b\nc';
+    expect(escapeLabelValue(nasty)).toBe('web \\"a\\"\\\\b\\nc');
+    expect(validateExposition(`# HELP a A.\n# TYPE a gauge\na{name="${escapeLabelValue(nasty)}"} 1\n`)).toEqual([]);
+    expect(validateExposition(`# HELP a A.\n# TYPE a gauge\na{name="${nasty}"} 1\n`)).not.toEqual([]);
+  });
+
+  test("stop by the CLI: the reply comes first, then the daemon stops and `stopped` resolves", async () => {
+    const out = await cli("stop");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe(`bng (pid ${process.pid}) is stopping\n`);
+    await Promise.race([harness.daemon.stopped, Bun.sleep(3000).then(() => Promise.reject(new Error("not stopped within 3 s")))]);
+    expect(harness.logLines.some((line) => / stopped /.test(line))).toBe(true);
+    // Once stopped, the data plane forwards nothing.
+    expect(send(client(0), { flags: TCP_ACK })).toBeUndefined();
+  });
+});
+
+describe("stop by the protocol", () => {
+  const second = new DaemonHarness();
+  afterAll(() => second.stop());
+
+  test("the reply arrives, then the daemon stops; the socket then says bng is not running", async () => {
+    await second.start(SEED_CONFIG);
+    const reply = await sendControlRequest(second.socket, { cmd: "stop" });
+    expect(reply).toEqual({ ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } });
+    await second.daemon.stopped;
+    await second.server.close();
+    const after = await runCli(["status", "--socket", second.socket]);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain("is bng running?");
+  });
+});
