@@ -200,14 +200,20 @@ export function run(argv: string[]): string {
   return result.stdout.toString();
 }
 
-/** A namespace `bngc<random>` holding one dummy interface eth0, up. */
+/** A namespace `bngc<random>` holding one otherwise unconnected interface eth0, up. */
 export class DummyNamespace {
   readonly name = `bngc${Math.random().toString(36).slice(2, 8)}`;
 
   constructor() {
     run(["ip", "netns", "add", this.name]);
     try {
-      run(["ip", "-n", this.name, "link", "add", "eth0", "type", "dummy"]);
+      // A dummy device where the kernel has the module; else a veth pair whose peer stays in
+      // the namespace too (nothing is attached to it).
+      const dummy = Bun.spawnSync(["ip", "-n", this.name, "link", "add", "eth0", "type", "dummy"], { stdout: "ignore", stderr: "ignore" });
+      if (dummy.exitCode !== 0) {
+        run(["ip", "-n", this.name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer"]);
+        run(["ip", "-n", this.name, "link", "set", "eth0peer", "up"]);
+      }
       run(["ip", "-n", this.name, "link", "set", "eth0", "up"]);
     } catch (error) {
       this.remove();
@@ -229,6 +235,8 @@ export class BngProcess {
   readonly lines: string[] = [];
   readonly process: Subprocess<"ignore", "pipe", "pipe">;
   readonly exited: Promise<number>;
+  /** Resolves when all of stderr is read. */
+  readonly drained: Promise<void>;
   stdout = "";
   private wake: (() => void) | undefined;
 
@@ -240,7 +248,7 @@ export class BngProcess {
       cwd: REPO,
     });
     this.exited = this.process.exited;
-    void this.collect();
+    this.drained = this.collect();
     void new Response(this.process.stdout).text().then((text) => (this.stdout = text));
     void this.exited.then(() => this.wake?.());
   }
@@ -251,7 +259,11 @@ export class BngProcess {
     for (;;) {
       const index = this.lines.findIndex((line, at) => at >= from && pattern.test(line));
       if (index >= 0) return { line: this.lines[index]!, index };
-      if (this.process.exitCode !== null) throw new Error(`bng exited (${this.process.exitCode}) before logging ${pattern}; log:\n${this.lines.join("\n")}`);
+      if (this.process.exitCode !== null) {
+        await this.drained;
+        if (this.lines.some((line, at) => at >= from && pattern.test(line))) continue;
+        throw new Error(`bng exited (${this.process.exitCode}) before logging ${pattern}; log:\n${this.lines.join("\n")}`);
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no log line ${pattern} within ${timeoutMs} ms; log:\n${this.lines.join("\n")}`);
       await new Promise<void>((resolve) => {

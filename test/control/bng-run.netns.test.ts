@@ -1,0 +1,145 @@
+// What only a real `bng run` process shows about its control socket and signals, in a network
+// namespace of its own (a lone eth0: a dummy, or a veth whose peer stays in it; nothing else on the wire): the socket's modes and who may
+// connect, a second run on a live socket refused, SIGHUP reloads (or refuses a broken file),
+// SIGTERM stops within a second with exit code 0 and removes the address bng added.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { StatusReport } from "../../src/control/status.ts";
+import { sendControlRequest } from "../../src/control/socket-client.ts";
+import { BngProcess, BUN, DummyNamespace, IS_ROOT, REPO, runCli, SEED_CONFIG, TestUser, withThirdTarget } from "./harness.ts";
+
+if (!IS_ROOT) console.warn("test/control/bng-run.netns.test.ts: skipped, it needs root (network namespaces, a test user)");
+
+describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with a lone eth0", () => {
+  let namespace: DummyNamespace | undefined;
+  let bng: BngProcess | undefined;
+  let dir = "";
+  let socket = "";
+  let config = "";
+  let pid = 0;
+
+  async function status(): Promise<StatusReport> {
+    const reply = await sendControlRequest(socket, { cmd: "status" });
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.result as StatusReport;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "bng-run-"));
+    // Traversable by anyone, so the only barriers left are the ones bng makes itself.
+    chmodSync(dir, 0o755);
+    socket = join(dir, "run", "bng.sock");
+    config = join(dir, "bng.conf");
+    writeFileSync(config, SEED_CONFIG);
+    namespace = new DummyNamespace();
+    bng = new BngProcess(namespace, ["run", config, "--socket", socket]);
+    await bng.waitFor(/ ready /);
+  }, 20_000);
+
+  afterAll(async () => {
+    await bng?.kill();
+    namespace?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 10_000);
+
+  test("starts: adds its real address, answers on a 0600 socket in a 0700 directory", async () => {
+    expect(namespace!.addresses()).toContain("172.16.1.252/24");
+    expect(bng!.lines.some((line) => /address-added .*172\.16\.1\.252\/24/.test(line))).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(socket)).mode & 0o777).toBe(0o700);
+    const report = await status();
+    expect(report.pid).not.toBe(process.pid);
+    pid = report.pid;
+    expect(report.interface).toBe("eth0");
+    expect(report.config).toBe(config);
+    const cli = await runCli(["status", "--json", "--socket", socket]);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout).pid).toBe(report.pid);
+  });
+
+  test("a second bng run on the live socket refuses with a clear message and leaves the first alone", async () => {
+    const second = new BngProcess(namespace!, ["run", config, "--socket", socket]);
+    try {
+      expect(await second.exited).toBe(1);
+      await second.waitFor(/control-socket-failed/, 1000);
+      expect(second.lines.join("\n")).toContain(`another bng is already running on ${socket}`);
+    } finally {
+      await second.kill();
+    }
+    expect((await status()).pid).toBe(pid);
+    expect(namespace!.addresses()).toContain("172.16.1.252/24");
+    expect(bng!.process.exitCode).toBeNull();
+  }, 15_000);
+
+  test("a user other than root is refused (EACCES), even when the directory is opened up; root is still answered", async () => {
+    const user = new TestUser();
+    try {
+      // Bun reports a refused unix connect as ENOENT; node says what the kernel said.
+      const connect = `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => console.log(e.code));`;
+      const attempt = async () => {
+        const child = user.spawn(["node", "-e", connect]);
+        const [out] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+        return out.trim();
+      };
+      expect(await attempt()).toBe("EACCES");
+      const cli = user.spawn([BUN, join(REPO, "src/cli/main.ts"), "status", "--socket", socket]);
+      const [cliErr, cliCode] = await Promise.all([new Response(cli.stderr).text(), cli.exited]);
+      expect(cliCode).toBe(1);
+      expect(cliErr).toContain("permission denied: the control socket is for root only");
+      // The directory alone is not the only guard: the socket itself is 0600.
+      chmodSync(dirname(socket), 0o755);
+      try {
+        expect(await attempt()).toBe("EACCES");
+      } finally {
+        chmodSync(dirname(socket), 0o700);
+      }
+      expect((await sendControlRequest(socket, { cmd: "status" })).ok).toBe(true);
+    } finally {
+      user.remove();
+    }
+    expect(Bun.spawnSync(["id", user.name]).exitCode).not.toBe(0);
+  }, 15_000);
+
+  test("SIGHUP reloads the file bng was started with; a broken file is refused with its errors and nothing changes", async () => {
+    writeFileSync(config, withThirdTarget(SEED_CONFIG));
+    let mark = bng!.lines.length;
+    bng!.process.kill("SIGHUP");
+    await bng!.waitFor(/ reloaded .*targets=3/, 5000, mark);
+    expect((await status()).targets.map((t) => t.id)).toEqual([1, 2, 3]);
+
+    writeFileSync(config, withThirdTarget(SEED_CONFIG).replace("protocol tcp\ntargets", "protocol tcpp\ntargets").replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.302"));
+    mark = bng!.lines.length;
+    bng!.process.kill("SIGHUP");
+    await bng!.waitFor(/ reload-refused .*errors=2/, 5000, mark);
+    // Every diagnostic follows on stderr, with file:line:column.
+    await bng!.waitFor(/tcpp/, 2000, mark);
+    await bng!.waitFor(/172\.16\.1\.302/, 2000, mark);
+    expect(bng!.lines.slice(mark).some((line) => line.includes(`${config}:`))).toBe(true);
+    const after = await status();
+    expect(after.targets.map((t) => [t.id, t.ipaddr])).toEqual([[1, "172.16.1.100"], [2, "172.16.1.101"], [3, "172.16.1.102"]]);
+    expect(after.servers[0]!.protocol).toBe("tcp");
+    expect(bng!.process.exitCode).toBeNull();
+  }, 15_000);
+
+  test("SIGTERM: exit code 0 within a second, the added address removed, the socket gone", async () => {
+    const mark = bng!.lines.length;
+    const sent = performance.now();
+    bng!.process.kill("SIGTERM");
+    const code = await bng!.exited;
+    const ms = performance.now() - sent;
+    console.log(`SIGTERM to exit: ${ms.toFixed(0)} ms`);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(1000);
+    const log = bng!.lines.slice(mark).join("\n");
+    expect(log).toMatch(/ stopping reason="SIGTERM received"/);
+    expect(log).toMatch(/ address-removed .*172\.16\.1\.252\/24/);
+    expect(log).toMatch(/ stopped /);
+    expect(namespace!.addresses()).not.toContain("172.16.1.252/24");
+    expect(existsSync(socket)).toBe(false);
+    const cli = await runCli(["status", "--socket", socket]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain("is bng running?");
+  }, 10_000);
+});
