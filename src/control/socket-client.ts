@@ -13,9 +13,11 @@ export function sendControlRequest(path: string, request: ControlRequest, timeou
       socket.destroy();
       reject(new ControlConnectError(`no reply from bng on ${path} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
+    // A streaming decoder: a character split across two reads is not turned into U+FFFD.
+    socket.setEncoding("utf8");
     socket.once("connect", () => socket.write(JSON.stringify(request) + "\n"));
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString("utf8");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
       const newline = received.indexOf("\n");
       if (newline < 0) return;
       clearTimeout(timer);

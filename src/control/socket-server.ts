@@ -84,9 +84,11 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
   });
   socket.on("error", () => socket.destroy());
   socket.on("close", () => clients.delete(socket));
-  socket.on("data", (chunk: Buffer) => {
+  // A streaming decoder: a character split across two reads is not turned into U+FFFD.
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => {
     if (closing) return;
-    pending += chunk.toString("utf8");
+    pending += chunk;
     let newline: number;
     while ((newline = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, newline).trim();
