@@ -103,7 +103,7 @@ export class Daemon implements DaemonView {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
   private readonly arpFrame = new Uint8Array(64);
-  private readonly now: () => number;
+  readonly now: () => number;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
   private metricsServer: MetricsServer | undefined;

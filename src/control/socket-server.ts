@@ -94,6 +94,8 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
       const line = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
       if (line === "") continue;
+      // A whole line in one read must meet the limit too, in bytes as the protocol states it.
+      if (Buffer.byteLength(line, "utf8") > MAX_REQUEST_BYTES) return refuseTooLong();
       // Replies go out in request order even when a handler is slow.
       busy = busy.then(async () => {
         const parsed = parseRequest(line);
@@ -105,11 +107,12 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
         }
       });
     }
-    if (pending.length > MAX_REQUEST_BYTES) {
-      pending = "";
-      closing = true;
-      reply({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
-      socket.end();
-    }
+    if (Buffer.byteLength(pending, "utf8") > MAX_REQUEST_BYTES) refuseTooLong();
   });
+  function refuseTooLong(): void {
+    pending = "";
+    closing = true;
+    reply({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
+    socket.end();
+  }
 }

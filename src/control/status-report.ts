@@ -21,6 +21,8 @@ export interface DaemonView {
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
   readonly lag: LagMonitor;
+  /** The daemon's wall clock in milliseconds (injectable, as its session times are). */
+  readonly now: () => number;
   targetMac(id: number): Uint8Array | undefined;
 }
 
@@ -81,7 +83,7 @@ export function buildStatus(view: DaemonView): StatusReport {
   return {
     version: VERSION,
     pid: process.pid,
-    uptime_s: Math.floor((Date.now() - view.startedAtMs) / 1000),
+    uptime_s: Math.floor((view.now() - view.startedAtMs) / 1000),
     config: view.configPath,
     interface: view.plan.ifname,
     workers: view.config.settings.workers,
@@ -119,7 +121,7 @@ export function listNetworks(view: DaemonView) {
 }
 
 export function listSessions(view: DaemonView, request: Extract<ControlRequest, { cmd: "show" }>) {
-  const nowS = view.sessions.secondsAt(Date.now());
+  const nowS = view.sessions.secondsAt(view.now());
   const client = request.client === undefined ? undefined : request.client.split(".").reduce((ip, octet) => ((ip << 8) | Number(octet)) >>> 0, 0);
   const matching = view.sessions
     .list(nowS)

@@ -8,6 +8,7 @@ import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply } from "../../src/control/protocol.ts";
 import { arpFrame, TCP_ACK } from "../fixtures/frames.ts";
 import { DaemonHarness, OWN_MAC, SEED_FAST, VIP } from "./daemon-harness.ts";
+import { validateExposition } from "./harness.ts";
 
 const REPO = join(import.meta.dir, "../..");
 
@@ -238,9 +239,6 @@ describe("a running daemon over its control socket", () => {
     // Batch sizes are recorded by worker threads, which this in-memory data plane has none of.
     expect(result.stdout).toMatch(/^bng_worker_batch_frames_count 0$/m);
     expect(escapeLabelValue('a "quoted" \\ path\nnext')).toBe('a \\"quoted\\" \\\\ path\\nnext');
-    // The validator itself rejects what it must.
-    expect(validateExposition("# TYPE x counter\nx 1\nx 2\n")).toContain("x: no HELP before its samples");
-    expect(validateExposition('# HELP y y\n# TYPE y gauge\ny{a="b\\q"} 1\n')).toContain('y{a="b\\q"}: bad escape in label value');
   });
 
   test.skipIf(process.getuid?.() !== 0)("a user other than root cannot connect to the socket; root still can", async () => {
@@ -272,76 +270,3 @@ describe("a running daemon over its control socket", () => {
     expect(harness.logLines.some((line) => / stopped /.test(line))).toBe(true);
   });
 });
-
-/** Problems with a text exposition (version 0.0.4); an empty list when it is valid. */
-function validateExposition(text: string): string[] {
-  const problems: string[] = [];
-  const families = new Map<string, { help: boolean; type: string | undefined; sampled: boolean }>();
-  const series = new Set<string>();
-  const histograms = new Map<string, { buckets: [number, number][]; count?: number }>();
-  if (!text.endsWith("\n")) problems.push("does not end with a newline");
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
-    if (meta) {
-      const [, kind, name, rest] = meta;
-      const family = families.get(name!) ?? { help: false, type: undefined, sampled: false };
-      if (family.sampled) problems.push(`${name}: ${kind} after its samples`);
-      if (kind === "HELP") {
-        if (family.help) problems.push(`${name}: two HELP lines`);
-        family.help = true;
-      } else {
-        if (family.type) problems.push(`${name}: two TYPE lines`);
-        if (!["counter", "gauge", "histogram", "summary", "untyped"].includes(rest!)) problems.push(`${name}: unknown type ${rest}`);
-        family.type = rest;
-      }
-      families.set(name!, family);
-      continue;
-    }
-    if (line.startsWith("#")) continue;
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!sample) {
-      problems.push(`unparsable line: ${line}`);
-      continue;
-    }
-    const [, name, , labels = "", value] = sample;
-    const base = name!.replace(/_(bucket|sum|count)$/, "");
-    const familyName = families.has(name!) ? name! : base;
-    const family = families.get(familyName);
-    if (!family || !family.help) problems.push(`${familyName}: no HELP before its samples`);
-    if (!family || !family.type) problems.push(`${familyName}: no TYPE before its samples`);
-    if (family) family.sampled = true;
-    if (familyName !== name && family?.type !== "histogram" && family?.type !== "summary") problems.push(`${name}: suffix on a ${family?.type} family`);
-    const labelPattern = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/g;
-    let consumed = 0;
-    for (const match of labels.matchAll(labelPattern)) {
-      consumed += match[0].length;
-      if (/\\[^\\"n]/.test(match[2]!.replace(/\\\\/g, ""))) problems.push(`${name}{${labels}}: bad escape in label value`);
-    }
-    if (consumed !== labels.length) problems.push(`${name}{${labels}}: malformed labels`);
-    if (!/^(-?[0-9.eE+-]+|NaN|[+-]Inf)$/.test(value!) || (Number.isNaN(Number(value)) && value !== "NaN")) problems.push(`${name}: value ${value} is not a number`);
-    const key = `${name}{${labels}}`;
-    if (series.has(key)) problems.push(`${key}: duplicate series`);
-    series.add(key);
-    if (family?.type === "histogram") {
-      const withoutLe = labels.replace(/(^|,)le="[^"]*"/, "").replace(/^,/, "");
-      const histogram = histograms.get(`${base}{${withoutLe}}`) ?? { buckets: [] };
-      if (name!.endsWith("_bucket")) {
-        const le = /le="([^"]*)"/.exec(labels)?.[1];
-        histogram.buckets.push([le === "+Inf" ? Infinity : Number(le), Number(value)]);
-      }
-      if (name!.endsWith("_count")) histogram.count = Number(value);
-      histograms.set(`${base}{${withoutLe}}`, histogram);
-    }
-  }
-  for (const [key, histogram] of histograms) {
-    const last = histogram.buckets.at(-1);
-    if (!last || last[0] !== Infinity) problems.push(`${key}: buckets do not end with le="+Inf"`);
-    for (let i = 1; i < histogram.buckets.length; i++) {
-      if (histogram.buckets[i]![1] < histogram.buckets[i - 1]![1]) problems.push(`${key}: buckets not cumulative`);
-      if (histogram.buckets[i]![0] <= histogram.buckets[i - 1]![0]) problems.push(`${key}: bucket bounds not increasing`);
-    }
-    if (last && histogram.count !== last[1]) problems.push(`${key}: +Inf bucket differs from _count`);
-  }
-  return problems;
-}

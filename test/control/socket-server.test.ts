@@ -100,6 +100,14 @@ describe("control socket", () => {
     expect(replies[0]).toEqual({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
   });
 
+  test("a line over the limit is refused even when it arrives whole, newline included, and counts bytes", async () => {
+    const ascii = await exchange(`{"cmd":"status","x":"${"a".repeat(70 * 1024)}"}\n`, 2);
+    expect(ascii.replies[0]).toEqual({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
+    // 40,000 two-byte characters: 80,000 bytes, though only 40,000 characters.
+    const wide = await exchange(`{"cmd":"status","x":"${"é".repeat(40_000)}"}\n`, 2);
+    expect(wide.replies[0]).toEqual({ ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes; closing` });
+  });
+
   test("1,000 malformed requests: each answered or closed, the server keeps answering, memory bounded", async () => {
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
