@@ -51,20 +51,11 @@ function printDiagnostics(diagnostics: Diagnostic[], source: string | undefined)
   for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic, source));
 }
 
-async function readSource(path: string): Promise<string | undefined> {
-  try {
-    return await Bun.file(path).text();
-  } catch {
-    return undefined;
-  }
-}
-
-async function commandCheck(file: string): Promise<number> {
+function commandCheck(file: string): number {
   const result = loadConfigFile(file);
-  const source = await readSource(file);
-  printDiagnostics(result.warnings, source);
+  printDiagnostics(result.warnings, result.source);
   if (!result.ok) {
-    printDiagnostics(result.errors, source);
+    printDiagnostics(result.errors, result.source);
     const count = result.errors.length;
     console.error(`${file}: ${count} error${count === 1 ? "" : "s"}`);
     return 1;
@@ -73,11 +64,10 @@ async function commandCheck(file: string): Promise<number> {
   return 0;
 }
 
-async function commandPrint(file: string): Promise<number> {
+function commandPrint(file: string): number {
   const result = loadConfigFile(file);
-  const source = await readSource(file);
   if (!result.ok) {
-    printDiagnostics(result.errors, source);
+    printDiagnostics(result.errors, result.source);
     return 1;
   }
   process.stdout.write(printConfig(result.config));

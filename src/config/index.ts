@@ -14,6 +14,9 @@ export type ParseResult =
   | { ok: true; config: Config; warnings: Diagnostic[] }
   | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
+/** A file's ParseResult with the text it was read from (undefined when it could not be read), for formatDiagnostic. */
+export type LoadResult = ParseResult & { source: string | undefined };
+
 /** Reads a configuration. Never throws: every problem comes back as a diagnostic. */
 export function parseConfig(text: string, file: string): ParseResult {
   const sink = new DiagnosticSink(file);
@@ -33,13 +36,13 @@ function inFileOrder(diagnostics: Diagnostic[]): Diagnostic[] {
 }
 
 /** parseConfig on a file's contents; a file that cannot be read is one diagnostic at line 0. */
-export function loadConfigFile(path: string): ParseResult {
+export function loadConfigFile(path: string): LoadResult {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { ok: false, errors: [{ severity: "error", file: path, line: 0, column: 0, message: `cannot read the configuration: ${reason}` }], warnings: [] };
+    return { ok: false, errors: [{ severity: "error", file: path, line: 0, column: 0, message: `cannot read the configuration: ${reason}` }], warnings: [], source: undefined };
   }
-  return parseConfig(text, path);
+  return { ...parseConfig(text, path), source: text };
 }

@@ -2,7 +2,7 @@
 // resolution of target MACs, the control socket and signals, tied together. The Daemon class
 // takes its effects (host network, data plane, probes) as dependencies so the control plane
 // is tested without a kernel; runDaemon wires the real ones.
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatDiagnostic, loadConfigFile } from "../config/index.ts";
 import { ipToString, type Config, type ServerDef, type TargetDef } from "../config/model.ts";
@@ -65,14 +65,8 @@ interface TargetRuntimeState {
 function loadChecked(path: string): { ok: true; config: Config; plan: RunPlan } | { ok: false; message: string; details: string[] } {
   const result = loadConfigFile(path);
   if (!result.ok) {
-    let source: string | undefined;
-    try {
-      source = readFileSync(path, "utf8");
-    } catch {
-      source = undefined;
-    }
     const count = result.errors.length;
-    return { ok: false, message: `${path}: ${count} configuration error${count === 1 ? "" : "s"}`, details: result.errors.map((error) => formatDiagnostic(error, source)) };
+    return { ok: false, message: `${path}: ${count} configuration error${count === 1 ? "" : "s"}`, details: result.errors.map((error) => formatDiagnostic(error, result.source)) };
   }
   const planned = planRun(result.config);
   if (!planned.ok) return { ok: false, message: `${path} cannot run`, details: planned.errors };

@@ -43,7 +43,7 @@ interface RunningWorker {
 
 export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const exchange = createTableExchange(options.workers);
-  const control = createWorkerControl(options.workers);
+  const control = createWorkerControl();
   const publisher = new TablePublisher(exchange);
   publisher.publish(options.table);
   const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;

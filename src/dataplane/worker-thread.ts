@@ -25,7 +25,7 @@ export interface WorkerStart {
   neighbours: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   batchStats: SharedArrayBuffer;
-  /** Int32 word 0: set to 1 to stop; word 1 + index: this worker's loop count (liveness). */
+  /** Int32 word 0: set to 1 to stop. */
   control: SharedArrayBuffer;
   tables: MessagePort;
 }
@@ -33,10 +33,9 @@ export interface WorkerStart {
 export type WorkerReport = { type: "ready" } | { type: "error"; message: string } | { type: "stopped" };
 
 const STOP = 0;
-const HEARTBEAT_BASE = 1;
 
-export function createWorkerControl(workerCount: number): SharedArrayBuffer {
-  return new SharedArrayBuffer((HEARTBEAT_BASE + workerCount) * 4);
+export function createWorkerControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4);
 }
 
 export function requestStop(control: SharedArrayBuffer): void {
@@ -59,7 +58,6 @@ function runWorker(start: WorkerStart): void {
   });
   const batchStats = workerBatchStats(start.batchStats, start.index);
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReport);
-  const heartbeat = HEARTBEAT_BASE + start.index;
   while (Atomics.load(control, STOP) === 0) {
     const received = io.receive();
     if (received > 0) {
@@ -67,7 +65,6 @@ function runWorker(start: WorkerStart): void {
       processor.processBatch();
       if (io.tx.count > 0) io.send();
     }
-    Atomics.add(control, heartbeat, 1);
     if (subscriber.hasNewer()) {
       for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {
         processor.setTable(subscriber.adopt(message.message as SharedArrayBuffer));
