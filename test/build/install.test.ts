@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BngInLab, isRoot, REPO, Scratch } from "../e2e/bng.ts";
-import { createLab } from "../e2e/lab.ts";
+import { BngInLab, isRoot, REPO } from "../e2e/bng.ts";
+import { withLab } from "../e2e/fixture.ts";
 
 const installRoot = mkdtempSync(join(tmpdir(), "bng-install-"));
 const emptyDir = mkdtempSync(join(tmpdir(), "bng-empty-"));
@@ -76,23 +76,21 @@ describe("the installed executable", () => {
   });
 
   test.skipIf(!isRoot())("balances the seed's network, worker thread and all (root)", async () => {
-    const lab = await createLab({ prefix: "bngi", clients: 4 });
-    const scratch = new Scratch();
     const previous = process.env.BNG_BIN;
     process.env.BNG_BIN = installed;
     try {
-      const bng = await BngInLab.start(lab, join(REPO, "config/dsr-example.conf"), `${scratch.dir}/bng.sock`);
-      expect(bng.process.argv[0]).toBe(installed);
-      await bng.waitForTargets([1, 2], "up", 10_000);
-      const results = await lab.requests({ count: 20, concurrency: 4 });
-      expect(results.filter((r) => !r.ok)).toEqual([]);
-      expect(new Set(results.map((r) => r.target))).toEqual(new Set(["target1", "target2"]));
-      expect((await bng.stop()).exitCode).toBe(0);
+      await withLab({ prefix: "bngi", clients: 4 }, async (lab, scratch) => {
+        const bng = await BngInLab.start(lab, join(REPO, "config/dsr-example.conf"), `${scratch.dir}/bng.sock`);
+        expect(bng.process.argv[0]).toBe(installed);
+        await bng.waitForTargets([1, 2], "up", 10_000);
+        const results = await lab.requests({ count: 20, concurrency: 4 });
+        expect(results.filter((r) => !r.ok)).toEqual([]);
+        expect(new Set(results.map((r) => r.target))).toEqual(new Set(["target1", "target2"]));
+        expect((await bng.stop()).exitCode).toBe(0);
+      });
     } finally {
       if (previous === undefined) delete process.env.BNG_BIN;
       else process.env.BNG_BIN = previous;
-      await lab.destroy();
-      scratch.remove();
     }
   }, 60_000);
 });

@@ -3,9 +3,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { internetChecksum } from "../fixtures/frames.ts";
-import { BNG_MAC, createLab, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
+import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
 import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
-import { labWithBng } from "./fixture.ts";
+import { labWithBng, withLab } from "./fixture.ts";
 import { readPcap } from "./pcap.ts";
 
 const root = isRoot();
@@ -243,9 +243,7 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
 
 describe.skipIf(!root)("bng's changes to the box", () => {
   test("the real address bng added is removed again on SIGTERM, and GRO is restored", async () => {
-    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
-    const ownScratch = new Scratch();
-    try {
+    await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
       const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
       const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
@@ -258,16 +256,11 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(after.stdout).not.toContain("172.16.1.252");
       expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: on/);
-    } finally {
-      await ownLab.destroy();
-      ownScratch.remove();
-    }
+    });
   }, 30_000);
 
   test("SIGTERM while bng is still starting: it finishes starting, then stops cleanly and undoes its changes", async () => {
-    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
-    const ownScratch = new Scratch();
-    try {
+    await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", SEED_CONFIG, "--socket", `${ownScratch.dir}/bng.sock`]);
       await process.waitForOutput(/address-added/, 10_000);
       process.signal("SIGTERM");
@@ -278,25 +271,17 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       expect(process.stderr).toMatch(/address-removed/);
       const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(after.stdout).not.toContain("172.16.1.252");
-    } finally {
-      await ownLab.destroy();
-      ownScratch.remove();
-    }
+    });
   }, 30_000);
 
   test("its interface deleted under it: bng stops by itself with exit code 1 and says why", async () => {
-    const ownLab = await createLab({ prefix: "bnge", clients: 1 });
-    const ownScratch = new Scratch();
-    try {
+    await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
       await ownLab.bngExec(["ip", "link", "del", "eth0"]);
       const exitCode = await Promise.race([running.process.exited, Bun.sleep(5000).then(() => "still running")]);
       expect(exitCode).toBe(1);
       expect(running.process.stderr).toMatch(/error interface-gone interface=eth0/);
       expect(running.process.stderr).toMatch(/ stopped /);
-    } finally {
-      await ownLab.destroy();
-      ownScratch.remove();
-    }
+    });
   }, 30_000);
 });

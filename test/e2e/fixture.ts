@@ -30,3 +30,15 @@ export function labWithBng(options: { prefix: string; clients: number; config: s
   }, 30_000);
   return fixture;
 }
+
+/** Runs `body` with a lab and a scratch directory of its own, both removed afterwards, also when it fails. */
+export async function withLab<T>(options: { prefix: string; clients: number }, body: (lab: Lab, scratch: Scratch) => Promise<T>): Promise<T> {
+  const lab = await createLab(options);
+  const scratch = new Scratch();
+  try {
+    return await body(lab, scratch);
+  } finally {
+    await lab.destroy();
+    scratch.remove();
+  }
+}

@@ -2,9 +2,9 @@
 // changes is followed at the next ARP refresh.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createLab, type Lab } from "./lab.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
-import { labWithBng } from "./fixture.ts";
+import type { Lab } from "./lab.ts";
+import { BngInLab, isRoot, SEED_CONFIG } from "./bng.ts";
+import { labWithBng, withLab } from "./fixture.ts";
 
 const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";
@@ -39,9 +39,7 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
 
   test("set io ring: the PACKET_MMAP receive ring forwards like recvmmsg, without adding latency", async () => {
     const ringConfig = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n");
-    const ringLab = await createLab({ prefix: "bngw", clients: 8 });
-    const scratch = new Scratch();
-    try {
+    await withLab({ prefix: "bngw", clients: 8 }, async (ringLab, scratch) => {
       const ring = await BngInLab.start(ringLab, scratch.write("ring.conf", ringConfig), `${scratch.dir}/bng.sock`);
       expect(ring.process.stderr).toMatch(/ started .* io=ring /);
       await ring.waitForTargets([1, 2], "up", 10_000);
@@ -53,10 +51,7 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
       console.log(`set io ring: 20 sequential requests, slowest ${slowest.toFixed(1)} ms`);
       expect(slowest).toBeLessThan(50);
       expect((await ring.stop()).exitCode).toBe(0);
-    } finally {
-      await ringLab.destroy();
-      scratch.remove();
-    }
+    });
   }, 30_000);
 
   test("a target's new MAC is learned at the next ARP refresh and traffic follows it", async () => {
