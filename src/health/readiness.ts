@@ -7,8 +7,8 @@
 // latency is measured to ~1 ms when the answer is quick, and a dead target costs at most
 // 100 cheap poll calls a second for all of them together.
 import { pollAll } from "../../ffi/icmp.ts";
+import { POLLFD } from "../../ffi/layout.ts";
 
-const POLLFD_SIZE = 8;
 const MIN_STEP_MS = 1;
 const MAX_STEP_MS = 10;
 
@@ -21,7 +21,7 @@ interface Watch {
 
 export class ReadinessPoller {
   private readonly watches = new Map<number, Watch>();
-  private pollFds = new Uint8Array(64 * POLLFD_SIZE);
+  private pollFds = new Uint8Array(64 * POLLFD.size);
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastWorkMs = 0;
 
@@ -60,18 +60,18 @@ export class ReadinessPoller {
     this.timer = undefined;
     const count = this.watches.size;
     if (count === 0) return;
-    if (this.pollFds.length < count * POLLFD_SIZE) this.pollFds = new Uint8Array(count * 2 * POLLFD_SIZE);
+    if (this.pollFds.length < count * POLLFD.size) this.pollFds = new Uint8Array(count * 2 * POLLFD.size);
     const view = new DataView(this.pollFds.buffer);
     const polled = [...this.watches.values()];
     polled.forEach((watch, index) => {
-      const offset = index * POLLFD_SIZE;
-      view.setInt32(offset, watch.fd, true);
-      view.setInt16(offset + 4, watch.events, true);
-      view.setInt16(offset + 6, 0, true);
+      const offset = index * POLLFD.size;
+      view.setInt32(offset + POLLFD.fd, watch.fd, true);
+      view.setInt16(offset + POLLFD.events, watch.events, true);
+      view.setInt16(offset + POLLFD.revents, 0, true);
     });
     if (pollAll(this.pollFds, count) > 0) {
       polled.forEach((watch, index) => {
-        const revents = view.getInt16(index * POLLFD_SIZE + 6, true);
+        const revents = view.getInt16(index * POLLFD.size + POLLFD.revents, true);
         // A handler may unwatch and close other descriptors, whose numbers a new watch can
         // reuse at once: only the very watch that was polled gets these revents.
         if (revents !== 0 && this.watches.get(watch.fd) === watch) watch.onReady(revents);
