@@ -388,6 +388,12 @@ export class Daemon implements DaemonView {
     const servers = new Set(loaded.config.servers.filter((server) => server.registered).map((server) => server.id));
     const orphaned = this.sessions.removeWhere((serverId) => !servers.has(serverId));
     if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
+    // The workers judge a session's idleness by its server's timeout in the new table at once;
+    // the stored timeouts (sweep, show sessions) follow.
+    for (const server of loaded.config.servers) {
+      const before = previous.servers.find((old) => old.id === server.id);
+      if (before !== undefined && before.sessionTimeoutS !== server.sessionTimeoutS) this.sessions.retimeServer(server.id, server.sessionTimeoutS);
+    }
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;

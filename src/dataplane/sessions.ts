@@ -6,6 +6,13 @@
 // recently used session *of that bucket* is replaced (an approximate LRU: the victim is the
 // oldest of 8, not of the whole table) and the eviction is counted.
 //
+// Memory: a lookup reads only a slot's four hot words (sequence and target, key, client,
+// last seen), and a bucket's hot words are 128 bytes aligned to 128, so the first four ways share
+// one cache line. With a table far larger than the CPU caches, that line is the lookup's cost:
+// `touch` loads it ahead (the processor touches a whole batch's buckets before deciding any
+// frame, so the misses overlap). The cold words (created, timeout) live apart and are read by
+// bind and the control side only.
+//
 // Concurrency: lookups take no lock. Every change of a slot (create, retarget, remove) happens
 // under its bucket's spin lock (claimed with Atomics.compareExchange) and bumps the slot's
 // sequence number to odd while it writes and back to even after, so a lookup that raced a writer
@@ -15,12 +22,14 @@
 //
 // Times are whole seconds since the table's epoch (a wall-clock millisecond value fixed at
 // creation), so all workers and the control side agree on them. A session is idle-expired when
-// now - lastSeen >= its timeout; expired sessions are reused in place and removed by sweep().
+// now - lastSeen >= its server's timeout (lookups are given the server's timeout; `retimeServer`
+// brings the stored ones in line when a reload changes it); expired sessions are reused in place
+// and removed by sweep().
 
 import { ID_LIMIT } from "./table-layout.ts";
 import { hashPair } from "./select/hash.ts";
 
-const MAGIC = 0x424e5301;
+const MAGIC = 0x424e5302;
 const BUCKET_WAYS = 8;
 const BUCKET_SEED = 0x73657373; // "sess"
 
@@ -33,16 +42,24 @@ const H_CREATED = 4;
 const H_EPOCH_MS_F64 = 3;
 const HEADER_WORDS = 8;
 
-const E_SEQUENCE = 0;
+/** Hot word 0: the sequence number above TARGET_BITS, the target id + 1 below (0: empty slot). */
+const E_SEQUENCE_TARGET = 0;
 /** serverId << 16 | client port (0 when the server keys on the address only). */
 const E_KEY = 1;
 const E_CLIENT_IP = 2;
-/** Target id, or -1 for an empty slot. */
-const E_TARGET = 3;
-const E_LAST_SEEN_S = 4;
-const E_CREATED_S = 5;
-const E_TIMEOUT_S = 6;
-const ENTRY_WORDS = 7;
+const E_LAST_SEEN_S = 3;
+const HOT_WORDS = 4;
+/** A bucket's hot words start on this many words (128 bytes: two cache lines). */
+const BUCKET_ALIGN_WORDS = BUCKET_WAYS * HOT_WORDS;
+
+const C_CREATED_S = 0;
+const C_TIMEOUT_S = 1;
+const COLD_WORDS = 2;
+
+const TARGET_BITS = 13;
+const TARGET_MASK = (1 << TARGET_BITS) - 1;
+/** One step of the sequence number; set while a writer is changing the slot. */
+const SEQUENCE_ONE = 1 << TARGET_BITS;
 
 const NO_TARGET = -1;
 
@@ -62,6 +79,9 @@ function sessionKey(serverId: number, clientPort: number): number {
   return (serverId << 16) | clientPort;
 }
 
+// Target id + 1 must fit below the sequence number.
+if (ID_LIMIT > TARGET_MASK) throw new Error("session table: target ids do not fit TARGET_BITS");
+
 export class SessionTable {
   readonly buffer: SharedArrayBuffer;
   readonly epochMs: number;
@@ -71,23 +91,22 @@ export class SessionTable {
   private readonly locksAt: number;
   private readonly targetCountsAt: number;
   private readonly serverCountsAt: number;
-  private readonly entriesAt: number;
+  private readonly hotAt: number;
+  private readonly coldAt: number;
 
   /** A new, empty table holding at least `capacity` sessions; times count from `epochMs`. */
   static create(capacity: number, epochMs: number): SessionTable {
     let bucketCount = 1;
     while (bucketCount * BUCKET_WAYS < capacity) bucketCount *= 2;
     const slotCount = bucketCount * BUCKET_WAYS;
-    const wordCount = HEADER_WORDS + bucketCount + 2 * ID_LIMIT + slotCount * ENTRY_WORDS;
-    const buffer = new SharedArrayBuffer(wordCount * 4);
+    const layout = layoutOf(bucketCount);
+    const buffer = new SharedArrayBuffer(layout.wordCount * 4);
     const words = new Int32Array(buffer);
     words[H_MAGIC] = MAGIC;
     words[H_SLOT_COUNT] = slotCount;
     words[H_BUCKET_MASK] = bucketCount - 1;
     new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_MS_F64] = epochMs;
-    const table = new SessionTable(buffer);
-    for (let slot = 0; slot < slotCount; slot++) words[table.entryAt(slot) + E_TARGET] = NO_TARGET;
-    return table;
+    return new SessionTable(buffer);
   }
 
   /** Attaches to a table created elsewhere (another thread). */
@@ -99,10 +118,12 @@ export class SessionTable {
     this.epochMs = new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_MS_F64] ?? 0;
     this.slotCount = words[H_SLOT_COUNT] ?? 0;
     this.bucketMask = words[H_BUCKET_MASK] ?? 0;
-    this.locksAt = HEADER_WORDS;
-    this.targetCountsAt = this.locksAt + this.bucketMask + 1;
-    this.serverCountsAt = this.targetCountsAt + ID_LIMIT;
-    this.entriesAt = this.serverCountsAt + ID_LIMIT;
+    const layout = layoutOf(this.bucketMask + 1);
+    this.locksAt = layout.locksAt;
+    this.targetCountsAt = layout.targetCountsAt;
+    this.serverCountsAt = layout.serverCountsAt;
+    this.hotAt = layout.hotAt;
+    this.coldAt = layout.coldAt;
   }
 
   /** Session time (whole seconds since the epoch) of a wall-clock millisecond value. */
@@ -128,37 +149,50 @@ export class SessionTable {
     return Atomics.load(this.words, this.serverCountsAt + id);
   }
 
-  private entryAt(slot: number): number {
-    return this.entriesAt + slot * ENTRY_WORDS;
+  /** Word index of the hot words of the key's bucket's first slot. */
+  private bucketAt(key: number, clientIp: number): number {
+    return this.hotAt + (hashPair(key, clientIp, BUCKET_SEED) & this.bucketMask) * BUCKET_ALIGN_WORDS;
   }
 
-  private bucketOf(key: number, clientIp: number): number {
-    return hashPair(key, clientIp, BUCKET_SEED) & this.bucketMask;
+  private coldOf(hotAt: number): number {
+    return this.coldAt + ((hotAt - this.hotAt) / HOT_WORDS) * COLD_WORDS;
   }
 
   /**
-   * The target id of the live session for the key, refreshing its last-seen time, or -1 when
-   * there is none (or a writer was busy with it: the caller then takes the locked path).
+   * Loads the first cache line of the key's bucket and returns a word of it, which the caller
+   * must keep (a load whose value is unused may be dropped by the compiler): a later lookup of
+   * the key then finds the line in cache.
    */
-  find(serverId: number, clientIp: number, clientPort: number, nowS: number): number {
+  touch(serverId: number, clientIp: number, clientPort: number): number {
+    return this.words[this.bucketAt(sessionKey(serverId, clientPort), clientIp | 0)] ?? 0;
+  }
+
+  /**
+   * The target id of the session for the key if it was seen within `timeoutS` (its server's
+   * timeout), refreshing its last-seen time; -1 when there is none (or a writer was busy with
+   * it: the caller then takes the locked path).
+   */
+  find(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
     const words = this.words;
     const key = sessionKey(serverId, clientPort);
     const ip = clientIp | 0;
-    const first = this.entryAt(this.bucketOf(key, clientIp) * BUCKET_WAYS);
+    const first = this.bucketAt(key, ip);
     for (let way = 0; way < BUCKET_WAYS; way++) {
-      const at = first + way * ENTRY_WORDS;
+      const at = first + way * HOT_WORDS;
       // Plain reads between two atomic reads of the sequence (a seqlock): the atomics order
       // them, and a changed sequence discards whatever a concurrent writer made them see.
       if (words[at + E_KEY] !== key || words[at + E_CLIENT_IP] !== ip) continue;
-      const sequence = Atomics.load(words, at + E_SEQUENCE);
-      const target = words[at + E_TARGET] ?? NO_TARGET;
+      const sequenceTarget = Atomics.load(words, at + E_SEQUENCE_TARGET);
       const lastSeen = words[at + E_LAST_SEEN_S] ?? 0;
-      const timeout = words[at + E_TIMEOUT_S] ?? 0;
       const stillKey = words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip;
-      if (Atomics.load(words, at + E_SEQUENCE) !== sequence || (sequence & 1) === 1 || !stillKey) return NO_TARGET;
+      if (Atomics.load(words, at + E_SEQUENCE_TARGET) !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || !stillKey) {
+        return NO_TARGET;
+      }
+      const target = (sequenceTarget & TARGET_MASK) - 1;
       if (target === NO_TARGET) continue; // a cleared slot keeps its old key
-      if (nowS - lastSeen >= timeout) return NO_TARGET;
-      if (lastSeen !== nowS) Atomics.store(words, at + E_LAST_SEEN_S, nowS);
+      if (nowS - lastSeen >= timeoutS) return NO_TARGET;
+      // A plain store: a timestamp that only moves forward, read by no one under the seqlock.
+      if (lastSeen !== nowS) words[at + E_LAST_SEEN_S] = nowS;
       return target;
     }
     return NO_TARGET;
@@ -183,34 +217,32 @@ export class SessionTable {
     const words = this.words;
     const key = sessionKey(serverId, clientPort);
     const ip = clientIp | 0;
-    const bucket = this.bucketOf(key, clientIp);
-    const first = this.entryAt(bucket * BUCKET_WAYS);
-    this.lock(bucket);
+    const first = this.bucketAt(key, ip);
+    this.lock(first);
     let victim = -1;
     let victimRank = Infinity;
     for (let way = 0; way < BUCKET_WAYS; way++) {
-      const at = first + way * ENTRY_WORDS;
-      const target = words[at + E_TARGET] ?? NO_TARGET;
-      const lastSeen = words[at + E_LAST_SEEN_S] ?? 0;
-      const expired = target === NO_TARGET || nowS - lastSeen >= (words[at + E_TIMEOUT_S] ?? 0);
+      const at = first + way * HOT_WORDS;
+      const target = this.targetOf(at);
       if (target !== NO_TARGET && words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip) {
-        if (!expired && target !== staleTargetId) {
-          Atomics.store(words, at + E_LAST_SEEN_S, nowS);
-          this.unlock(bucket);
+        // The key's own session is judged by its server's timeout, as find() judges it.
+        if (nowS - (words[at + E_LAST_SEEN_S] ?? 0) < timeoutS && target !== staleTargetId) {
+          words[at + E_LAST_SEEN_S] = nowS;
+          this.unlock(first);
           return target;
         }
         victim = at;
         break;
       }
       // Victim preference: an empty slot, then an expired one, then the oldest last-seen time.
-      const rank = target === NO_TARGET ? -2 : expired ? -1 : lastSeen;
+      const rank = target === NO_TARGET ? -2 : this.expired(at, nowS) ? -1 : (words[at + E_LAST_SEEN_S] ?? 0);
       if (rank < victimRank) {
         victimRank = rank;
         victim = at;
       }
     }
     this.write(victim, key, ip, nowS, timeoutS, targetId, serverId);
-    this.unlock(bucket);
+    this.unlock(first);
     return targetId;
   }
 
@@ -226,60 +258,98 @@ export class SessionTable {
 
   /** Removes idle-expired sessions so per-target counts reflect live ones. Returns how many. */
   sweep(nowS: number): number {
+    return this.clearSlots((at) => this.expired(at, nowS));
+  }
+
+  /** Gives server `serverId`'s sessions the idle timeout `timeoutS` (a reload changed it). */
+  retimeServer(serverId: number, timeoutS: number): void {
     const words = this.words;
-    return this.clearSlots((at) => nowS - Atomics.load(words, at + E_LAST_SEEN_S) >= (words[at + E_TIMEOUT_S] ?? 0));
+    this.forEachBucket((first) => {
+      for (let way = 0; way < BUCKET_WAYS; way++) {
+        const at = first + way * HOT_WORDS;
+        if (this.targetOf(at) !== NO_TARGET && (words[at + E_KEY] ?? 0) >>> 16 === serverId) {
+          words[this.coldOf(at) + C_TIMEOUT_S] = timeoutS;
+        }
+      }
+    });
   }
 
   /** Empties every bound slot for which `clears(slotAt, targetId)` holds, bucket by bucket under its lock. */
   private clearSlots(clears: (at: number, targetId: number) => boolean): number {
     let removed = 0;
-    for (let bucket = 0; bucket <= this.bucketMask; bucket++) {
-      this.lock(bucket);
-      const first = this.entryAt(bucket * BUCKET_WAYS);
+    this.forEachBucket((first) => {
       for (let way = 0; way < BUCKET_WAYS; way++) {
-        const at = first + way * ENTRY_WORDS;
-        const target = this.words[at + E_TARGET] ?? NO_TARGET;
+        const at = first + way * HOT_WORDS;
+        const target = this.targetOf(at);
         if (target !== NO_TARGET && clears(at, target)) {
           this.clear(at);
           removed++;
         }
       }
-      this.unlock(bucket);
-    }
+    });
     return removed;
+  }
+
+  /** Runs `visit(first slot's hot word index)` for every bucket, holding that bucket's lock. */
+  private forEachBucket(visit: (first: number) => void): void {
+    for (let bucket = 0; bucket <= this.bucketMask; bucket++) {
+      const first = this.hotAt + bucket * BUCKET_ALIGN_WORDS;
+      this.lock(first);
+      visit(first);
+      this.unlock(first);
+    }
   }
 
   /** Live sessions at `nowS`, for `show sessions` (allocates: control side only). */
   list(nowS: number): SessionInfo[] {
     const sessions: SessionInfo[] = [];
+    const words = this.words;
     for (let slot = 0; slot < this.slotCount; slot++) {
-      const at = this.entryAt(slot);
-      const words = this.words;
-      const targetId = Atomics.load(words, at + E_TARGET);
-      const lastSeenS = Atomics.load(words, at + E_LAST_SEEN_S);
-      const timeoutS = words[at + E_TIMEOUT_S] ?? 0;
-      if (targetId === NO_TARGET || nowS - lastSeenS >= timeoutS) continue;
+      const at = this.hotAt + slot * HOT_WORDS;
+      const targetId = this.targetOf(at);
+      if (targetId === NO_TARGET || this.expired(at, nowS)) continue;
       const key = words[at + E_KEY] ?? 0;
+      const cold = this.coldOf(at);
       sessions.push({
         serverId: key >>> 16,
         clientIp: (words[at + E_CLIENT_IP] ?? 0) >>> 0,
         clientPort: key & 0xffff,
         targetId,
-        createdS: words[at + E_CREATED_S] ?? 0,
-        lastSeenS,
-        timeoutS,
+        createdS: words[cold + C_CREATED_S] ?? 0,
+        lastSeenS: Atomics.load(words, at + E_LAST_SEEN_S),
+        timeoutS: words[cold + C_TIMEOUT_S] ?? 0,
       });
     }
     return sessions;
   }
 
-  private lock(bucket: number): void {
-    // A spin: the lock is held for a few dozen instructions, never across a blocking call.
-    while (Atomics.compareExchange(this.words, this.locksAt + bucket, 0, 1) !== 0);
+  private targetOf(at: number): number {
+    return (Atomics.load(this.words, at + E_SEQUENCE_TARGET) & TARGET_MASK) - 1;
   }
 
-  private unlock(bucket: number): void {
-    Atomics.store(this.words, this.locksAt + bucket, 0);
+  /** Whether the slot at `at` has been idle for its stored timeout (bind and the control side). */
+  private expired(at: number, nowS: number): boolean {
+    return nowS - Atomics.load(this.words, at + E_LAST_SEEN_S) >= (this.words[this.coldOf(at) + C_TIMEOUT_S] ?? 0);
+  }
+
+  private lock(first: number): void {
+    const lockAt = this.locksAt + (first - this.hotAt) / BUCKET_ALIGN_WORDS;
+    // A spin: the lock is held for a few dozen instructions, never across a blocking call.
+    while (Atomics.compareExchange(this.words, lockAt, 0, 1) !== 0);
+  }
+
+  private unlock(first: number): void {
+    Atomics.store(this.words, this.locksAt + (first - this.hotAt) / BUCKET_ALIGN_WORDS, 0);
+  }
+
+  /** Marks the slot at `at` as being written (sequence odd); returns the word to finish with. */
+  private beginWrite(at: number): number {
+    return Atomics.add(this.words, at + E_SEQUENCE_TARGET, SEQUENCE_ONE) + SEQUENCE_ONE;
+  }
+
+  /** Ends a write begun with `beginWrite` (sequence even again), leaving `targetId` bound (-1: none). */
+  private endWrite(at: number, writing: number, targetId: number): void {
+    Atomics.store(this.words, at + E_SEQUENCE_TARGET, ((writing + SEQUENCE_ONE) & ~TARGET_MASK) | (targetId + 1));
   }
 
   /** Fills slot `at` (bucket lock held), keeping the per-target and per-server counts. */
@@ -293,23 +363,22 @@ export class SessionTable {
     serverId: number,
   ): void {
     const words = this.words;
-    const previousTarget = words[at + E_TARGET] ?? NO_TARGET;
+    const previousTarget = this.targetOf(at);
     const sameKey = words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip;
     if (previousTarget !== NO_TARGET) {
-      const live = nowS - (words[at + E_LAST_SEEN_S] ?? 0) < (words[at + E_TIMEOUT_S] ?? 0);
-      if (live && !sameKey) Atomics.add(words, H_EVICTIONS, 1);
+      if (!this.expired(at, nowS) && !sameKey) Atomics.add(words, H_EVICTIONS, 1);
       Atomics.sub(words, this.targetCountsAt + previousTarget, 1);
       Atomics.sub(words, this.serverCountsAt + ((words[at + E_KEY] ?? 0) >>> 16), 1);
     }
     if (previousTarget === NO_TARGET || !sameKey) Atomics.add(words, H_CREATED, 1);
-    Atomics.add(words, at + E_SEQUENCE, 1);
+    const writing = this.beginWrite(at);
     Atomics.store(words, at + E_KEY, key);
     Atomics.store(words, at + E_CLIENT_IP, ip);
-    Atomics.store(words, at + E_TARGET, targetId);
     Atomics.store(words, at + E_LAST_SEEN_S, nowS);
-    Atomics.store(words, at + E_CREATED_S, nowS);
-    Atomics.store(words, at + E_TIMEOUT_S, timeoutS);
-    Atomics.add(words, at + E_SEQUENCE, 1);
+    const cold = this.coldOf(at);
+    words[cold + C_CREATED_S] = nowS;
+    words[cold + C_TIMEOUT_S] = timeoutS;
+    this.endWrite(at, writing, targetId);
     Atomics.add(words, this.targetCountsAt + targetId, 1);
     Atomics.add(words, this.serverCountsAt + serverId, 1);
   }
@@ -317,11 +386,20 @@ export class SessionTable {
   /** Empties slot `at` (bucket lock held). */
   private clear(at: number): void {
     const words = this.words;
-    const target = words[at + E_TARGET] ?? NO_TARGET;
-    Atomics.add(words, at + E_SEQUENCE, 1);
-    Atomics.store(words, at + E_TARGET, NO_TARGET);
-    Atomics.add(words, at + E_SEQUENCE, 1);
+    const target = this.targetOf(at);
+    this.endWrite(at, this.beginWrite(at), NO_TARGET);
     Atomics.sub(words, this.targetCountsAt + target, 1);
     Atomics.sub(words, this.serverCountsAt + ((words[at + E_KEY] ?? 0) >>> 16), 1);
   }
+}
+
+/** Word offsets of a table's regions; the hot words start on a BUCKET_ALIGN_WORDS boundary. */
+function layoutOf(bucketCount: number) {
+  const slotCount = bucketCount * BUCKET_WAYS;
+  const locksAt = HEADER_WORDS;
+  const targetCountsAt = locksAt + bucketCount;
+  const serverCountsAt = targetCountsAt + ID_LIMIT;
+  const hotAt = Math.ceil((serverCountsAt + ID_LIMIT) / BUCKET_ALIGN_WORDS) * BUCKET_ALIGN_WORDS;
+  const coldAt = hotAt + slotCount * HOT_WORDS;
+  return { locksAt, targetCountsAt, serverCountsAt, hotAt, coldAt, wordCount: coldAt + slotCount * COLD_WORDS };
 }

@@ -24,7 +24,7 @@ self.onmessage = (event: MessageEvent<RaceJob>) => {
   Atomics.wait(start, 0, 0);
   for (let i = 0; i < job.clients; i++) {
     const client = job.reverse ? job.clients - 1 - i : i;
-    const found = table.find(1, 0x0a000000 + client, 0, 1);
+    const found = table.find(1, 0x0a000000 + client, 0, 1, 600);
     results[client] = found >= 0 ? found : table.bind(1, 0x0a000000 + client, 0, 1, 600, job.preferredTarget, -1);
   }
   self.postMessage("done");

@@ -40,7 +40,7 @@ function checkRace({ sessions, results }: { sessions: SessionTable; results: Int
   const [first, second] = results as [Int32Array, Int32Array];
   let disagreements = 0;
   for (let client = 0; client < CLIENTS; client++) {
-    if (first[client] !== second[client] || sessions.find(1, 0x0a000000 + client, 0, 1) !== first[client]) disagreements++;
+    if (first[client] !== second[client] || sessions.find(1, 0x0a000000 + client, 0, 1, 600) !== first[client]) disagreements++;
   }
   expect(sessions.evictions).toBe(0);
   expect(disagreements).toBe(0);

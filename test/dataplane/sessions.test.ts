@@ -66,6 +66,42 @@ describe("sessions", () => {
     expect(l.sessions.sessionsOfTarget(2)).toBe(1);
   });
 
+  test("a reload that changes a server's timeout applies to its existing sessions", () => {
+    const l = lab({ timeoutS: 10 });
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    l.reconfigure(config([{ id: 1, ipaddr: VIP, port: 80, targets: [1, 2], timeoutS: 100 }], [1, 2].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` }))));
+    l.nowMs += 50_000; // idle beyond the old timeout, within the new one
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
+    l.reconfigure(config([{ id: 1, ipaddr: VIP, port: 80, targets: [1, 2], timeoutS: 5 }], [1, 2].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` }))));
+    l.nowMs += 6_000; // idle beyond the shortened timeout: a new pick
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(2);
+  });
+
+  test("retimeServer gives the stored sessions of one server a new timeout (sweep and show follow)", () => {
+    const table = SessionTable.create(64, EPOCH_MS);
+    table.bind(1, ip("192.0.2.1"), 0, 100, 10, 1, -1);
+    table.bind(2, ip("192.0.2.1"), 0, 100, 10, 1, -1);
+    table.retimeServer(1, 600);
+    expect(table.list(100).map((s) => [s.serverId, s.timeoutS]).sort()).toEqual([
+      [1, 600],
+      [2, 10],
+    ]);
+    expect(table.sweep(150)).toBe(1); // server 2's session only
+    expect(table.find(1, ip("192.0.2.1"), 0, 150, 600)).toBe(1);
+    expect(table.find(2, ip("192.0.2.1"), 0, 150, 10)).toBe(-1);
+  });
+
+  test("touch reads the bucket a lookup of the same key reads, and nothing changes", () => {
+    const table = SessionTable.create(64, EPOCH_MS);
+    const client = ip("192.0.2.7");
+    const untouched = table.touch(1, client, 0);
+    table.bind(1, client, 0, 100, 600, 3, -1);
+    // Bound in the first way of its (otherwise empty) bucket: the touched word now carries the target.
+    expect(table.touch(1, client, 0)).not.toBe(untouched);
+    expect(table.find(1, client, 0, 100, 600)).toBe(3);
+    expect(table.list(100)).toHaveLength(1);
+  });
+
   test("sweep removes expired sessions and their counts", () => {
     const l = lab({ timeoutS: 5 });
     targetOf(l, packet("192.0.2.1"));
@@ -84,12 +120,12 @@ describe("sessions", () => {
     for (let client = 0; client < 8; client++) {
       expect(table.bind(1, ip("192.0.2.1") + client, 0, client, 600, 1, -1)).toBe(1);
     }
-    expect(table.find(1, ip("192.0.2.1"), 0, 20)).toBe(1); // client 0 is now the most recent
+    expect(table.find(1, ip("192.0.2.1"), 0, 20, 600)).toBe(1); // client 0 is now the most recent
     expect(table.bind(1, ip("192.0.2.100"), 0, 21, 600, 2, -1)).toBe(2);
     expect(table.evictions).toBe(1);
-    expect(table.find(1, ip("192.0.2.1") + 1, 0, 22)).toBe(-1); // client 1 was the oldest
-    expect(table.find(1, ip("192.0.2.1"), 0, 22)).toBe(1);
-    expect(table.find(1, ip("192.0.2.100"), 0, 22)).toBe(2);
+    expect(table.find(1, ip("192.0.2.1") + 1, 0, 22, 600)).toBe(-1); // client 1 was the oldest
+    expect(table.find(1, ip("192.0.2.1"), 0, 22, 600)).toBe(1);
+    expect(table.find(1, ip("192.0.2.100"), 0, 22, 600)).toBe(2);
     expect(table.sessionsOfTarget(1)).toBe(7);
   });
 
@@ -99,7 +135,7 @@ describe("sessions", () => {
     table.bind(1, 99, 0, 200, 600, 1, -1);
     expect(table.evictions).toBe(0);
     expect(table.list(200).length).toBe(8);
-    expect(table.find(1, 6, 0, 200)).toBe(-1);
+    expect(table.find(1, 6, 0, 200, 600)).toBe(-1);
   });
 
   test("a target that goes down loses its sessions: the client is re-balanced on its next packet", () => {
