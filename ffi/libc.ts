@@ -44,6 +44,9 @@ const SYMBOLS = {
   // Copies a frame out of the ring without the view object that subarray() would allocate per
   // frame; void, so no pointer is boxed back (measured as fast as TypedArray.set at 64 and 1,500 B).
   memcpy: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void },
+  // Huge pages for the session table (ffi/memory.ts).
+  prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+  madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
   // ioctl is variadic; every request bng makes passes one pointer, which the x86-64 and arm64

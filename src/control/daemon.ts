@@ -15,6 +15,7 @@ import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "
 import { createHealthMonitor, createSystemProbes, type Clock, type HealthMonitor } from "../health/monitor.ts";
 import type { Probes } from "../health/probe.ts";
 import { formatMac } from "../../ffi/interface.ts";
+import { adviseHugePages } from "../../ffi/memory.ts";
 import { startWorkers, type Dataplane, type SharedStructures } from "./dataplane-host.ts";
 import { openHostNetwork, type HostNetwork } from "./host-network.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -498,8 +499,12 @@ export async function runDaemon(options: RunOptions): Promise<number> {
     daemon = await Daemon.start(options.configPath, {
       logger,
       openNetwork: (plan) => openHostNetwork(plan, logger),
-      startDataplane: ({ plan, config, table, shared, onFailure }) =>
-        startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure }),
+      startDataplane: ({ plan, config, table, shared, onFailure }) => {
+        const advice = adviseHugePages(shared.sessions);
+        if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
+        else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
+        return startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure });
+      },
     });
   } catch (error) {
     await controlServer.close();
