@@ -131,6 +131,8 @@ export class Processor {
   private nowS = 0;
   /** The sum of the words touchSessionBuckets loaded, kept (and public) so the loads stay in the compiled code. */
   touchedWords = 0;
+  /** Per rx slot during processBatch: the session bucket touchSessionBuckets loads, or -1. */
+  private readonly bucketAts: Int32Array;
 
   constructor(options: ProcessorOptions) {
     this.rx = options.rx;
@@ -143,6 +145,7 @@ export class Processor {
     this.selector = new TargetSelector(options.sessions, options.randomSeed);
     this.verdicts = new Uint8Array(options.rx.slotCount);
     this.reasons = new Uint8Array(options.rx.slotCount);
+    this.bucketAts = new Int32Array(options.rx.slotCount);
     this.rxWords = wordView(options.rx);
     this.txWords = wordView(options.tx);
   }
@@ -172,16 +175,18 @@ export class Processor {
   /**
    * Loads the session bucket of every frame in the batch that looks like a frame to a server,
    * before any frame is decided. The session table is far larger than the CPU caches, so each
-   * lookup would otherwise stall its frame for a memory load in turn; issued back to back, the
-   * loads overlap. Only a hint, so it checks no more than it needs to read safely: a frame it
-   * misjudges is still decided by decide() alone.
+   * lookup would otherwise stall its frame for a memory load in turn. First every bucket's
+   * address is computed, then all are loaded in one tight loop, so the misses overlap. Only a
+   * hint, so it checks no more than it needs to read safely: a frame it misjudges is still
+   * decided by decide() alone.
    */
   private touchSessionBuckets(): void {
     const rx = this.rx;
     const bytes = rx.bytes;
     const table = this.table;
-    let touched = 0;
+    const bucketAts = this.bucketAts;
     for (let slot = 0; slot < rx.count; slot++) {
+      bucketAts[slot] = -1;
       const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
       if ((rx.lengths[slot] ?? 0) < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) continue;
       if (read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
@@ -191,9 +196,9 @@ export class Processor {
       const server = this.findServer(vipAt, bytes[ipAt + IPV4_PROTOCOL] ?? 0, read16(bytes, l4At + L4_DST_PORT));
       if (server < 0) continue;
       const serverAt = table.serverAt(server);
-      touched += this.sessions.touch(table.field(serverAt, S_ID), read32(bytes, ipAt + IPV4_SRC), this.sessionPort(serverAt, l4At));
+      bucketAts[slot] = this.sessions.bucketOf(table.field(serverAt, S_ID), read32(bytes, ipAt + IPV4_SRC), this.sessionPort(serverAt, l4At));
     }
-    this.touchedWords = touched;
+    this.touchedWords = this.sessions.touch(bucketAts, rx.count);
   }
 
   private count(index: number, amount: number): void {

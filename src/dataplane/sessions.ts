@@ -158,13 +158,25 @@ export class SessionTable {
     return this.coldAt + ((hotAt - this.hotAt) / HOT_WORDS) * COLD_WORDS;
   }
 
+  /** Where a lookup of the key starts reading: the word index of its bucket, for `touch`. */
+  bucketOf(serverId: number, clientIp: number, clientPort: number): number {
+    return this.bucketAt(sessionKey(serverId, clientPort), clientIp | 0);
+  }
+
   /**
-   * Loads the first cache line of the key's bucket and returns a word of it, which the caller
-   * must keep (a load whose value is unused may be dropped by the compiler): a later lookup of
-   * the key then finds the line in cache.
+   * Loads the first cache line of each of the first `count` buckets in `bucketAts` (from
+   * `bucketOf`; negative entries are skipped), so that lookups of those keys find it in cache.
+   * The loads do not depend on each other, so the CPU overlaps their misses. Returns the sum of
+   * the words read, which the caller must keep: a load whose value is unused may be dropped.
    */
-  touch(serverId: number, clientIp: number, clientPort: number): number {
-    return this.words[this.bucketAt(sessionKey(serverId, clientPort), clientIp | 0)] ?? 0;
+  touch(bucketAts: Int32Array, count: number): number {
+    const words = this.words;
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const at = bucketAts[i] ?? -1;
+      if (at >= 0) sum = (sum + (words[at] ?? 0)) | 0;
+    }
+    return sum;
   }
 
   /**

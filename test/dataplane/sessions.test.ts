@@ -91,13 +91,15 @@ describe("sessions", () => {
     expect(table.find(2, ip("192.0.2.1"), 0, 150, 10)).toBe(-1);
   });
 
-  test("touch reads the bucket a lookup of the same key reads, and nothing changes", () => {
+  test("touch reads the buckets lookups of the same keys read, and changes nothing", () => {
     const table = SessionTable.create(64, EPOCH_MS);
     const client = ip("192.0.2.7");
-    const untouched = table.touch(1, client, 0);
+    const buckets = Int32Array.of(table.bucketOf(1, client, 0), -1);
+    expect(table.touch(buckets, 2)).toBe(0); // an empty bucket: its first word is 0
     table.bind(1, client, 0, 100, 600, 3, -1);
     // Bound in the first way of its (otherwise empty) bucket: the touched word now carries the target.
-    expect(table.touch(1, client, 0)).not.toBe(untouched);
+    expect(table.touch(buckets, 2)).not.toBe(0);
+    expect(table.bucketOf(1, client, 0)).toBe(buckets[0]!);
     expect(table.find(1, client, 0, 100, 600)).toBe(3);
     expect(table.list(100)).toHaveLength(1);
   });
