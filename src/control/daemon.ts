@@ -74,6 +74,11 @@ function loadChecked(path: string): { ok: true; config: Config; plan: RunPlan } 
   return { ok: true, config: result.config, plan: planned.plan };
 }
 
+/** The VIPs bng owns: those of the registered servers, each once. */
+function servedVips(config: Config): number[] {
+  return [...new Set(config.servers.filter((server) => server.registered).map((server) => server.ipaddr))];
+}
+
 function sameNetworkSetup(a: RunPlan, b: RunPlan): boolean {
   const key = (plan: RunPlan) => `${plan.ifname} ${plan.networks.map((n) => `${n.real}/${n.prefixLength}`).sort().join(",")}`;
   return key(a) === key(b);
@@ -161,6 +166,7 @@ export class Daemon implements DaemonView {
       probes: this.latency.wrap(this.deps.probes ?? createSystemProbes(), ipToString),
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
+    this.network.dropKernelCopies(servedVips(this.config));
     const table = this.buildTable();
     this.dataplane = await this.deps.startDataplane({
       plan: this.plan,
@@ -400,6 +406,7 @@ export class Daemon implements DaemonView {
     this.configPath = path;
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
+    this.network.dropKernelCopies(servedVips(loaded.config));
     try {
       await this.serveMetrics(loaded.config.settings.metrics);
     } catch (error) {

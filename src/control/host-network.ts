@@ -1,11 +1,14 @@
 // Everything `bng run` changes on the box, in one place (like Seesaw's single component that
 // touches the kernel's network configuration): the `real` addresses, receive coalescing, the
-// frame sender for ARP. Each change is logged and undone at exit.
+// nftables table that drops the kernel's copy of VIP frames, the frame sender for ARP. Each
+// change is logged and undone at exit.
 import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
 import { openFrameSender } from "../../ffi/af-packet.ts";
+import { vipIngressFilter } from "../../ffi/ingress-filter.ts";
 import { formatMac, interfaceIndex, interfaceMac } from "../../ffi/interface.ts";
 import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+import { ipToString } from "../config/model.ts";
 import type { Logger } from "./log.ts";
 import type { RunPlan } from "./plan.ts";
 
@@ -17,6 +20,11 @@ export interface HostNetwork {
   sendFrame(frame: Uint8Array, length: number): void;
   /** False once the interface bng runs on is gone (deleted, or renamed and replaced). */
   stillPresent(): boolean;
+  /**
+   * Has the kernel drop its own copy of IPv4 frames to `vips` as they arrive (bng's tap still
+   * sees them). Best effort: where it cannot, the reason is logged and nothing else changes.
+   */
+  dropKernelCopies(vips: readonly number[]): void;
   /** Puts back what open changed. */
   close(): void;
 }
@@ -28,8 +36,15 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
   const addresses: EnsuredAddress[] = [];
   let coalescing: CoalescingChange | undefined;
   let sender: ReturnType<typeof openFrameSender> | undefined;
+  const filter = vipIngressFilter(ifname);
+  let filterFailure: string | undefined;
   const close = () => {
     sender?.close();
+    try {
+      filter.remove();
+    } catch (error) {
+      logger.error("vip-filter-remove-failed", { interface: ifname, error: (error as Error).message });
+    }
     if (coalescing) {
       try {
         const restored = coalescing.restore();
@@ -74,5 +89,19 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
       return false;
     }
   };
-  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), stillPresent, close };
+  const dropKernelCopies = (vips: readonly number[]) => {
+    try {
+      filter.apply(vips);
+      filterFailure = undefined;
+      logger.info("vip-filter", { interface: ifname, table: `netdev ${filter.table}`, vips: vips.map(ipToString).join(",") || "none" });
+    } catch (error) {
+      const message = (error as Error).message;
+      // Said once, not at every reload that meets the same cause.
+      if (message !== filterFailure) {
+        logger.warn("vip-filter-unavailable", { interface: ifname, error: message, effect: "the kernel also receives every VIP frame and drops it itself" });
+      }
+      filterFailure = message;
+    }
+  };
+  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), stillPresent, dropKernelCopies, close };
 }

@@ -3,7 +3,7 @@
 // connect, a second run on a live socket refused, SIGHUP reloads (or refuses a broken file),
 // SIGTERM stops within a second with exit code 0 and removes the address bng added.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
@@ -122,6 +122,33 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     expect(after.servers[0]!.protocol).toBe("tcp");
     expect(bng!.process.exitCode).toBeNull();
   }, 15_000);
+
+  test("without nft the kernel keeps its copy of VIP frames: bng says so once and runs as usual", async () => {
+    // A PATH with the tools bng needs but not nft (ip netns exec itself is found by its full path).
+    const tools = mkdtempSync(join(tmpdir(), "bng-tools-"));
+    const own = new DummyNamespace();
+    let lone: BngProcess | undefined;
+    try {
+      for (const tool of ["ip", "ethtool"]) symlinkSync(Bun.which(tool)!, join(tools, tool));
+      const loneSocket = join(tools, "bng.sock");
+      const loneConfig = join(tools, "bng.conf");
+      writeFileSync(loneConfig, SEED_CONFIG);
+      lone = new BngProcess(own, ["run", loneConfig, "--socket", loneSocket], { PATH: tools });
+      await lone.waitFor(/ ready /);
+      const unavailable = lone.lines.filter((line) => / vip-filter-unavailable /.test(line));
+      expect(unavailable).toHaveLength(1);
+      expect(unavailable[0]).toMatch(/interface=eth0 error=.*nft.* effect=/);
+      expect(lone.lines.some((line) => / vip-filter interface/.test(line))).toBe(false);
+      expect((await sendControlRequest(loneSocket, { cmd: "status" })).ok).toBe(true);
+      lone.process.kill("SIGTERM");
+      expect(await lone.exited).toBe(0);
+      expect(lone.lines.some((line) => / vip-filter-remove-failed /.test(line))).toBe(false);
+    } finally {
+      await lone?.kill();
+      own.remove();
+      rmSync(tools, { recursive: true, force: true });
+    }
+  }, 20_000);
 
   test("SIGTERM: exit code 0 within a second, the added address removed, the socket gone", async () => {
     const mark = bng!.lines.length;

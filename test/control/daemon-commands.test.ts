@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply } from "../../src/control/protocol.ts";
-import { arpFrame, TCP_ACK } from "../fixtures/frames.ts";
+import { arpFrame, ip, TCP_ACK } from "../fixtures/frames.ts";
 import { DaemonHarness, OWN_MAC, SEED_FAST, VIP } from "./daemon-harness.ts";
 import { validateExposition } from "./harness.ts";
 
@@ -195,8 +195,12 @@ describe("a running daemon over its control socket", () => {
       .replace("register targets 1,2", "target 3 {\nipaddr 172.16.1.102\nport 80\nprotocol tcp\ntcpopen 80,1,2\ndsr enable\n}\nregister targets 1,2,3")
       .replace("enable targets 1,2", "enable targets 1,2,3");
     const file = harness.writeConfig("three.conf", three);
+    const filteredBefore = harness.kernelDroppedVips.length;
     const reload = await cli(["reload", file]);
     expect(reload.exitCode).toBe(0);
+    // The kernel's copies of VIP frames are dropped from the start, and again for the reloaded set.
+    expect(harness.kernelDroppedVips[0]).toEqual([ip(VIP)]);
+    expect(harness.kernelDroppedVips.slice(filteredBefore)).toEqual([[ip(VIP)]]);
     for (let i = 0; i < 40; i++) expect(DaemonHarness.targetOf(harness.clientFrame(client(i), 80, TCP_ACK))).toBe(before.get(client(i)));
     harness.answerArp([3]);
     await harness.waitFor(async () => (await status()).targets.find((t) => t.id === 3)?.state === "up", "target 3 up");

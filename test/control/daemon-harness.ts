@@ -70,6 +70,8 @@ export class DaemonHarness {
   readonly io = new MemoryPacketIO(64, 2048);
   /** Frames bng sent through its host network (not the data plane). */
   readonly hostFrames: Uint8Array[] = [];
+  /** Every VIP list the daemon asked the host to drop the kernel's copies of, in order. */
+  readonly kernelDroppedVips: number[][] = [];
   readonly logLines: string[] = [];
   /** Whether the fake interface still exists. */
   interfacePresent = true;
@@ -110,6 +112,7 @@ export class DaemonHarness {
         ownMac: mac(OWN_MAC),
         sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
         stillPresent: () => this.interfacePresent,
+        dropKernelCopies: (vips) => void this.kernelDroppedVips.push([...vips]),
         close() {},
       }),
       startDataplane: async ({ table, shared, onFailure }) => {

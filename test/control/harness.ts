@@ -240,12 +240,14 @@ export class BngProcess {
   stdout = "";
   private wake: (() => void) | undefined;
 
-  constructor(namespace: DummyNamespace, args: string[]) {
+  /** `env` replaces bng's environment (default: this process's). */
+  constructor(namespace: DummyNamespace, args: string[], env?: Record<string, string>) {
     this.process = Bun.spawn(["ip", "netns", "exec", namespace.name, BUN, join(REPO, "src/cli/main.ts"), ...args], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
       cwd: REPO,
+      ...(env ? { env } : {}),
     });
     this.exited = this.process.exited;
     this.drained = this.collect();

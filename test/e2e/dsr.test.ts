@@ -126,6 +126,25 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     expect(fromVip).toEqual([]);
   }, 20_000);
 
+  test("the bng box's kernel never handles a VIP frame: its ingress table drops the copy bng's tap has already seen", async () => {
+    const packetsDropped = async () => {
+      const { stdout } = await lab.bngExec(["nft", "list", "table", "netdev", "bng_eth0"]);
+      expect(stdout).toContain('hook ingress device "eth0"');
+      return Number(/ip daddr 172\.16\.1\.10 counter packets (\d+)/.exec(stdout)?.[1]);
+    };
+    // InAddrErrors counts the frames the IP stack received for an address it neither owns nor routes.
+    const addressErrors = async () => {
+      const snmp = (await lab.bngExec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((line) => line.startsWith("Ip:"));
+      const [names, values] = snmp.map((line) => line.split(/\s+/)) as [string[], string[]];
+      return Number(values[names.indexOf("InAddrErrors")]);
+    };
+    const [droppedBefore, errorsBefore] = [await packetsDropped(), await addressErrors()];
+    const results = await lab.requests({ count: 40, concurrency: 8 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect((await packetsDropped()) - droppedBefore).toBeGreaterThanOrEqual(40 * 3);
+    expect(await addressErrors()).toBe(errorsBefore);
+  }, 20_000);
+
   test("g. status --json agrees with what the clients saw", async () => {
     const before = await bng.status();
     const results = await lab.requests({ count: 160, concurrency: 16 });
@@ -242,12 +261,13 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
 });
 
 describe.skipIf(!root)("bng's changes to the box", () => {
-  test("the real address bng added is removed again on SIGTERM, and GRO is restored", async () => {
+  test("the real address bng added is removed again on SIGTERM, GRO is restored and its nftables table deleted", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
       const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
       const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(during.stdout).toContain("172.16.1.252/24");
+      expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).toContain("table netdev bng_eth0");
       expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: off/);
       const { exitCode } = await running.stop();
       expect(exitCode).toBe(0);
@@ -255,6 +275,8 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       expect(running.process.stderr).toMatch(/address-removed .*172\.16\.1\.252\/24/);
       const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(after.stdout).not.toContain("172.16.1.252");
+      expect(running.process.stderr).toMatch(/vip-filter interface=eth0 table="netdev bng_eth0" vips=172\.16\.1\.10/);
+      expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).not.toContain("bng_eth0");
       expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: on/);
     });
   }, 30_000);
@@ -271,6 +293,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       expect(process.stderr).toMatch(/address-removed/);
       const after = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(after.stdout).not.toContain("172.16.1.252");
+      expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).not.toContain("bng_eth0");
     });
   }, 30_000);
 
