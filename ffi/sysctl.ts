@@ -1,6 +1,7 @@
 // IPv4 forwarding as the kernel sees it. bng receives VIP frames through a packet tap, so the
 // kernel gets a copy of each too: with forwarding on for the receiving interface it would route
-// that copy as well, and the target would see every packet twice.
+// that copy as well, and the target would see every packet twice. bng's ingress filter
+// (ingress-filter.ts) takes those copies away; where it cannot be installed, bng warns.
 import { readFileSync } from "node:fs";
 import { assertInterfaceName } from "./interface.ts";
 

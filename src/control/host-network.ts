@@ -38,6 +38,8 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
   let sender: ReturnType<typeof openFrameSender> | undefined;
   const filter = vipIngressFilter(ifname);
   let filterFailure: string | undefined;
+  // Only a concern while the kernel gets VIP frames, i.e. when the ingress filter is unavailable.
+  let forwarding: string | undefined;
   const close = () => {
     sender?.close();
     try {
@@ -73,8 +75,7 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
     if (coalescing.stillOn.length > 0) {
       logger.warn("offload-still-on", { interface: ifname, features: coalescing.stillOn.join(","), effect: "coalesced frames longer than a slot are dropped" });
     }
-    const warning = forwardingWarning(ifname, readIpv4Forwarding(ifname));
-    if (warning) logger.warn("ip-forwarding-on", { interface: ifname, message: warning });
+    forwarding = forwardingWarning(ifname, readIpv4Forwarding(ifname));
     sender = openFrameSender(ifname);
   } catch (error) {
     close();
@@ -99,6 +100,7 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
       // Said once, not at every reload that meets the same cause.
       if (message !== filterFailure) {
         logger.warn("vip-filter-unavailable", { interface: ifname, error: message, effect: "the kernel also receives every VIP frame and drops it itself" });
+        if (forwarding) logger.warn("ip-forwarding-on", { interface: ifname, message: forwarding });
       }
       filterFailure = message;
     }

@@ -123,7 +123,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     expect(bng!.process.exitCode).toBeNull();
   }, 15_000);
 
-  test("without nft the kernel keeps its copy of VIP frames: bng says so once and runs as usual", async () => {
+  test("without nft the kernel keeps its copy of VIP frames: bng says so once (and that forwarding is on) and runs as usual", async () => {
     // A PATH with the tools bng needs but not nft (ip netns exec itself is found by its full path).
     const tools = mkdtempSync(join(tmpdir(), "bng-tools-"));
     const own = new DummyNamespace();
@@ -133,12 +133,15 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       const loneSocket = join(tools, "bng.sock");
       const loneConfig = join(tools, "bng.conf");
       writeFileSync(loneConfig, SEED_CONFIG);
+      // With forwarding on, the kernel would route that copy too: worth a warning now.
+      Bun.spawnSync(["ip", "netns", "exec", own.name, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth0/forwarding"]);
       lone = new BngProcess(own, ["run", loneConfig, "--socket", loneSocket], { PATH: tools });
       await lone.waitFor(/ ready /);
       const unavailable = lone.lines.filter((line) => / vip-filter-unavailable /.test(line));
       expect(unavailable).toHaveLength(1);
       expect(unavailable[0]).toMatch(/interface=eth0 error=.*nft.* effect=/);
       expect(lone.lines.some((line) => / vip-filter interface/.test(line))).toBe(false);
+      expect(lone.lines.filter((line) => / ip-forwarding-on interface=eth0 .*second copy/.test(line))).toHaveLength(1);
       expect((await sendControlRequest(loneSocket, { cmd: "status" })).ok).toBe(true);
       lone.process.kill("SIGTERM");
       expect(await lone.exited).toBe(0);
