@@ -15,6 +15,7 @@
 // has a core; the kernel's work for a frame runs on the core that sends it (veth backlog).
 // Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
+import { filterTableName, vipFilterScript } from "../ffi/ingress-filter.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import {
@@ -39,6 +40,7 @@ import {
 } from "./lib.ts";
 
 const VIP = "172.16.1.10";
+const VIP_NUMBER = 0xac10010a;
 const REAL = "172.16.1.252";
 const SINK_ADDRESS = "172.16.1.100";
 const GEN_MAC = "02:00:ac:10:01:fe";
@@ -246,8 +248,10 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       children.push(child);
       await child.waitFor(/target-mac-learned/, 15_000);
     } else {
-      // bng adds its `real` address; the baseline gets it too so the kernel does the same work.
-      await topology.namespaces.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0`);
+      // bng adds its `real` address and has the kernel drop its copy of VIP frames at ingress
+      // (ffi/ingress-filter.ts); the baseline gets both too, so the kernel does the same work
+      // and the generator offers the same rate.
+      await topology.namespaces.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0 && nft -f - <<'EOF'\n${vipFilterScript("eth0", [VIP_NUMBER])}EOF`);
       child = spawn(nsArgv(topology.lb, [fwd, "eth0", VIP, SINK_MAC], balancerCpu));
       children.push(child);
       await child.waitFor(/ready/, 5000);
@@ -258,7 +262,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   async function stopForwarder(forwarder: Forwarder, child: Child): Promise<void> {
     const code = await child.stop("SIGTERM", 5000);
     if (code !== 0) throw new Error(`${forwarder} exited with ${code}: ${child.stderr.slice(-1000)}`);
-    if (forwarder === "native") await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0`);
+    if (forwarder === "native") await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
   }
 
   async function measure(forwarder: Forwarder, round_: number): Promise<ForwarderRun> {

@@ -98,6 +98,8 @@ const REPLY_TTL = 64;
 /** findServer results below zero. */
 const NO_SERVER = -1;
 const SERVER_DISABLED = -2;
+/** In the per-slot arrays of touchSessionBuckets: not looked up. */
+const UNCLASSIFIED = -3;
 
 export interface ProcessorOptions {
   rx: PacketBatch;
@@ -131,7 +133,13 @@ export class Processor {
   private nowS = 0;
   /** The sum of the words touchSessionBuckets loaded, kept (and public) so the loads stay in the compiled code. */
   touchedWords = 0;
-  /** Per rx slot during processBatch: the session bucket touchSessionBuckets loads, or -1. */
+  /**
+   * Per rx slot during processBatch, what touchSessionBuckets found, so decide() need not look
+   * it up again: the VIP slot (or -1: not a VIP), the server (findServer's result), the session
+   * bucket (or -1). UNCLASSIFIED where the pre-pass did not get that far.
+   */
+  private readonly vipAts: Int32Array;
+  private readonly servers: Int32Array;
   private readonly bucketAts: Int32Array;
 
   constructor(options: ProcessorOptions) {
@@ -145,6 +153,8 @@ export class Processor {
     this.selector = new TargetSelector(options.sessions, options.randomSeed);
     this.verdicts = new Uint8Array(options.rx.slotCount);
     this.reasons = new Uint8Array(options.rx.slotCount);
+    this.vipAts = new Int32Array(options.rx.slotCount);
+    this.servers = new Int32Array(options.rx.slotCount);
     this.bucketAts = new Int32Array(options.rx.slotCount);
     this.rxWords = wordView(options.rx);
     this.txWords = wordView(options.tx);
@@ -173,27 +183,32 @@ export class Processor {
   }
 
   /**
-   * Loads the session bucket of every frame in the batch that looks like a frame to a server,
-   * before any frame is decided. The session table is far larger than the CPU caches, so each
-   * lookup would otherwise stall its frame for a memory load in turn. First every bucket's
-   * address is computed, then all are loaded in one tight loop, so the misses overlap. Only a
-   * hint, so it checks no more than it needs to read safely: a frame it misjudges is still
-   * decided by decide() alone.
+   * Finds the VIP, server and session bucket of every frame in the batch that looks like a frame
+   * to a server, then loads all those buckets in one tight loop, before any frame is decided.
+   * The session table is far larger than the CPU caches, so each lookup would otherwise stall its
+   * frame for a memory load in turn; issued back to back, the loads overlap. It checks only what
+   * it needs to read safely; decide() checks everything and reuses these lookups only for frames
+   * that pass its checks, for which they are the same lookups of the same bytes (an IPv4 header
+   * without options, so the ports are where this pass read them).
    */
   private touchSessionBuckets(): void {
     const rx = this.rx;
     const bytes = rx.bytes;
     const table = this.table;
-    const bucketAts = this.bucketAts;
+    const { vipAts, servers, bucketAts } = this;
     for (let slot = 0; slot < rx.count; slot++) {
+      vipAts[slot] = UNCLASSIFIED;
+      servers[slot] = UNCLASSIFIED;
       bucketAts[slot] = -1;
       const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
       if ((rx.lengths[slot] ?? 0) < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) continue;
       if (read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
       const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
+      vipAts[slot] = vipAt;
       if (vipAt < 0) continue;
       const l4At = ipAt + IPV4_MIN_HEADER_LEN;
       const server = this.findServer(vipAt, bytes[ipAt + IPV4_PROTOCOL] ?? 0, read16(bytes, l4At + L4_DST_PORT));
+      servers[slot] = server;
       if (server < 0) continue;
       const serverAt = table.serverAt(server);
       bucketAts[slot] = this.sessions.bucketOf(table.field(serverAt, S_ID), read32(bytes, ipAt + IPV4_SRC), this.sessionPort(serverAt, l4At));
@@ -292,7 +307,8 @@ export class Processor {
     if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_IPV4);
     if (ipv4Version(bytes, ipAt) !== 4) return this.drop(slot, C.DROP_BAD_VERSION);
     const table = this.table;
-    const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
+    const knownVip = this.vipAts[slot] ?? UNCLASSIFIED;
+    const vipAt = knownVip !== UNCLASSIFIED ? knownVip : table.findVip(read32(bytes, ipAt + IPV4_DST));
     if (vipAt < 0) return this.pass(slot, C.PASS_NOT_VIP);
     // Only part of a frame longer than its slot is here (a GSO frame from a virtual link).
     if (((this.rx.flags[slot] ?? 0) & FRAME_TRUNCATED) !== 0) return this.drop(slot, C.DROP_TRUNCATED);
@@ -315,11 +331,12 @@ export class Processor {
     if ((fragment & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return this.decideLaterFragment(slot, vipAt, protocol, clientIp);
     if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_TCP);
     if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_UDP);
-    const server = this.findServer(vipAt, protocol, read16(bytes, l4At + L4_DST_PORT));
+    const knownServer = this.servers[slot] ?? UNCLASSIFIED;
+    const server = knownServer !== UNCLASSIFIED ? knownServer : this.findServer(vipAt, protocol, read16(bytes, l4At + L4_DST_PORT));
     if (server === NO_SERVER) return this.drop(slot, C.DROP_NO_SERVER);
     if (server === SERVER_DISABLED) return this.drop(slot, C.DROP_SERVER_DISABLED);
     const serverAt = table.serverAt(server);
-    const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At));
+    const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? -1);
     if (target < 0) return this.drop(slot, C.DROP_NO_TARGET);
     return this.forward(slot, at, length, serverAt, target);
   }
@@ -384,12 +401,13 @@ export class Processor {
    * else a new pick by the server's method, bound in the session table. Returns -1 when no
    * target is available.
    */
-  private sessionTarget(server: number, clientIp: number, keyPort: number): number {
+  private sessionTarget(server: number, clientIp: number, keyPort: number, bucketAt: number): number {
     const table = this.table;
     const serverAt = table.serverAt(server);
     const serverId = table.field(serverAt, S_ID);
     const timeoutS = table.field(serverAt, S_TIMEOUT_S);
-    let boundId = this.sessions.find(serverId, clientIp, keyPort, this.nowS, timeoutS);
+    const sessions = this.sessions;
+    let boundId = sessions.findIn(bucketAt >= 0 ? bucketAt : sessions.bucketOf(serverId, clientIp, keyPort), serverId, clientIp, keyPort, this.nowS, timeoutS);
     let bound = table.targetIndexOfId(boundId);
     // Two rounds at most: a concurrent worker may have bound the client to a target this
     // generation of the table no longer keeps; that binding is then replaced once.

@@ -185,10 +185,14 @@ export class SessionTable {
    * it: the caller then takes the locked path).
    */
   find(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
+    return this.findIn(this.bucketOf(serverId, clientIp, clientPort), serverId, clientIp, clientPort, nowS, timeoutS);
+  }
+
+  /** find() in the key's bucket `first`, which must be `bucketOf(serverId, clientIp, clientPort)`. */
+  findIn(first: number, serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
     const words = this.words;
     const key = sessionKey(serverId, clientPort);
     const ip = clientIp | 0;
-    const first = this.bucketAt(key, ip);
     for (let way = 0; way < BUCKET_WAYS; way++) {
       const at = first + way * HOT_WORDS;
       // Plain reads between two atomic reads of the sequence (a seqlock): the atomics order
