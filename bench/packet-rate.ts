@@ -19,6 +19,7 @@ import { filterTableName, vipFilterScript } from "../ffi/ingress-filter.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import {
+  BUN,
   REPO,
   Namespaces,
   bngCommand,
@@ -48,9 +49,15 @@ const LB_MAC = "02:00:ac:10:01:fc";
 const SINK_MAC = "02:00:ac:10:01:64";
 const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
 const FWD_BINARY = join(REPO, "bench/baseline/fwd");
+/** fwd.c as a shared library for bench/baseline/in-bun.ts (`main` renamed `fwd_main`). */
+const FWD_LIBRARY = join(REPO, "bench/baseline/libfwd.so");
+const IN_BUN_RUNNER = join(REPO, "bench/baseline/in-bun.ts");
 
-/** bng with recvmmsg (the default), bng with `set io ring`, and the native C baseline. */
-export type Forwarder = "bng" | "bng-ring" | "native";
+/**
+ * bng with recvmmsg (the default), bng with `set io ring`, the native C baseline, and the same C
+ * loop run in a Bun worker thread through bun:ffi (what the runtime alone costs).
+ */
+export type Forwarder = "bng" | "bng-ring" | "native" | "native-in-bun";
 
 export interface PacketRateOptions {
   /** Runs of each forwarder, interleaved (default 5). */
@@ -119,10 +126,13 @@ export interface PacketRateResult {
   bng: ForwarderSummary;
   bngRing: ForwarderSummary;
   native: ForwarderSummary;
+  nativeInBun: ForwarderSummary;
   /** bng's median frames/s over the native baseline's. */
   ratio: number;
   /** bng with `set io ring` over the native baseline. */
   ringRatio: number;
+  /** The native loop inside a Bun worker over the standalone native forwarder: the runtime's share. */
+  inBunRatio: number;
   profile?: PerfProfile | { error: string };
 }
 
@@ -164,9 +174,9 @@ enable target 1
 }
 
 export async function buildBaseline(): Promise<string> {
-  if (!existsSync(FWD_BINARY) || statSync(FWD_BINARY).mtimeMs < statSync(FWD_SOURCE).mtimeMs) {
-    await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
-  }
+  const stale = (built: string) => !existsSync(built) || statSync(built).mtimeMs < statSync(FWD_SOURCE).mtimeMs;
+  if (stale(FWD_BINARY)) await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
+  if (stale(FWD_LIBRARY)) await run(["cc", "-O2", "-Wall", "-shared", "-fPIC", "-Dmain=fwd_main", "-o", FWD_LIBRARY, FWD_SOURCE]);
   return FWD_BINARY;
 }
 
@@ -242,7 +252,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
 
   async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<Child> {
     let child: Child;
-    if (forwarder !== "native") {
+    if (forwarder === "bng" || forwarder === "bng-ring") {
       const config = forwarder === "bng-ring" ? ringConfigFile : configFile;
       child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
       children.push(child);
@@ -252,7 +262,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       // (ffi/ingress-filter.ts); the baseline gets both too, so the kernel does the same work
       // and the generator offers the same rate.
       await topology.namespaces.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0 && nft -f - <<'EOF'\n${vipFilterScript("eth0", [VIP_NUMBER])}EOF`);
-      child = spawn(nsArgv(topology.lb, [fwd, "eth0", VIP, SINK_MAC], balancerCpu));
+      const argv = forwarder === "native" ? [fwd] : [BUN, IN_BUN_RUNNER, FWD_LIBRARY];
+      child = spawn(nsArgv(topology.lb, [...argv, "eth0", VIP, SINK_MAC], balancerCpu));
       children.push(child);
       await child.waitFor(/ready/, 5000);
     }
@@ -262,7 +273,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   async function stopForwarder(forwarder: Forwarder, child: Child): Promise<void> {
     const code = await child.stop("SIGTERM", 5000);
     if (code !== 0) throw new Error(`${forwarder} exited with ${code}: ${child.stderr.slice(-1000)}`);
-    if (forwarder === "native") await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
+    if (forwarder === "native" || forwarder === "native-in-bun") {
+      await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
+    }
   }
 
   async function measure(forwarder: Forwarder, round_: number): Promise<ForwarderRun> {
@@ -316,8 +329,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const results: ForwarderRun[] = [];
     for (let r = 1; r <= runs; r++) {
       // Rotate which one goes first, so slow drifts of the machine do not favour one side.
-      const all: Forwarder[] = ["native", "bng", "bng-ring"];
-      const order = [...all.slice(r % 3), ...all.slice(0, r % 3)];
+      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun"];
+      const order = [...all.slice(r % all.length), ...all.slice(0, r % all.length)];
       for (const forwarder of order) {
         const result = await measure(forwarder, r);
         results.push(result);
@@ -342,6 +355,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const bng = summarize("bng");
     const bngRing = summarize("bng-ring");
     const native = summarize("native");
+    const nativeInBun = summarize("native-in-bun");
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       generatorCpu,
@@ -352,8 +366,10 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       bng,
       bngRing,
       native,
+      nativeInBun,
       ratio: bng.forwardedPerSecond / native.forwardedPerSecond,
       ringRatio: bngRing.forwardedPerSecond / native.forwardedPerSecond,
+      inBunRatio: nativeInBun.forwardedPerSecond / native.forwardedPerSecond,
     };
     if (options.profile ?? true) result.profile = await profileBng();
     return result;
@@ -409,6 +425,11 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   }
 }
 
+/** How many measurements each forwarder had (the runs are interleaved, one of each per round). */
+export function runsEach(result: PacketRateResult): number {
+  return result.runs.filter((run_) => run_.forwarder === "bng").length;
+}
+
 export function packetRateTable(result: PacketRateResult): string {
   const row = (name: string, summary: ForwarderSummary) => [
     name,
@@ -421,7 +442,7 @@ export function packetRateTable(result: PacketRateResult): string {
   ];
   return textTable(
     ["forwarder", "frames/s", "offered/s", "user ns/frame", "sys ns/frame", "cores", "RSS"],
-    [row("bng", result.bng), row("bng, set io ring", result.bngRing), row("native C", result.native)],
+    [row("bng", result.bng), row("bng, set io ring", result.bngRing), row("native C", result.native), row("native C in Bun", result.nativeInBun)],
   );
 }
 
@@ -433,6 +454,6 @@ if (import.meta.main) {
   };
   const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), clientBits: value("--client-bits"), profile: !args.includes("--no-profile") });
   console.log(packetRateTable(result));
-  console.log(`bng / native: ${round(result.ratio, 3)}; bng (ring) / native: ${round(result.ringRatio, 3)}`);
+  console.log(`bng / native: ${round(result.ratio, 3)}; bng (ring) / native: ${round(result.ringRatio, 3)}; native in Bun / native: ${round(result.inBunRatio, 3)}`);
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { httpBenchmark, httpTable, type HttpResult } from "./http.ts";
 import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, round, run, runSync, textTable, type MachineInfo } from "./lib.ts";
-import { packetRate, packetRateTable, type PacketRateResult } from "./packet-rate.ts";
+import { packetRate, packetRateTable, runsEach, type PacketRateResult } from "./packet-rate.ts";
 import { sessionsBenchmark, sessionsTable, type SessionsResult } from "./sessions.ts";
 import { startupBenchmark, startupTable, type StartupResult } from "./startup.ts";
 
@@ -194,16 +194,20 @@ function markdown(): string {
   }
   const pr = results.packetRate;
   if (pr) {
-    lines.push(`**Packet rate** (${pr.frame}; median of ${pr.runs.length / 3} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
+    lines.push(`**Packet rate** (${pr.frame}; median of ${runsEach(pr)} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
     lines.push("");
     const row = (name: string, s: PacketRateResult["bng"]) => [name, formatCount(s.forwardedPerSecond), formatCount(s.offeredPerSecond), String(round(s.userNsPerFrame)), String(round(s.systemNsPerFrame)), String(round(s.cpuCores, 2)), formatBytes(s.rssBytes)];
-    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("bng, set io ring", pr.bngRing), row("native C (bench/baseline/fwd.c)", pr.native)]));
+    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("bng, set io ring", pr.bngRing), row("native C (bench/baseline/fwd.c)", pr.native), row("native C in a Bun worker (bench/baseline/in-bun.ts)", pr.nativeInBun)]));
     lines.push("");
     lines.push(`bng / native: **${round(pr.ratio, 3)}**; bng with the ring / native: **${round(pr.ringRatio, 3)}**.`);
+    lines.push(
+      `The native loop run inside Bun as bng runs its data plane (a worker thread through bun:ffi, a 10 ms timer on the main thread) reaches **${round(pr.inBunRatio, 3)}** × the standalone native forwarder: ` +
+        `that is the runtime's share of bng's distance to the baseline; the rest is bng's own work per frame.`,
+    );
     const few = results.packetRateFewClients;
     if (few) {
       lines.push(
-        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${few.runs.length / 3} runs each): ` +
+        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${runsEach(few)} runs each): ` +
           `bng ${formatCount(few.bng.forwardedPerSecond)} frames/s, ${round(few.bng.userNsPerFrame)} ns user + ${round(few.bng.systemNsPerFrame)} ns system per frame; ` +
           `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${round(few.ratio, 3)}**.`,
       );
@@ -294,7 +298,7 @@ if (existsSync(readmePath)) {
 
 console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
-if (results.packetRate) console.log(`\nPacket rate (median of ${results.packetRate.runs.length / 3} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${packetRateTable(results.packetRate)}`);
+if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${packetRateTable(results.packetRate)}`);
 if (results.packetRateFewClients) console.log(`\nPacket rate with 256 clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${packetRateTable(results.packetRateFewClients)}`);
 if (results.http) console.log(`\nHTTP\n${httpTable(results.http)}`);
 if (results.sessions) console.log(`\nSessions\n${sessionsTable(results.sessions)}`);
