@@ -346,6 +346,30 @@ describe("data plane fixtures", () => {
     });
   }
 
+  test("all single-frame cases in one batch, in two orders, are decided exactly as one frame at a time in that order", () => {
+    // The processor looks up each frame's VIP, server and session bucket for the whole batch
+    // first and reuses them while deciding: a batch must come out as the same frames would
+    // one by one (sessions and round robin then evolve the same way, so even targets match).
+    const singles = cases.filter((c) => c.steps.length === 1).map((c) => c.steps[0]!);
+    expect(singles.length).toBeLessThanOrEqual(64);
+    const fresh = () => {
+      const lab = new Lab(labConfig());
+      lab.setTarget(5, "down");
+      return lab;
+    };
+    for (const order of [singles, [...singles].reverse()]) {
+      const oneByOne = fresh();
+      const expected = order.map((step) => oneByOne.run(step.frame, { pktType: step.pktType ?? 0, flags: step.flags ?? 0 }));
+      const batched = fresh();
+      for (const step of order) batched.io.inject(step.frame, { pktType: step.pktType ?? 0, flags: step.flags ?? 0 });
+      expect(batched.io.receive()).toBe(order.length);
+      batched.processor.processBatch();
+      batched.io.send();
+      expect(order.map((_, slot) => [batched.processor.verdicts[slot], batched.processor.reasons[slot]])).toEqual(expected.map((e) => [e.verdict, e.reason]));
+      expect(batched.io.sent).toEqual(expected.flatMap((e) => e.sent));
+    }
+  });
+
   test("completed checksums verify against the pseudo-header", () => {
     const lab = new Lab(labConfig());
     for (const payloadLength of [0, 1, 2, 57, 1400]) {
