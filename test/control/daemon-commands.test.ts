@@ -211,6 +211,14 @@ describe("a running daemon over its control socket", () => {
     expect(report.servers[0]!.targets).toEqual([1, 2, 3]);
   });
 
+  test("a reload that changes a server's timeout gives its existing sessions the new one", async () => {
+    const timeouts = () => new Set(harness.sessions!.list(harness.sessions!.secondsAt(Date.now())).map((s) => s.timeoutS));
+    expect(timeouts()).toEqual(new Set([600]));
+    const file = harness.writeConfig("timeout.conf", SEED_FAST.replace("targets 1,2\n}", "targets 1,2\ntimeout 120\n}"));
+    expect((await cli(["reload", file])).exitCode).toBe(0);
+    expect(timeouts()).toEqual(new Set([120]));
+  });
+
   test("a reload with a broken file reports every error and changes nothing", async () => {
     const before = await status();
     const broken = harness.writeConfig(

@@ -70,6 +70,8 @@ export class DaemonHarness {
   readonly io = new MemoryPacketIO(64, 2048);
   /** Frames bng sent through its host network (not the data plane). */
   readonly hostFrames: Uint8Array[] = [];
+  /** The daemon's session table, as its data plane sees it (set once the daemon started). */
+  sessions: SessionTable | undefined;
   /** Every VIP list the daemon asked the host to drop the kernel's copies of, in order. */
   readonly kernelDroppedVips: number[][] = [];
   readonly logLines: string[] = [];
@@ -117,11 +119,12 @@ export class DaemonHarness {
       }),
       startDataplane: async ({ table, shared, onFailure }) => {
         this.reportFailure = onFailure;
+        this.sessions = new SessionTable(shared.sessions);
         this.processor = new Processor({
           rx: this.io.rx,
           tx: this.io.tx,
           table,
-          sessions: new SessionTable(shared.sessions),
+          sessions: this.sessions,
           neighbours: new NeighbourTable(shared.neighbours),
           counters: workerCounters(shared.counters, 0),
           clock: Date.now,
