@@ -159,7 +159,9 @@ export class Daemon implements DaemonView {
       targets: this.monitoredTargets(this.config),
       realAddressFor: (target) => this.realAddressFor(target),
       onChange: (event) => {
-        logger.log(event.to === "up" ? "info" : "warn", `target-${event.to}`, { target: event.targetId, address: `${event.ipaddr}:${event.port}`, cause: event.cause });
+        // One line per change, also for the operator's enable/disable (its cause says so); only
+        // a target going down is a warning.
+        logger.log(event.to === "down" ? "warn" : "info", `target-${event.to}`, { target: event.targetId, address: `${event.ipaddr}:${event.port}`, cause: event.cause });
         this.publish();
         if (event.to === "down") this.dropSessionsOf(event.targetId, "down");
       },
@@ -355,7 +357,6 @@ export class Daemon implements DaemonView {
     target.enabled = enabled;
     this.monitor.setEnabled(id, enabled);
     this.publish();
-    this.logger.info(enabled ? "target-enabled" : "target-disabled", { target: id, address: ipToString(target.ipaddr), by: "operator" });
     const sessions = this.sessions.sessionsOfTarget(id);
     return {
       ok: true,

@@ -138,14 +138,20 @@ describe("a running daemon over its control socket", () => {
   test("disable target drains: its clients stay, new clients never get it; enable takes it back", async () => {
     const onTarget1 = client(0);
     const bound = DaemonHarness.targetOf(harness.clientFrame(onTarget1, 80, TCP_ACK));
+    const linesBefore = harness.logLines.length;
     const disable = await cli(["disable", "target", String(bound)]);
     expect(disable.exitCode).toBe(0);
     expect(disable.stdout).toContain("drain");
+    // One log line for the operator's action, not a warning.
+    const disabledLines = harness.logLines.slice(linesBefore).filter((line) => / target-disabled /.test(line));
+    expect(disabledLines).toHaveLength(1);
+    expect(disabledLines[0]).toMatch(/ info  target-disabled target=\d+ .*cause="disabled by operator"/);
     expect((await status()).targets.find((t) => t.id === bound)!.state).toBe("disabled");
     expect(DaemonHarness.targetOf(harness.clientFrame(onTarget1, 80, TCP_ACK))).toBe(bound);
     for (let i = 100; i < 120; i++) expect(DaemonHarness.targetOf(harness.clientFrame(client(i)))).not.toBe(bound);
     expect((await cli(["enable", "target", String(bound)])).exitCode).toBe(0);
     await harness.waitFor(async () => (await status()).targets.find((t) => t.id === bound)!.state === "up", "target up again");
+    expect(harness.logLines.slice(linesBefore).some((line) => new RegExp(` info  target-(up|pending) target=${bound} .*cause="enabled by operator`).test(line))).toBe(true);
     const after = new Set<number | undefined>();
     for (let i = 200; i < 210; i++) after.add(DaemonHarness.targetOf(harness.clientFrame(client(i))));
     expect(after.has(bound)).toBe(true);
