@@ -207,7 +207,8 @@ export class SessionTable {
       const target = (sequenceTarget & TARGET_MASK) - 1;
       if (target === NO_TARGET) continue; // a cleared slot keeps its old key
       if (nowS - lastSeen >= timeoutS) return NO_TARGET;
-      // A plain store: a timestamp that only moves forward, read by no one under the seqlock.
+      // A plain store is enough: last-seen only moves forward, readers take whatever value they
+      // see, and a writer that rebinds the slot sets it anew under the bucket lock.
       if (lastSeen !== nowS) words[at + E_LAST_SEEN_S] = nowS;
       return target;
     }
