@@ -1,7 +1,7 @@
 // Transparent huge pages for large shared tables. The session table is read at random, one
-// cache line per frame, over megabytes: with 4 KiB pages nearly every lookup also misses the
-// TLB, and its page walk competes with the kernel's own for the same caches. 2 MiB pages cover
-// the table with a handful of TLB entries.
+// cache line per frame, over megabytes (the default table spans about 1,500 4 KiB pages, more
+// than the TLB holds beside the kernel's own entries), so a lookup usually misses the TLB too and
+// walks the page tables. 2 MiB pages cover the table with a handful of TLB entries.
 //
 // Bun turns transparent huge pages off for its whole process (prctl PR_SET_THP_DISABLE), so
 // madvise alone is ignored; bng turns them back on. Where THP is "madvise" (the common default)
