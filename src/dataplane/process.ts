@@ -98,8 +98,6 @@ const REPLY_TTL = 64;
 /** findServer results below zero. */
 const NO_SERVER = -1;
 const SERVER_DISABLED = -2;
-/** In the per-slot arrays of touchSessionBuckets: not looked up. */
-const UNCLASSIFIED = -3;
 
 export interface ProcessorOptions {
   rx: PacketBatch;
@@ -136,7 +134,7 @@ export class Processor {
   /**
    * Per rx slot during processBatch, what touchSessionBuckets found, so decide() need not look
    * it up again: the VIP slot (or -1: not a VIP), the server (findServer's result), the session
-   * bucket (or -1). UNCLASSIFIED where the pre-pass did not get that far.
+   * bucket (or -1). Only the slots and fields the pass got to are current.
    */
   private readonly vipAts: Int32Array;
   private readonly servers: Int32Array;
@@ -183,13 +181,14 @@ export class Processor {
   }
 
   /**
-   * Finds the VIP, server and session bucket of every frame in the batch that looks like a frame
-   * to a server, then loads all those buckets in one tight loop, before any frame is decided.
-   * The session table is far larger than the CPU caches, so each lookup would otherwise stall its
-   * frame for a memory load in turn; issued back to back, the loads overlap. It checks only what
-   * it needs to read safely; decide() checks everything and reuses these lookups only for frames
-   * that pass its checks, for which they are the same lookups of the same bytes (an IPv4 header
-   * without options, so the ports are where this pass read them).
+   * Looks up, before any frame is decided, the VIP of every frame decide() will read as IPv4 (a
+   * host packet with no stripped VLAN tag, EtherType IPv4, an IPv4 header's worth of bytes) and,
+   * where the frame is long enough to hold ports, its server and session bucket; then loads all
+   * those buckets in one tight loop. The session table is far larger than the CPU caches, so each
+   * lookup would otherwise stall its frame for a memory load in turn; issued back to back, the
+   * loads overlap. decideIpv4() reads these results instead of looking again: it gets to each one
+   * only past checks that imply this pass made it (the server only for a frame of 42 bytes or
+   * more whose header has no options, so the ports are where this pass read them).
    */
   private touchSessionBuckets(): void {
     const rx = this.rx;
@@ -197,15 +196,14 @@ export class Processor {
     const table = this.table;
     const { vipAts, servers, bucketAts } = this;
     for (let slot = 0; slot < rx.count; slot++) {
-      vipAts[slot] = UNCLASSIFIED;
-      servers[slot] = UNCLASSIFIED;
       bucketAts[slot] = -1;
+      if (rx.pktTypes[slot] !== PACKET_HOST || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
+      const length = rx.lengths[slot] ?? 0;
       const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
-      if ((rx.lengths[slot] ?? 0) < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) continue;
-      if (read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
+      if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN || read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
       const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
       vipAts[slot] = vipAt;
-      if (vipAt < 0) continue;
+      if (vipAt < 0 || length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) continue;
       const l4At = ipAt + IPV4_MIN_HEADER_LEN;
       const server = this.findServer(vipAt, bytes[ipAt + IPV4_PROTOCOL] ?? 0, read16(bytes, l4At + L4_DST_PORT));
       servers[slot] = server;
@@ -307,8 +305,7 @@ export class Processor {
     if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_IPV4);
     if (ipv4Version(bytes, ipAt) !== 4) return this.drop(slot, C.DROP_BAD_VERSION);
     const table = this.table;
-    const knownVip = this.vipAts[slot] ?? UNCLASSIFIED;
-    const vipAt = knownVip !== UNCLASSIFIED ? knownVip : table.findVip(read32(bytes, ipAt + IPV4_DST));
+    const vipAt = this.vipAts[slot] ?? -1;
     if (vipAt < 0) return this.pass(slot, C.PASS_NOT_VIP);
     // Only part of a frame longer than its slot is here (a GSO frame from a virtual link).
     if (((this.rx.flags[slot] ?? 0) & FRAME_TRUNCATED) !== 0) return this.drop(slot, C.DROP_TRUNCATED);
@@ -331,12 +328,11 @@ export class Processor {
     if ((fragment & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return this.decideLaterFragment(slot, vipAt, protocol, clientIp);
     if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_TCP);
     if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_UDP);
-    const knownServer = this.servers[slot] ?? UNCLASSIFIED;
-    const server = knownServer !== UNCLASSIFIED ? knownServer : this.findServer(vipAt, protocol, read16(bytes, l4At + L4_DST_PORT));
+    const server = this.servers[slot] ?? NO_SERVER;
     if (server === NO_SERVER) return this.drop(slot, C.DROP_NO_SERVER);
     if (server === SERVER_DISABLED) return this.drop(slot, C.DROP_SERVER_DISABLED);
     const serverAt = table.serverAt(server);
-    const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? -1);
+    const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? 0);
     if (target < 0) return this.drop(slot, C.DROP_NO_TARGET);
     return this.forward(slot, at, length, serverAt, target);
   }
@@ -398,8 +394,8 @@ export class Processor {
 
   /**
    * The target index for the client: its session's target while that target keeps sessions,
-   * else a new pick by the server's method, bound in the session table. Returns -1 when no
-   * target is available.
+   * else a new pick by the server's method, bound in the session table; `bucketAt` is the key's
+   * session bucket. Returns -1 when no target is available.
    */
   private sessionTarget(server: number, clientIp: number, keyPort: number, bucketAt: number): number {
     const table = this.table;
@@ -407,7 +403,7 @@ export class Processor {
     const serverId = table.field(serverAt, S_ID);
     const timeoutS = table.field(serverAt, S_TIMEOUT_S);
     const sessions = this.sessions;
-    let boundId = sessions.findIn(bucketAt >= 0 ? bucketAt : sessions.bucketOf(serverId, clientIp, keyPort), serverId, clientIp, keyPort, this.nowS, timeoutS);
+    let boundId = sessions.findIn(bucketAt, serverId, clientIp, keyPort, this.nowS, timeoutS);
     let bound = table.targetIndexOfId(boundId);
     // Two rounds at most: a concurrent worker may have bound the client to a target this
     // generation of the table no longer keeps; that binding is then replaced once.

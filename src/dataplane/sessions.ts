@@ -207,9 +207,10 @@ export class SessionTable {
       const target = (sequenceTarget & TARGET_MASK) - 1;
       if (target === NO_TARGET) continue; // a cleared slot keeps its old key
       if (nowS - lastSeen >= timeoutS) return NO_TARGET;
-      // A plain store is enough: last-seen only moves forward, readers take whatever value they
-      // see, and a writer that rebinds the slot sets it anew under the bucket lock.
-      if (lastSeen !== nowS) words[at + E_LAST_SEEN_S] = nowS;
+      // A plain store is enough: last-seen only moves forward (a worker whose batch began a
+      // second earlier leaves a newer value alone), readers take whatever value they see, and a
+      // writer that rebinds the slot sets it anew under the bucket lock.
+      if (lastSeen < nowS) words[at + E_LAST_SEEN_S] = nowS;
       return target;
     }
     return NO_TARGET;
