@@ -7,12 +7,9 @@
 // every receive uses MSG_DONTWAIT and callers learn readiness from poll(2) with timeout 0.
 import { ipToString } from "../src/config/model.ts";
 import { EACCES, EAGAIN, EPERM } from "./errors.ts";
-import { AF_INET, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW } from "./layout.ts";
+import { AF_INET, MSG_DONTWAIT, POLLFD, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW } from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
 
-export const POLLOUT = 0x4;
-export const POLLERR = 0x8;
-export const POLLHUP = 0x10;
 export const SOCK_STREAM = 1;
 export const SOCK_NONBLOCK = 0o4000;
 export const IPPROTO_IP = 0;
@@ -54,15 +51,15 @@ export function sockaddrIn(address: number, port: number): Uint8Array {
   return bytes;
 }
 
-const pollFd = new Uint8Array(8);
+const pollFd = new Uint8Array(POLLFD.size);
 const pollFdView = new DataView(pollFd.buffer);
 
 /** poll(2) one descriptor without waiting; returns revents (0 when not ready). */
 export function pollNow(fd: number, events: number): number {
-  pollFdView.setInt32(0, fd, true);
-  pollFdView.setInt16(4, events, true);
-  pollFdView.setInt16(6, 0, true);
-  return libc.poll(pollFd, 1, 0) > 0 ? pollFdView.getInt16(6, true) : 0;
+  pollFdView.setInt32(POLLFD.fd, fd, true);
+  pollFdView.setInt16(POLLFD.events, events, true);
+  pollFdView.setInt16(POLLFD.revents, 0, true);
+  return libc.poll(pollFd, 1, 0) > 0 ? pollFdView.getInt16(POLLFD.revents, true) : 0;
 }
 
 /** poll(2) `count` descriptors of a struct pollfd array without waiting; returns how many are ready. */

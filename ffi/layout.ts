@@ -117,7 +117,9 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
 export const POLLIN = 1;
+export const POLLOUT = 4;
 /** poll revents: an error is pending on the socket (ENETDOWN when the link goes down). */
 export const POLLERR = 8;
+export const POLLHUP = 16;
 /** struct pollfd { int fd; short events; short revents; } */
 export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;

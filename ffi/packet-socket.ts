@@ -6,6 +6,7 @@
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
 // receive or send allocates nothing and makes one system call in the common case.
 import { ptr, type Pointer } from "bun:ffi";
+import type { Settings } from "../src/config/model.ts";
 import { FRAME_CSUM_NOT_READY, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
 import { EACCES, EADDRINUSE, EAGAIN, EINTR, ENETDOWN, ENOBUFS, ENODEV, ENOPROTOOPT, EPERM } from "./errors.ts";
 import { interfaceIndex, interfaceMtu } from "./interface.ts";
@@ -58,7 +59,7 @@ export interface PacketIOOptions {
    * (ffi/ring.ts) shared with the kernel, without a system call while frames are waiting. Both
    * send with sendmmsg.
    */
-  io?: "mmsg" | "ring";
+  io?: Settings["io"];
 }
 
 /** Counters of what the socket could not deliver or send; read them, never reset them. */

@@ -14,19 +14,15 @@ import {
   EINPROGRESS,
   IPPROTO_IP,
   pollNow,
-  POLLERR,
-  POLLHUP,
-  POLLOUT,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOCKADDR_IN_SIZE,
   sockaddrIn,
 } from "./icmp.ts";
-import { AF_INET, SOCK_CLOEXEC, SOL_SOCKET } from "./layout.ts";
+import { AF_INET, POLLERR, POLLHUP, POLLOUT, SO_ERROR, SOCK_CLOEXEC, SOL_SOCKET } from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
 
 const IP_BIND_ADDRESS_NO_PORT = 24;
-const SO_ERROR = 4;
 const SO_LINGER = 13;
 
 /** What a connect attempt knows right after it was started. */

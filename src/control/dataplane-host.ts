@@ -1,6 +1,7 @@
 // The control side of the data plane: starts the worker threads, hands them the shared
 // structures once, publishes forwarding tables, and stops them.
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import type { Settings } from "../config/model.ts";
 import { isCompiled } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
@@ -23,7 +24,7 @@ export interface WorkerOptions {
   ifname: string;
   workers: number;
   batchSize: number;
-  io: "mmsg" | "ring";
+  io: Settings["io"];
   table: ForwardingTable;
   shared: SharedStructures;
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */

@@ -2,9 +2,9 @@
 // The data plane runs in workers so this stays near zero however hard they forward; status
 // shows it so an operator (and the tests) can see that it does.
 
-export const LAG_INTERVAL_MS = 10;
+const LAG_INTERVAL_MS = 10;
 /** `recent_worst_ms` covers this many whole seconds (plus the current one). */
-export const RECENT_WINDOW_S = 5;
+const RECENT_WINDOW_S = 5;
 
 export interface LagReport {
   interval_ms: number;

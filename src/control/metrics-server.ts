@@ -2,14 +2,14 @@
 // same code runs on Bun and Deno.
 import { createServer, type Server } from "node:http";
 
-export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export interface MetricsServer {
   readonly address: string;
   close(): Promise<void>;
 }
 
-export function parseListenAddress(address: string): { host: string; port: number } {
+function parseListenAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(":");
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }

@@ -1,5 +1,6 @@
 // The status model: what `bng status --json` prints. The field names of the spec are a public
 // interface that scripts depend on; add fields, never rename or remove them.
+import type { LagReport } from "./lag-monitor.ts";
 
 export type TargetState = "up" | "down" | "disabled";
 
@@ -63,5 +64,5 @@ export interface StatusReport {
   sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
   drops: Record<string, number>;
   /** How late the control thread's 10 ms timer fires (the data plane must never stall it). */
-  timer_lag_ms: { interval_ms: number; worst_ms: number; recent_worst_ms: number; mean_ms: number; samples: number };
+  timer_lag_ms: LagReport;
 }

@@ -3,6 +3,7 @@
 // flag); tables arrive over a MessagePort it drains synchronously between batches.
 import { parentPort, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { openPacketIO } from "../../ffi/af-packet.ts";
+import type { Settings } from "../config/model.ts";
 import { recordBatch, workerBatchStats } from "./batch-stats.ts";
 import { workerCounters } from "./counters.ts";
 import { NeighbourTable } from "./neighbours.ts";
@@ -16,7 +17,7 @@ export interface WorkerStart {
   ifname: string;
   batchSize: number;
   /** `set io`: recvmmsg batches or the PACKET_MMAP receive ring. */
-  io: "mmsg" | "ring";
+  io: Settings["io"];
   /** PACKET_FANOUT group id when several workers share the interface. */
   fanoutGroup: number | undefined;
   exchange: SharedArrayBuffer;
