@@ -2,12 +2,14 @@
 // processes inside them, /proc readings, statistics and the machine's description.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { listNamespaces, randomSuffix } from "../test/e2e/lab.ts";
+import { REPO } from "../test/fixtures/process.ts";
 
-export const REPO = resolve(import.meta.dir, "..");
-export const BUN = join(REPO, "node_modules/.bin/bun");
-export const NAMESPACE_PREFIX = "bngb";
+export { BUN, REPO } from "../test/fixtures/process.ts";
+
+const NAMESPACE_PREFIX = "bngb";
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -17,7 +19,7 @@ export interface CommandResult {
   stderr: string;
 }
 
-export class CommandError extends Error {
+class CommandError extends Error {
   constructor(
     readonly argv: readonly string[],
     readonly result: CommandResult,
@@ -154,18 +156,6 @@ export function nsArgv(ns: string, argv: string[], cpu?: number): string[] {
   return ["ip", "netns", "exec", ns, ...(cpu === undefined ? [] : ["taskset", "-c", String(cpu)]), ...argv];
 }
 
-export function randomSuffix(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  return Array.from(crypto.getRandomValues(new Uint8Array(4)), (byte) => alphabet[byte % alphabet.length]).join("");
-}
-
-export function listNamespaces(): string[] {
-  return runSync(["ip", "netns", "list"])
-    .stdout.split("\n")
-    .map((line) => line.split(" ")[0] ?? "")
-    .filter((name) => name !== "");
-}
-
 /**
  * A family of namespaces `<id>-<name>` (id = bngb + 4 random characters) made by one benchmark.
  * `remove()` kills every process inside them and deletes them; it also runs at process exit and
@@ -173,7 +163,6 @@ export function listNamespaces(): string[] {
  */
 export class Namespaces {
   readonly id = NAMESPACE_PREFIX + randomSuffix();
-  private readonly names: string[] = [];
   private removed = false;
 
   constructor() {
@@ -188,7 +177,6 @@ export class Namespaces {
   async add(short: string): Promise<string> {
     const ns = this.name(short);
     await run(["ip", "netns", "add", ns]);
-    this.names.push(ns);
     await run(nsArgv(ns, ["sh", "-ec", "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0; ip link set lo up"]));
     return ns;
   }
@@ -196,10 +184,6 @@ export class Namespaces {
   /** Runs a shell script inside `ns`. */
   async sh(ns: string, script: string): Promise<CommandResult> {
     return run(nsArgv(ns, ["sh", "-ec", script]));
-  }
-
-  list(): readonly string[] {
-    return this.names;
   }
 
   remove(): void {
@@ -261,7 +245,7 @@ function installExitHooks(): void {
 // --------------------------------------------------------------------------------------------
 // /proc
 
-export const CLOCK_TICKS = Number(runSync(["getconf", "CLK_TCK"]).stdout.trim()) || 100;
+const CLOCK_TICKS = Number(runSync(["getconf", "CLK_TCK"]).stdout.trim()) || 100;
 
 export interface CpuTimes {
   /** Seconds of user and system time of the whole process (every thread). */
@@ -276,11 +260,10 @@ export function cpuTimes(pid: number): CpuTimes {
   return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
 }
 
-/** VmRSS and VmHWM of a process, in bytes. */
-export function memory(pid: number): { rss: number; peak: number } {
+/** VmRSS of a process, in bytes. */
+export function memory(pid: number): { rss: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kib("VmRSS"), peak: kib("VmHWM") };
+  return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024 };
 }
 
 /** An interface counter (/sys/class/net/IF/statistics/NAME) read inside namespace `ns`. */
@@ -289,7 +272,7 @@ export async function interfaceCounter(ns: string, ifname: string, name: string)
   return Number(stdout.trim());
 }
 
-export function loadAverage(): number[] {
+function loadAverage(): number[] {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 }
 

@@ -16,6 +16,7 @@
 // Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { filterTableName, vipFilterScript } from "../ffi/ingress-filter.ts";
+import { ip } from "../test/fixtures/frames.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import {
@@ -41,7 +42,7 @@ import {
 } from "./lib.ts";
 
 const VIP = "172.16.1.10";
-const VIP_NUMBER = 0xac10010a;
+const VIP_NUMBER = ip(VIP);
 const REAL = "172.16.1.252";
 const SINK_ADDRESS = "172.16.1.100";
 const GEN_MAC = "02:00:ac:10:01:fe";

@@ -5,8 +5,8 @@
 // (`bngbXXXX-lb`, a veth to `bngbXXXX-peer`), removed at the end.
 // Run alone: node_modules/.bin/bun bench/startup.ts [--runs N] [--no-build]
 import { join } from "node:path";
-import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, nsArgv, removeScratch, round, run, sleep, spawn, textTable } from "./lib.ts";
-import { writeFileSync } from "node:fs";
+import { SEED_CONFIG } from "../test/e2e/bng.ts";
+import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, memory, nsArgv, removeScratch, round, run, spawn, textTable } from "./lib.ts";
 
 const DIST = join(REPO, "dist/bng");
 
@@ -36,19 +36,6 @@ export interface StartupResult {
   buildError?: string;
 }
 
-const CONFIG = `interface eth0
-network 1 { addr 172.16.1.0 mask 255.255.255.0 real 172.16.1.252 interface eth0 }
-register network 1
-enable network 1
-server 1 { ipaddr 172.16.1.10 port 80 protocol tcp targets 1,2 }
-register server 1
-enable server 1
-target 1 { ipaddr 172.16.1.100 port 80 protocol tcp tcpopen 80,3,10 dsr enable }
-target 2 { ipaddr 172.16.1.101 port 80 protocol tcp tcpopen 80,3,10 dsr enable }
-register targets 1,2
-enable targets 1,2
-`;
-
 export async function startupBenchmark(options: StartupOptions = {}): Promise<StartupResult> {
   const runs = options.runs ?? 5;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -69,8 +56,6 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
     await run(["ip", "-n", lb, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", peer]);
     await namespaces.sh(lb, "ip link set eth0 up");
     await namespaces.sh(peer, "ip link set eth0 up");
-    const config = join(scratch, "bench.conf");
-    writeFileSync(config, CONFIG);
     const variants: [StartupVariant["variant"], string[]][] = [["source", [BUN, join(REPO, "src/cli/main.ts")]]];
     if (result.executableBytes !== undefined) variants.push(["executable", [DIST]]);
     for (const [variant, command] of variants) {
@@ -78,13 +63,10 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
       let rssBytes = NaN;
       for (let i = 0; i <= runs; i++) {
         const socket = join(scratch, `bng-${variant}-${i}.sock`);
-        const child = spawn(nsArgv(lb, [...command, "run", config, "--socket", socket]));
+        const child = spawn(nsArgv(lb, [...command, "run", SEED_CONFIG, "--socket", socket]));
         const readyAt = await child.waitFor(/ ready /, 20_000);
         times.push(readyAt - child.startedAt);
-        if (i === runs) rssBytes = Number(/^VmRSS:\s+(\d+) kB/m.exec(await Bun.file(`/proc/${child.pid}/status`).text())?.[1]) * 1024;
-        // runDaemon logs `ready` before it installs its SIGTERM handler: a SIGTERM right after the
-        // line would kill it with the default action (exit 143). Give it a moment.
-        await sleep(300);
+        if (i === runs) rssBytes = memory(child.pid).rss;
         const code = await child.stop("SIGTERM", 5000);
         if (code !== 0) throw new Error(`bng (${variant}) exited with ${code}: ${child.stderr.slice(-1000)}`);
       }

@@ -14,7 +14,7 @@ const say = (text: string) => console.log(`\n== ${text}`);
 
 const loaded = loadConfigFile(SEED_CONFIG);
 if (!loaded.ok) {
-  for (const error of loaded.errors) console.error(formatDiagnostic(error, undefined));
+  for (const error of loaded.errors) console.error(formatDiagnostic(error, loaded.source));
   process.exit(1);
 }
 console.log(`config/dsr-example.conf (the seed's file, unchanged): ${summarizeConfig(loaded.config)}`);

@@ -9,7 +9,8 @@
 //   fwd IFNAME VIP TARGET_MAC
 //
 // Runs until SIGTERM/SIGINT, then prints {"received":N,"forwarded":N,"sendDropped":N}.
-// Built by bench/packet-rate.ts with `cc -O2 -o bench/baseline/fwd bench/baseline/fwd.c`.
+// Built by bench/packet-rate.ts with `cc -O2 -Wall -o bench/baseline/fwd bench/baseline/fwd.c`, and as
+// bench/baseline/libfwd.so (`-shared -fPIC -Dmain=fwd_main`) for bench/baseline/in-bun.ts.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>

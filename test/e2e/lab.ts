@@ -430,7 +430,7 @@ function installExitHooks(): void {
   }
 }
 
-function randomSuffix(): string {
+export function randomSuffix(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from(crypto.getRandomValues(new Uint8Array(4)), (byte) => alphabet[byte % alphabet.length]).join("");
 }
