@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BngInLab, isRoot, REPO } from "../e2e/bng.ts";
+import { BngInLab, isRoot } from "../e2e/bng.ts";
+import { BUN, REPO } from "../fixtures/process.ts";
 import { withLab } from "../e2e/fixture.ts";
 
 const installRoot = mkdtempSync(join(tmpdir(), "bng-install-"));
@@ -20,7 +21,7 @@ function run(argv: string[], cwd = emptyDir) {
 }
 
 beforeAll(() => {
-  const build = Bun.spawnSync([join(REPO, "node_modules/.bin/bun"), join(REPO, "build.ts")], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const build = Bun.spawnSync([BUN, join(REPO, "build.ts")], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
   const install = Bun.spawnSync(["bash", join(REPO, "scripts/install.sh"), "--root", installRoot], { stdout: "pipe", stderr: "pipe" });
   if (install.exitCode !== 0) throw new Error(`install failed: ${install.stderr.toString()}`);

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { BngProcess, BUN, DummyNamespace, IS_ROOT, REPO, runCli, SEED_CONFIG, TestUser, withThirdTarget } from "./harness.ts";
+import { BUN, REPO } from "../fixtures/process.ts";
+import { BngProcess, DummyNamespace, IS_ROOT, runCli, SEED_CONFIG, TestUser, withThirdTarget } from "./harness.ts";
 
 if (!IS_ROOT) console.warn("test/control/bng-run.netns.test.ts: skipped, it needs root (network namespaces, a test user)");
 
@@ -39,7 +40,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
   }, 20_000);
 
   afterAll(async () => {
-    await bng?.kill();
+    await bng?.stop();
     namespace?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 10_000);
@@ -66,7 +67,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       await second.waitFor(/control-socket-failed/, 1000);
       expect(second.lines.join("\n")).toContain(`another bng is already running on ${socket}`);
     } finally {
-      await second.kill();
+      await second.stop();
     }
     expect((await status()).pid).toBe(pid);
     expect(namespace!.addresses()).toContain("172.16.1.252/24");
@@ -147,7 +148,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       expect(await lone.exited).toBe(0);
       expect(lone.lines.some((line) => / vip-filter-remove-failed /.test(line))).toBe(false);
     } finally {
-      await lone?.kill();
+      await lone?.stop();
       own.remove();
       rmSync(tools, { recursive: true, force: true });
     }

@@ -8,9 +8,9 @@ import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply } from "../../src/control/protocol.ts";
 import { arpFrame, ip, TCP_ACK } from "../fixtures/frames.ts";
 import { DaemonHarness, OWN_MAC, SEED_FAST, VIP } from "./daemon-harness.ts";
+import { BUN, REPO } from "../fixtures/process.ts";
 import { validateExposition } from "./harness.ts";
 
-const REPO = join(import.meta.dir, "../..");
 
 /** The spec's `bng status --json` names: a public interface. */
 const StatusSchema = v.object({
@@ -61,7 +61,7 @@ async function status(): Promise<Status> {
 
 /** The `bng` command line as a separate process (async: the daemon answers from this one). */
 async function cli(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), ...args, "--socket", harness.socket], { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([BUN, join(REPO, "src/cli/main.ts"), ...args, "--socket", harness.socket], { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { exitCode, stdout, stderr };
 }
@@ -271,7 +271,7 @@ describe("a running daemon over its control socket", () => {
       const probe = `require("node:net").connect(${JSON.stringify(harness.socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); });`;
       const raw = asUser(["node", "-e", probe]);
       expect((await new Response(raw.stdout).text()).trim()).toBe("EACCES");
-      const viaCli = asUser([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), "status", "--socket", harness.socket]);
+      const viaCli = asUser([BUN, join(REPO, "src/cli/main.ts"), "status", "--socket", harness.socket]);
       const [cliErr, cliCode] = await Promise.all([new Response(viaCli.stderr).text(), viaCli.exited]);
       expect(cliCode).toBe(1);
       expect(cliErr).toContain("permission denied: the control socket is for root only");

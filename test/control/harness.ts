@@ -6,11 +6,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { main } from "../../src/cli/main.ts";
+import { BUN, LineProcess, REPO, run } from "../fixtures/process.ts";
 
-export { DaemonHarness, OWN_MAC, VIP, TCP_ACK, TCP_SYN, targetMacOf } from "./daemon-harness.ts";
+export { DaemonHarness, OWN_MAC, VIP, TCP_ACK, TCP_SYN } from "./daemon-harness.ts";
 
-export const REPO = join(import.meta.dir, "../..");
-export const BUN = join(REPO, "node_modules/.bin/bun");
 
 /** The seed's DSR example, unchanged (tcpopen 80,3,10 on both targets). */
 export const SEED_CONFIG = readFileSync(join(REPO, "config/dsr-example.conf"), "utf8");
@@ -194,12 +193,6 @@ export function sampleValue(text: string, series: string): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // A real `bng run` in a network namespace with a dummy eth0.
 
-export function run(argv: string[]): string {
-  const result = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${result.exitCode}: ${result.stderr.toString().trim()}`);
-  return result.stdout.toString();
-}
-
 /** A namespace `bngc<random>` holding one otherwise unconnected interface eth0, up. */
 export class DummyNamespace {
   readonly name = `bngc${Math.random().toString(36).slice(2, 8)}`;
@@ -231,78 +224,19 @@ export class DummyNamespace {
 }
 
 /** `bng run CONFIG --socket PATH` inside a namespace; its stderr (the log) collected by line. */
-export class BngProcess {
-  readonly lines: string[] = [];
-  readonly process: Subprocess<"ignore", "pipe", "pipe">;
-  readonly exited: Promise<number>;
-  /** Resolves when all of stderr is read. */
-  readonly drained: Promise<void>;
-  stdout = "";
-  private wake: (() => void) | undefined;
-
+export class BngProcess extends LineProcess {
   /** `env` replaces bng's environment (default: this process's). */
   constructor(namespace: DummyNamespace, args: string[], env?: Record<string, string>) {
-    this.process = Bun.spawn(["ip", "netns", "exec", namespace.name, BUN, join(REPO, "src/cli/main.ts"), ...args], {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      cwd: REPO,
-      ...(env ? { env } : {}),
-    });
-    this.exited = this.process.exited;
-    this.drained = this.collect();
-    void new Response(this.process.stdout).text().then((text) => (this.stdout = text));
-    void this.exited.then(() => this.wake?.());
-  }
-
-  /** The first log line from index `from` that matches; rejects at the deadline or when bng exits first. */
-  async waitFor(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<{ line: string; index: number }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.lines.findIndex((line, at) => at >= from && pattern.test(line));
-      if (index >= 0) return { line: this.lines[index]!, index };
-      if (this.process.exitCode !== null) {
-        await this.drained;
-        if (this.lines.some((line, at) => at >= from && pattern.test(line))) continue;
-        throw new Error(`bng exited (${this.process.exitCode}) before logging ${pattern}; log:\n${this.lines.join("\n")}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no log line ${pattern} within ${timeoutMs} ms; log:\n${this.lines.join("\n")}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Ends the process if it still runs (SIGKILL after 3 s of SIGTERM). */
-  async kill(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    this.process.kill("SIGTERM");
-    const ended = await Promise.race([this.exited.then(() => true), Bun.sleep(3000).then(() => false)]);
-    if (!ended) {
-      this.process.kill("SIGKILL");
-      await this.exited;
-    }
-  }
-
-  private async collect(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of this.process.stderr) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        this.lines.push(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-      }
-      this.wake?.();
-    }
-    if (buffered) this.lines.push(buffered);
-    this.wake?.();
+    super(
+      Bun.spawn(["ip", "netns", "exec", namespace.name, BUN, join(REPO, "src/cli/main.ts"), ...args], {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        cwd: REPO,
+        ...(env ? { env } : {}),
+      }),
+      "stderr",
+    );
   }
 }
 

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO } from "./harness.ts";
+import { REPO } from "../fixtures/process.ts";
 
 /** Every `.ts` file under `dir`, recursively. */
 function sources(dir: string): string[] {

@@ -4,14 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
+import { BUN, REPO } from "../fixtures/process.ts";
 import type { Lab, LabProcess } from "./lab.ts";
 
-export const REPO = resolve(import.meta.dir, "../..");
 export const SEED_CONFIG = join(REPO, "config/dsr-example.conf");
 
 export function bngCommand(): string[] {
   const bin = process.env.BNG_BIN;
-  return bin ? [resolve(REPO, bin)] : [join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts")];
+  return bin ? [resolve(REPO, bin)] : [BUN, join(REPO, "src/cli/main.ts")];
 }
 
 export function isRoot(): boolean {

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_MAC, VIP, type Lab } from "./lab.ts";
-import { isRoot, REPO, SEED_CONFIG, type BngInLab } from "./bng.ts";
+import { BUN, REPO } from "../fixtures/process.ts";
+import { isRoot, SEED_CONFIG, type BngInLab } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
 
 const root = isRoot();
@@ -22,7 +23,7 @@ describe.skipIf(!root)("bng under a full-rate flood", () => {
 
   test("the control thread's 10 ms timer stays on time and SIGTERM stops bng within a second", async () => {
     const before = await bng.status();
-    const flood = lab.spawnIn(lab.ns.router, [join(REPO, "node_modules/.bin/bun"), join(REPO, "test/e2e/flood.ts"), "eth0", BNG_MAC, VIP, "80", String(FLOOD_SECONDS), String(FLOOD_RATE)]);
+    const flood = lab.spawnIn(lab.ns.router, [BUN, join(REPO, "test/e2e/flood.ts"), "eth0", BNG_MAC, VIP, "80", String(FLOOD_SECONDS), String(FLOOD_RATE)]);
     // Past the 5 s lag window: every sample in it was taken under the flood.
     await Bun.sleep(5500);
     const during = await bng.status();

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { PACKET_BROADCAST, PACKET_HOST } from "../../ffi/layout.ts";
-import { inNamespace, run, vethLab, type IoKind } from "./netns-lab.ts";
+import { run } from "../fixtures/process.ts";
+import { inNamespace, vethLab, type IoKind } from "./netns-lab.ts";
 import type { FrameSummary } from "./packet-io-helper.ts";
 
 const isRoot = process.getuid?.() === 0;

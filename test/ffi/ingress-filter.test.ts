@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { filterTableName, vipFilterScript } from "../../ffi/ingress-filter.ts";
 import { ip } from "../fixtures/frames.ts";
-import { run, vethLab } from "./netns-lab.ts";
+import { run } from "../fixtures/process.ts";
+import { vethLab } from "./netns-lab.ts";
 
 const root = process.getuid?.() === 0;
 const hasNft = Bun.spawnSync(["sh", "-c", "command -v nft"]).exitCode === 0;

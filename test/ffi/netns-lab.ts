@@ -3,6 +3,7 @@
 // `remove()` kills the helpers and deletes both namespaces (the veth pair goes with them).
 // Kernel defaults are left as they are (veth checksum offload on).
 import { expect } from "bun:test";
+import { run } from "../fixtures/process.ts";
 
 const HELPER = new URL("./packet-io-helper.ts", import.meta.url).pathname;
 
@@ -32,14 +33,6 @@ export interface VethLab {
 export interface Helper {
   /** The helper's one JSON result line, once it has exited. */
   result<T>(): Promise<T>;
-}
-
-export function run(command: string[]): string {
-  const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) {
-    throw new Error(`${command.join(" ")} exited ${result.exitCode}: ${result.stderr.toString().trim()}`);
-  }
-  return result.stdout.toString();
 }
 
 export function inNamespace(namespace: string, command: string[]): string[] {

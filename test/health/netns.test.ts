@@ -2,7 +2,8 @@
 // another, joined by veth. Intervals 1 s, timeouts 3 s, so "down after T" means after 2-3 s
 // from the change (the last success was at most I before it), checked with 1 s of slack.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type LineProcess, NamespacePair, run } from "./netns.ts";
+import { type LineProcess, run } from "../fixtures/process.ts";
+import { NamespacePair } from "./netns.ts";
 
 const I = 1;
 const T = 3;
