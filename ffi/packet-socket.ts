@@ -7,7 +7,7 @@
 // receive or send allocates nothing and makes one system call in the common case.
 import { ptr, type Pointer } from "bun:ffi";
 import type { Settings } from "../src/config/model.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO } from "../src/dataplane/packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO, type TxBatch } from "../src/dataplane/packet-io.ts";
 import { EACCES, EADDRINUSE, EAGAIN, EINTR, ENETDOWN, ENOBUFS, ENODEV, ENOPROTOOPT, EPERM } from "./errors.ts";
 import { interfaceIndex, interfaceMtu } from "./interface.ts";
 import {
@@ -246,7 +246,8 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   }
   const attached = receiver;
 
-  const { tx, words } = arena;
+  const { tx, words, rxFrameAddresses, txFrameAddresses } = arena;
+  const rxSlots = tx.rxSlots;
   const txMessages = arena.pointer + arena.txMessages;
   let closed = false;
 
@@ -270,7 +271,13 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
       assertOpen();
       const total = tx.count;
       for (let slot = 0; slot < total; slot++) {
-        words[(arena.txIovecs + slot * IOVEC.size + IOVEC.len) >> 2] = tx.lengths[slot]!;
+        const iovec = arena.txIovecs + slot * IOVEC.size;
+        const rxSlot = rxSlots[slot]!;
+        const addresses = rxSlot >= 0 ? rxFrameAddresses : txFrameAddresses;
+        const address = (rxSlot >= 0 ? rxSlot : slot) * 2;
+        words[(iovec + IOVEC.base) >> 2] = addresses[address]!;
+        words[((iovec + IOVEC.base) >> 2) + 1] = addresses[address + 1]!;
+        words[(iovec + IOVEC.len) >> 2] = tx.lengths[slot]!;
       }
       let next = 0;
       let accepted = 0;
@@ -312,7 +319,10 @@ export interface Arena {
   /** The same memory as 32-bit words (little-endian: the low half of each size_t field). */
   readonly words: Uint32Array;
   readonly rx: PacketBatch;
-  readonly tx: PacketBatch;
+  readonly tx: TxBatch;
+  /** Per slot, the address of its frame as the two 32-bit words of a pointer (low, high). */
+  readonly rxFrameAddresses: Uint32Array;
+  readonly txFrameAddresses: Uint32Array;
   readonly txIovecs: number;
   readonly rxMessages: number;
   readonly txMessages: number;
@@ -352,16 +362,21 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     count: 0,
   });
   // Pointer-sized fields are written as two 32-bit words (little-endian on x86-64 and arm64).
+  const pointerWords = (address: number): [number, number] => [address % 0x1_0000_0000, Math.floor(address / 0x1_0000_0000)];
   const setPointer = (offset: number, address: number) => {
-    words[offset >> 2] = address % 0x1_0000_0000;
-    words[(offset >> 2) + 1] = Math.floor(address / 0x1_0000_0000);
+    [words[offset >> 2], words[(offset >> 2) + 1]] = pointerWords(address);
+  };
+  const frameAddresses = (frames: number) => {
+    const addresses = new Uint32Array(batchSize * 2);
+    for (let slot = 0; slot < batchSize; slot++) addresses.set(pointerWords(pointer + frames + slot * slotSize), slot * 2);
+    return addresses;
   };
   for (let slot = 0; slot < batchSize; slot++) {
     const rxIovec = layout.rxIovecs + slot * IOVEC.size;
     setPointer(rxIovec + IOVEC.base, pointer + layout.rxFrames + slot * slotSize);
     words[(rxIovec + IOVEC.len) >> 2] = slotSize;
+    // A tx iovec's address is written at each send: the frame may be in the tx or the rx slots.
     const txIovec = layout.txIovecs + slot * IOVEC.size;
-    setPointer(txIovec + IOVEC.base, pointer + layout.txFrames + slot * slotSize);
 
     const rxMessage = layout.rxMessages + slot * MMSGHDR.size;
     setPointer(rxMessage + MMSGHDR.name, pointer + layout.rxAddresses + slot * SOCKADDR_LL.size);
@@ -381,7 +396,9 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     bytes,
     words,
     rx: batch(layout.rxFrames),
-    tx: batch(layout.txFrames),
+    tx: { ...batch(layout.txFrames), rxSlots: new Int16Array(batchSize).fill(-1) },
+    rxFrameAddresses: frameAddresses(layout.rxFrames),
+    txFrameAddresses: frameAddresses(layout.txFrames),
     txIovecs: layout.txIovecs,
     rxMessages: layout.rxMessages,
     txMessages: layout.txMessages,

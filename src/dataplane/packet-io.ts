@@ -33,17 +33,26 @@ export interface PacketBatch {
   count: number;
 }
 
+/**
+ * The batch a PacketIO sends. A forwarded frame goes out from the rx slot it arrived in, its
+ * header rewritten in place, rather than being copied: `rxSlots[i]` names that rx slot, or is -1
+ * when slot i's frame is in the tx batch's own bytes (a reply bng writes, a test's frame).
+ */
+export interface TxBatch extends PacketBatch {
+  readonly rxSlots: Int16Array;
+}
+
 export interface PacketIO {
   /** Preallocated batch the receiver fills. */
   readonly rx: PacketBatch;
   /** Preallocated batch the sender drains. */
-  readonly tx: PacketBatch;
+  readonly tx: TxBatch;
   /**
    * Fills `rx` with up to rx.slotCount frames; waits at most the I/O's receive timeout.
    * Returns the number received (0 on timeout).
    */
   receive(): number;
-  /** Sends tx.count frames from `tx`; returns the number the kernel accepted. */
+  /** Sends tx.count frames (each from `tx` or the rx slot it names); returns the number the kernel accepted. */
   send(): number;
   close(): void;
 }
@@ -58,4 +67,15 @@ export function createBatch(slotCount: number, slotSize: number): PacketBatch {
     pktTypes: new Uint8Array(slotCount),
     count: 0,
   };
+}
+
+/** A tx batch whose slots all hold their own frames until the processor says otherwise. */
+export function createTxBatch(slotCount: number, slotSize: number): TxBatch {
+  return { ...createBatch(slotCount, slotSize), rxSlots: new Int16Array(slotCount).fill(-1) };
+}
+
+/** The bytes and offset of tx slot `slot`'s frame: its own, or those of the rx slot it names. */
+export function txFrameAt(rx: PacketBatch, tx: TxBatch, slot: number): { bytes: Uint8Array; at: number } {
+  const rxSlot = tx.rxSlots[slot] ?? -1;
+  return rxSlot >= 0 ? { bytes: rx.bytes, at: rxSlot * rx.slotSize } : { bytes: tx.bytes, at: slot * tx.slotSize };
 }

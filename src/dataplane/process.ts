@@ -6,7 +6,7 @@
 // An AF_PACKET tap only observes: the kernel gets its own copy of every frame whatever the
 // verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
 
-import type { PacketBatch } from "./packet-io.ts";
+import type { PacketBatch, TxBatch } from "./packet-io.ts";
 import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED } from "./packet-io.ts";
 import { writeArpReplyFromRequest } from "./arp.ts";
 import { completePartialL4Checksum, updatedChecksum, writeIpv4HeaderChecksum } from "./checksum.ts";
@@ -101,7 +101,7 @@ const SERVER_DISABLED = -2;
 
 export interface ProcessorOptions {
   rx: PacketBatch;
-  tx: PacketBatch;
+  tx: TxBatch;
   table: ForwardingTable;
   sessions: SessionTable;
   neighbours: NeighbourTable;
@@ -120,7 +120,7 @@ export class Processor {
   readonly reasons: Uint8Array;
   private table: ForwardingTable;
   private readonly rx: PacketBatch;
-  private readonly tx: PacketBatch;
+  private readonly tx: TxBatch;
   private readonly rxWords: Int32Array | undefined;
   private readonly txWords: Int32Array | undefined;
   private readonly sessions: SessionTable;
@@ -286,6 +286,7 @@ export class Processor {
     const tx = this.tx;
     if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
     const txSlot = tx.count++;
+    tx.rxSlots[txSlot] = -1;
     tx.lengths[txSlot] = writeArpReplyFromRequest(
       bytes,
       at,
@@ -419,20 +420,23 @@ export class Processor {
     return bound >= 0 && table.keepsSessions(bound) ? bound : -1;
   }
 
-  /** Copies the frame to tx with destination MAC = target, source MAC = own; IP bytes unchanged. */
+  /**
+   * Sends the frame on to the target from its own rx slot (no copy): destination MAC = target,
+   * source MAC = own, IP bytes unchanged.
+   */
   private forward(slot: number, at: number, length: number, serverAt: number, target: number): number {
     const tx = this.tx;
     if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
     const table = this.table;
+    const bytes = this.rx.bytes;
     const txSlot = tx.count++;
-    const txAt = txSlot * tx.slotSize;
-    this.copyFrame(at, txAt, length);
+    tx.rxSlots[txSlot] = slot;
     const targetAt = table.targetAt(target);
-    writeMac(tx.bytes, txAt + ETH_DST, table.field(targetAt, T_MAC_HIGH), table.field(targetAt, T_MAC_LOW));
-    writeMac(tx.bytes, txAt + ETH_SRC, table.ownMacHigh, table.ownMacLow);
+    writeMac(bytes, at + ETH_DST, table.field(targetAt, T_MAC_HIGH), table.field(targetAt, T_MAC_LOW));
+    writeMac(bytes, at + ETH_SRC, table.ownMacHigh, table.ownMacLow);
     tx.lengths[txSlot] = length;
     if (((this.rx.flags[slot] ?? 0) & FRAME_CSUM_NOT_READY) !== 0) {
-      completePartialL4Checksum(tx.bytes, txAt + ETH_HEADER_LEN);
+      completePartialL4Checksum(bytes, at + ETH_HEADER_LEN);
       this.count(C.EVENTS_AT + C.EVENT_CHECKSUMS_COMPLETED, 1);
     }
     const serverId = table.field(serverAt, S_ID);
@@ -460,6 +464,7 @@ export class Processor {
     const tx = this.tx;
     if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
     const txSlot = tx.count++;
+    tx.rxSlots[txSlot] = -1;
     const txAt = txSlot * tx.slotSize;
     const replyLength = icmpAt - at + icmpLength;
     this.copyFrame(at, txAt, replyLength);

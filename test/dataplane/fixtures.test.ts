@@ -399,7 +399,7 @@ describe("data plane fixtures", () => {
     expect(ip(VIP)).toBe(0x0a00000a);
   });
 
-  test("a batch of mixed frames is decided frame by frame into one tx batch", () => {
+  test("a batch of mixed frames is decided frame by frame into one tx batch; forwarded frames go out from their rx slots", () => {
     const lab = new Lab(labConfig());
     const frames = [tcpFrame(syn()), arpRequestFor(VIP), tcpFrame(syn({ dstPort: 81 })), tcpFrame(syn({ srcIp: "192.0.2.8" }))];
     for (const frame of frames) lab.io.inject(frame, { pktType: frame[0] === 0xff ? PACKET_BROADCAST : 0 });
@@ -412,6 +412,9 @@ describe("data plane fixtures", () => {
       arpReplyFrom(VIP),
       withMacs(frames[3]!, targetMac(2), OWN_MAC),
     ]);
+    // Forwarded frames are rewritten in place and sent from the rx slot they arrived in (no
+    // copy); the ARP reply bng writes is in the tx batch's own slot.
+    expect([...lab.io.tx.rxSlots.slice(0, 3)]).toEqual([0, -1, 3]);
   });
 });
 

@@ -6,7 +6,8 @@
 //   send IFNAME DST_MAC MARKER bypass|qdisc LENGTH...
 //                                                 send one test frame per LENGTH through tx and
 //                                                 one through the frame sender; watch for echoes
-//   forward IFNAME DURATION_MS                    send every test frame back to its source (bench)
+//   forward IFNAME DURATION_MS                    send every test frame back to its source from its rx
+//                                                 slot, as bng forwards (tx.rxSlots; bench)
 //   flood IFNAME DST_MAC COUNT                    send COUNT test frames, count those coming back
 //   ping IFNAME DST_MAC COUNT GAP_MS              one test frame at a time to a forwarder: round trips
 //   linkdown IFNAME                               receive() calls while the link is up, down, up again
@@ -156,15 +157,14 @@ function forwardMode(durationMs: number): void {
     for (let slot = 0; slot < count; slot++) {
       const from = slot * rx.slotSize;
       if (((rx.bytes[from + 12]! << 8) | rx.bytes[from + 13]!) !== TEST_ETHERTYPE) continue;
-      const to = out * tx.slotSize;
-      const length = rx.lengths[slot]!;
-      tx.bytes.set(rx.bytes.subarray(from, from + length), to);
-      // Back to where it came from: swap the MAC addresses.
+      // Back to where it came from: swap the MAC addresses in place and send the rx slot.
       for (let byte = 0; byte < 6; byte++) {
-        tx.bytes[to + byte] = rx.bytes[from + 6 + byte]!;
-        tx.bytes[to + 6 + byte] = rx.bytes[from + byte]!;
+        const destination = rx.bytes[from + byte]!;
+        rx.bytes[from + byte] = rx.bytes[from + 6 + byte]!;
+        rx.bytes[from + 6 + byte] = destination;
       }
-      tx.lengths[out++] = length;
+      tx.rxSlots[out] = slot;
+      tx.lengths[out++] = rx.lengths[slot]!;
     }
     if (out === 0) continue;
     if (firstAt === 0) firstAt = performance.now();
