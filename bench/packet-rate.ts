@@ -53,6 +53,8 @@ const FWD_BINARY = join(REPO, "bench/baseline/fwd");
 /** fwd.c as a shared library for bench/baseline/in-bun.ts (`main` renamed `fwd_main`). */
 const FWD_LIBRARY = join(REPO, "bench/baseline/libfwd.so");
 const IN_BUN_RUNNER = join(REPO, "bench/baseline/in-bun.ts");
+/** perf's sampling frequency for the profiles (samples per second of CPU time). */
+const PROFILE_HZ = 2999;
 
 /**
  * bng with recvmmsg (the default), bng with `set io ring`, the native C baseline, and the same C
@@ -114,6 +116,25 @@ export interface PerfProfile {
   userPercent: number;
   userSymbols: ProfileEntry[];
   threads: ProfileEntry[];
+  /**
+   * bng against the native forwarder under the same load, from a profile of each: CPU
+   * time per forwarded frame in all, in the kernel, and the symbols that differ most.
+   */
+  comparison: {
+    bngNsPerFrame: number;
+    nativeNsPerFrame: number;
+    bngKernelNsPerFrame: number;
+    nativeKernelNsPerFrame: number;
+    moreInBng: SymbolDifference[];
+    lessInBng: SymbolDifference[];
+  };
+}
+
+export interface SymbolDifference {
+  name: string;
+  bngNs: number;
+  nativeNs: number;
+  differenceNs: number;
 }
 
 export interface PacketRateResult {
@@ -381,48 +402,106 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   }
 
   /**
-   * perf record of the bng process under the same load: where its CPU time goes. JavaScriptCore
-   * writes a JIT dump (BUN_JSC_useJITDump) that `perf inject --jit` turns into symbols, so the
-   * JIT-compiled data-plane functions show by name. Everything perf writes stays in the scratch
-   * directory (--buildid-dir), removed at the end.
+   * perf record of bng under the same load (where its CPU time goes), then of the native
+   * forwarder, and per symbol the CPU time per forwarded frame of each: the symbols where bng
+   * spends more than the native loop are where its distance to the baseline comes from.
+   * JavaScriptCore writes a JIT dump (BUN_JSC_useJITDump) that `perf inject --jit` turns into
+   * symbols, so the JIT-compiled data-plane functions show by name. Everything perf writes stays
+   * in the scratch directory (--buildid-dir), removed at the end.
    */
   async function profileBng(): Promise<NonNullable<PacketRateResult["profile"]>> {
     if ((await run(["sh", "-c", "command -v perf"], { allowFailure: true })).exitCode !== 0) return { error: "perf is not installed" };
-    const raw = join(scratch, "perf.raw");
-    const data = join(scratch, "perf.data");
+    const bng = await recordProfile("bng");
+    if ("error" in bng) return bng;
+    const native = await recordProfile("native");
+    if ("error" in native) return native;
+    const bySymbol = bng.symbols.slice(0, 30).map(({ percent, name }) => ({ percent, name }));
+    // User-space symbols (JIT-compiled JavaScript, bun itself, libc) on their own: the part
+    // of the time that differs from the native baseline.
+    const user = bng.symbols.filter((entry) => entry.name.startsWith("[.]"));
+    const nativeNs = new Map(native.symbols.map((entry) => [entry.name, entry.nsPerFrame]));
+    const bngNs = new Map(bng.symbols.map((entry) => [entry.name, entry.nsPerFrame]));
+    const names = new Set([...bngNs.keys(), ...nativeNs.keys()]);
+    const differences = [...names]
+      .map((name) => ({ name, bngNs: round(bngNs.get(name) ?? 0, 1), nativeNs: round(nativeNs.get(name) ?? 0, 1), differenceNs: round((bngNs.get(name) ?? 0) - (nativeNs.get(name) ?? 0), 1) }))
+      .sort((a, b) => b.differenceNs - a.differenceNs);
+    return {
+      samples: bng.samples,
+      byDso: bng.byDso,
+      bySymbol,
+      userPercent: round(user.reduce((sum, entry) => sum + entry.percent, 0), 2),
+      userSymbols: user.slice(0, 15).map(({ percent, name }) => ({ percent, name })),
+      threads: bng.threads,
+      comparison: {
+        bngNsPerFrame: round(bng.nsPerFrame),
+        nativeNsPerFrame: round(native.nsPerFrame),
+        bngKernelNsPerFrame: round(bng.kernelNsPerFrame),
+        nativeKernelNsPerFrame: round(native.kernelNsPerFrame),
+        moreInBng: differences.slice(0, 15),
+        lessInBng: differences.slice(-5).reverse(),
+      },
+    };
+  }
+
+  interface RecordedProfile {
+    samples: string;
+    byDso: ProfileEntry[];
+    threads: ProfileEntry[];
+    /** CPU time per forwarded frame during the recording, and the kernel's part of it. */
+    nsPerFrame: number;
+    kernelNsPerFrame: number;
+    /** Every symbol above 0.05 % of the samples, with the CPU time it took per forwarded frame. */
+    symbols: (ProfileEntry & { nsPerFrame: number })[];
+  }
+
+  async function recordProfile(forwarder: "bng" | "native"): Promise<RecordedProfile | { error: string }> {
+    const raw = join(scratch, `perf-${forwarder}.raw`);
+    const data = join(scratch, `perf-${forwarder}.data`);
     const perf = ["perf", "--buildid-dir", join(scratch, "debug")];
-    const balancer = await startForwarder("bng", { BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: scratch });
+    const balancer = await startForwarder(forwarder, forwarder === "bng" ? { BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: scratch } : undefined);
     const generator = startGenerator();
+    let frames: number;
+    let cpuSeconds: number;
     try {
       await sleep(warmupMs);
-      const record = await run([...perf, "record", "-k", "1", "-F", "1999", "-p", String(balancer.pid), "-o", raw, "--", "sleep", "3"], { allowFailure: true, timeoutMs: 30_000 });
-      if (record.exitCode !== 0) return { error: `perf record failed: ${record.stderr.trim().slice(-500)}` };
+      const before = await readCounters(topology);
+      const cpuBefore = cpuTimes(balancer.pid);
+      const record = await run([...perf, "record", "-k", "1", "-F", String(PROFILE_HZ), "-p", String(balancer.pid), "-o", raw, "--", "sleep", "3"], { allowFailure: true, timeoutMs: 30_000 });
+      if (record.exitCode !== 0) return { error: `perf record of ${forwarder} failed: ${record.stderr.trim().slice(-500)}` };
+      const cpuAfter = cpuTimes(balancer.pid);
+      frames = (await readCounters(topology)).sink - before.sink;
+      cpuSeconds = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
     } finally {
       await generator.stop("SIGINT");
-      await stopForwarder("bng", balancer);
+      await stopForwarder(forwarder, balancer);
     }
-    const injected = await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 });
-    const input = injected.exitCode === 0 ? data : raw;
-    const report = async (sort: string, limit: number): Promise<{ entries: ProfileEntry[]; samples: string; all: ProfileEntry[] }> => {
-      const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "--no-children", "--sort", sort, "--percent-limit", "0.05"], { timeoutMs: 60_000 });
+    const injected = forwarder === "bng" ? await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 }) : undefined;
+    const input = injected?.exitCode === 0 ? data : raw;
+    const report = async (sort: string, percentLimit = "0.05"): Promise<{ entries: (ProfileEntry & { count: number })[]; samples: string }> => {
+      const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "-n", "--no-children", "--sort", sort, "--percent-limit", percentLimit], { timeoutMs: 60_000 });
       const samples = /^# Samples: (\S+)/m.exec(stdout)?.[1] ?? "?";
       const entries = stdout
         .split("\n")
-        .filter((line) => /^\s+\d+\.\d+%/.test(line))
-        .map((line) => {
-          const match = /^\s+(\d+\.\d+)%\s+(.*)$/.exec(line)!;
-          return { percent: Number(match[1]), name: match[2]!.replace(/\s+/g, " ").replace(/jitted-\d+-\d+\.so/, "[JIT]").trim() };
-        });
-      return { entries: entries.slice(0, limit), samples, all: entries };
+        .map((line) => /^\s+(\d+\.\d+)%\s+(\d+)\s+(.*)$/.exec(line))
+        .filter((match) => match !== null)
+        .map((match) => ({ percent: Number(match[1]), count: Number(match[2]), name: match[3]!.replace(/\s+/g, " ").replace(/jitted-\d+-\d+\.so/, "[JIT]").trim() }));
+      return { entries, samples };
     };
-    const byDso = await report("dso", 8);
-    const bySymbol = await report("sym", 30);
-    const threads = await report("comm", 6);
-    // User-space symbols (JIT-compiled JavaScript, bun itself, libc) on their own: the part
-    // of the time that differs from the native baseline.
-    const userSymbols = bySymbol.all.filter((entry) => entry.name.startsWith("[.]")).slice(0, 15);
-    const userPercent = round(bySymbol.all.filter((entry) => entry.name.startsWith("[.]")).reduce((sum, entry) => sum + entry.percent, 0), 2);
-    return { samples: byDso.samples, byDso: byDso.entries, bySymbol: bySymbol.entries, userPercent, userSymbols, threads: threads.entries };
+    const byDso = await report("dso", "0");
+    const symbols = await report("sym");
+    const threads = await report("comm");
+    // perf samples on a timer but falls short of its nominal rate; the process's own CPU time
+    // over the same window sets what one sample is worth.
+    const totalSamples = byDso.entries.reduce((sum, entry) => sum + entry.count, 0);
+    const nsPerSample = (cpuSeconds * 1e9) / totalSamples;
+    return {
+      samples: byDso.samples,
+      byDso: byDso.entries.slice(0, 8).map(({ percent, name }) => ({ percent, name })),
+      threads: threads.entries.slice(0, 6).map(({ percent, name }) => ({ percent, name })),
+      nsPerFrame: frames > 0 ? (cpuSeconds * 1e9) / frames : NaN,
+      kernelNsPerFrame: frames > 0 ? ((byDso.entries.find((entry) => entry.name === "[kernel.kallsyms]")?.count ?? 0) * nsPerSample) / frames : NaN,
+      symbols: symbols.entries.map(({ percent, count, name }) => ({ percent, name, nsPerFrame: frames > 0 ? (count * nsPerSample) / frames : NaN })),
+    };
   }
 }
 

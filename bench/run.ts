@@ -218,6 +218,15 @@ function markdown(): string {
       const dsos = pr.profile.byDso.map((e) => `${e.name} ${e.percent} %`).join(", ");
       lines.push("");
       lines.push(`perf profile of bng under this load (${pr.profile.samples} samples): by object ${dsos}; top symbols ${top}. User space ${pr.profile.userPercent} % of samples: ${user}.`);
+      const c = pr.profile.comparison;
+      const symbol = (name: string) => name.replace(/^\[[k.]\] /, "").replace(/^JSC-FTL: /, "").replace(/#\w+$/, "");
+      const more = c.moreInBng.slice(0, 10).map((d) => `${symbol(d.name)} +${d.differenceNs}`).join(", ");
+      const less = c.lessInBng.slice(0, 3).map((d) => `${symbol(d.name)} ${d.differenceNs}`).join(", ");
+      lines.push("");
+      lines.push(
+        `The same profile of the native forwarder, per forwarded frame (CPU time of the process over the recording, shared out by samples): bng ${c.bngNsPerFrame} ns (kernel ${c.bngKernelNsPerFrame}), native ${c.nativeNsPerFrame} ns (kernel ${c.nativeKernelNsPerFrame}). ` +
+          `Where bng spends more, ns per frame: ${more}; less: ${less}.`,
+      );
     }
     lines.push("");
   }
