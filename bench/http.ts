@@ -11,7 +11,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
-import { REPO, bngCommand, busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, removeScratch, round, sleep, textTable } from "./lib.ts";
+import { parseArgs } from "node:util";
+import { BngInLab } from "../test/e2e/bng.ts";
+import { REPO, busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
 
 export type HttpMode = "direct" | "bng" | "bng-ring" | "haproxy";
 export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
@@ -125,8 +127,7 @@ async function startBng(lab: Lab, scratch: string, io: "mmsg" | "ring"): Promise
   const seed = join(REPO, "config/dsr-example.conf");
   const config = io === "mmsg" ? seed : join(scratch, "ring.conf");
   if (io === "ring") writeFileSync(config, readFileSync(seed, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n"));
-  const bng = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", config, "--socket", socket]);
-  await bng.waitForOutput(/ ready /, 15_000);
+  const bng = (await BngInLab.start(lab, config, socket)).process;
   for (const id of [1, 2]) {
     await bng.waitForOutput(new RegExp(`target-mac-learned target=${id} `), 10_000);
     await bng.waitForOutput(new RegExp(`target-up target=${id} `), 10_000);
@@ -242,10 +243,10 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
   return { seconds, rounds, measurements, summary, ratios };
 }
 
-export function httpTable(result: HttpResult): string {
-  return textTable(
-    ["path", "conns", "req/s", "p50 ms", "p99 ms", "errors", "balancer cores", "machine cores"],
-    result.summary.map((s) => [
+export function httpRows(result: HttpResult): Table {
+  return {
+    header: ["path", "connections", "requests/s", "p50 ms", "p99 ms", "errors", "balancer cores", "machine cores"],
+    rows: result.summary.map((s) => [
       s.mode,
       String(s.connections),
       formatCount(s.requestsPerSecond),
@@ -255,17 +256,13 @@ export function httpTable(result: HttpResult): string {
       s.balancerCores === undefined ? "-" : String(round(s.balancerCores, 2)),
       String(round(s.machineCores, 2)),
     ]),
-  );
+  };
 }
 
 if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => {
-    const at = args.indexOf(flag);
-    return at >= 0 ? Number(args[at + 1]) : undefined;
-  };
-  const result = await httpBenchmark({ rounds: value("--rounds"), seconds: value("--seconds") });
-  console.log(httpTable(result));
+  const { values } = parseArgs({ options: { rounds: { type: "string" }, seconds: { type: "string" } } });
+  const result = await httpBenchmark({ rounds: numberOption("rounds", values.rounds), seconds: numberOption("seconds", values.seconds) });
+  console.log(textTable(httpRows(result)));
   for (const ratio of result.ratios) {
     console.log(`c=${ratio.connections}: bng/direct ${round(ratio.bngOverDirect, 3)}, bng/haproxy ${round(ratio.bngOverHaproxy, 3)}, haproxy/direct ${round(ratio.haproxyOverDirect, 3)}`);
   }

@@ -344,10 +344,28 @@ export function fileSize(path: string): number | undefined {
 export { bngCommand } from "../test/e2e/bng.ts";
 
 /** Prints `rows` as an aligned text table. */
-export function textTable(header: string[], rows: string[][]): string {
+/** A benchmark's results as rows: printed as text by the benchmark, as markdown in bench/README.md. */
+export interface Table {
+  header: string[];
+  rows: string[][];
+}
+
+export function textTable({ header, rows }: Table): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+export function markdownTable({ header, rows }: Table): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+}
+
+/** A numeric command-line option (from node:util parseArgs): undefined when absent, an error when not a number. */
+export function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number)) throw new Error(`--${name} needs a number, not "${value}"`);
+  return number;
 }
 
 export interface CpuSample {

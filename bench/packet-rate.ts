@@ -19,6 +19,8 @@ import { filterTableName, vipFilterScript } from "../ffi/ingress-filter.ts";
 import { ip } from "../test/fixtures/frames.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { BNG_MAC, BNG_REAL_ADDRESS, ROUTER_MAC, VIP, targetAddress, targetMac } from "../test/e2e/lab.ts";
 import {
   BUN,
   REPO,
@@ -33,21 +35,24 @@ import {
   median,
   memory,
   nsArgv,
+  numberOption,
   round,
   run,
   sleep,
   spawn,
   textTable,
   type Child,
+  type Table,
 } from "./lib.ts";
 
-const VIP = "172.16.1.10";
+// The seed lab's addresses and MACs: the generator stands where the router is, the sink where
+// target 1 is.
 const VIP_NUMBER = ip(VIP);
-const REAL = "172.16.1.252";
-const SINK_ADDRESS = "172.16.1.100";
-const GEN_MAC = "02:00:ac:10:01:fe";
-const LB_MAC = "02:00:ac:10:01:fc";
-const SINK_MAC = "02:00:ac:10:01:64";
+const REAL = BNG_REAL_ADDRESS;
+const SINK_ADDRESS = targetAddress(1);
+const GEN_MAC = ROUTER_MAC;
+const LB_MAC = BNG_MAC;
+const SINK_MAC = targetMac(1);
 const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
 const FWD_BINARY = join(REPO, "bench/baseline/fwd");
 /** fwd.c as a shared library for bench/baseline/in-bun.ts (`main` renamed `fwd_main`). */
@@ -139,6 +144,8 @@ export interface SymbolDifference {
 
 export interface PacketRateResult {
   frame: string;
+  /** Distinct client addresses in the generated frames. */
+  clients: number;
   generatorCpu: number;
   balancerCpu: number;
   measureMs: number;
@@ -380,6 +387,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const nativeInBun = summarize("native-in-bun");
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
+      clients: 2 ** clientBits,
       generatorCpu,
       balancerCpu,
       measureMs,
@@ -510,7 +518,7 @@ export function runsEach(result: PacketRateResult): number {
   return result.runs.filter((run_) => run_.forwarder === "bng").length;
 }
 
-export function packetRateTable(result: PacketRateResult): string {
+export function packetRateRows(result: PacketRateResult): Table {
   const row = (name: string, summary: ForwarderSummary) => [
     name,
     formatCount(summary.forwardedPerSecond),
@@ -520,20 +528,28 @@ export function packetRateTable(result: PacketRateResult): string {
     String(round(summary.cpuCores, 2)),
     formatBytes(summary.rssBytes),
   ];
-  return textTable(
-    ["forwarder", "frames/s", "offered/s", "user ns/frame", "sys ns/frame", "cores", "RSS"],
-    [row("bng", result.bng), row("bng, set io ring", result.bngRing), row("native C", result.native), row("native C in Bun", result.nativeInBun)],
-  );
+  return {
+    header: ["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"],
+    rows: [
+      row("bng", result.bng),
+      row("bng, set io ring", result.bngRing),
+      row("native C (bench/baseline/fwd.c)", result.native),
+      row("native C in a Bun worker (bench/baseline/in-bun.ts)", result.nativeInBun),
+    ],
+  };
 }
 
 if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => {
-    const at = args.indexOf(flag);
-    return at >= 0 ? Number(args[at + 1]) : undefined;
-  };
-  const result = await packetRate({ runs: value("--runs"), measureMs: value("--measure-ms"), clientBits: value("--client-bits"), profile: !args.includes("--no-profile") });
-  console.log(packetRateTable(result));
+  const { values } = parseArgs({
+    options: { runs: { type: "string" }, "measure-ms": { type: "string" }, "client-bits": { type: "string" }, "no-profile": { type: "boolean", default: false } },
+  });
+  const result = await packetRate({
+    runs: numberOption("runs", values.runs),
+    measureMs: numberOption("measure-ms", values["measure-ms"]),
+    clientBits: numberOption("client-bits", values["client-bits"]),
+    profile: !values["no-profile"],
+  });
+  console.log(textTable(packetRateRows(result)));
   console.log(`bng / native: ${round(result.ratio, 3)}; bng (ring) / native: ${round(result.ringRatio, 3)}; native in Bun / native: ${round(result.inBunRatio, 3)}`);
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
 }

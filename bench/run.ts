@@ -8,11 +8,11 @@
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { httpBenchmark, httpTable, type HttpResult } from "./http.ts";
-import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, round, run, runSync, textTable, type MachineInfo } from "./lib.ts";
-import { packetRate, packetRateTable, runsEach, type PacketRateResult } from "./packet-rate.ts";
-import { sessionsBenchmark, sessionsTable, type SessionsResult } from "./sessions.ts";
-import { startupBenchmark, startupTable, type StartupResult } from "./startup.ts";
+import { httpBenchmark, httpRows, type HttpResult } from "./http.ts";
+import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, markdownTable, round, run, runSync, textTable, type MachineInfo, type Table } from "./lib.ts";
+import { packetRate, packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
+import { sessionsBenchmark, sessionsRows, type SessionsResult } from "./sessions.ts";
+import { executableLine, startupBenchmark, startupRows, type StartupResult } from "./startup.ts";
 
 const ALL = ["sessions", "startup", "packet-rate", "http", "dataplane", "health"] as const;
 type Benchmark = (typeof ALL)[number];
@@ -169,15 +169,15 @@ if (results.startup) {
 // ---------------------------------------------------------------------------------------------
 // Output: JSON, README section, summary
 
+function targetRows(notMet: string): Table {
+  return { header: ["target", "measured", "met", "short by"], rows: results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : notMet, t.shortfall ?? ""]) };
+}
+
 const resultsDir = join(REPO, "bench/results");
 mkdirSync(resultsDir, { recursive: true });
 const fileName = `${started.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}${quick ? "-quick" : ""}.json`;
 const resultsPath = join(resultsDir, fileName);
 writeFileSync(resultsPath, JSON.stringify(results, null, 2) + "\n");
-
-function markdownTable(header: string[], rows: string[][]): string {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
-}
 
 function markdown(): string {
   const m = results.machine;
@@ -189,15 +189,14 @@ function markdown(): string {
   if (results.targets.length > 0) {
     lines.push("**Targets**");
     lines.push("");
-    lines.push(markdownTable(["target", "measured", "met", "short by"], results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**", t.shortfall ?? ""])));
+    lines.push(markdownTable(targetRows("**no**")));
     lines.push("");
   }
   const pr = results.packetRate;
   if (pr) {
     lines.push(`**Packet rate** (${pr.frame}; median of ${runsEach(pr)} interleaved runs each, ${pr.measureMs / 1000} s windows; generator on CPU ${pr.generatorCpu}, balancer on CPU ${pr.balancerCpu}; CPU time of the balancer process per forwarded frame)`);
     lines.push("");
-    const row = (name: string, s: PacketRateResult["bng"]) => [name, formatCount(s.forwardedPerSecond), formatCount(s.offeredPerSecond), String(round(s.userNsPerFrame)), String(round(s.systemNsPerFrame)), String(round(s.cpuCores, 2)), formatBytes(s.rssBytes)];
-    lines.push(markdownTable(["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"], [row("bng", pr.bng), row("bng, set io ring", pr.bngRing), row("native C (bench/baseline/fwd.c)", pr.native), row("native C in a Bun worker (bench/baseline/in-bun.ts)", pr.nativeInBun)]));
+    lines.push(markdownTable(packetRateRows(pr)));
     lines.push("");
     lines.push(`bng / native: **${round(pr.ratio, 3)}**; bng with the ring / native: **${round(pr.ringRatio, 3)}**.`);
     lines.push(
@@ -207,7 +206,7 @@ function markdown(): string {
     const few = results.packetRateFewClients;
     if (few) {
       lines.push(
-        `The same with ${few.frame.match(/(\d+) random client/)?.[1] ?? "few"} clients (the session table stays in cache; median of ${runsEach(few)} runs each): ` +
+        `The same with ${few.clients} clients (the session table stays in cache; median of ${runsEach(few)} runs each): ` +
           `bng ${formatCount(few.bng.forwardedPerSecond)} frames/s, ${round(few.bng.userNsPerFrame)} ns user + ${round(few.bng.systemNsPerFrame)} ns system per frame; ` +
           `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${round(few.ratio, 3)}**.`,
       );
@@ -235,10 +234,7 @@ function markdown(): string {
     lines.push(`**HTTP** (wrk ${http.seconds} s per measurement, median of ${http.rounds} interleaved rounds; balancer cores = CPU of bng or HAProxy during the measurement, machine cores = CPU busy on the whole machine)`);
     lines.push("");
     lines.push(
-      markdownTable(
-        ["path", "connections", "requests/s", "p50 ms", "p99 ms", "errors", "balancer cores", "machine cores"],
-        http.summary.map((s) => [s.mode, String(s.connections), formatCount(s.requestsPerSecond), String(round(s.p50Ms, 3)), String(round(s.p99Ms, 3)), String(s.errors), s.balancerCores === undefined ? "-" : String(round(s.balancerCores, 2)), String(round(s.machineCores, 2))]),
-      ),
+      markdownTable(httpRows(http)),
     );
     const at50 = http.ratios.find((r) => r.connections === 50);
     if (at50) lines.push("", `At 50 connections: bng / direct **${round(at50.bngOverDirect, 3)}**, bng / HAProxy **${round(at50.bngOverHaproxy, 3)}**, HAProxy / direct ${round(at50.haproxyOverDirect, 3)}.`);
@@ -249,17 +245,7 @@ function markdown(): string {
     lines.push("**Sessions** (`SessionTable`, capacity 1,000,000, filled through its API)");
     lines.push("");
     lines.push(
-      markdownTable(
-        ["measure", "value"],
-        [
-          ["RSS growth for the table with 1,000,000 inserted", `${formatBytes(sessions.rssDeltaBytes)} (${round(sessions.bytesPerSession, 1)} B per session; the buffer is ${formatBytes(sessions.tableBytes)} for ${sessions.slots} slots)`],
-          ["sessions still live after 1,000,000 inserts", `${sessions.liveAfterInsert} (${sessions.evictions} evicted from full 8-way buckets)`],
-          ["creation of new sessions", `${formatCount(sessions.insertsPerSecond)}/s`],
-          ["lookups of existing sessions", `${formatCount(sessions.lookupsPerSecond)}/s`],
-          ["lookups of absent keys", `${formatCount(sessions.missesPerSecond)}/s`],
-          ["new sessions into the full table (each evicts)", `${formatCount(sessions.churnPerSecond)}/s`],
-        ],
-      ),
+      markdownTable(sessionsRows(sessions)),
     );
     lines.push("");
   }
@@ -267,9 +253,9 @@ function markdown(): string {
   if (startup) {
     lines.push("**Start-up** (spawn of `bng run` to its `ready` log line; median of the starts after the first)");
     lines.push("");
-    lines.push(markdownTable(["bng", "ready", "first start", "idle RSS"], startup.variants.map((v) => [`\`${v.command}\``, `${round(v.medianMs)} ms`, `${round(v.firstMs)} ms`, formatBytes(v.rssBytes)])));
+    lines.push(markdownTable(startupRows(startup)));
     lines.push("");
-    lines.push(`Executable \`dist/bng\`: ${startup.executableBytes === undefined ? "not built" : formatBytes(startup.executableBytes)}.`);
+    lines.push(executableLine(startup));
     lines.push("");
   }
   if (results.dataplane) {
@@ -307,14 +293,12 @@ if (existsSync(readmePath)) {
 
 console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
-if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${packetRateTable(results.packetRate)}`);
-if (results.packetRateFewClients) console.log(`\nPacket rate with 256 clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${packetRateTable(results.packetRateFewClients)}`);
-if (results.http) console.log(`\nHTTP\n${httpTable(results.http)}`);
-if (results.sessions) console.log(`\nSessions\n${sessionsTable(results.sessions)}`);
-if (results.startup) console.log(`\nStart-up\n${startupTable(results.startup)}`);
-if (results.targets.length > 0) {
-  console.log(`\nTargets\n${textTable(["target", "measured", "met", "short by"], results.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "NO", t.shortfall ?? ""]))}`);
-}
+if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${textTable(packetRateRows(results.packetRate))}`);
+if (results.packetRateFewClients) console.log(`\nPacket rate with ${results.packetRateFewClients.clients} clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${textTable(packetRateRows(results.packetRateFewClients))}`);
+if (results.http) console.log(`\nHTTP\n${textTable(httpRows(results.http))}`);
+if (results.sessions) console.log(`\nSessions\n${textTable(sessionsRows(results.sessions))}`);
+if (results.startup) console.log(`\nStart-up\n${textTable(startupRows(results.startup))}\n${executableLine(results.startup)}`);
+if (results.targets.length > 0) console.log(`\nTargets\n${textTable(targetRows("NO"))}`);
 const load = Object.entries(results.otherLoad).map(([name, l]) => `${name} ${l.busyCores}`).join(", ");
 console.log(`\nOther load before each benchmark (cores busy): ${load}. Durations (s): ${Object.entries(results.durationsS).map(([n, s]) => `${n} ${s}`).join(", ")}.`);
 console.log(`Results: ${resultsPath}; bench/README.md updated.`);

@@ -6,7 +6,7 @@
 // RSS is read in a fresh process (this module run as a child) so nothing else in it grows.
 // Run alone: node_modules/.bin/bun bench/sessions.ts        (prints JSON)
 import { SessionTable } from "../src/dataplane/sessions.ts";
-import { BUN, formatBytes, formatCount, round, run, textTable } from "./lib.ts";
+import { BUN, formatBytes, formatCount, round, run, textTable, type Table } from "./lib.ts";
 
 export const SESSIONS = 1_000_000;
 const SERVER_ID = 1;
@@ -106,18 +106,18 @@ export async function sessionsBenchmark(): Promise<SessionsResult> {
   return JSON.parse(stdout) as SessionsResult;
 }
 
-export function sessionsTable(result: SessionsResult): string {
-  return textTable(
-    ["measure", "value"],
-    [
-      ["RSS for 1,000,000 sessions", `${formatBytes(result.rssDeltaBytes)} (${round(result.bytesPerSession, 1)} B/session; table ${formatBytes(result.tableBytes)}, ${result.slots} slots)`],
-      ["live after 1M inserts", `${result.liveAfterInsert} (${result.evictions} evicted from full buckets)`],
-      ["creations of new sessions", `${formatCount(result.insertsPerSecond)}/s`],
-      ["lookups of existing", `${formatCount(result.lookupsPerSecond)}/s (${round(result.lookupHitRatio * 100, 1)} % hits)`],
-      ["lookups of absent", `${formatCount(result.missesPerSecond)}/s`],
-      ["churn (new into a full table)", `${formatCount(result.churnPerSecond)}/s`],
+export function sessionsRows(result: SessionsResult): Table {
+  return {
+    header: ["measure", "value"],
+    rows: [
+      ["RSS growth for the table with 1,000,000 inserted", `${formatBytes(result.rssDeltaBytes)} (${round(result.bytesPerSession, 1)} B per session; the buffer is ${formatBytes(result.tableBytes)} for ${result.slots} slots)`],
+      ["sessions still live after 1,000,000 inserts", `${result.liveAfterInsert} (${result.evictions} evicted from full 8-way buckets)`],
+      ["creation of new sessions", `${formatCount(result.insertsPerSecond)}/s`],
+      ["lookups of existing sessions", `${formatCount(result.lookupsPerSecond)}/s (${round(result.lookupHitRatio * 100, 1)} % hits)`],
+      ["lookups of absent keys", `${formatCount(result.missesPerSecond)}/s`],
+      ["new sessions into the full table (each evicts)", `${formatCount(result.churnPerSecond)}/s`],
     ],
-  );
+  };
 }
 
 if (import.meta.main) {
@@ -125,6 +125,6 @@ if (import.meta.main) {
     console.log(JSON.stringify(measureInProcess()));
   } else {
     const result = await sessionsBenchmark();
-    console.log(sessionsTable(result));
+    console.log(textTable(sessionsRows(result)));
   }
 }

@@ -6,7 +6,8 @@
 // Run alone: node_modules/.bin/bun bench/startup.ts [--runs N] [--no-build]
 import { join } from "node:path";
 import { SEED_CONFIG } from "../test/e2e/bng.ts";
-import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, memory, nsArgv, removeScratch, round, run, spawn, textTable } from "./lib.ts";
+import { parseArgs } from "node:util";
+import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, memory, nsArgv, numberOption, removeScratch, round, run, spawn, textTable, type Table } from "./lib.ts";
 
 const DIST = join(REPO, "dist/bng");
 
@@ -82,16 +83,21 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
   return result;
 }
 
-export function startupTable(result: StartupResult): string {
-  const rows = result.variants.map((v) => [v.variant, v.command, `${round(v.medianMs)} ms`, `${round(v.firstMs)} ms`, formatBytes(v.rssBytes)]);
-  let text = textTable(["bng", "command", "ready (median)", "first start", "idle RSS"], rows);
-  text += `\nexecutable dist/bng: ${result.executableBytes === undefined ? "not built" + (result.buildError ? ` (${result.buildError.split("\n")[0]})` : "") : formatBytes(result.executableBytes)}`;
-  return text;
+export function startupRows(result: StartupResult): Table {
+  return {
+    header: ["bng", "ready (median)", "first start", "idle RSS"],
+    rows: result.variants.map((v) => [`\`${v.command}\``, `${round(v.medianMs)} ms`, `${round(v.firstMs)} ms`, formatBytes(v.rssBytes)]),
+  };
+}
+
+export function executableLine(result: StartupResult): string {
+  const size = result.executableBytes === undefined ? "not built" + (result.buildError ? ` (${result.buildError.split("\n")[0]})` : "") : formatBytes(result.executableBytes);
+  return `Executable \`dist/bng\`: ${size}.`;
 }
 
 if (import.meta.main) {
-  const args = process.argv.slice(2);
-  const at = args.indexOf("--runs");
-  const result = await startupBenchmark({ runs: at >= 0 ? Number(args[at + 1]) : undefined, build: !args.includes("--no-build") });
-  console.log(startupTable(result));
+  const { values } = parseArgs({ options: { runs: { type: "string" }, "no-build": { type: "boolean", default: false } } });
+  const result = await startupBenchmark({ runs: numberOption("runs", values.runs), build: !values["no-build"] });
+  console.log(textTable(startupRows(result)));
+  console.log(executableLine(result));
 }
