@@ -9,19 +9,21 @@ import { formatDiagnostic, loadConfigFile } from "../../src/config/index.ts";
 import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply, ControlRequest } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { arpFrame, icmpFrame, mac, tcpFrame } from "../fixtures/frames.ts";
+import { arpFrame, icmpFrame, ip, mac, tcpFrame } from "../fixtures/frames.ts";
+import { withThirdTarget } from "../e2e/bng.ts";
 import {
+  CLIENT_MAC,
   columnStarts,
   DaemonHarness,
   OWN_MAC,
   runCli,
   sampleValue,
-  SEED_CONFIG,
+  SEED_CONFIG_TEXT,
+  SEED_FAST_CHECKS_TEXT,
   TCP_ACK,
   TCP_SYN,
   validateExposition,
   VIP,
-  withThirdTarget,
 } from "./harness.ts";
 
 // ---- the spec's `status --json` names (spec.md, Control): a public interface ----------------
@@ -68,22 +70,21 @@ const SessionsSchema = v.object({
 const MessageSchema = v.object({ message: v.string() });
 
 const harness = new DaemonHarness();
-const CLIENT_MAC = "02:00:00:00:aa:01";
 
 /** Ground truth: what the test pushed and where bng sent it. */
 const boundTo = new Map<string, number>();
 const pushed = new Map<number, { packets: number; bytes: number }>();
 
-async function ask(request: ControlRequest): Promise<ControlReply> {
-  return sendControlRequest(harness.socket, request);
+async function ask(request: ControlRequest, daemon = harness): Promise<ControlReply> {
+  return sendControlRequest(daemon.socket, request);
 }
-async function result(request: ControlRequest): Promise<unknown> {
-  const reply = await ask(request);
+async function result(request: ControlRequest, daemon = harness): Promise<unknown> {
+  const reply = await ask(request, daemon);
   if (!reply.ok) throw new Error(`${request.cmd}: ${reply.error}`);
   return reply.result;
 }
-async function status(): Promise<Status> {
-  return v.parse(StatusSchema, await result({ cmd: "status" }));
+async function status(daemon = harness): Promise<Status> {
+  return v.parse(StatusSchema, await result({ cmd: "status" }, daemon));
 }
 function cli(...argv: string[]) {
   return runCli([...argv, "--socket", harness.socket]);
@@ -157,7 +158,7 @@ function gratuitousArps(since = 0): Uint8Array[] {
 
 beforeAll(async () => {
   harness.healthy.add("172.16.1.100").add("172.16.1.101").add("172.16.1.102").add("172.16.1.103");
-  await harness.start(SEED_CONFIG);
+  await harness.start(SEED_CONFIG_TEXT);
   // bng asks for its targets' MACs from its real address as soon as it starts.
   const requests = harness.hostFrames.filter((frame) => arpFields(frame)[0] === 1).map((frame) => arpFields(frame).slice(1));
   expect(requests).toContainEqual(["172.16.1.252", "172.16.1.100"]);
@@ -171,7 +172,8 @@ afterAll(async () => {
 });
 
 describe("issue 5: every control command against a running daemon", () => {
-  test("start-up: three gratuitous ARPs announce the VIP with bng's MAC", async () => {
+  test("start-up: the kernel's copies of frames to the VIP are dropped; three gratuitous ARPs announce the VIP with bng's MAC", async () => {
+    expect(harness.kernelDroppedVips).toEqual([[ip(VIP)]]);
     await harness.waitFor(() => gratuitousArps().length >= 3, "three gratuitous ARPs", 4000);
     const announcements = gratuitousArps();
     expect(announcements).toHaveLength(3);
@@ -208,11 +210,11 @@ describe("issue 5: every control command against a running daemon", () => {
     expect(fromCli.config).toBe(report.config);
   });
 
-  test("status for people: the tables' columns are aligned", async () => {
+  test("status for people: aligned tables, each target's last check and the session count", async () => {
     const out = await cli("status");
     expect(out.code).toBe(0);
     const lines = out.stdout.split("\n");
-    for (const header of [/^SERVER\s+NAME\s+VIRTUAL/, /^TARGET\s+NAME\s+ADDRESS\s+STATE/]) {
+    for (const header of [/^SERVER\s+NAME\s+VIRTUAL\s+PROTO\s+METHOD/, /^TARGET\s+NAME\s+ADDRESS\s+STATE\s+MAC/]) {
       const at = lines.findIndex((line) => header.test(line));
       expect(at).toBeGreaterThanOrEqual(0);
       const rows = [];
@@ -225,9 +227,12 @@ describe("issue 5: every control command against a running daemon", () => {
     }
     expect(out.stdout).toMatch(/^1\s+-\s+172\.16\.1\.10:80\s+tcp\s+rr\s+enabled/m);
     expect(out.stdout).toMatch(/^2\s+-\s+172\.16\.1\.101:80\s+up\s+02:00:00:00:0b:02/m);
+    // Each target's last check, with its latency (the harness's probes answer in 0.25 ms).
+    expect(out.stdout).toContain("tcpopen 80 ok 0.3ms");
+    expect(out.stdout).toMatch(new RegExp(`^sessions: ${boundTo.size} of \\d+`, "m"));
   });
 
-  test("show servers|targets|networks: the same objects by protocol and by CLI", async () => {
+  test("show servers|targets|networks: the same objects by protocol and by CLI; an unknown subject is a usage error", async () => {
     const report = await status();
     const servers = v.parse(v.array(ServerSchema), await result({ cmd: "show", what: "servers" }));
     expect(servers).toEqual(report.servers);
@@ -240,6 +245,7 @@ describe("issue 5: every control command against a running daemon", () => {
     expect(await result({ cmd: "show", what: "networks" })).toEqual([network]);
     expect(await cliJson("show", "networks")).toEqual([network]);
     expect((await cli("show", "networks")).stdout).toMatch(/^1\s+local network\s+172\.16\.1\.0\s+172\.16\.1\.252\s+eth0$/m);
+    expect((await cli("show", "bogus")).code).toBe(2);
   });
 
   test("show sessions with --server, --target, --client, --limit: exactly the sessions the traffic made", async () => {
@@ -286,12 +292,17 @@ describe("issue 5: every control command against a running daemon", () => {
     expect((await cli("show", "sessions", "--client", "nonsense")).code).toBe(1);
   });
 
-  test("disable target drains (its clients stay, new clients never get it); enable takes it back", async () => {
+  test("disable target drains (its clients stay, new clients never get it); enable takes it back; each logged once at info", async () => {
     const victim = 1;
     const itsClients = [...boundTo].filter(([, bound]) => bound === victim).map(([c]) => c);
+    const logMark = harness.logLines.length;
     const disabled = await cli("disable", "target", String(victim));
     expect(disabled.code).toBe(0);
     expect(disabled.stdout).toBe(`target 1 disabled: no new sessions; its ${itsClients.length} sessions drain until they expire\n`);
+    // One log line for the operator's action, at info: not a warning.
+    const disabledLines = harness.logLines.slice(logMark).filter((line) => / target-disabled /.test(line));
+    expect(disabledLines).toHaveLength(1);
+    expect(disabledLines[0]).toMatch(/ info  target-disabled target=1 .*cause="disabled by operator"/);
     let report = await status();
     expect(target(report, victim).state).toBe("disabled");
     expect(target(report, victim).sessions).toBe(itsClients.length);
@@ -308,6 +319,7 @@ describe("issue 5: every control command against a running daemon", () => {
 
     expect(v.parse(MessageSchema, await result({ cmd: "enable", kind: "target", id: victim })).message).toContain("target 1 enabled");
     expect(target(await status(), victim).state).toBe("up");
+    expect(harness.logLines.slice(logMark).filter((line) => / info  target-(up|pending) target=1 .*cause="enabled by operator/.test(line))).toHaveLength(1);
     const fresh = [];
     for (let i = 150; i < 160; i++) {
       sendBound(client(i));
@@ -352,11 +364,12 @@ describe("issue 5: every control command against a running daemon", () => {
     expect((await cli("disable", "server", "3")).stderr).toContain("no server 3");
   }, 10_000);
 
-  test("reload while frames flow: a third target joins; every client keeps its target, session, MAC and health", async () => {
+  test("reload while frames flow: a third target joins; every client keeps its target, session, MAC and health; the VIP filter is renewed", async () => {
     const sessionsBefore = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
     const statusBefore = await status();
     const logMark = harness.logLines.length;
-    const file = harness.writeConfig("three.conf", withThirdTarget(SEED_CONFIG));
+    const vipListsBefore = harness.kernelDroppedVips.length;
+    const file = harness.writeConfig("three.conf", withThirdTarget(SEED_CONFIG_TEXT));
     const clients = [...boundTo.keys()];
 
     const reload = cli("reload", file);
@@ -371,6 +384,8 @@ describe("issue 5: every control command against a running daemon", () => {
     const done = await reload;
     expect(done.code).toBe(0);
     expect(done.stdout).toBe(`reloaded ${file}: 1 servers, 3 targets\n`);
+    // The host is told again which VIPs' frames its kernel must drop: the reloaded set.
+    expect(harness.kernelDroppedVips.slice(vipListsBefore)).toEqual([[ip(VIP)]]);
     expect(during).toBeGreaterThan(0);
     for (const c of clients) sendBound(c, 20);
 
@@ -410,7 +425,7 @@ describe("issue 5: every control command against a running daemon", () => {
     const sessionsBefore = v.parse(SessionsSchema, await result({ cmd: "show", what: "sessions", limit: 1000 }));
     const broken = harness.writeConfig(
       "broken.conf",
-      withThirdTarget(SEED_CONFIG)
+      withThirdTarget(SEED_CONFIG_TEXT)
         .replace("protocol tcp\ntargets 1,2,3", "protocol tcpp\ntargets 1,2,3")
         .replace("ipaddr 172.16.1.101", "ipaddr 172.16.1.301")
         .replace("tcpopen 80,3,10\ndsr enable\n}\ntarget 2", "tcpopn 80,3,10\ndsr enable\n}\ntarget 2"),
@@ -436,7 +451,7 @@ describe("issue 5: every control command against a running daemon", () => {
     expect(byCli.stdout).toBe("");
     for (const line of expected) expect(byCli.stderr).toContain(line);
 
-    const network = await ask({ cmd: "reload", file: harness.writeConfig("moved.conf", SEED_CONFIG.replace("real 172.16.1.252", "real 172.16.1.251")) });
+    const network = await ask({ cmd: "reload", file: harness.writeConfig("moved.conf", SEED_CONFIG_TEXT.replace("real 172.16.1.252", "real 172.16.1.251")) });
     expect(network).toEqual({ ok: false, error: "reload refused: the interface or a network's real address changed; that needs a restart of bng" });
 
     for (const c of boundTo.keys()) sendBound(c);
@@ -452,7 +467,7 @@ describe("issue 5: every control command against a running daemon", () => {
     const ofThree = [...boundTo].filter(([, t]) => t === 3).map(([c]) => c);
     expect(ofThree.length).toBeGreaterThan(0);
     const marks = harness.hostFrames.length;
-    const moved = harness.writeConfig("moved3.conf", withThirdTarget(SEED_CONFIG).replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.103"));
+    const moved = harness.writeConfig("moved3.conf", withThirdTarget(SEED_CONFIG_TEXT).replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.103"));
     expect(v.parse(MessageSchema, await result({ cmd: "reload", file: moved })).message).toContain("3 targets");
     // bng asks the new address for its MAC at once.
     expect(harness.hostFrames.slice(marks).map(arpFields)).toContainEqual([1, "172.16.1.252", "172.16.1.103"]);
@@ -496,6 +511,8 @@ describe("issue 5: every control command against a running daemon", () => {
     for (const [reason, count] of Object.entries(report.drops)) expect(sampleValue(text, `bng_drops_total{reason="${reason}"}`)).toBe(count);
     // The health checks' latency histogram has a series per checked destination.
     expect(text).toMatch(/^bng_health_check_latency_seconds_count\{check="tcpopen",destination="172\.16\.1\.100:80"\} [1-9]/m);
+    // Batch sizes are recorded by worker threads, which this in-memory data plane has none of.
+    expect(sampleValue(text, "bng_worker_batch_frames_count")).toBe(0);
   });
 
   test("the exposition checker rejects what it must, and label values are escaped", () => {
@@ -536,12 +553,47 @@ describe("issue 5: every control command against a running daemon", () => {
   });
 });
 
+describe("on the seed's file with fast checks (tcpopen 80,1,2): health and session timeouts", () => {
+  const fast = new DaemonHarness();
+  const sendTo = (source: string, flags = TCP_SYN) => DaemonHarness.targetOf(fast.clientFrame(source, 80, flags));
+
+  beforeAll(async () => {
+    fast.healthy.add("172.16.1.100").add("172.16.1.101");
+    await fast.start(SEED_FAST_CHECKS_TEXT);
+    fast.answerArp([1, 2]);
+    await fast.waitFor(async () => (await status(fast)).targets.every((t) => t.state === "up"), "both targets up with their MACs");
+  }, 15_000);
+  afterAll(() => fast.stop());
+
+  test("a target that goes down loses its sessions, logged with its check's cause; its clients are re-balanced on their next packet", async () => {
+    const clientsOf1: string[] = [];
+    for (let i = 0; i < 20; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
+    expect(clientsOf1).toHaveLength(10); // rr over two targets
+    fast.healthy.delete("172.16.1.100");
+    await fast.waitFor(async () => target(await status(fast), 1).state === "down", "target 1 down", 6000);
+    expect(target(await status(fast), 1).sessions).toBe(0);
+    expect(fast.logLines.filter((line) => / target-down target=1 .*tcpopen 80 refused/.test(line))).toHaveLength(1);
+    for (const c of clientsOf1) expect({ client: c, target: sendTo(c, TCP_ACK) }).toEqual({ client: c, target: 2 });
+    fast.healthy.add("172.16.1.100");
+    await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
+  }, 15_000);
+
+  test("a reload that changes a server's timeout gives its existing sessions the new one", async () => {
+    for (let i = 100; i < 104; i++) sendTo(client(i));
+    const timeouts = () => new Set(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS));
+    expect(timeouts()).toEqual(new Set([600]));
+    const file = fast.writeConfig("timeout.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 120\n}"));
+    expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message).toContain("reloaded");
+    expect(timeouts()).toEqual(new Set([120]));
+  });
+});
+
 describe("stop by the protocol", () => {
   const second = new DaemonHarness();
   afterAll(() => second.stop());
 
   test("the reply arrives, then the daemon stops; the socket then says bng is not running", async () => {
-    await second.start(SEED_CONFIG);
+    await second.start(SEED_CONFIG_TEXT);
     const reply = await sendControlRequest(second.socket, { cmd: "stop" });
     expect(reply).toEqual({ ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } });
     await second.daemon.stopped;

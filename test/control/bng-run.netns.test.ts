@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { BUN, REPO } from "../fixtures/process.ts";
-import { BngProcess, DummyNamespace, IS_ROOT, runCli, SEED_CONFIG, TestUser, withThirdTarget } from "./harness.ts";
+import { withThirdTarget } from "../e2e/bng.ts";
+import { BngProcess, DummyNamespace, IS_ROOT, runCli, SEED_CONFIG_TEXT, TestUser } from "./harness.ts";
 
 if (!IS_ROOT) console.warn("test/control/bng-run.netns.test.ts: skipped, it needs root (network namespaces, a test user)");
 
@@ -33,7 +34,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     chmodSync(dir, 0o755);
     socket = join(dir, "run", "bng.sock");
     config = join(dir, "bng.conf");
-    writeFileSync(config, SEED_CONFIG);
+    writeFileSync(config, SEED_CONFIG_TEXT);
     namespace = new DummyNamespace();
     bng = new BngProcess(namespace, ["run", config, "--socket", socket]);
     await bng.waitFor(/ ready /);
@@ -104,13 +105,13 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
   }, 15_000);
 
   test("SIGHUP reloads the file bng was started with; a broken file is refused with its errors and nothing changes", async () => {
-    writeFileSync(config, withThirdTarget(SEED_CONFIG));
+    writeFileSync(config, withThirdTarget(SEED_CONFIG_TEXT));
     let mark = bng!.lines.length;
     bng!.process.kill("SIGHUP");
     await bng!.waitFor(/ reloaded .*targets=3/, 5000, mark);
     expect((await status()).targets.map((t) => t.id)).toEqual([1, 2, 3]);
 
-    writeFileSync(config, withThirdTarget(SEED_CONFIG).replace("protocol tcp\ntargets", "protocol tcpp\ntargets").replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.302"));
+    writeFileSync(config, withThirdTarget(SEED_CONFIG_TEXT).replace("protocol tcp\ntargets", "protocol tcpp\ntargets").replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.302"));
     mark = bng!.lines.length;
     bng!.process.kill("SIGHUP");
     await bng!.waitFor(/ reload-refused .*errors=2/, 5000, mark);
@@ -133,7 +134,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       for (const tool of ["ip", "ethtool"]) symlinkSync(Bun.which(tool)!, join(tools, tool));
       const loneSocket = join(tools, "bng.sock");
       const loneConfig = join(tools, "bng.conf");
-      writeFileSync(loneConfig, SEED_CONFIG);
+      writeFileSync(loneConfig, SEED_CONFIG_TEXT);
       // With forwarding on, the kernel would route that copy too: worth a warning now.
       Bun.spawnSync(["ip", "netns", "exec", own.name, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth0/forwarding"]);
       lone = new BngProcess(own, ["run", loneConfig, "--socket", loneSocket], { PATH: tools });

@@ -1,7 +1,7 @@
 // A real Daemon with its control socket, in this process, on an in-memory box: the host network
 // records the frames bng sends (ARP requests, gratuitous ARPs), the data plane is one Processor
 // over the in-memory PacketIO that the test feeds, and health probes answer as the test says.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipToString } from "../../src/config/model.ts";
@@ -18,51 +18,21 @@ import type { ProbeResult } from "../../src/health/state.ts";
 import type { Probes } from "../../src/health/probe.ts";
 import { arpFrame, mac, tcpFrame, TCP_ACK, TCP_SYN } from "../fixtures/frames.ts";
 import { MemoryPacketIO } from "../fixtures/memory-io.ts";
+import { SEED_CONFIG } from "../e2e/bng.ts";
 
 export const OWN_MAC = "02:00:00:00:00:fe";
 export const CLIENT_MAC = "02:00:00:00:aa:01";
 export const VIP = "172.16.1.10";
 
-export function targetMacOf(id: number): string {
+function targetMacOf(id: number): string {
   return `02:00:00:00:0b:${id.toString(16).padStart(2, "0")}`;
 }
 
-/** The seed's DSR config with faster checks, so a test sees state changes within seconds. */
-export const SEED_FAST = `interface eth0
-network 1 {
-name "local network"
-addr 172.16.1.0
-mask 255.255.255.0
-real 172.16.1.252
-interface eth0
-}
-register network 1
-enable network 1
-server 1 {
-ipaddr 172.16.1.10
-port 80
-protocol tcp
-targets 1,2
-}
-register server 1
-enable server 1
-target 1 {
-ipaddr 172.16.1.100
-port 80
-protocol tcp
-tcpopen 80,1,2
-dsr enable
-}
-target 2 {
-ipaddr 172.16.1.101
-port 80
-protocol tcp
-tcpopen 80,1,2
-dsr enable
-}
-register targets 1,2
-enable targets 1,2
-`;
+/** The seed's DSR example, unchanged (tcpopen 80,3,10 on both targets). */
+export const SEED_CONFIG_TEXT = readFileSync(SEED_CONFIG, "utf8");
+
+/** The seed's DSR example with faster checks (tcpopen 80,1,2), so a test sees state changes within seconds. */
+export const SEED_FAST_CHECKS_TEXT = SEED_CONFIG_TEXT.replaceAll("tcpopen 80,3,10", "tcpopen 80,1,2");
 
 export class DaemonHarness {
   readonly dir = mkdtempSync(join(tmpdir(), "bng-ctl-"));
@@ -105,7 +75,7 @@ export class DaemonHarness {
     };
   }
 
-  async start(configText = SEED_FAST): Promise<void> {
+  async start(configText = SEED_FAST_CHECKS_TEXT): Promise<void> {
     const configPath = this.writeConfig("bng.conf", configText);
     this.daemon = await Daemon.start(configPath, {
       logger: createLogger((line) => this.logLines.push(line)),

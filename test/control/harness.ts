@@ -2,25 +2,12 @@
 // daemon-harness.ts, the `bng` command line run in this process with its output captured,
 // a strict checker of the Prometheus text format, and a real `bng run` in a network namespace
 // of its own (a dummy eth0), for what only a process shows (signals, a second run, exit).
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { main } from "../../src/cli/main.ts";
 import { BUN, LineProcess, REPO, run } from "../fixtures/process.ts";
 
-export { DaemonHarness, OWN_MAC, VIP, TCP_ACK, TCP_SYN } from "./daemon-harness.ts";
-
-
-/** The seed's DSR example, unchanged (tcpopen 80,3,10 on both targets). */
-export const SEED_CONFIG = readFileSync(join(REPO, "config/dsr-example.conf"), "utf8");
-
-/** The seed's config with a third target 172.16.1.102 in server 1. */
-export function withThirdTarget(config: string): string {
-  return config
-    .replace("targets 1,2\n}", "targets 1,2,3\n}")
-    .replace("register targets 1,2", "target 3 {\nipaddr 172.16.1.102\nport 80\nprotocol tcp\ntcpopen 80,3,10\ndsr enable\n}\nregister targets 1,2,3")
-    .replace("enable targets 1,2", "enable targets 1,2,3");
-}
+export { CLIENT_MAC, DaemonHarness, OWN_MAC, SEED_CONFIG_TEXT, SEED_FAST_CHECKS_TEXT, TCP_ACK, TCP_SYN, VIP } from "./daemon-harness.ts";
 
 export interface CliResult {
   code: number;

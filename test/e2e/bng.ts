@@ -7,7 +7,22 @@ import type { StatusReport } from "../../src/control/status.ts";
 import { BUN, REPO } from "../fixtures/process.ts";
 import type { Lab, LabProcess } from "./lab.ts";
 
+/** The path of the seed's DSR example. */
 export const SEED_CONFIG = join(REPO, "config/dsr-example.conf");
+
+/**
+ * `config` (the seed's example or a variant of it) with a third target in server 1: target 3 at
+ * 172.16.1.102, a copy of target 2's block (its checks included), registered and enabled.
+ */
+export function withThirdTarget(config: string): string {
+  const second = /^target 2 \{\n[^}]*\}\n/m.exec(config);
+  if (!second) throw new Error("withThirdTarget: the config has no target 2 block");
+  const third = second[0].replace("target 2 {", "target 3 {").replace("ipaddr 172.16.1.101", "ipaddr 172.16.1.102");
+  return config
+    .replace("targets 1,2\n}", "targets 1,2,3\n}")
+    .replace("register targets 1,2", `${third}register targets 1,2,3`)
+    .replace("enable targets 1,2", "enable targets 1,2,3");
+}
 
 export function bngCommand(): string[] {
   const bin = process.env.BNG_BIN;

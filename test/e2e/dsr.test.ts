@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG, withThirdTarget } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 import { readPcap } from "./pcap.ts";
 
@@ -211,10 +211,7 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
 
   test("e. reload under load: a third target added to the file, zero failed requests", async () => {
     await lab.addTarget(3);
-    const withThird = FAST_CHECKS.replace("targets 1,2\n}", "targets 1,2,3\n}")
-      .replace("register targets 1,2", "target 3 {\nipaddr 172.16.1.102\nport 80\nprotocol tcp\ntcpopen 80,1,3\ndsr enable\n}\nregister targets 1,2,3")
-      .replace("enable targets 1,2", "enable targets 1,2,3");
-    const file = scratch.write("three.conf", withThird);
+    const file = scratch.write("three.conf", withThirdTarget(FAST_CHECKS));
     const stream = lab.steadyStream({ durationMs: 4000, concurrency: 4, timeoutMs: 1000 });
     await Bun.sleep(1000);
     const reload = await bng.cli(["reload", file]);
