@@ -192,16 +192,19 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     await lab.stopTargetServer(1);
     const detectionMs = await bng.waitForTargets([1], "down", (FAST_TIMEOUT_S + FAST_INTERVAL_S + 2) * 1000);
     const timeline = await stream;
+    // The detection window: a target is down at the latest one interval plus the timeout after its server stopped.
     const settled = stoppedAt + (FAST_INTERVAL_S + FAST_TIMEOUT_S) * 1000;
-    const failedBefore = timeline.filter((r) => !r.ok && r.startedAt < settled);
-    const failedAfter = timeline.filter((r) => !r.ok && r.startedAt >= settled);
-    const requestsDuringDetection = timeline.filter((r) => r.startedAt >= stoppedAt && r.startedAt < settled).length;
+    const duringDetection = timeline.filter((r) => r.startedAt >= stoppedAt && r.startedAt < settled);
+    const afterSettled = timeline.filter((r) => r.startedAt >= settled);
     console.log(
-      `failover: detected down ${detectionMs} ms after the stop; ${failedBefore.length} of ${requestsDuringDetection} requests failed during detection, ${failedAfter.length} after`,
+      `failover: detected down ${detectionMs} ms after the stop; ${duringDetection.filter((r) => !r.ok).length} of ${duringDetection.length} requests failed during detection, ${afterSettled.filter((r) => !r.ok).length} of ${afterSettled.length} after`,
     );
-    expect(failedAfter).toEqual([]);
-    expect(failedBefore.length).toBeLessThanOrEqual(requestsDuringDetection);
-    expect(timeline.filter((r) => r.startedAt >= settled && r.ok).every((r) => r.target === "target2")).toBe(true);
+    // The stop was felt: target 1's clients failed until it was declared down.
+    expect(duringDetection.filter((r) => !r.ok).length).toBeGreaterThan(0);
+    // The stream ran on well past the window (about 4 s of it), so "nothing fails after it" is about real requests.
+    expect(afterSettled.length).toBeGreaterThanOrEqual(20);
+    expect(afterSettled.filter((r) => !r.ok)).toEqual([]);
+    expect(afterSettled.every((r) => r.target === "target2")).toBe(true);
     const restartedAt = Date.now();
     await lab.startTargetServer(1);
     const recoveryMs = await bng.waitForTargets([1], "up", (FAST_INTERVAL_S + 2) * 1000);
