@@ -73,7 +73,8 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     return { sent, received, byMarker, capturedFrames };
   }
 
-  test.each(["mmsg", "ring"] as const)("%s: sends the tx batch and the frame sender's frame; truncates frames longer than a slot", async (io) => {
+  // Sending is the same sendmmsg for both (only receiving differs): `io` is the receiver's.
+  test.each(["mmsg", "ring"] as const)("%s receiving: gets the tx batch and the frame sender's frame; truncates frames longer than a slot", async (io) => {
     const { sent, received, byMarker } = await sendScenario("bypass", "bypass", io);
     expect(sent.accepted).toBe(2);
     expect(byMarker.get("bypass-0")).toMatchObject({ length: 60, pktType: PACKET_HOST, flags: 0, source: lab.macA });
