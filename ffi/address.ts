@@ -2,9 +2,16 @@
 // health checks are ordinary sockets bound to it. `bng run` adds it when the interface lacks
 // it and removes it again on exit.
 //
+// An address bng added is marked by a file named after bng's control socket, which only one
+// running bng can hold. A bng that was killed (SIGKILL, a crash) leaves address and marker
+// behind; the next one on that socket finds both, takes the address over and removes it at its
+// exit, while an address the operator (or another bng) put there, with no marker, is left alone.
+//
 // Dependency: iproute2's `ip` command (`ip -j addr show`, `ip addr add`, `ip addr del`).
 // It is on every distribution bng targets, its errors are the kernel's own wording, and an
 // operator can run the very command an error message names.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { ipToString } from "../src/config/model.ts";
 
 export class AddressError extends Error {}
@@ -13,13 +20,24 @@ export interface EnsuredAddress {
   /** "172.16.1.252/24" */
   readonly cidr: string;
   readonly ifname: string;
-  /** True when this call added the address, false when the interface already had it. */
-  readonly added: boolean;
   /**
-   * Removes the address if this call added it and it is still there; a no-op otherwise, and
-   * when called twice. Throws an AddressError naming the command to run when removal fails.
+   * "added" by this call; "adopted": already there, and marked as added by an earlier bng that
+   * did not get to remove it; "present": already there and not bng's (the operator's).
+   */
+  readonly origin: "added" | "adopted" | "present";
+  /** Why the address could not be marked as bng's (it is still used, and removed at exit). */
+  readonly markFailure?: string;
+  /**
+   * Removes the address (if still there) and its marker when bng owns it (added or adopted);
+   * a no-op for a present one, and when called twice. Throws an AddressError naming the
+   * command to run when removal fails.
    */
   undo(): void;
+}
+
+/** The marker file of an address the bng with control socket `socketPath` added. */
+export function addressMarkerPath(socketPath: string, ifname: string, cidr: string): string {
+  return `${socketPath}.address-${ifname}-${cidr.replace("/", "_")}`;
 }
 
 /** Prefix length of a contiguous netmask held as a uint32 (255.255.255.0 -> 24). */
@@ -71,30 +89,45 @@ function advice(error: string): string {
   return "fix the cause, or";
 }
 
-/** Adds `ip/prefixLen` to `ifname` unless it is there already; see EnsuredAddress.undo. */
-export function ensureAddress(ifname: string, ip: number, prefixLen: number): EnsuredAddress {
+/**
+ * Adds `ip/prefixLen` to `ifname` unless it is there already, marking it as added by the bng
+ * whose control socket is `socketPath`; see EnsuredAddress.
+ */
+export function ensureAddress(ifname: string, ip: number, prefixLen: number, socketPath: string): EnsuredAddress {
   const address = ipToString(ip);
   const cidr = `${address}/${prefixLen}`;
+  const marker = addressMarkerPath(socketPath, ifname, cidr);
   const addCommand = `ip addr add ${cidr} dev ${ifname}`;
   const present = interfaceHas(ifname, address);
   if ("failure" in present) {
     throw new AddressError(`cannot add ${cidr} to ${ifname}: ${present.failure} — ${advice(present.failure)} run: ${addCommand}`);
   }
-  if (present.has) return { cidr, ifname, added: false, undo() {} };
+  if (present.has && !existsSync(marker)) return { cidr, ifname, origin: "present", undo() {} };
 
-  const added = runIp(["addr", "add", cidr, "dev", ifname]);
-  if (!added.ok) throw new AddressError(`cannot add ${cidr} to ${ifname}: ${added.error} — ${advice(added.error)} run: ${addCommand}`);
+  let markFailure: string | undefined;
+  if (!present.has) {
+    const added = runIp(["addr", "add", cidr, "dev", ifname]);
+    if (!added.ok) throw new AddressError(`cannot add ${cidr} to ${ifname}: ${added.error} — ${advice(added.error)} run: ${addCommand}`);
+    try {
+      mkdirSync(dirname(marker), { recursive: true });
+      writeFileSync(marker, `${cidr} on ${ifname}, added by bng (pid ${process.pid})\n`);
+    } catch (error) {
+      markFailure = (error as Error).message;
+    }
+  }
 
   let undone = false;
   return {
     cidr,
     ifname,
-    added: true,
+    origin: present.has ? "adopted" : "added",
+    ...(markFailure === undefined ? {} : { markFailure }),
     undo() {
       if (undone) return;
       const still = interfaceHas(ifname, address);
       // Someone removed the address or the interface already: nothing of ours is left.
       if ("failure" in still || !still.has) {
+        rmSync(marker, { force: true });
         undone = true;
         return;
       }
@@ -104,6 +137,7 @@ export function ensureAddress(ifname: string, ip: number, prefixLen: number): En
           `cannot remove ${cidr} from ${ifname}: ${removed.error} — ${advice(removed.error)} run: ip addr del ${cidr} dev ${ifname}`,
         );
       }
+      rmSync(marker, { force: true });
       undone = true;
     },
   };

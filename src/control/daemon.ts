@@ -506,7 +506,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   try {
     daemon = await Daemon.start(options.configPath, {
       logger,
-      openNetwork: (plan) => openHostNetwork(plan, logger),
+      openNetwork: (plan) => openHostNetwork(plan, logger, options.socketPath),
       startDataplane: ({ plan, config, table, shared, onFailure }) => {
         const advice = adviseHugePages(shared.sessions);
         if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });

@@ -29,7 +29,8 @@ export interface HostNetwork {
   close(): void;
 }
 
-export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
+/** `socketPath`: bng's control socket, after which the addresses it adds are marked as its own. */
+export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: string): HostNetwork {
   const { ifname } = plan;
   const ownMac = interfaceMac(ifname);
   const ifindex = interfaceIndex(ifname);
@@ -58,7 +59,7 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
     for (const address of addresses.reverse()) {
       try {
         address.undo();
-        if (address.added) logger.info("address-removed", { interface: ifname, address: address.cidr });
+        if (address.origin !== "present") logger.info("address-removed", { interface: ifname, address: address.cidr });
       } catch (error) {
         logger.error("address-remove-failed", { interface: ifname, address: address.cidr, error: (error as Error).message });
       }
@@ -66,9 +67,12 @@ export function openHostNetwork(plan: RunPlan, logger: Logger): HostNetwork {
   };
   try {
     for (const { real, prefixLength } of plan.networks) {
-      const address = ensureAddress(ifname, real, prefixLength);
+      const address = ensureAddress(ifname, real, prefixLength, socketPath);
       addresses.push(address);
-      logger.info(address.added ? "address-added" : "address-present", { interface: ifname, address: address.cidr });
+      logger.info(`address-${address.origin}`, { interface: ifname, address: address.cidr });
+      if (address.markFailure !== undefined) {
+        logger.warn("address-mark-failed", { interface: ifname, address: address.cidr, error: address.markFailure, effect: "a bng started after this one is killed leaves the address in place" });
+      }
     }
     coalescing = disableReceiveCoalescing(ifname);
     if (coalescing.turnedOff.length > 0) logger.info("offload-disabled", { interface: ifname, features: coalescing.turnedOff.join(",") });

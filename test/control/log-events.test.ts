@@ -11,7 +11,7 @@ function sources(dir: string): string[] {
   );
 }
 
-/** The event names of the logger calls in `text`: literal names, both arms of a `?:`, and `target-${state}`. */
+/** The event names of the logger calls in `text`: literal names, both arms of a `?:`, `target-${state}` and `address-${origin}`. */
 function loggedEvents(text: string): string[] {
   const events: string[] = [];
   // The arguments before the fields object (`{ key: …` or `{ ...spread`) or the closing `);`.
@@ -23,6 +23,8 @@ function loggedEvents(text: string): string[] {
     }
     // The health monitor's state changes: one event per state (src/health/state.ts HealthState).
     if (head.includes("`target-${event.to}`")) events.push("target-pending", "target-up", "target-down", "target-disabled");
+    // The real address's origin (ffi/address.ts EnsuredAddress["origin"]).
+    if (head.includes("`address-${address.origin}`")) events.push("address-added", "address-adopted", "address-present");
   }
   return events;
 }

@@ -1,12 +1,13 @@
 // Runs a health monitor with the real probes inside a network namespace (started by the
 // tests through `ip netns exec`) and reports on stdout, one JSON object per line:
-//   {"type":"address","added":true,"cidr":...}  when --ensure was given
+//   {"type":"address","origin":"added","cidr":...}  when ensure was given (origin: added, adopted, present)
 //   {"type":"address-error","message":...}      and exit 2, when adding failed
 //   {"type":"ready","wallMs":...}               the monitor started
 //   {"type":"event","wallMs":...,...HealthEvent}
 //   {"type":"stopped"}                          after SIGTERM: monitor stopped, address undone
 // Argument: one JSON object { real, targets: [{id, ipaddr, port, tcpopen?: [port,I,T], ping?: [I,T]}],
-// ensure?: { ifname, prefixLen } } with addresses in dotted form.
+// ensure?: { ifname, prefixLen, socket } } with addresses in dotted form; `socket` names the
+// instance the address is marked for, as bng's control socket does.
 import type { TargetDef } from "../../src/config/model.ts";
 import { createHealthMonitor } from "../../src/health/monitor.ts";
 import { AddressError, ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
@@ -22,7 +23,7 @@ interface RunnerTarget {
 interface RunnerSpec {
   real: string;
   targets: RunnerTarget[];
-  ensure?: { ifname: string; prefixLen: number };
+  ensure?: { ifname: string; prefixLen: number; socket: string };
 }
 
 const spec = JSON.parse(process.argv[2] ?? "") as RunnerSpec;
@@ -34,8 +35,8 @@ const real = ipFromText(spec.real);
 let address: EnsuredAddress | undefined;
 if (spec.ensure) {
   try {
-    address = ensureAddress(spec.ensure.ifname, real, spec.ensure.prefixLen);
-    print({ type: "address", added: address.added, cidr: address.cidr });
+    address = ensureAddress(spec.ensure.ifname, real, spec.ensure.prefixLen, spec.ensure.socket);
+    print({ type: "address", origin: address.origin, cidr: address.cidr });
   } catch (error) {
     if (!(error instanceof AddressError)) throw error;
     print({ type: "address-error", message: error.message });
@@ -63,11 +64,13 @@ const monitor = createHealthMonitor({
   realAddressFor: () => real,
   onChange: (event) => print({ type: "event", wallMs: Date.now(), ...event }),
 });
-print({ type: "ready", wallMs: Date.now() });
-
+// Runs until SIGTERM: with no targets, nothing else would keep the process alive.
+setInterval(() => {}, 60_000);
+// Before "ready": a test may send SIGTERM the moment it reads that line.
 process.on("SIGTERM", () => {
   monitor.stop();
   address?.undo();
   print({ type: "stopped" });
   process.exit(0);
 });
+print({ type: "ready", wallMs: Date.now() });
