@@ -12,8 +12,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
 import { parseArgs } from "node:util";
-import { BngInLab } from "../test/e2e/bng.ts";
-import { REPO, busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
+import { BngInLab, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
+import { busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
 
 export type HttpMode = "direct" | "bng" | "bng-ring" | "haproxy";
 export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
@@ -124,9 +124,8 @@ interface Balancer {
 /** bng on the seed's config; with `io` "ring", the same file plus `set io ring`. */
 async function startBng(lab: Lab, scratch: string, io: "mmsg" | "ring"): Promise<Balancer> {
   const socket = join(scratch, "bng.sock");
-  const seed = join(REPO, "config/dsr-example.conf");
-  const config = io === "mmsg" ? seed : join(scratch, "ring.conf");
-  if (io === "ring") writeFileSync(config, readFileSync(seed, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n"));
+  const config = io === "mmsg" ? SEED_CONFIG_PATH : join(scratch, "ring.conf");
+  if (io === "ring") writeFileSync(config, readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n"));
   const bng = (await BngInLab.start(lab, config, socket)).process;
   for (const id of [1, 2]) {
     await bng.waitForOutput(new RegExp(`target-mac-learned target=${id} `), 10_000);

@@ -5,7 +5,7 @@
 // (`bngbXXXX-lb`, a veth to `bngbXXXX-peer`), removed at the end.
 // Run alone: node_modules/.bin/bun bench/startup.ts [--runs N] [--no-build]
 import { join } from "node:path";
-import { SEED_CONFIG } from "../test/e2e/bng.ts";
+import { SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
 import { parseArgs } from "node:util";
 import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, memory, nsArgv, numberOption, removeScratch, round, run, spawn, textTable, type Table } from "./lib.ts";
 
@@ -64,7 +64,7 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
       let rssBytes = NaN;
       for (let i = 0; i <= runs; i++) {
         const socket = join(scratch, `bng-${variant}-${i}.sock`);
-        const child = spawn(nsArgv(lb, [...command, "run", SEED_CONFIG, "--socket", socket]));
+        const child = spawn(nsArgv(lb, [...command, "run", SEED_CONFIG_PATH, "--socket", socket]));
         const readyAt = await child.waitFor(/ ready /, 20_000);
         times.push(readyAt - child.startedAt);
         if (i === runs) rssBytes = memory(child.pid).rss;

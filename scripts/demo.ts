@@ -5,14 +5,14 @@
 // stops, the recovery when it starts again. Then it removes everything it made.
 import { spawnSync } from "node:child_process";
 import { formatDiagnostic, loadConfigFile, summarizeConfig } from "../src/config/index.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG } from "../test/e2e/bng.ts";
+import { BngInLab, isRoot, Scratch, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
 import { createLab, listNamespaces, type Lab, type RequestResult } from "../test/e2e/lab.ts";
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s`;
 const say = (text: string) => console.log(`\n== ${text}`);
 
-const loaded = loadConfigFile(SEED_CONFIG);
+const loaded = loadConfigFile(SEED_CONFIG_PATH);
 if (!loaded.ok) {
   for (const error of loaded.errors) console.error(formatDiagnostic(error, loaded.source));
   process.exit(1);
@@ -58,7 +58,7 @@ try {
   say("building the seed's network: router 172.16.1.254, switch, bng box (eth0), targets .100 and .101, 16 clients");
   lab = await createLab({ prefix: "bngdemo", clients: ALL_CLIENTS });
   say("starting bng run config/dsr-example.conf in the bng box");
-  bng = await BngInLab.start(lab, SEED_CONFIG, `${scratch.dir}/bng.sock`);
+  bng = await BngInLab.start(lab, SEED_CONFIG_PATH, `${scratch.dir}/bng.sock`);
   await bng.waitForTargets([1, 2], "up", 10_000);
   for (const line of newLogLines(bng)) console.log(`   bng: ${line}`);
 

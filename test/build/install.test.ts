@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BngInLab, isRoot, SEED_CONFIG } from "../e2e/bng.ts";
+import { BngInLab, isRoot, SEED_CONFIG_PATH } from "../e2e/bng.ts";
 import { BUN, REPO } from "../fixtures/process.ts";
 import { withLab } from "../e2e/fixture.ts";
 
@@ -83,7 +83,7 @@ describe("the installed executable", () => {
     process.env.BNG_BIN = installed;
     try {
       await withLab({ prefix: "bngi", clients: 4 }, async (lab, scratch) => {
-        const bng = await BngInLab.start(lab, SEED_CONFIG, `${scratch.dir}/bng.sock`);
+        const bng = await BngInLab.start(lab, SEED_CONFIG_PATH, `${scratch.dir}/bng.sock`);
         expect(bng.process.argv[0]).toBe(installed);
         await bng.waitForTargets([1, 2], "up", 10_000);
         const results = await lab.requests({ count: 20, concurrency: 4 });

@@ -18,7 +18,7 @@ import type { ProbeResult } from "../../src/health/state.ts";
 import type { Probes } from "../../src/health/probe.ts";
 import { arpFrame, mac, tcpFrame, TCP_ACK, TCP_SYN } from "../fixtures/frames.ts";
 import { MemoryPacketIO } from "../fixtures/memory-io.ts";
-import { SEED_CONFIG } from "../e2e/bng.ts";
+import { SEED_CONFIG_PATH } from "../e2e/bng.ts";
 
 export const OWN_MAC = "02:00:00:00:00:fe";
 export const CLIENT_MAC = "02:00:00:00:aa:01";
@@ -29,7 +29,7 @@ function targetMacOf(id: number): string {
 }
 
 /** The seed's DSR example, unchanged (tcpopen 80,3,10 on both targets). */
-export const SEED_CONFIG_TEXT = readFileSync(SEED_CONFIG, "utf8");
+export const SEED_CONFIG_TEXT = readFileSync(SEED_CONFIG_PATH, "utf8");
 
 /** The seed's DSR example with faster checks (tcpopen 80,1,2), so a test sees state changes within seconds. */
 export const SEED_FAST_CHECKS_TEXT = SEED_CONFIG_TEXT.replaceAll("tcpopen 80,3,10", "tcpopen 80,1,2");

@@ -8,7 +8,7 @@ import { BUN, REPO } from "../fixtures/process.ts";
 import type { Lab, LabProcess } from "./lab.ts";
 
 /** The path of the seed's DSR example. */
-export const SEED_CONFIG = join(REPO, "config/dsr-example.conf");
+export const SEED_CONFIG_PATH = join(REPO, "config/dsr-example.conf");
 
 /**
  * `config` (the seed's example or a variant of it) with a third target in server 1: target 3 at

@@ -2,7 +2,7 @@
 // `bng status` answers, a second start says it is already running, `bng stop` stops it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { bngCommand, isRoot, Scratch, SEED_CONFIG } from "./bng.ts";
+import { bngCommand, isRoot, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
 import { createLab, type Lab } from "./lab.ts";
 
 const root = isRoot();
@@ -36,7 +36,7 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
     const pidFile = `${scratch.dir}/bng.pid`;
     const logFile = `${scratch.dir}/bng.log`;
     const options = ["--socket", socket, "--pid-file", pidFile, "--log-file", logFile];
-    const started = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG, "start", ...options], { allowFailure: true, timeoutMs: 15_000 });
+    const started = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG_PATH, "start", ...options], { allowFailure: true, timeoutMs: 15_000 });
     expect(started.stdout).toContain("bng: starting up ...");
     expect(started.exitCode).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8").trim());
@@ -47,11 +47,11 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
     expect(status.exitCode).toBe(0);
     expect(JSON.parse(status.stdout.toString()).pid).toBe(pid);
 
-    const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG, "start", ...options], { allowFailure: true });
+    const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG_PATH, "start", ...options], { allowFailure: true });
     expect(again.exitCode).toBe(1);
     expect(again.stdout).toContain(`already running with PID ${pid}`);
 
-    const second = await lab.exec(lab.bngNs, [...bngCommand(), "run", SEED_CONFIG, "--socket", socket], { allowFailure: true, timeoutMs: 15_000 });
+    const second = await lab.exec(lab.bngNs, [...bngCommand(), "run", SEED_CONFIG_PATH, "--socket", socket], { allowFailure: true, timeoutMs: 15_000 });
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain(`another bng is already running on ${socket}`);
 
@@ -66,7 +66,7 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
   }, 30_000);
 
   test("start with a broken configuration reports why and exits 1", async () => {
-    const broken = scratch.write("broken.conf", readFileSync(SEED_CONFIG, "utf8").replace("targets 1,2", "targets 1,7"));
+    const broken = scratch.write("broken.conf", readFileSync(SEED_CONFIG_PATH, "utf8").replace("targets 1,2", "targets 1,7"));
     const result = await lab.exec(lab.bngNs, [...bngCommand(), "-c", broken, "start", "--socket", `${scratch.dir}/b.sock`, "--pid-file", `${scratch.dir}/b.pid`, "--log-file", `${scratch.dir}/b.log`], { allowFailure: true, timeoutMs: 15_000 });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("did not start");

@@ -1,10 +1,11 @@
 // bng on the seed's network, end to end: real AF_PACKET in network namespaces, real TCP.
 // Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { addressMarkerPath } from "../../ffi/address.ts";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG, withThirdTarget } from "./bng.ts";
+import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG_PATH, withThirdTarget } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 import { readPcap } from "./pcap.ts";
 
@@ -13,7 +14,7 @@ if (!root) console.warn("skipping the end-to-end DSR tests: they build network n
 
 // The seed's checks run every 3 s and declare a target down after 10 s; the failover tests use
 // the same file with 1 s and 3 s so the suite stays short. Everything else is the seed's file.
-const FAST_CHECKS = readFileSync(SEED_CONFIG, "utf8")
+const FAST_CHECKS = readFileSync(SEED_CONFIG_PATH, "utf8")
   .replaceAll("tcpopen 80,3,10", "tcpopen 80,1,3")
   .replace("interface eth0\n", "interface eth0\nset metrics 127.0.0.1:9100\n");
 const FAST_INTERVAL_S = 1;
@@ -246,17 +247,19 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     expect(timeline.filter((r) => !r.ok && r.startedAt > restartedAt + 2000)).toEqual([]);
   }, 30_000);
 
-  test("SIGTERM stops bng within a second with exit code 0; after a SIGKILL the leftover real address is reused, not re-added", async () => {
-    // The killed bng could not remove the address it had added; its successor finds it there,
-    // logs that, and (not having added it) leaves it in place when it stops.
-    expect(bng.process.stderr).toMatch(/address-present interface=eth0 address=172\.16\.1\.252\/24/);
+  test("SIGTERM stops bng within a second with exit code 0; the real address a SIGKILLed bng left is adopted by its successor and removed", async () => {
+    // The killed bng could not remove the address it had added; its successor on the same
+    // socket finds the address with the killed one's marker, takes it over and removes it.
+    expect(bng.process.stderr).toMatch(/address-adopted interface=eth0 address=172\.16\.1\.252\/24/);
     const { exitCode, ms } = await bng.stop();
     console.log(`SIGTERM to exit: ${ms} ms`);
     expect(exitCode).toBe(0);
     expect(ms).toBeLessThan(1000);
     expect(bng.process.stderr).toMatch(/ stopped /);
+    expect(bng.process.stderr).toMatch(/address-removed interface=eth0 address=172\.16\.1\.252\/24/);
     const addresses = await lab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
-    expect(addresses.stdout).toContain("172.16.1.252/24");
+    expect(addresses.stdout).not.toContain("172.16.1.252/24");
+    expect(existsSync(addressMarkerPath(`${scratch.dir}/bng.sock`, "eth0", "172.16.1.252/24"))).toBe(false);
   }, 10_000);
 });
 
@@ -264,7 +267,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
   test("the real address bng added is removed again on SIGTERM, GRO is restored and its nftables table deleted", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
-      const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
+      const running = await BngInLab.start(ownLab, SEED_CONFIG_PATH, `${ownScratch.dir}/bng.sock`);
       const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(during.stdout).toContain("172.16.1.252/24");
       expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).toContain("table netdev bng_eth0");
@@ -283,7 +286,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
 
   test("SIGTERM while bng is still starting: it finishes starting, then stops cleanly and undoes its changes", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
-      const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", SEED_CONFIG, "--socket", `${ownScratch.dir}/bng.sock`]);
+      const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", SEED_CONFIG_PATH, "--socket", `${ownScratch.dir}/bng.sock`]);
       await process.waitForOutput(/address-added/, 10_000);
       process.signal("SIGTERM");
       const exitCode = await process.exited;
@@ -299,7 +302,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
 
   test("its interface deleted under it: bng stops by itself with exit code 1 and says why", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
-      const running = await BngInLab.start(ownLab, SEED_CONFIG, `${ownScratch.dir}/bng.sock`);
+      const running = await BngInLab.start(ownLab, SEED_CONFIG_PATH, `${ownScratch.dir}/bng.sock`);
       await ownLab.bngExec(["ip", "link", "del", "eth0"]);
       const exitCode = await Promise.race([running.process.exited, Bun.sleep(5000).then(() => "still running")]);
       expect(exitCode).toBe(1);

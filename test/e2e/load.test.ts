@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_MAC, VIP, type Lab } from "./lab.ts";
 import { BUN, REPO } from "../fixtures/process.ts";
-import { isRoot, SEED_CONFIG, type BngInLab } from "./bng.ts";
+import { isRoot, SEED_CONFIG_PATH, type BngInLab } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
 
 const root = isRoot();
@@ -16,7 +16,7 @@ const FLOOD_SECONDS = 7;
 const FLOOD_RATE = 1_000_000;
 
 describe.skipIf(!root)("bng under a full-rate flood", () => {
-  const fixture = labWithBng({ prefix: "bngf", clients: 2, config: readFileSync(SEED_CONFIG, "utf8") });
+  const fixture = labWithBng({ prefix: "bngf", clients: 2, config: readFileSync(SEED_CONFIG_PATH, "utf8") });
   let lab: Lab;
   let bng: BngInLab;
   beforeAll(() => ({ lab, bng } = fixture));

@@ -3,14 +3,14 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Lab } from "./lab.ts";
-import { BngInLab, isRoot, SEED_CONFIG } from "./bng.ts";
+import { BngInLab, isRoot, SEED_CONFIG_PATH } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 
 const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";
 
 describe.skipIf(!root)("two workers, ARP refresh", () => {
-  const config = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
+  const config = readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
   const fixture = labWithBng({ prefix: "bngw", clients: 32, config });
   let lab: Lab;
   let bng: BngInLab;
@@ -38,7 +38,7 @@ describe.skipIf(!root)("two workers, ARP refresh", () => {
   }, 30_000);
 
   test("set io ring: the PACKET_MMAP receive ring forwards like recvmmsg, without adding latency", async () => {
-    const ringConfig = readFileSync(SEED_CONFIG, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n");
+    const ringConfig = readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n");
     await withLab({ prefix: "bngw", clients: 8 }, async (ringLab, scratch) => {
       const ring = await BngInLab.start(ringLab, scratch.write("ring.conf", ringConfig), `${scratch.dir}/bng.sock`);
       expect(ring.process.stderr).toMatch(/ started .* io=ring /);
