@@ -20,7 +20,7 @@ import { ip } from "../test/fixtures/frames.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BNG_MAC, BNG_REAL_ADDRESS, ROUTER_MAC, VIP, targetAddress, targetMac } from "../test/e2e/lab.ts";
+import { BNG_MAC, BNG_REAL_ADDRESS, BRIDGE_WITHOUT_NETFILTER, ROUTER_MAC, VIP, targetAddress, targetMac } from "../test/e2e/lab.ts";
 import {
   BUN,
   REPO,
@@ -221,7 +221,7 @@ class Topology {
     this.gen = await ns.add("gen");
     this.lb = await ns.add("lb");
     this.sink = await ns.add("sink");
-    await ns.sh(sw, "ip link add br0 type bridge; ip link set br0 up");
+    await ns.sh(sw, `sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}; ip link add br0 type bridge; ip link set br0 up`);
     for (const [port, host, mac] of [["gen", this.gen, GEN_MAC], ["lb", this.lb, LB_MAC], ["sink", this.sink, SINK_MAC]] as const) {
       await run(["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", mac, "netns", host]);
       await ns.sh(sw, `ip link set ${port} master br0 up; bridge fdb replace ${mac} dev ${port} master static`);
