@@ -18,6 +18,7 @@ const OPTIONS = {
   socket: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
   config: { type: "string", short: "c" },
   server: { type: "string" },
   target: { type: "string" },
@@ -168,15 +169,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (options.version || command === "version") {
+    console.log(versionLine());
+    return 0;
+  }
   if (command === undefined) {
     process.stdout.write(`${versionLine()}\n\n${USAGE}`);
     return 0;
   }
   const fileArgument = () => rest[0] ?? options.config ?? DEFAULT_CONFIG_PATH;
   switch (command) {
-    case "version":
-      console.log(versionLine());
-      return 0;
     case "check":
       return commandCheck(fileArgument());
     case "print":

@@ -28,4 +28,5 @@ Options:
   --socket PATH                 control socket (default /run/bng/bng.sock, or $BNG_SOCKET)
   --json                        machine-readable output
   -h, --help                    print this help
+  -V, --version                 print the version
 `;

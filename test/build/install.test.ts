@@ -39,6 +39,7 @@ describe("the installed executable", () => {
     const result = run([installed, "version"]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^bng 0\\.1\\.0 \\(${head}(-dirty)?\\)`));
+    for (const flag of ["--version", "-V"]) expect(run([installed, flag])).toEqual(result);
   });
 
   test("checks the installed /etc/bng.conf (the seed's example) from an empty directory without bun", () => {
