@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatDiagnostic, loadConfigFile } from "../config/index.ts";
-import { ipToString, type Config, type ServerDef, type TargetDef } from "../config/model.ts";
+import { ipToString, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
 import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
 import { createCounters } from "../dataplane/counters.ts";
@@ -37,6 +37,20 @@ const SESSION_SWEEP_MS = 5000;
 const DATAPLANE_BATCH_SIZE = 64;
 /** How often bng checks that its interface still exists. */
 const INTERFACE_WATCH_MS = 1000;
+
+/**
+ * Settings the daemon builds from once, at start (the workers, the session table, the I/O
+ * backend), with their names in the configuration language; a reload cannot change them.
+ */
+const START_SETTINGS = { workers: "workers", sessionCapacity: "sessions", io: "io" } as const;
+type StartSettings = Pick<Settings, keyof typeof START_SETTINGS>;
+
+/** `set` lines of the start settings in which `wanted` differs from `running` (empty when none). */
+function startSettingsChanged(running: StartSettings, wanted: StartSettings): { name: string; running: string; wanted: string }[] {
+  return (Object.keys(START_SETTINGS) as (keyof StartSettings)[])
+    .filter((key) => running[key] !== wanted[key])
+    .map((key) => ({ name: START_SETTINGS[key], running: String(running[key]), wanted: String(wanted[key]) }));
+}
 
 export class StartError extends Error {
   constructor(
@@ -93,6 +107,8 @@ export class Daemon implements DaemonView {
   readonly lag = new LagMonitor();
   readonly stopped: Promise<void>;
   config: Config;
+  /** The start settings in effect: those of the file bng started with, whatever a reload said since. */
+  readonly running: StartSettings;
   plan: RunPlan;
   configPath: string;
   expiredSessions = 0;
@@ -121,6 +137,7 @@ export class Daemon implements DaemonView {
     this.startedAtMs = this.now();
     this.configPath = configPath;
     this.config = config;
+    this.running = { workers: config.settings.workers, sessionCapacity: config.settings.sessionCapacity, io: config.settings.io };
     this.plan = plan;
     this.sessions = SessionTable.create(config.settings.sessionCapacity, this.startedAtMs);
     this.neighbours = NeighbourTable.create();
@@ -193,8 +210,8 @@ export class Daemon implements DaemonView {
       interface: this.plan.ifname,
       servers: this.config.servers.filter((s) => s.registered && s.enabled).length,
       targets: this.config.targets.filter((t) => t.registered).length,
-      workers: this.config.settings.workers,
-      io: this.config.settings.io,
+      workers: this.running.workers,
+      io: this.running.io,
       pid: process.pid,
     });
   }
@@ -422,7 +439,12 @@ export class Daemon implements DaemonView {
     }
     const summary = `${loaded.config.servers.length} servers, ${loaded.config.targets.length} targets`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
-    return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
+    const deferred = startSettingsChanged(this.running, loaded.config.settings);
+    if (deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
+    const wanted = deferred.map((change) => `set ${change.name} ${change.wanted}`).join(", ");
+    const running = deferred.map((change) => `${change.name} ${change.running}`).join(", ");
+    this.logger.warn("reload-deferred", { config: path, settings: wanted, running, effect: "at the next start of bng" });
+    return { ok: true, result: { message: `reloaded ${path}: ${summary}; ${wanted}: only at the next start (running: ${running})` } };
   }
 
   async handle(request: ControlRequest): Promise<ControlReply> {

@@ -586,6 +586,24 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message).toContain("reloaded");
     expect(timeouts()).toEqual(new Set([120]));
   });
+
+  test("a reload that changes set workers, sessions or io applies the rest and says those wait for the next start", async () => {
+    const statusJson = async () => v.parse(v.object({ workers: Id, sessions: v.object({ capacity: Count }) }), await result({ cmd: "status" }, fast));
+    const before = await statusJson();
+    expect(before.workers).toBe(1);
+    const logMark = fast.logLines.length;
+    const file = fast.writeConfig("settings.conf", `set workers 2\nset sessions 1000\nset io ring\n${SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 60\n}")}`);
+    const message = v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message;
+    expect(message).toBe(`reloaded ${file}: 1 servers, 2 targets; set workers 2, set sessions 1000, set io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
+    expect(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS).every((timeout) => timeout === 60)).toBe(true);
+    expect(await statusJson()).toEqual(before);
+    const logged = fast.logLines.slice(logMark).filter((line) => / reload-deferred /.test(line));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('settings="set workers 2, set sessions 1000, set io ring" running="workers 1, sessions 262144, io mmsg"');
+
+    const back = fast.writeConfig("settings-back.conf", SEED_FAST_CHECKS_TEXT);
+    expect(v.parse(MessageSchema, await result({ cmd: "reload", file: back }, fast)).message).toBe(`reloaded ${back}: 1 servers, 2 targets`);
+  });
 });
 
 describe("stop by the protocol", () => {
