@@ -3,8 +3,9 @@
 //
 //   node_modules/.bin/bun bench/health-schedule.ts [--targets 500] [--seconds 20] [--mode open|blackhole]
 //
-// Runs as root. It creates a private network namespace (name "bngh" + random suffix, removed
-// at the end, also on failure) with only loopback, starts a listener on 127.0.0.1 there, and
+// Runs as root. It creates a private network namespace (`<id>-health`, a bench/lib.ts family:
+// removed at the end, also on failure or a signal, and by the next benchmark if this one is
+// killed) with only loopback, starts a listener on 127.0.0.1 there, and
 // runs the monitor inside it pinned to one CPU (taskset). `open`: every connect succeeds.
 // `blackhole`: an nftables rule drops the SYNs, so every attempt stays in flight for its whole
 // interval and is cancelled as a timeout (the worst case for the readiness poller).
@@ -13,6 +14,7 @@
 import { parseArgs } from "node:util";
 import type { TargetDef } from "../src/config/model.ts";
 import { createHealthMonitor } from "../src/health/monitor.ts";
+import { Namespaces } from "./lib.ts";
 
 const PORT = 8080;
 const LOOPBACK = 0x7f000001;
@@ -92,11 +94,10 @@ while True:
 `;
 
 async function main(): Promise<void> {
-  const namespace = `bngh${Math.random().toString(36).slice(2, 8)}bench`;
+  const namespaces = new Namespaces();
   let listener: ReturnType<typeof Bun.spawn> | undefined;
   try {
-    run(["ip", "netns", "add", namespace]);
-    run(["ip", "-n", namespace, "link", "set", "lo", "up"]);
+    const namespace = await namespaces.add("health");
     listener = Bun.spawn(["ip", "netns", "exec", namespace, "python3", "-c", LISTENER], { stdout: "pipe", stderr: "inherit" });
     const reader = (listener.stdout as ReadableStream<Uint8Array>).getReader();
     await reader.read();
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   } finally {
     listener?.kill("SIGKILL");
     await listener?.exited;
-    Bun.spawnSync(["ip", "netns", "del", namespace], { stdout: "ignore", stderr: "ignore" });
+    namespaces.remove();
   }
 }
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { listNamespaces, randomSuffix } from "../test/e2e/lab.ts";
+import { claimNamespaceFamily, removeNamespaceFamily } from "../test/e2e/lab.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
 export { BUN, REPO } from "../test/fixtures/process.ts";
@@ -159,10 +159,12 @@ export function nsArgv(ns: string, argv: string[], cpu?: number): string[] {
 /**
  * A family of namespaces `<id>-<name>` (id = bngb + 4 random characters) made by one benchmark.
  * `remove()` kills every process inside them and deletes them; it also runs at process exit and
- * on SIGINT/SIGTERM so a failed or interrupted benchmark leaves nothing behind.
+ * on SIGINT/SIGTERM so a failed or interrupted benchmark leaves nothing behind. The family is
+ * recorded as this process's (the lab's ownership records, test/e2e/lab.ts), so the next
+ * benchmark removes what a killed one (SIGKILL runs no hooks) left.
  */
 export class Namespaces {
-  readonly id = NAMESPACE_PREFIX + randomSuffix();
+  readonly id = claimNamespaceFamily(NAMESPACE_PREFIX);
   private removed = false;
 
   constructor() {
@@ -190,21 +192,7 @@ export class Namespaces {
     if (this.removed) return;
     this.removed = true;
     liveFamilies.delete(this);
-    const present = new Set(listNamespaces());
-    const family = [...present].filter((name) => name.startsWith(`${this.id}-`));
-    for (const ns of family) {
-      for (const field of runSync(["ip", "netns", "pids", ns]).stdout.split("\n")) {
-        const pid = Number(field);
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // Gone meanwhile.
-          }
-        }
-      }
-    }
-    for (const ns of family) runSync(["ip", "netns", "del", ns]);
+    removeNamespaceFamily(this.id);
   }
 }
 

@@ -6,9 +6,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   BNG_MAC,
+  claimNamespaceFamily,
   cleanupStaleLabs,
   createLab,
   listNamespaces,
+  removeNamespaceFamily,
   ROUTER_ADDRESS,
   ROUTER_MAC,
   targetAddress,
@@ -252,6 +254,36 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
     } finally {
       owner.kill("SIGKILL");
       cleanupStaleLabs("bnglz");
+    }
+  }, 10_000);
+
+  test("a benchmark's namespace family: SIGKILL leaves it, the next benchmark's family removes it; SIGTERM removes it at once", async () => {
+    const killed = await startOwnerFixture("bench");
+    const terminated = await startOwnerFixture("bench");
+    try {
+      expect(killed.lab.id).toMatch(/^bngb[a-z0-9]{4}$/);
+      const killedPids = pidsIn(killed.lab.namespaces);
+      expect(killedPids).toHaveLength(1); // the sleep
+      killed.owner.kill("SIGKILL");
+      await killed.owner.exited;
+      expect(listNamespaces()).toEqual(expect.arrayContaining(killed.lab.namespaces));
+
+      const terminatedPids = pidsIn(terminated.lab.namespaces);
+      terminated.owner.kill("SIGTERM");
+      expect(await terminated.owner.exited).toBe(143);
+      expect(listNamespaces().filter((ns) => terminated.lab.namespaces.includes(ns))).toEqual([]);
+      expect(terminatedPids.filter((pid) => !processGone(pid))).toEqual([]);
+
+      // A new family (the next benchmark) sweeps the killed run's, and only that.
+      const next = claimNamespaceFamily("bngb");
+      removeNamespaceFamily(next);
+      expect(listNamespaces().filter((ns) => killed.lab.namespaces.includes(ns))).toEqual([]);
+      expect(killedPids.filter((pid) => !processGone(pid))).toEqual([]);
+      expect(existsSync(`/run/bng-lab/${killed.lab.id}.json`)).toBe(false);
+    } finally {
+      killed.owner.kill("SIGKILL");
+      terminated.owner.kill("SIGKILL");
+      cleanupStaleLabs("bngb");
     }
   }, 10_000);
 

@@ -24,6 +24,10 @@
  *   cleanupStaleLabs(prefix?: string): string[]
  *       Removes labs of the family whose creating process is gone (killed runs); returns their ids.
  *       Only labs with an ownership record in /run/bng-lab are touched, never foreign namespaces.
+ *   claimNamespaceFamily(prefix): string   removeNamespaceFamily(id): void
+ *       The same records for other families of namespaces `<id>-<name>` (the benchmarks'):
+ *       claim sweeps the prefix's stale families, then records a new id owned by this process;
+ *       remove kills every process in the family's namespaces and deletes them and the record.
  *   class Lab
  *     id, ns: { switch, router, client, bng }, bngNs, clientAddresses: string[]
  *     namespaces(): string[]   targetNumbers(): number[]   targetNs(n): string
@@ -315,7 +319,8 @@ export class LabProcess {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ownership records and teardown shared by destroy(), the exit hooks and cleanupStaleLabs().
+// Ownership records and teardown shared by destroy(), the exit hooks, cleanupStaleLabs() and the
+// benchmarks' namespace families (bench/lib.ts).
 
 interface OwnershipRecord {
   id: string;
@@ -366,8 +371,8 @@ function isGone(pid: number): boolean {
   }
 }
 
-/** Kills every process inside the lab's namespaces, then deletes the namespaces (and with them every link). */
-function teardownLab(id: string): void {
+/** Kills every process inside the family's namespaces, then deletes the namespaces (and with them every link) and its record. */
+export function removeNamespaceFamily(id: string): void {
   const namespaces = listNamespaces().filter((name) => name.startsWith(`${id}-`));
   const victims: number[] = [];
   for (const ns of namespaces) {
@@ -387,6 +392,19 @@ function teardownLab(id: string): void {
   while (victims.some((pid) => !isGone(pid)) && Date.now() < deadline) Bun.sleepSync(10);
   for (const ns of namespaces) runCommandSync(["ip", "netns", "del", ns]);
   rmSync(ownershipPath(id), { force: true });
+}
+
+/**
+ * A new family id (`prefix` + 4 random [a-z0-9]) recorded as this process's, after removing the
+ * prefix's families whose owners are gone.
+ */
+export function claimNamespaceFamily(prefix: string): string {
+  validatePrefix(prefix);
+  cleanupStaleLabs(prefix);
+  let id = prefix + randomSuffix();
+  while (existsSync(ownershipPath(id))) id = prefix + randomSuffix();
+  writeOwnership(id);
+  return id;
 }
 
 function validatePrefix(prefix: string): void {
@@ -412,7 +430,7 @@ export function cleanupStaleLabs(prefix = DEFAULT_PREFIX): string[] {
       continue; // Being written by a lab starting right now, or removed meanwhile.
     }
     if (ownerIsAlive(record)) continue;
-    teardownLab(id);
+    removeNamespaceFamily(id);
     removed.push(id);
   }
   return removed;
@@ -462,11 +480,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   validatePrefix(prefix);
   const clients = validateCount("clients", options.clients ?? 16, 1, MAX_CLIENTS);
   const targets = validateCount("targets", options.targets ?? 2, 1, MAX_TARGETS);
-  cleanupStaleLabs(prefix);
-  let id = prefix + randomSuffix();
-  while (existsSync(ownershipPath(id))) id = prefix + randomSuffix();
-  const lab = new Lab(id, clients);
-  writeOwnership(id);
+  const lab = new Lab(claimNamespaceFamily(prefix), clients);
   liveLabs.add(lab);
   installExitHooks();
   try {
@@ -720,7 +734,7 @@ export class Lab {
   destroyNow(): void {
     this.#destroyed = true;
     liveLabs.delete(this);
-    teardownLab(this.id);
+    removeNamespaceFamily(this.id);
   }
 }
 
