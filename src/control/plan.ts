@@ -2,7 +2,7 @@
 // data plane on, each network's own address, and only what DSR can do. Pure, so every refusal
 // is tested without a kernel.
 import { prefixLengthOf } from "../../ffi/address.ts";
-import { ipToString, type Config, type NetworkDef } from "../config/model.ts";
+import { ipToString, type Config, type InterfaceDef, type NetworkDef } from "../config/model.ts";
 
 export interface NetworkPlan {
   network: NetworkDef;
@@ -16,11 +16,16 @@ export interface RunPlan {
   networks: NetworkPlan[];
 }
 
-function interfaceName(config: Config, network: NetworkDef): string | undefined {
+/** The interface a network is on: its name, and the block-form definition when it names one by number. */
+function interfaceOf(config: Config, network: NetworkDef): { name: string; def: InterfaceDef | undefined } | undefined {
   const ref = network.interfaceRef;
-  if (ref === undefined) return config.interfaces.length === 1 ? config.interfaces[0]!.name : undefined;
+  if (ref === undefined) return config.interfaces.length === 1 ? { name: config.interfaces[0]!.name, def: config.interfaces[0] } : undefined;
   const byId = config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref);
-  return byId ? byId.name : ref;
+  return byId ? { name: byId.name, def: byId } : { name: ref, def: undefined };
+}
+
+function active(object: { registered: boolean; enabled: boolean }): boolean {
+  return object.registered && object.enabled;
 }
 
 function networkOf(config: Config, ip: number): NetworkDef | undefined {
@@ -34,7 +39,11 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   const used = new Map<number, NetworkDef>();
   for (const server of servers) {
     const network = networkOf(config, server.ipaddr);
-    if (network) used.set(network.id, network);
+    if (network && !active(network)) {
+      errors.push(
+        `server ${server.id}'s VIP ${ipToString(server.ipaddr)} is in network ${network.id}, which is not registered and enabled: add 'register network ${network.id}' and 'enable network ${network.id}'`,
+      );
+    } else if (network) used.set(network.id, network);
     for (const id of [...server.targets, ...server.backup]) {
       const target = config.targets.find((candidate) => candidate.id === id);
       if (target && !target.dsr) {
@@ -49,12 +58,18 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
       errors.push(`network ${network.id} has no 'real' address: bng needs its own address there to resolve target MACs and run health checks`);
       continue;
     }
-    const name = interfaceName(config, network);
-    if (name === undefined) {
+    const link = interfaceOf(config, network);
+    if (link === undefined) {
       errors.push(`network ${network.id} names no interface and the configuration has ${config.interfaces.length} interfaces: add 'interface NAME' to network ${network.id}`);
       continue;
     }
-    names.add(name);
+    if (link.def?.id !== undefined && !active(link.def)) {
+      errors.push(
+        `network ${network.id} is on interface ${link.def.id} (${link.name}), which is not registered and enabled: add 'register interface ${link.def.id}' and 'enable interface ${link.def.id}'`,
+      );
+      continue;
+    }
+    names.add(link.name);
     networks.push({ network, real: network.real, prefixLength: prefixLengthOf(network.mask) });
   }
   if (names.size > 1) {

@@ -1,0 +1,73 @@
+// planRun: what `bng run` refuses in a valid configuration, and the plan it makes of the seed's.
+import { describe, expect, test } from "bun:test";
+import { parseConfig } from "../../src/config/index.ts";
+import { planRun } from "../../src/control/plan.ts";
+import { SEED_CONFIG_TEXT } from "./daemon-harness.ts";
+
+function plan(text: string) {
+  const parsed = parseConfig(text, "plan.conf");
+  if (!parsed.ok) throw new Error(`not a valid configuration: ${JSON.stringify(parsed.errors)}`);
+  return planRun(parsed.config);
+}
+
+function errorsOf(text: string): string[] {
+  const planned = plan(text);
+  if (planned.ok) throw new Error("planRun accepted it");
+  return planned.errors;
+}
+
+/** The seed's file with the block-form interface 1 instead of `interface eth0`. */
+const BLOCK_INTERFACE_TEXT = SEED_CONFIG_TEXT.replace("interface eth0\nnetwork 1", "interface 1 { name eth0 access raw }\nregister interface 1\nenable interface 1\nnetwork 1").replace(
+  "real 172.16.1.252\ninterface eth0",
+  "real 172.16.1.252\ninterface 1",
+);
+
+describe("planRun", () => {
+  test("the seed's file: eth0, network 1 with bng's own address 172.16.1.252/24", () => {
+    const planned = plan(SEED_CONFIG_TEXT);
+    expect(planned.ok).toBe(true);
+    if (!planned.ok) return;
+    expect(planned.plan.ifname).toBe("eth0");
+    expect(planned.plan.networks.map(({ network, real, prefixLength }) => [network.id, real, prefixLength])).toEqual([[1, 0xac1001fc, 24]]);
+  });
+
+  test("the block-form interface, registered and enabled, runs the same", () => {
+    expect(BLOCK_INTERFACE_TEXT).toContain("interface 1 { name eth0");
+    const planned = plan(BLOCK_INTERFACE_TEXT);
+    expect(planned.ok && planned.plan.ifname).toBe("eth0");
+  });
+
+  test("a network that is not registered and enabled is not used: its servers cannot run", () => {
+    for (const statement of ["register network 1\n", "enable network 1\n"]) {
+      expect(errorsOf(SEED_CONFIG_TEXT.replace(statement, ""))).toEqual([
+        "server 1's VIP 172.16.1.10 is in network 1, which is not registered and enabled: add 'register network 1' and 'enable network 1'",
+      ]);
+    }
+    expect(errorsOf(`${SEED_CONFIG_TEXT}disable network 1\n`)).toHaveLength(1);
+  });
+
+  test("a block-form interface that is not registered and enabled is not used", () => {
+    for (const statement of ["register interface 1\n", "enable interface 1\n"]) {
+      expect(errorsOf(BLOCK_INTERFACE_TEXT.replace(statement, ""))).toEqual([
+        "network 1 is on interface 1 (eth0), which is not registered and enabled: add 'register interface 1' and 'enable interface 1'",
+      ]);
+    }
+  });
+
+  test("what DSR on one interface cannot do is refused, every reason at once", () => {
+    expect(errorsOf(SEED_CONFIG_TEXT.replace("enable server 1\n", ""))).toEqual(["no server is registered and enabled: nothing to balance"]);
+    const errors = errorsOf(`set ipforwarding 1\n${SEED_CONFIG_TEXT.replace("tcpopen 80,3,10\ndsr enable\n}\ntarget 2", "tcpopen 80,3,10\n}\ntarget 2").replace("real 172.16.1.252\n", "")}`);
+    expect(errors).toEqual([
+      "target 1 (172.16.1.100) of server 1 is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target 1",
+      "network 1 has no 'real' address: bng needs its own address there to resolve target MACs and run health checks",
+      "'set ipforwarding 1' asks for routing mode, which bng does not support yet: remove it for DSR",
+    ]);
+  });
+
+  test("servers on two interfaces, or a network with no interface among several, are refused", () => {
+    const secondNetwork = `network 2 {\naddr 10.0.0.0\nmask 255.255.255.0\nreal 10.0.0.2\ninterface eth1\n}\nregister network 2\nenable network 2\nserver 2 {\nipaddr 10.0.0.10\nport 80\nprotocol tcp\ntargets 3\n}\nregister server 2\nenable server 2\ntarget 3 {\nipaddr 10.0.0.100\nport 80\nprotocol tcp\ndsr enable\n}\nregister target 3\nenable target 3\n`;
+    expect(errorsOf(`interface eth1\n${SEED_CONFIG_TEXT}${secondNetwork}`)).toEqual(["the enabled servers use several interfaces (eth0, eth1): bng runs single-legged DSR on one interface"]);
+    const twoInterfaces = `interface eth1\n${SEED_CONFIG_TEXT.replace("real 172.16.1.252\ninterface eth0\n", "real 172.16.1.252\n")}`;
+    expect(errorsOf(twoInterfaces)).toEqual(["network 1 names no interface and the configuration has 2 interfaces: add 'interface NAME' to network 1"]);
+  });
+});
