@@ -79,7 +79,7 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
     if (!socket.destroyed) socket.write(JSON.stringify(message) + "\n");
   };
   socket.setTimeout(idleClientMs, () => {
-    reply({ ok: false, error: `no complete request within ${idleClientMs / 1000} s; closing` });
+    reply({ ok: false, error: `nothing received for ${idleClientMs / 1000} s; closing` });
     socket.end();
   });
   socket.on("error", () => socket.destroy());

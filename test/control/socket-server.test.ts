@@ -143,7 +143,7 @@ describe("control socket", () => {
         const started = Date.now();
         let data = "";
         silent.on("data", (chunk: Buffer) => (data += chunk.toString()));
-        silent.on("end", () => resolve(data.includes("no complete request") ? Date.now() - started : -1));
+        silent.on("end", () => resolve(data.includes("nothing received for") ? Date.now() - started : -1));
       });
       expect(await sendControlRequest(quickPath, { cmd: "status" })).toEqual({ ok: true, result: "served" });
       const elapsed = await closedAfter;
