@@ -128,17 +128,19 @@ function check(target: string, measured: string, met: boolean, shortfall: string
 }
 
 const pct = (x: number) => `${round(x * 100, 1)} %`;
+/** A ratio with its three decimals always shown (1.000, not 1). */
+const ratioText = (x: number) => x.toFixed(3);
 if (results.packetRate) {
   const { ratio, ringRatio, bng, bngRing, native } = results.packetRate;
   check(
     "packet rate: bng with set io ring ≥ 1.3 × native baseline",
-    `${round(ringRatio, 3)} × (${formatCount(bngRing.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
+    `${ratioText(ringRatio)} × (${formatCount(bngRing.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
     ringRatio >= 1.3,
     `${pct(1.3 - ringRatio)} of the baseline short (needs ${formatCount(1.3 * native.forwardedPerSecond)} frames/s)`,
   );
   check(
     "packet rate: bng ≥ 0.95 × native baseline",
-    `${round(ratio, 3)} × (${formatCount(bng.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
+    `${ratioText(ratio)} × (${formatCount(bng.forwardedPerSecond)} vs ${formatCount(native.forwardedPerSecond)} frames/s)`,
     ratio >= 0.95,
     `${pct(0.95 - ratio)} of the baseline short (needs ${formatCount(0.95 * native.forwardedPerSecond)} frames/s)`,
   );
@@ -148,12 +150,12 @@ if (results.http) {
   const at1 = results.http.ratios.find((r) => r.connections === 1)!;
   check(
     "HTTP, 1 connection: ring p50 latency within 10 % of mmsg",
-    `${round(at1.ringP50OverMmsgP50, 3)} × mmsg's p50`,
+    `${ratioText(at1.ringP50OverMmsgP50)} × mmsg's p50`,
     at1.ringP50OverMmsgP50 <= 1.1,
     `${pct(at1.ringP50OverMmsgP50 - 1.1)} slower than allowed`,
   );
-  check("HTTP, 50 connections: bng ≥ 0.75 × direct", `${round(at50.bngOverDirect, 3)} ×`, at50.bngOverDirect >= 0.75, `${pct(0.75 - at50.bngOverDirect)} of direct short`);
-  check("HTTP, 50 connections: bng > HAProxy (TCP mode)", `${round(at50.bngOverHaproxy, 3)} ×`, at50.bngOverHaproxy > 1, `${pct(1 - at50.bngOverHaproxy)} below HAProxy`);
+  check("HTTP, 50 connections: bng ≥ 0.75 × direct", `${ratioText(at50.bngOverDirect)} ×`, at50.bngOverDirect >= 0.75, `${pct(0.75 - at50.bngOverDirect)} of direct short`);
+  check("HTTP, 50 connections: bng > HAProxy (TCP mode)", `${ratioText(at50.bngOverHaproxy)} ×`, at50.bngOverHaproxy > 1, `${pct(1 - at50.bngOverHaproxy)} below HAProxy`);
 }
 if (results.sessions) {
   const limit = 64 * 2 ** 20;
@@ -198,9 +200,9 @@ function markdown(): string {
     lines.push("");
     lines.push(markdownTable(packetRateRows(pr)));
     lines.push("");
-    lines.push(`bng / native: **${round(pr.ratio, 3)}**; bng with the ring / native: **${round(pr.ringRatio, 3)}**.`);
+    lines.push(`bng / native: **${ratioText(pr.ratio)}**; bng with the ring / native: **${ratioText(pr.ringRatio)}**.`);
     lines.push(
-      `The native loop run inside Bun as bng runs its data plane (a worker thread through bun:ffi, a 10 ms timer on the main thread) reaches **${round(pr.inBunRatio, 3)}** × the standalone native forwarder: ` +
+      `The native loop run inside Bun as bng runs its data plane (a worker thread through bun:ffi, a 10 ms timer on the main thread) reaches **${ratioText(pr.inBunRatio)}** × the standalone native forwarder: ` +
         `that is the runtime's share of bng's distance to the baseline; the rest is bng's own work per frame.`,
     );
     const few = results.packetRateFewClients;
@@ -208,7 +210,7 @@ function markdown(): string {
       lines.push(
         `The same with ${few.clients} clients (the session table stays in cache; median of ${runsEach(few)} runs each): ` +
           `bng ${formatCount(few.bng.forwardedPerSecond)} frames/s, ${round(few.bng.userNsPerFrame)} ns user + ${round(few.bng.systemNsPerFrame)} ns system per frame; ` +
-          `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${round(few.ratio, 3)}**.`,
+          `native ${formatCount(few.native.forwardedPerSecond)} frames/s, ${round(few.native.userNsPerFrame)} + ${round(few.native.systemNsPerFrame)} ns; bng / native **${ratioText(few.ratio)}**.`,
       );
     }
     if (pr.profile && "bySymbol" in pr.profile) {
@@ -237,7 +239,7 @@ function markdown(): string {
       markdownTable(httpRows(http)),
     );
     const at50 = http.ratios.find((r) => r.connections === 50);
-    if (at50) lines.push("", `At 50 connections: bng / direct **${round(at50.bngOverDirect, 3)}**, bng / HAProxy **${round(at50.bngOverHaproxy, 3)}**, HAProxy / direct ${round(at50.haproxyOverDirect, 3)}.`);
+    if (at50) lines.push("", `At 50 connections: bng / direct **${ratioText(at50.bngOverDirect)}**, bng / HAProxy **${ratioText(at50.bngOverHaproxy)}**, HAProxy / direct ${ratioText(at50.haproxyOverDirect)}.`);
     lines.push("");
   }
   const sessions = results.sessions;
@@ -293,8 +295,8 @@ if (existsSync(readmePath)) {
 
 console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
-if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${round(results.packetRate.ratio, 3)}, ring / native ${round(results.packetRate.ringRatio, 3)})\n${textTable(packetRateRows(results.packetRate))}`);
-if (results.packetRateFewClients) console.log(`\nPacket rate with ${results.packetRateFewClients.clients} clients (diagnostic; bng / native ${round(results.packetRateFewClients.ratio, 3)})\n${textTable(packetRateRows(results.packetRateFewClients))}`);
+if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${ratioText(results.packetRate.ratio)}, ring / native ${ratioText(results.packetRate.ringRatio)})\n${textTable(packetRateRows(results.packetRate))}`);
+if (results.packetRateFewClients) console.log(`\nPacket rate with ${results.packetRateFewClients.clients} clients (diagnostic; bng / native ${ratioText(results.packetRateFewClients.ratio)})\n${textTable(packetRateRows(results.packetRateFewClients))}`);
 if (results.http) console.log(`\nHTTP\n${textTable(httpRows(results.http))}`);
 if (results.sessions) console.log(`\nSessions\n${textTable(sessionsRows(results.sessions))}`);
 if (results.startup) console.log(`\nStart-up\n${textTable(startupRows(results.startup))}\n${executableLine(results.startup)}`);
