@@ -2,7 +2,7 @@
 // data plane on, each network's own address, and only what DSR can do. Pure, so every refusal
 // is tested without a kernel.
 import { prefixLengthOf } from "../../ffi/address.ts";
-import { ipToString, type Config, type InterfaceDef, type NetworkDef } from "../config/model.ts";
+import { ipToString, type Config, type InterfaceDef, type Lifecycle, type NetworkDef, type ServerDef } from "../config/model.ts";
 
 export interface NetworkPlan {
   network: NetworkDef;
@@ -16,20 +16,30 @@ export interface RunPlan {
   networks: NetworkPlan[];
 }
 
-/** The interface a network is on: its name, and the block-form definition when it names one by number. */
+/** The interface a network is on: the declared one it names (by number or by name), or the only one. */
 function interfaceOf(config: Config, network: NetworkDef): { name: string; def: InterfaceDef | undefined } | undefined {
   const ref = network.interfaceRef;
   if (ref === undefined) return config.interfaces.length === 1 ? { name: config.interfaces[0]!.name, def: config.interfaces[0] } : undefined;
-  const byId = config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref);
-  return byId ? { name: byId.name, def: byId } : { name: ref, def: undefined };
+  const def =
+    config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref) ?? config.interfaces.find((candidate) => candidate.name === ref);
+  return { name: def?.name ?? ref, def };
 }
 
-function active(object: { registered: boolean; enabled: boolean }): boolean {
+function active(object: Lifecycle): boolean {
   return object.registered && object.enabled;
 }
 
+/** Why an object that must take part does not, and the lines that would make it: "not registered: add 'register network 1'". */
+function inactiveReason(kind: string, id: number, object: Lifecycle): string {
+  const missing = [...(object.registered ? [] : [`register ${kind} ${id}`]), ...(object.enabled ? [] : [`enable ${kind} ${id}`])];
+  const state = !object.registered && !object.enabled ? "neither registered nor enabled" : object.registered ? "disabled" : "not registered";
+  return `${state}: add '${missing.join("' and '")}'`;
+}
+
+/** The network of a VIP: the most specific one that takes part, else (for the refusal) the most specific that holds it. */
 function networkOf(config: Config, ip: number): NetworkDef | undefined {
-  return config.networks.find((network) => ((ip & network.mask) >>> 0) === network.addr);
+  const holding = config.networks.filter((network) => ((ip & network.mask) >>> 0) === network.addr).sort((a, b) => b.mask - a.mask);
+  return holding.find(active) ?? holding[0];
 }
 
 export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: false; errors: string[] } {
@@ -37,19 +47,21 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   const servers = config.servers.filter((server) => server.registered && server.enabled);
   if (servers.length === 0) errors.push("no server is registered and enabled: nothing to balance");
   const used = new Map<number, NetworkDef>();
+  const unusable = new Map<NetworkDef, ServerDef[]>();
   for (const server of servers) {
     const network = networkOf(config, server.ipaddr);
-    if (network && !active(network)) {
-      errors.push(
-        `server ${server.id}'s VIP ${ipToString(server.ipaddr)} is in network ${network.id}, which is not registered and enabled: add 'register network ${network.id}' and 'enable network ${network.id}'`,
-      );
-    } else if (network) used.set(network.id, network);
+    if (network && active(network)) used.set(network.id, network);
+    else if (network) unusable.set(network, [...(unusable.get(network) ?? []), server]);
     for (const id of [...server.targets, ...server.backup]) {
       const target = config.targets.find((candidate) => candidate.id === id);
       if (target && !target.dsr) {
         errors.push(`target ${id} (${ipToString(target.ipaddr)}) of server ${server.id} is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target ${id}`);
       }
     }
+  }
+  for (const [network, held] of unusable) {
+    const vips = held.map((server) => `server ${server.id} (${ipToString(server.ipaddr)})`).join(", ");
+    errors.push(`network ${network.id} holds the VIP of ${vips} but is ${inactiveReason("network", network.id, network)}`);
   }
   const networks: NetworkPlan[] = [];
   const names = new Set<string>();
@@ -64,9 +76,7 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
       continue;
     }
     if (link.def?.id !== undefined && !active(link.def)) {
-      errors.push(
-        `network ${network.id} is on interface ${link.def.id} (${link.name}), which is not registered and enabled: add 'register interface ${link.def.id}' and 'enable interface ${link.def.id}'`,
-      );
+      errors.push(`network ${network.id} is on interface ${link.def.id} (${link.name}), which is ${inactiveReason("interface", link.def.id, link.def)}`);
       continue;
     }
     names.add(link.name);

@@ -37,20 +37,39 @@ describe("planRun", () => {
     expect(planned.ok && planned.plan.ifname).toBe("eth0");
   });
 
-  test("a network that is not registered and enabled is not used: its servers cannot run", () => {
-    for (const statement of ["register network 1\n", "enable network 1\n"]) {
-      expect(errorsOf(SEED_CONFIG_TEXT.replace(statement, ""))).toEqual([
-        "server 1's VIP 172.16.1.10 is in network 1, which is not registered and enabled: add 'register network 1' and 'enable network 1'",
-      ]);
-    }
-    expect(errorsOf(`${SEED_CONFIG_TEXT}disable network 1\n`)).toHaveLength(1);
+  test("a network that is not registered and enabled is not used: its servers cannot run, and the missing lines are named", () => {
+    expect(errorsOf(SEED_CONFIG_TEXT.replace("register network 1\n", ""))).toEqual([
+      "network 1 holds the VIP of server 1 (172.16.1.10) but is not registered: add 'register network 1'",
+    ]);
+    expect(errorsOf(`${SEED_CONFIG_TEXT}disable network 1\n`)).toEqual(["network 1 holds the VIP of server 1 (172.16.1.10) but is disabled: add 'enable network 1'"]);
+    expect(errorsOf(SEED_CONFIG_TEXT.replace("register network 1\nenable network 1\n", ""))).toEqual([
+      "network 1 holds the VIP of server 1 (172.16.1.10) but is neither registered nor enabled: add 'register network 1' and 'enable network 1'",
+    ]);
+    const secondServer = "server 2 {\nipaddr 172.16.1.11\nport 80\nprotocol tcp\ntargets 1,2\n}\nregister server 2\nenable server 2\n";
+    expect(errorsOf(`${SEED_CONFIG_TEXT}${secondServer}disable network 1\n`)).toEqual([
+      "network 1 holds the VIP of server 1 (172.16.1.10), server 2 (172.16.1.11) but is disabled: add 'enable network 1'",
+    ]);
   });
 
-  test("a block-form interface that is not registered and enabled is not used", () => {
-    for (const statement of ["register interface 1\n", "enable interface 1\n"]) {
-      expect(errorsOf(BLOCK_INTERFACE_TEXT.replace(statement, ""))).toEqual([
-        "network 1 is on interface 1 (eth0), which is not registered and enabled: add 'register interface 1' and 'enable interface 1'",
+  test("of networks that overlap, the VIP's is the most specific one that takes part, wherever it stands in the file", () => {
+    const wide = "network 9 {\naddr 172.16.0.0\nmask 255.255.0.0\nreal 172.16.0.252\ninterface eth0\n}\n";
+    for (const text of [SEED_CONFIG_TEXT.replace("network 1 {", `${wide}network 1 {`), `${SEED_CONFIG_TEXT}${wide}`]) {
+      const inactiveWide = plan(text);
+      expect(inactiveWide.ok && inactiveWide.plan.networks.map((n) => n.network.id)).toEqual([1]);
+      const bothActive = plan(`${text}register network 9\nenable network 9\n`);
+      expect(bothActive.ok && bothActive.plan.networks.map((n) => n.network.id)).toEqual([1]);
+    }
+    const onlyWide = plan(`${SEED_CONFIG_TEXT}${wide}register network 9\nenable network 9\ndisable network 1\n`);
+    expect(onlyWide.ok && onlyWide.plan.networks.map((n) => [n.network.id, n.real])).toEqual([[9, 0xac1000fc]]);
+  });
+
+  test("a block-form interface that is not registered and enabled is not used, whether the network names it by number or by name", () => {
+    for (const text of [BLOCK_INTERFACE_TEXT, BLOCK_INTERFACE_TEXT.replace("real 172.16.1.252\ninterface 1", "real 172.16.1.252\ninterface eth0")]) {
+      expect(plan(text).ok).toBe(true);
+      expect(errorsOf(text.replace("register interface 1\n", ""))).toEqual([
+        "network 1 is on interface 1 (eth0), which is not registered: add 'register interface 1'",
       ]);
+      expect(errorsOf(text.replace("enable interface 1\n", ""))).toEqual(["network 1 is on interface 1 (eth0), which is disabled: add 'enable interface 1'"]);
     }
   });
 
