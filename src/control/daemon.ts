@@ -45,11 +45,17 @@ const INTERFACE_WATCH_MS = 1000;
 const START_SETTINGS = { workers: "workers", sessionCapacity: "sessions", io: "io" } as const;
 type StartSettings = Pick<Settings, keyof typeof START_SETTINGS>;
 
-/** `set` lines of the start settings in which `wanted` differs from `running` (empty when none). */
-function startSettingsChanged(running: StartSettings, wanted: StartSettings): { name: string; running: string; wanted: string }[] {
+/**
+ * The start settings in which the file `wanted` differs from `running`, as "workers 2" (or
+ * "workers 1 (default)" when the file does not set it) and the running "workers 4".
+ */
+function startSettingsChanged(running: StartSettings, wanted: Config): { wanted: string; running: string }[] {
   return (Object.keys(START_SETTINGS) as (keyof StartSettings)[])
-    .filter((key) => running[key] !== wanted[key])
-    .map((key) => ({ name: START_SETTINGS[key], running: String(running[key]), wanted: String(wanted[key]) }));
+    .filter((key) => running[key] !== wanted.settings[key])
+    .map((key) => ({
+      wanted: `${START_SETTINGS[key]} ${wanted.settings[key]}${wanted.explicitSettings.includes(key) ? "" : " (default)"}`,
+      running: `${START_SETTINGS[key]} ${running[key]}`,
+    }));
 }
 
 export class StartError extends Error {
@@ -108,7 +114,7 @@ export class Daemon implements DaemonView {
   readonly stopped: Promise<void>;
   config: Config;
   /** The start settings in effect: those of the file bng started with, whatever a reload said since. */
-  readonly running: StartSettings;
+  readonly startSettings: StartSettings;
   plan: RunPlan;
   configPath: string;
   expiredSessions = 0;
@@ -137,7 +143,7 @@ export class Daemon implements DaemonView {
     this.startedAtMs = this.now();
     this.configPath = configPath;
     this.config = config;
-    this.running = { workers: config.settings.workers, sessionCapacity: config.settings.sessionCapacity, io: config.settings.io };
+    this.startSettings = { workers: config.settings.workers, sessionCapacity: config.settings.sessionCapacity, io: config.settings.io };
     this.plan = plan;
     this.sessions = SessionTable.create(config.settings.sessionCapacity, this.startedAtMs);
     this.neighbours = NeighbourTable.create();
@@ -210,8 +216,8 @@ export class Daemon implements DaemonView {
       interface: this.plan.ifname,
       servers: this.config.servers.filter((s) => s.registered && s.enabled).length,
       targets: this.config.targets.filter((t) => t.registered).length,
-      workers: this.running.workers,
-      io: this.running.io,
+      workers: this.startSettings.workers,
+      io: this.startSettings.io,
       pid: process.pid,
     });
   }
@@ -439,10 +445,10 @@ export class Daemon implements DaemonView {
     }
     const summary = `${loaded.config.servers.length} servers, ${loaded.config.targets.length} targets`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
-    const deferred = startSettingsChanged(this.running, loaded.config.settings);
+    const deferred = startSettingsChanged(this.startSettings, loaded.config);
     if (deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
-    const wanted = deferred.map((change) => `set ${change.name} ${change.wanted}`).join(", ");
-    const running = deferred.map((change) => `${change.name} ${change.running}`).join(", ");
+    const wanted = deferred.map((change) => change.wanted).join(", ");
+    const running = deferred.map((change) => change.running).join(", ");
     this.logger.warn("reload-deferred", { config: path, settings: wanted, running, effect: "at the next start of bng" });
     return { ok: true, result: { message: `reloaded ${path}: ${summary}; ${wanted}: only at the next start (running: ${running})` } };
   }

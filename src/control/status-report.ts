@@ -14,7 +14,7 @@ import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
 export interface DaemonView {
   readonly config: Config;
   /** Worker threads running (`set workers` of the file bng started with: a reload cannot change it). */
-  readonly running: { readonly workers: number };
+  readonly startSettings: { readonly workers: number };
   readonly configPath: string;
   readonly plan: RunPlan;
   readonly startedAtMs: number;
@@ -88,7 +88,7 @@ export function buildStatus(view: DaemonView): StatusReport {
     uptime_s: Math.floor((view.now() - view.startedAtMs) / 1000),
     config: view.configPath,
     interface: view.plan.ifname,
-    workers: view.running.workers,
+    workers: view.startSettings.workers,
     servers,
     targets: targetStatuses(view, counters),
     totals: {

@@ -594,15 +594,31 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     const logMark = fast.logLines.length;
     const file = fast.writeConfig("settings.conf", `set workers 2\nset sessions 1000\nset io ring\n${SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 60\n}")}`);
     const message = v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message;
-    expect(message).toBe(`reloaded ${file}: 1 servers, 2 targets; set workers 2, set sessions 1000, set io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
+    expect(message).toBe(`reloaded ${file}: 1 servers, 2 targets; workers 2, sessions 1000, io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
     expect(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS).every((timeout) => timeout === 60)).toBe(true);
     expect(await statusJson()).toEqual(before);
     const logged = fast.logLines.slice(logMark).filter((line) => / reload-deferred /.test(line));
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toContain('settings="set workers 2, set sessions 1000, set io ring" running="workers 1, sessions 262144, io mmsg"');
+    expect(logged[0]).toContain('settings="workers 2, sessions 1000, io ring" running="workers 1, sessions 262144, io mmsg"');
 
-    const back = fast.writeConfig("settings-back.conf", SEED_FAST_CHECKS_TEXT);
-    expect(v.parse(MessageSchema, await result({ cmd: "reload", file: back }, fast)).message).toBe(`reloaded ${back}: 1 servers, 2 targets`);
+    // Written out or left to their defaults, the running values are no change.
+    for (const settings of ["set workers 1\nset io mmsg\n", ""]) {
+      const back = fast.writeConfig("settings-back.conf", `${settings}${SEED_FAST_CHECKS_TEXT}`);
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file: back }, fast)).message).toBe(`reloaded ${back}: 1 servers, 2 targets`);
+    }
+  });
+
+  test("a reload that leaves out a start setting bng started with says its default waits for the next start", async () => {
+    const small = new DaemonHarness();
+    try {
+      await small.start(`set sessions 1000\n${SEED_FAST_CHECKS_TEXT}`);
+      const file = small.writeConfig("no-sessions.conf", SEED_FAST_CHECKS_TEXT);
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, small)).message).toBe(
+        `reloaded ${file}: 1 servers, 2 targets; sessions 262144 (default): only at the next start (running: sessions 1000)`,
+      );
+    } finally {
+      await small.stop();
+    }
   });
 });
 
