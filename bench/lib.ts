@@ -178,7 +178,9 @@ export class Namespaces {
 
   async add(short: string): Promise<string> {
     const ns = this.name(short);
-    await run(["ip", "netns", "add", ns]);
+    // Synchronous, so the exit hooks (a signal) cannot run while `ip` is still creating it.
+    const added = runSync(["ip", "netns", "add", ns]);
+    if (added.exitCode !== 0) throw new CommandError(["ip", "netns", "add", ns], added, `exit code ${added.exitCode}`);
     await run(nsArgv(ns, ["sh", "-ec", "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0; ip link set lo up"]));
     return ns;
   }
@@ -277,6 +279,11 @@ export function median(values: number[]): number {
 export function round(value: number, digits = 0): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
+}
+
+/** A ratio with its three decimals always shown (1.000, not 1). */
+export function ratioText(ratio: number): string {
+  return ratio.toFixed(3);
 }
 
 export function formatCount(value: number): string {

@@ -257,9 +257,10 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
     }
   }, 10_000);
 
-  test("a benchmark's namespace family: SIGKILL leaves it, the next benchmark's family removes it; SIGTERM removes it at once", async () => {
+  test("a benchmark's namespace family: SIGKILL leaves it, the next benchmark's family removes it (not a running one's); SIGTERM removes it at once", async () => {
     const killed = await startOwnerFixture("bench");
     const terminated = await startOwnerFixture("bench");
+    const alive = await startOwnerFixture("bench");
     try {
       expect(killed.lab.id).toMatch(/^bngb[a-z0-9]{4}$/);
       const killedPids = pidsIn(killed.lab.namespaces);
@@ -274,15 +275,17 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
       expect(listNamespaces().filter((ns) => terminated.lab.namespaces.includes(ns))).toEqual([]);
       expect(terminatedPids.filter((pid) => !processGone(pid))).toEqual([]);
 
-      // A new family (the next benchmark) sweeps the killed run's, and only that.
+      // A new family (the next benchmark) sweeps the killed run's; a running one's stays.
       const next = claimNamespaceFamily("bngb");
       removeNamespaceFamily(next);
       expect(listNamespaces().filter((ns) => killed.lab.namespaces.includes(ns))).toEqual([]);
       expect(killedPids.filter((pid) => !processGone(pid))).toEqual([]);
       expect(existsSync(`/run/bng-lab/${killed.lab.id}.json`)).toBe(false);
+      expect(listNamespaces()).toEqual(expect.arrayContaining(alive.lab.namespaces));
+      expect(pidsIn(alive.lab.namespaces).filter((pid) => processGone(pid))).toEqual([]);
     } finally {
-      killed.owner.kill("SIGKILL");
-      terminated.owner.kill("SIGKILL");
+      for (const fixture of [killed, terminated, alive]) fixture.owner.kill("SIGKILL");
+      await alive.owner.exited;
       cleanupStaleLabs("bngb");
     }
   }, 10_000);

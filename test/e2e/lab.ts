@@ -371,9 +371,14 @@ function isGone(pid: number): boolean {
   }
 }
 
-/** Kills every process inside the family's namespaces, then deletes the namespaces (and with them every link) and its record. */
+/**
+ * Kills every process inside the family's namespaces, then deletes the namespaces (and with them
+ * every link) and, once none is left, its record; a namespace that would not go keeps the record,
+ * so a later sweep tries again.
+ */
 export function removeNamespaceFamily(id: string): void {
-  const namespaces = listNamespaces().filter((name) => name.startsWith(`${id}-`));
+  const ofFamily = (name: string) => name.startsWith(`${id}-`);
+  const namespaces = listNamespaces().filter(ofFamily);
   const victims: number[] = [];
   for (const ns of namespaces) {
     for (const field of runCommandSync(["ip", "netns", "pids", ns]).stdout.split("\n")) {
@@ -391,7 +396,7 @@ export function removeNamespaceFamily(id: string): void {
   const deadline = Date.now() + 2000;
   while (victims.some((pid) => !isGone(pid)) && Date.now() < deadline) Bun.sleepSync(10);
   for (const ns of namespaces) runCommandSync(["ip", "netns", "del", ns]);
-  rmSync(ownershipPath(id), { force: true });
+  if (!listNamespaces().some(ofFamily)) rmSync(ownershipPath(id), { force: true });
 }
 
 /**
@@ -456,7 +461,7 @@ function installExitHooks(): void {
   }
 }
 
-export function randomSuffix(): string {
+function randomSuffix(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from(crypto.getRandomValues(new Uint8Array(4)), (byte) => alphabet[byte % alphabet.length]).join("");
 }
@@ -555,7 +560,9 @@ export class Lab {
   }
 
   async #addNamespace(ns: string): Promise<void> {
-    await runCommand(["ip", "netns", "add", ns]);
+    // Synchronous, so an exit hook (a signal) cannot run while `ip` is still creating it.
+    const added = runCommandSync(["ip", "netns", "add", ns]);
+    if (added.exitCode !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr.trim()}`);
     // IPv6 off before any link exists; forwarding off unless a host needs it (the router).
     await this.#configure(ns, [
       "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0",
