@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
 import { parseArgs } from "node:util";
 import { BngInLab, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
-import { busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
+import { busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, ratioText, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
 
 export type HttpMode = "direct" | "bng" | "bng-ring" | "haproxy";
 export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
@@ -263,6 +263,6 @@ if (import.meta.main) {
   const result = await httpBenchmark({ rounds: numberOption("rounds", values.rounds), seconds: numberOption("seconds", values.seconds) });
   console.log(textTable(httpRows(result)));
   for (const ratio of result.ratios) {
-    console.log(`c=${ratio.connections}: bng/direct ${round(ratio.bngOverDirect, 3)}, bng/haproxy ${round(ratio.bngOverHaproxy, 3)}, haproxy/direct ${round(ratio.haproxyOverDirect, 3)}`);
+    console.log(`c=${ratio.connections}: bng/direct ${ratioText(ratio.bngOverDirect)}, bng/haproxy ${ratioText(ratio.bngOverHaproxy)}, haproxy/direct ${ratioText(ratio.haproxyOverDirect)}`);
   }
 }

@@ -36,6 +36,7 @@ import {
   memory,
   nsArgv,
   numberOption,
+  ratioText,
   round,
   run,
   sleep,
@@ -550,6 +551,6 @@ if (import.meta.main) {
     profile: !values["no-profile"],
   });
   console.log(textTable(packetRateRows(result)));
-  console.log(`bng / native: ${round(result.ratio, 3)}; bng (ring) / native: ${round(result.ringRatio, 3)}; native in Bun / native: ${round(result.inBunRatio, 3)}`);
+  console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}`);
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
 }

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { httpBenchmark, httpRows, type HttpResult } from "./http.ts";
-import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, markdownTable, round, run, runSync, textTable, type MachineInfo, type Table } from "./lib.ts";
+import { BUN, REPO, busyProcesses, formatBytes, formatCount, machineBusyCores, machineInfo, markdownTable, ratioText, round, run, runSync, textTable, type MachineInfo, type Table } from "./lib.ts";
 import { packetRate, packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
 import { sessionsBenchmark, sessionsRows, type SessionsResult } from "./sessions.ts";
 import { executableLine, startupBenchmark, startupRows, type StartupResult } from "./startup.ts";
@@ -127,9 +127,8 @@ function check(target: string, measured: string, met: boolean, shortfall: string
   results.targets.push(met ? { target, measured, met } : { target, measured, met, shortfall });
 }
 
-const pct = (x: number) => `${round(x * 100, 1)} %`;
-/** A ratio with its three decimals always shown (1.000, not 1). */
-const ratioText = (x: number) => x.toFixed(3);
+// Two decimals: a ratio a hair under its target must not read as "0 % short".
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 if (results.packetRate) {
   const { ratio, ringRatio, bng, bngRing, native } = results.packetRate;
   check(
