@@ -2,14 +2,22 @@
 // statements applied in order, addresses inside their networks, DSR ports, and warnings for
 // what parses but bng does not do yet.
 import { didYouMean, type DiagnosticSink } from "./errors.ts";
-import { ipToString, type Config, type NetworkDef, type ServerDef, type SourcePos, type TargetDef } from "./model.ts";
+import {
+  inactiveReason,
+  ipToString,
+  isActive,
+  networkContains,
+  networkInterface,
+  vipNetwork,
+  type Config,
+  type NetworkDef,
+  type ServerDef,
+  type SourcePos,
+  type TargetDef,
+} from "./model.ts";
 import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
 
 const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
-
-export function networkContains(network: NetworkDef, ip: number): boolean {
-  return ((ip & network.mask) >>> 0) === network.addr;
-}
 
 export function cidr(network: NetworkDef): string {
   const prefix = 32 - Math.log2((~network.mask >>> 0) + 1);
@@ -32,6 +40,7 @@ class Checker {
     this.checkNetworkAddresses();
     this.checkServers();
     this.applyLifecycle();
+    this.warnAboutUnusableNetworks();
     this.warnAboutRoutingMode();
   }
 
@@ -210,6 +219,28 @@ class Checker {
         return this.config.servers;
       case "target":
         return this.config.targets;
+    }
+  }
+
+  /** An enabled server whose VIP's network, or that network's interface, does not take part: `bng run` refuses the file. */
+  private warnAboutUnusableNetworks(): void {
+    const refused = "or `bng run` will refuse this file";
+    const used = new Set<NetworkDef>();
+    for (const server of this.config.servers.filter(isActive)) {
+      const network = vipNetwork(this.config, server.ipaddr);
+      if (network === undefined) continue;
+      if (isActive(network)) {
+        used.add(network);
+        continue;
+      }
+      const at = this.param(server, "ipaddr") ?? server.pos;
+      this.sink.warning(at.line, at.column, `server ${server.id}'s VIP ${ipToString(server.ipaddr)} is in network ${network.id}, which is ${inactiveReason("network", network.id, network)}, ${refused}`);
+    }
+    for (const network of used) {
+      const link = networkInterface(this.config, network);
+      if (link?.def?.id === undefined || isActive(link.def)) continue;
+      const at = this.param(network, "interface") ?? network.pos;
+      this.sink.warning(at.line, at.column, `network ${network.id} is on interface ${link.def.id} (${link.name}), which is ${inactiveReason("interface", link.def.id, link.def)}, ${refused}`);
     }
   }
 

@@ -151,3 +151,37 @@ export const DEFAULT_SESSION_TIMEOUT_S = 600;
 export function ipToString(ip: number): string {
   return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
+
+/** Whether an object takes part: registered and enabled. */
+export function isActive(object: Lifecycle): boolean {
+  return object.registered && object.enabled;
+}
+
+/** Why an object that must take part does not, and the lines that would make it: "disabled: add 'enable network 1'". */
+export function inactiveReason(kind: string, id: number, object: Lifecycle): string {
+  const missing = [...(object.registered ? [] : [`register ${kind} ${id}`]), ...(object.enabled ? [] : [`enable ${kind} ${id}`])];
+  const state = !object.registered && !object.enabled ? "neither registered nor enabled" : object.registered ? "disabled" : "not registered";
+  return `${state}: add '${missing.join("' and '")}'`;
+}
+
+export function networkContains(network: NetworkDef, ip: number): boolean {
+  return ((ip & network.mask) >>> 0) === network.addr;
+}
+
+/**
+ * The network a VIP is served in: the most specific network holding it that takes part, else
+ * (so that the reason can be given) the most specific one holding it.
+ */
+export function vipNetwork(config: Config, ip: number): NetworkDef | undefined {
+  const holding = config.networks.filter((network) => networkContains(network, ip)).sort((a, b) => b.mask - a.mask);
+  return holding.find(isActive) ?? holding[0];
+}
+
+/** The interface a network is on: the declared one it names (by number or by name), or the only one. */
+export function networkInterface(config: Config, network: NetworkDef): { name: string; def: InterfaceDef | undefined } | undefined {
+  const ref = network.interfaceRef;
+  if (ref === undefined) return config.interfaces.length === 1 ? { name: config.interfaces[0]!.name, def: config.interfaces[0] } : undefined;
+  const def =
+    config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref) ?? config.interfaces.find((candidate) => candidate.name === ref);
+  return { name: def?.name ?? ref, def };
+}

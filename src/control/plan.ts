@@ -2,7 +2,7 @@
 // data plane on, each network's own address, and only what DSR can do. Pure, so every refusal
 // is tested without a kernel.
 import { prefixLengthOf } from "../../ffi/address.ts";
-import { ipToString, type Config, type InterfaceDef, type Lifecycle, type NetworkDef, type ServerDef } from "../config/model.ts";
+import { inactiveReason, ipToString, isActive, networkInterface, vipNetwork, type Config, type NetworkDef, type ServerDef } from "../config/model.ts";
 
 export interface NetworkPlan {
   network: NetworkDef;
@@ -16,32 +16,6 @@ export interface RunPlan {
   networks: NetworkPlan[];
 }
 
-/** The interface a network is on: the declared one it names (by number or by name), or the only one. */
-function interfaceOf(config: Config, network: NetworkDef): { name: string; def: InterfaceDef | undefined } | undefined {
-  const ref = network.interfaceRef;
-  if (ref === undefined) return config.interfaces.length === 1 ? { name: config.interfaces[0]!.name, def: config.interfaces[0] } : undefined;
-  const def =
-    config.interfaces.find((candidate) => candidate.id !== undefined && String(candidate.id) === ref) ?? config.interfaces.find((candidate) => candidate.name === ref);
-  return { name: def?.name ?? ref, def };
-}
-
-function active(object: Lifecycle): boolean {
-  return object.registered && object.enabled;
-}
-
-/** Why an object that must take part does not, and the lines that would make it: "not registered: add 'register network 1'". */
-function inactiveReason(kind: string, id: number, object: Lifecycle): string {
-  const missing = [...(object.registered ? [] : [`register ${kind} ${id}`]), ...(object.enabled ? [] : [`enable ${kind} ${id}`])];
-  const state = !object.registered && !object.enabled ? "neither registered nor enabled" : object.registered ? "disabled" : "not registered";
-  return `${state}: add '${missing.join("' and '")}'`;
-}
-
-/** The network of a VIP: the most specific one that takes part, else (for the refusal) the most specific that holds it. */
-function networkOf(config: Config, ip: number): NetworkDef | undefined {
-  const holding = config.networks.filter((network) => ((ip & network.mask) >>> 0) === network.addr).sort((a, b) => b.mask - a.mask);
-  return holding.find(active) ?? holding[0];
-}
-
 export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const servers = config.servers.filter((server) => server.registered && server.enabled);
@@ -49,8 +23,8 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   const used = new Map<number, NetworkDef>();
   const unusable = new Map<NetworkDef, ServerDef[]>();
   for (const server of servers) {
-    const network = networkOf(config, server.ipaddr);
-    if (network && active(network)) used.set(network.id, network);
+    const network = vipNetwork(config, server.ipaddr);
+    if (network && isActive(network)) used.set(network.id, network);
     else if (network) unusable.set(network, [...(unusable.get(network) ?? []), server]);
     for (const id of [...server.targets, ...server.backup]) {
       const target = config.targets.find((candidate) => candidate.id === id);
@@ -70,12 +44,12 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
       errors.push(`network ${network.id} has no 'real' address: bng needs its own address there to resolve target MACs and run health checks`);
       continue;
     }
-    const link = interfaceOf(config, network);
+    const link = networkInterface(config, network);
     if (link === undefined) {
       errors.push(`network ${network.id} names no interface and the configuration has ${config.interfaces.length} interfaces: add 'interface NAME' to network ${network.id}`);
       continue;
     }
-    if (link.def?.id !== undefined && !active(link.def)) {
+    if (link.def?.id !== undefined && !isActive(link.def)) {
       errors.push(`network ${network.id} is on interface ${link.def.id} (${link.name}), which is ${inactiveReason("interface", link.def.id, link.def)}`);
       continue;
     }

@@ -90,3 +90,30 @@ describe("planRun", () => {
     expect(errorsOf(twoInterfaces)).toEqual(["network 1 names no interface and the configuration has 2 interfaces: add 'interface NAME' to network 1"]);
   });
 });
+
+describe("bng check announces these refusals as warnings, at the line to look at", () => {
+  function warningsOf(text: string): string[] {
+    const parsed = parseConfig(text, "plan.conf");
+    if (!parsed.ok) throw new Error(`not a valid configuration: ${JSON.stringify(parsed.errors)}`);
+    return parsed.warnings.map((warning) => `${warning.line}:${warning.column} ${warning.message}`);
+  }
+
+  test("a VIP in a network that does not take part: at the server's ipaddr", () => {
+    expect(warningsOf(SEED_CONFIG_TEXT)).toEqual([]);
+    const disabled = `${SEED_CONFIG_TEXT}disable network 1\n`;
+    const ipaddrLine = disabled.split("\n").indexOf("ipaddr 172.16.1.10") + 1;
+    expect(warningsOf(disabled)).toEqual([
+      `${ipaddrLine}:8 server 1's VIP 172.16.1.10 is in network 1, which is disabled: add 'enable network 1', or \`bng run\` will refuse this file`,
+    ]);
+    expect(plan(disabled).ok).toBe(false);
+  });
+
+  test("a network on a block-form interface that does not take part: at the network's interface line", () => {
+    const text = BLOCK_INTERFACE_TEXT.replace("enable interface 1\n", "");
+    const interfaceLine = text.split("\n").indexOf("interface 1") + 1;
+    expect(warningsOf(text)).toEqual([
+      `${interfaceLine}:11 network 1 is on interface 1 (eth0), which is disabled: add 'enable interface 1', or \`bng run\` will refuse this file`,
+    ]);
+    expect(plan(text).ok).toBe(false);
+  });
+});
