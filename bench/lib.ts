@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { claimNamespaceFamily, removeNamespaceFamily } from "../test/e2e/lab.ts";
+import { addNamespace, claimNamespaceFamily, removeNamespaceFamily } from "../test/e2e/lab.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
 export { BUN, REPO } from "../test/fixtures/process.ts";
@@ -178,10 +178,7 @@ export class Namespaces {
 
   async add(short: string): Promise<string> {
     const ns = this.name(short);
-    // Synchronous, so the exit hooks (a signal) cannot run while `ip` is still creating it.
-    const added = runSync(["ip", "netns", "add", ns]);
-    if (added.exitCode !== 0) throw new CommandError(["ip", "netns", "add", ns], added, `exit code ${added.exitCode}`);
-    await run(nsArgv(ns, ["sh", "-ec", "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0; ip link set lo up"]));
+    await addNamespace(ns);
     return ns;
   }
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatDiagnostic, loadConfigFile } from "../config/index.ts";
-import { ipToString, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
+import { ipToString, isActive, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
 import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
 import { createCounters } from "../dataplane/counters.ts";
@@ -210,11 +210,11 @@ export class Daemon implements DaemonView {
     this.timers.push(setInterval(() => this.sweepSessions(), SESSION_SWEEP_MS));
     this.timers.push(setInterval(() => this.watchInterface(), INTERFACE_WATCH_MS));
     this.resolveTargets();
-    for (const server of this.config.servers) if (server.registered && server.enabled) this.announce(server.ipaddr);
+    for (const server of this.config.servers) if (isActive(server)) this.announce(server.ipaddr);
     logger.info("started", {
       config: this.configPath,
       interface: this.plan.ifname,
-      servers: this.config.servers.filter((s) => s.registered && s.enabled).length,
+      servers: this.config.servers.filter(isActive).length,
       targets: this.config.targets.filter((t) => t.registered).length,
       workers: this.startSettings.workers,
       io: this.startSettings.io,
@@ -370,7 +370,7 @@ export class Daemon implements DaemonView {
   }
 
   private vipAnswered(vip: number): boolean {
-    return this.config.servers.some((server) => server.registered && server.enabled && server.ipaddr === vip);
+    return this.config.servers.some((server) => isActive(server) && server.ipaddr === vip);
   }
 
   private setTargetEnabled(id: number, enabled: boolean): ControlReply {
@@ -405,7 +405,7 @@ export class Daemon implements DaemonView {
       return { ok: false, error: message };
     }
     const previous = this.config;
-    const answeredBefore = new Set(previous.servers.filter((s) => s.registered && s.enabled).map((s) => s.ipaddr));
+    const answeredBefore = new Set(previous.servers.filter(isActive).map((s) => s.ipaddr));
     // A target id now naming another address is a new target: its old sessions and MAC go.
     for (const old of previous.targets) {
       const next = loaded.config.targets.find((target) => target.id === old.id);
@@ -438,7 +438,7 @@ export class Daemon implements DaemonView {
     }
     this.resolveTargets();
     for (const server of loaded.config.servers) {
-      if (server.registered && server.enabled && !answeredBefore.has(server.ipaddr)) {
+      if (isActive(server) && !answeredBefore.has(server.ipaddr)) {
         answeredBefore.add(server.ipaddr);
         this.announce(server.ipaddr);
       }

@@ -18,7 +18,7 @@ export interface RunPlan {
 
 export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: false; errors: string[] } {
   const errors: string[] = [];
-  const servers = config.servers.filter((server) => server.registered && server.enabled);
+  const servers = config.servers.filter(isActive);
   if (servers.length === 0) errors.push("no server is registered and enabled: nothing to balance");
   const used = new Map<number, NetworkDef>();
   const unusable = new Map<NetworkDef, ServerDef[]>();

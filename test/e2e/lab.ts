@@ -24,10 +24,11 @@
  *   cleanupStaleLabs(prefix?: string): string[]
  *       Removes labs of the family whose creating process is gone (killed runs); returns their ids.
  *       Only labs with an ownership record in /run/bng-lab are touched, never foreign namespaces.
- *   claimNamespaceFamily(prefix): string   removeNamespaceFamily(id): void
+ *   claimNamespaceFamily(prefix): string   addNamespace(ns): Promise<void>   removeNamespaceFamily(id): void
  *       The same records for other families of namespaces `<id>-<name>` (the benchmarks'):
  *       claim sweeps the prefix's stale families, then records a new id owned by this process;
- *       remove kills every process in the family's namespaces and deletes them and the record.
+ *       add makes one namespace the lab's way; remove kills every process in the family's
+ *       namespaces and deletes them and the record.
  *   class Lab
  *     id, ns: { switch, router, client, bng }, bngNs, clientAddresses: string[]
  *     namespaces(): string[]   targetNumbers(): number[]   targetNs(n): string
@@ -404,12 +405,22 @@ export function removeNamespaceFamily(id: string): void {
  * prefix's families whose owners are gone.
  */
 export function claimNamespaceFamily(prefix: string): string {
-  validatePrefix(prefix);
   cleanupStaleLabs(prefix);
   let id = prefix + randomSuffix();
   while (existsSync(ownershipPath(id))) id = prefix + randomSuffix();
   writeOwnership(id);
   return id;
+}
+
+/**
+ * Creates namespace `ns` of a family, with IPv6 off before any link exists, forwarding off
+ * (unless a host turns it on: the router) and `lo` up. `ip netns add` runs synchronously, so an
+ * exit hook (a signal) cannot run while `ip` is still creating it and miss it.
+ */
+export async function addNamespace(ns: string): Promise<void> {
+  const added = runCommandSync(["ip", "netns", "add", ns]);
+  if (added.exitCode !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr.trim()}`);
+  await runCommand(["ip", "netns", "exec", ns, "sh", "-ec", "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0\nip link set lo up"]);
 }
 
 function validatePrefix(prefix: string): void {
@@ -536,7 +547,7 @@ export class Lab {
   /** Builds the network; called once by createLab. */
   async build(targets: number): Promise<void> {
     const { switch: sw, router, client, bng } = this.ns;
-    for (const ns of [sw, router, client, bng]) await this.#addNamespace(ns);
+    for (const ns of [sw, router, client, bng]) await addNamespace(ns);
     await this.#configure(sw, [`sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}`, "ip link add br0 type bridge", "ip link set br0 up"]);
     await this.#attachToSwitch("rt", router, ROUTER_MAC);
     await this.#attachToSwitch("bng", bng, BNG_MAC);
@@ -556,17 +567,6 @@ export class Lab {
       ]),
       this.#configure(bng, ["ip link set eth0 up"]),
       ...Array.from({ length: targets }, (_, i) => this.addTarget(i + 1)),
-    ]);
-  }
-
-  async #addNamespace(ns: string): Promise<void> {
-    // Synchronous, so an exit hook (a signal) cannot run while `ip` is still creating it.
-    const added = runCommandSync(["ip", "netns", "add", ns]);
-    if (added.exitCode !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr.trim()}`);
-    // IPv6 off before any link exists; forwarding off unless a host needs it (the router).
-    await this.#configure(ns, [
-      "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0",
-      "ip link set lo up",
     ]);
   }
 
@@ -620,7 +620,7 @@ export class Lab {
     validateCount("target number", n, 1, MAX_TARGETS);
     if (this.#targetNamespaces.has(n)) throw new Error(`lab ${this.id} already has target ${n}`);
     const ns = `${this.id}-t${n}`;
-    await this.#addNamespace(ns);
+    await addNamespace(ns);
     this.#targetNamespaces.set(n, ns);
     await this.#attachToSwitch(`t${n}`, ns, targetMac(n));
     await this.#configure(ns, [
