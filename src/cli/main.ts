@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_SOCKET_PATH, type ControlReply, type ControlRequest } from "../control/protocol.ts";
 import { ControlConnectError, sendControlRequest } from "../control/socket-client.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
+import { planRun } from "../control/plan.ts";
 import { formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
 import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
@@ -59,6 +60,14 @@ function commandCheck(file: string): number {
     printDiagnostics(result.errors, result.source);
     const count = result.errors.length;
     console.error(`${file}: ${count} error${count === 1 ? "" : "s"}`);
+    return 1;
+  }
+  // A valid file can still be one `bng run` refuses (routing mode, no `real` address, ...);
+  // check answers the operator's real question, whether bng will run it.
+  const planned = planRun(result.config);
+  if (!planned.ok) {
+    console.error(`${file}: valid, but \`bng run\` refuses it:`);
+    for (const reason of planned.errors) console.error(`  ${reason}`);
     return 1;
   }
   console.log(`${file}: OK: ${summarizeConfig(result.config)}`);

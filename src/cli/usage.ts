@@ -2,6 +2,7 @@ export const USAGE = `usage: bng COMMAND [ARGS] [OPTIONS]
 
 Configuration (no daemon needed):
   bng check [FILE]              validate a configuration; prints a summary, exit 1 on errors
+                                or when bng run would refuse it
   bng print [FILE]              print a configuration in canonical BalanceNG form
 
 Running:
