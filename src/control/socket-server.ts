@@ -75,19 +75,28 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
   let pending = "";
   let closing = false;
   let busy = Promise.resolve();
+  // Requests received and not yet answered: the client is waiting on bng then, not idle.
+  let unanswered = 0;
   const reply = (message: ControlReply) => {
     if (!socket.destroyed) socket.write(JSON.stringify(message) + "\n");
   };
-  socket.setTimeout(idleClientMs, () => {
+  // Our own timer, not socket.setTimeout: Bun fires a socket's timeout once and never again, and
+  // the idle time must start over after each reply.
+  const idleTimer = setTimeout(() => {
+    if (unanswered > 0) return;
     reply({ ok: false, error: `nothing received for ${idleClientMs / 1000} s; closing` });
     socket.end();
-  });
+  }, idleClientMs);
   socket.on("error", () => socket.destroy());
-  socket.on("close", () => clients.delete(socket));
+  socket.on("close", () => {
+    clearTimeout(idleTimer);
+    clients.delete(socket);
+  });
   // A streaming decoder: a character split across two reads is not turned into U+FFFD.
   socket.setEncoding("utf8");
   socket.on("data", (chunk: string) => {
     if (closing) return;
+    idleTimer.refresh();
     pending += chunk;
     let newline: number;
     while ((newline = pending.indexOf("\n")) >= 0) {
@@ -97,13 +106,17 @@ function serveClient(socket: Socket, handle: RequestHandler, clients: Set<Socket
       // A whole line in one read must meet the limit too, in bytes as the protocol states it.
       if (Buffer.byteLength(line, "utf8") > MAX_REQUEST_BYTES) return refuseTooLong();
       // Replies go out in request order even when a handler is slow.
+      unanswered++;
       busy = busy.then(async () => {
         const parsed = parseRequest(line);
-        if (!parsed.ok) return reply(parsed.reply);
         try {
+          if (!parsed.ok) return reply(parsed.reply);
           reply(await handle(parsed.request));
         } catch (error) {
           reply({ ok: false, error: `internal error: ${error instanceof Error ? error.message : String(error)}` });
+        } finally {
+          // The idle time counts from the last reply; a timeout that fired meanwhile was ignored.
+          if (--unanswered === 0 && !socket.destroyed) idleTimer.refresh();
         }
       });
     }

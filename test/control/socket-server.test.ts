@@ -155,6 +155,29 @@ describe("control socket", () => {
     }
   });
 
+  test("a request that takes longer than the idle limit to handle gets its own reply, and the limit applies again after it", async () => {
+    const slowPath = join(dir, "slow.sock");
+    const slow = await startControlServer(slowPath, async () => {
+      await Bun.sleep(700);
+      return { ok: true, result: "served late" };
+    }, 200);
+    try {
+      const socket = connect(slowPath);
+      let data = "";
+      const started = Date.now();
+      const ended = new Promise<number>((resolve) => socket.on("end", () => resolve(Date.now() - started)));
+      socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+      socket.on("connect", () => socket.write('{"cmd":"status"}\n'));
+      const elapsed = await ended;
+      const replies = data.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as ControlReply);
+      expect(replies).toEqual([{ ok: true, result: "served late" }, { ok: false, error: "nothing received for 0.2 s; closing" }]);
+      expect(elapsed).toBeGreaterThanOrEqual(850);
+      socket.destroy();
+    } finally {
+      await slow.close();
+    }
+  });
+
   test("a second server on a live socket refuses with a clear message", async () => {
     await expect(startControlServer(path, async () => ({ ok: true, result: null }))).rejects.toThrow(SocketInUseError);
     await expect(startControlServer(path, async () => ({ ok: true, result: null }))).rejects.toThrow(/already running/);
