@@ -5,6 +5,9 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_CHECKSUM,
+  IPV4_FLAGS_FRAGMENT,
+  IPV4_FRAGMENT_OFFSET_MASK,
+  IPV4_MORE_FRAGMENTS,
   IPV4_PROTOCOL,
   IPV4_TOTAL_LENGTH,
   TCP_CHECKSUM,
@@ -46,18 +49,23 @@ export function writeIcmpChecksum(bytes: Uint8Array, icmpAt: number, length: num
 /**
  * Completes a TCP or UDP checksum the kernel left partial (CHECKSUM_PARTIAL, reported as
  * TP_STATUS_CSUMNOTREADY): the field holds the folded pseudo-header sum, so summing the whole
- * segment with that field in place yields the full checksum. Returns false when the frame is
- * neither TCP nor UDP (nothing to complete).
+ * segment with that field in place yields the full checksum. Returns false, changing nothing,
+ * when there is nothing it can complete: neither TCP nor UDP, a fragment (a later one has no
+ * TCP/UDP header, a first one not the whole segment to sum), or a segment too short to hold the
+ * field. The kernel does not flag such frames; a malformed one must not get bytes written into it.
  */
 export function completePartialL4Checksum(bytes: Uint8Array, ipAt: number): boolean {
+  if ((read16(bytes, ipAt + IPV4_FLAGS_FRAGMENT) & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) return false;
   const protocol = bytes[ipAt + IPV4_PROTOCOL];
   const headerLength = ipv4HeaderLength(bytes, ipAt);
   const l4At = ipAt + headerLength;
   const l4Length = read16(bytes, ipAt + IPV4_TOTAL_LENGTH) - headerLength;
-  let fieldAt: number;
-  if (protocol === IPPROTO_TCP) fieldAt = l4At + TCP_CHECKSUM;
-  else if (protocol === IPPROTO_UDP) fieldAt = l4At + UDP_CHECKSUM;
+  let fieldOffset: number;
+  if (protocol === IPPROTO_TCP) fieldOffset = TCP_CHECKSUM;
+  else if (protocol === IPPROTO_UDP) fieldOffset = UDP_CHECKSUM;
   else return false;
+  if (l4Length < fieldOffset + 2) return false;
+  const fieldAt = l4At + fieldOffset;
   const checksum = foldComplement(sumBytes(bytes, l4At, l4Length, 0));
   // In UDP a zero checksum means "none"; the same value is sent as its other zero, 0xffff.
   write16(bytes, fieldAt, checksum === 0 && protocol === IPPROTO_UDP ? 0xffff : checksum);

@@ -6,7 +6,8 @@
 export const FRAME_CSUM_NOT_READY = 1;
 /**
  * `PacketBatch.flags` bit: the frame was longer than its slot and only the first `slotSize`
- * bytes are there (e.g. a GSO frame from a virtual link). The data plane drops it.
+ * bytes are there (e.g. a GSO frame from a virtual link). The data plane drops such a frame to a
+ * VIP; an ARP request is whole in any slot and is answered.
  */
 export const FRAME_TRUNCATED = 2;
 /**

@@ -435,8 +435,7 @@ export class Processor {
     writeMac(bytes, at + ETH_DST, table.field(targetAt, T_MAC_HIGH), table.field(targetAt, T_MAC_LOW));
     writeMac(bytes, at + ETH_SRC, table.ownMacHigh, table.ownMacLow);
     tx.lengths[txSlot] = length;
-    if (((this.rx.flags[slot] ?? 0) & FRAME_CSUM_NOT_READY) !== 0) {
-      completePartialL4Checksum(bytes, at + ETH_HEADER_LEN);
+    if (((this.rx.flags[slot] ?? 0) & FRAME_CSUM_NOT_READY) !== 0 && completePartialL4Checksum(bytes, at + ETH_HEADER_LEN)) {
       this.count(C.EVENTS_AT + C.EVENT_CHECKSUMS_COMPLETED, 1);
     }
     const serverId = table.field(serverAt, S_ID);
