@@ -338,7 +338,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     setEnabled(targetId, enabled) {
       const target = targets.get(targetId);
       if (!target) return false;
-      emit(target.health.setEnabled(enabled, clock.nowMs()));
+      emit(target.health.setEnabled(enabled, clock.nowMs(), "operator"));
       return true;
     },
     replaceTargets(defs) {
@@ -360,7 +360,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
           sameChecks(checkSpecsOf(existing.def), checkSpecsOf(def));
         if (existing && unchanged) {
           existing.def = def;
-          emit(existing.health.setEnabled(def.enabled, now));
+          emit(existing.health.setEnabled(def.enabled, now, "configuration"));
           continue;
         }
         if (existing) unmonitor(existing);

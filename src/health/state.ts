@@ -143,11 +143,15 @@ export interface TargetIdentity {
   port: number;
 }
 
+/** Who set a target's enabled flag last: `bng enable|disable`, or the file (at start or reload). */
+export type EnabledBy = "operator" | "configuration";
+
 export class TargetHealth {
   private readonly checks: CheckHealth[];
   private state: HealthState;
   private reason: string;
   private sinceMs: number;
+  private enabledBy: EnabledBy = "configuration";
 
   constructor(
     readonly target: TargetIdentity,
@@ -183,11 +187,14 @@ export class TargetHealth {
     return this.transition(next, nowMs, this.describe(next));
   }
 
-  /** The operator's enable/disable; returns the event when the state changed. */
-  setEnabled(enabled: boolean, nowMs: number): HealthEvent | undefined {
+  /** The operator's enable/disable, or a reloaded file's; returns the event when the state changed. */
+  setEnabled(enabled: boolean, nowMs: number, by: EnabledBy): HealthEvent | undefined {
+    // A reload restating the flag does not take the credit from the operator who set it.
+    if (enabled === this.enabled && by === "configuration") return undefined;
     this.enabled = enabled;
+    this.enabledBy = by;
     const next = this.computeState();
-    const cause = enabled ? `enabled by operator, ${this.describe(next)}` : this.describe(next);
+    const cause = enabled ? `enabled ${by === "operator" ? "by operator" : "by the configuration"}, ${this.describe(next)}` : this.describe(next);
     return this.transition(next, nowMs, cause);
   }
 
@@ -235,7 +242,7 @@ export class TargetHealth {
   private describe(state: HealthState): string {
     switch (state) {
       case "disabled":
-        return "disabled by operator";
+        return this.enabledBy === "operator" ? "disabled by operator" : "disabled in the configuration";
       case "down":
         return this.checks.find((check) => check.state === "down")?.stateCause ?? "down";
       case "up":

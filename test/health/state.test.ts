@@ -107,26 +107,38 @@ describe("operator disable and targets without checks", () => {
     const health = new TargetHealth(TARGET, [TCP80, PING], true, 0);
     health.record(0, { ok: true, latencyMs: 1 }, s(0));
     health.record(1, { ok: true, latencyMs: 1 }, s(0));
-    expect(health.setEnabled(false, s(1))).toMatchObject({ from: "up", to: "disabled", cause: "disabled by operator" });
-    expect(health.setEnabled(false, s(1))).toBeUndefined();
+    expect(health.setEnabled(false, s(1), "operator")).toMatchObject({ from: "up", to: "disabled", cause: "disabled by operator" });
+    expect(health.setEnabled(false, s(1), "operator")).toBeUndefined();
     expect(health.record(0, { ok: true, latencyMs: 1 }, s(2))).toBeUndefined();
     expect(health.record(0, { ok: false, cause: "refused" }, s(4))).toBeUndefined();
     expect(health.expire(s(20))).toBeUndefined();
     expect(health.current).toBe("disabled");
     expect(health.snapshot().reason).toBe("disabled by operator");
     // The checks kept running while disabled, so enabling knows the truth at once.
-    expect(health.setEnabled(true, s(22))).toMatchObject({
+    expect(health.setEnabled(true, s(22), "operator")).toMatchObject({
       from: "disabled",
       to: "down",
       cause: "enabled by operator, tcpopen 80 refused for 10 s",
     });
   });
 
+  test("the configuration's enable/disable is told apart from the operator's, and restating a flag changes nothing", () => {
+    const health = new TargetHealth(TARGET, [TCP80], false, 0);
+    expect(health.snapshot().reason).toBe("disabled in the configuration");
+    expect(health.record(0, { ok: true, latencyMs: 1 }, s(1))).toBeUndefined();
+    expect(health.setEnabled(true, s(2), "configuration")).toMatchObject({ to: "up", cause: "enabled by the configuration, tcpopen 80 connected in 1.0 ms" });
+    expect(health.setEnabled(false, s(3), "operator")).toMatchObject({ to: "disabled", cause: "disabled by operator" });
+    // A reload whose file disables it too: the operator's word stays the reason.
+    expect(health.setEnabled(false, s(4), "configuration")).toBeUndefined();
+    expect(health.snapshot().reason).toBe("disabled by operator");
+    expect(health.setEnabled(true, s(5), "configuration")).toMatchObject({ from: "disabled", to: "up", cause: "enabled by the configuration, tcpopen 80 connected in 1.0 ms" });
+  });
+
   test("a disabled target stays disabled through a success", () => {
     const health = new TargetHealth(TARGET, [TCP80], false, 0);
     expect(health.current).toBe("disabled");
     expect(health.record(0, { ok: true, latencyMs: 1 }, s(1))).toBeUndefined();
-    expect(health.setEnabled(true, s(2))).toMatchObject({ to: "up", cause: "enabled by operator, tcpopen 80 connected in 1.0 ms" });
+    expect(health.setEnabled(true, s(2), "operator")).toMatchObject({ to: "up", cause: "enabled by operator, tcpopen 80 connected in 1.0 ms" });
   });
 
   test("a target without checks is up when enabled and never expires", () => {
@@ -135,8 +147,8 @@ describe("operator disable and targets without checks", () => {
     expect(health.snapshot().reason).toBe("no health checks configured");
     expect(health.nextDeadlineMs()).toBeUndefined();
     expect(health.expire(s(1e6))).toBeUndefined();
-    expect(health.setEnabled(false, s(1))?.to).toBe("disabled");
-    expect(health.setEnabled(true, s(2))?.to).toBe("up");
+    expect(health.setEnabled(false, s(1), "operator")?.to).toBe("disabled");
+    expect(health.setEnabled(true, s(2), "operator")?.to).toBe("up");
   });
 });
 
