@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 // The bng command line. Exit codes: 0 success, 1 failure (bad config, daemon error),
 // 2 usage error (unknown command or flag).
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import * as v from "valibot";
 import { DEFAULT_SOCKET_PATH, type ControlReply, type ControlRequest } from "../control/protocol.ts";
 import { ControlConnectError, sendControlRequest } from "../control/socket-client.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
@@ -14,6 +16,8 @@ import { USAGE } from "./usage.ts";
 export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
 
 class UsageError extends Error {}
+
+const IPV4 = v.pipe(v.string(), v.ipv4());
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -43,6 +47,15 @@ function positiveInteger(text: string | undefined, what: string): number | undef
   if (text === undefined) return undefined;
   if (!/^[1-9][0-9]*$/.test(text)) throw new UsageError(`${what} must be a positive whole number, not '${text}'`);
   return Number(text);
+}
+
+/** Refuses arguments beyond the `most` that `command` takes (a second file to check, a second id). */
+function atMost(command: string, rest: string[], most: number): string[] {
+  if (rest.length > most) {
+    const takes = most === 0 ? "takes no arguments" : `takes at most ${most} argument${most === 1 ? "" : "s"}`;
+    throw new UsageError(`'${command}' ${takes}; unexpected '${rest[most]}'`);
+  }
+  return rest;
 }
 
 function socketPath(options: Options): string {
@@ -118,7 +131,10 @@ async function commandShow(options: Options, what: string | undefined): Promise<
   if (server !== undefined) request.server = server;
   if (target !== undefined) request.target = target;
   if (limit !== undefined) request.limit = limit;
-  if (options.client !== undefined) request.client = options.client;
+  if (options.client !== undefined) {
+    if (!v.is(IPV4, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
+    request.client = options.client;
+  }
   const reply = await ask(options, request);
   if (!reply.ok) return reply.code;
   const renderers = {
@@ -186,7 +202,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${versionLine()}\n\n${USAGE}`);
     return 0;
   }
-  const fileArgument = () => rest[0] ?? options.config ?? DEFAULT_CONFIG_PATH;
+  const fileArgument = () => {
+    const [file] = atMost(command, rest, 1);
+    if (file !== undefined && options.config !== undefined) throw new UsageError(`name the file once: '${file}' or -c '${options.config}'`);
+    return file ?? options.config ?? DEFAULT_CONFIG_PATH;
+  };
   switch (command) {
     case "check":
       return commandCheck(fileArgument());
@@ -201,31 +221,38 @@ async function main(argv: string[]): Promise<number> {
       return startInBackground({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"], logFile: options["log-file"] });
     }
     case "status": {
+      atMost(command, rest, 0);
       const reply = await ask(options, { cmd: "status" });
       if (!reply.ok) return reply.code;
       printResult(options, reply.result, (report: StatusReport) => renderStatus(report));
       return 0;
     }
     case "show":
-      return commandShow(options, rest[0]);
+      return commandShow(options, atMost(command, rest, 1)[0]);
     case "enable":
     case "disable":
+      atMost(command, rest, 2);
       return commandToggle(options, command, rest[0], rest[1]);
     case "reload": {
+      const [file] = atMost(command, rest, 1);
       const request: ControlRequest = { cmd: "reload" };
-      if (rest[0] !== undefined) request.file = rest[0];
+      // The daemon runs elsewhere (its own directory, under systemd its own /tmp): send the path
+      // as the operator meant it, from here.
+      if (file !== undefined) request.file = resolve(file);
       const reply = await ask(options, request);
       if (!reply.ok) return reply.code;
       console.log(options.json ? JSON.stringify(reply.result) : String((reply.result as { message: string }).message));
       return 0;
     }
     case "stop": {
+      atMost(command, rest, 0);
       const reply = await ask(options, { cmd: "stop" });
       if (!reply.ok) return reply.code;
       console.log(String((reply.result as { message: string }).message));
       return 0;
     }
     case "metrics": {
+      atMost(command, rest, 0);
       const reply = await ask(options, { cmd: "metrics" });
       if (!reply.ok) return reply.code;
       process.stdout.write(String(reply.result));

@@ -99,9 +99,22 @@ function servedVips(config: Config): number[] {
   return [...new Set(config.servers.filter((server) => server.registered).map((server) => server.ipaddr))];
 }
 
-function sameNetworkSetup(a: RunPlan, b: RunPlan): boolean {
-  const key = (plan: RunPlan) => `${plan.ifname} ${plan.networks.map((n) => `${n.real}/${n.prefixLength}`).sort().join(",")}`;
-  return key(a) === key(b);
+/** What differs between two plans in what only a restart can change: the interface and bng's own addresses. */
+function networkSetupChanges(running: RunPlan, next: RunPlan): string[] {
+  const changes: string[] = [];
+  if (running.ifname !== next.ifname) changes.push(`the interface changed from ${running.ifname} to ${next.ifname}`);
+  const addresses = (plan: RunPlan) => new Set(plan.networks.map((n) => `${ipToString(n.real)}/${n.prefixLength}`));
+  const before = addresses(running);
+  const after = addresses(next);
+  const gone = [...before].filter((address) => !after.has(address));
+  const added = [...after].filter((address) => !before.has(address));
+  if (gone.length > 0) changes.push(`bng's real address ${gone.join(", ")} is no longer in the file`);
+  if (added.length > 0) changes.push(`the file has the new real address ${added.join(", ")}`);
+  return changes;
+}
+
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 export class Daemon implements DaemonView {
@@ -116,7 +129,10 @@ export class Daemon implements DaemonView {
   /** The start settings in effect: those of the file bng started with, whatever a reload said since. */
   readonly startSettings: StartSettings;
   plan: RunPlan;
+  /** The file the running configuration came from (the last good reload's, or the start file). */
   configPath: string;
+  /** The file bng was started with: what SIGHUP and `bng reload` without a file load. */
+  readonly startConfigPath: string;
   expiredSessions = 0;
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
@@ -142,6 +158,7 @@ export class Daemon implements DaemonView {
     this.now = deps.now ?? Date.now;
     this.startedAtMs = this.now();
     this.configPath = configPath;
+    this.startConfigPath = configPath;
     this.config = config;
     this.startSettings = { workers: config.settings.workers, sessionCapacity: config.settings.sessionCapacity, io: config.settings.io };
     this.plan = plan;
@@ -391,16 +408,20 @@ export class Daemon implements DaemonView {
     };
   }
 
-  /** Loads `file` (or the current file) completely first; only a good one replaces the running config. */
+  /**
+   * Loads `file` (or the file bng was started with) completely first; only a good one replaces
+   * the running config.
+   */
   async reload(file?: string): Promise<ControlReply> {
-    const path = file === undefined ? this.configPath : resolve(file);
+    const path = file === undefined ? this.startConfigPath : resolve(file);
     const loaded = loadChecked(path);
     if (!loaded.ok) {
       this.logger.warn("reload-refused", { config: path, errors: loaded.details.length, reason: loaded.message });
       return { ok: false, error: `reload refused, the running configuration stays: ${loaded.message}`, errors: loaded.details };
     }
-    if (!sameNetworkSetup(this.plan, loaded.plan)) {
-      const message = "reload refused: the interface or a network's real address changed; that needs a restart of bng";
+    const setupChanges = networkSetupChanges(this.plan, loaded.plan);
+    if (setupChanges.length > 0) {
+      const message = `reload refused: ${setupChanges.join("; ")}; that needs a restart of bng`;
       this.logger.warn("reload-refused", { config: path, reason: message });
       return { ok: false, error: message };
     }
@@ -443,7 +464,7 @@ export class Daemon implements DaemonView {
         this.announce(server.ipaddr);
       }
     }
-    const summary = `${loaded.config.servers.length} servers, ${loaded.config.targets.length} targets`;
+    const summary = `${counted(loaded.config.servers.length, "server")}, ${counted(loaded.config.targets.length, "target")}`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
     const deferred = startSettingsChanged(this.startSettings, loaded.config);
     if (deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };

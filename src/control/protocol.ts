@@ -5,7 +5,7 @@ import * as v from "valibot";
 export const DEFAULT_SOCKET_PATH = "/run/bng/bng.sock";
 /** A request line longer than this is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
-/** A client that sends nothing for this long is disconnected (any byte restarts the wait). */
+/** A client that sends nothing for this long is disconnected (its bytes and bng's replies restart the wait; none runs while its request is handled). */
 export const IDLE_CLIENT_MS = 10_000;
 
 const ObjectKind = v.picklist(["target", "server"]);

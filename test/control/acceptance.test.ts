@@ -289,7 +289,7 @@ describe("issue 5: every control command against a running daemon", () => {
     const bad = await ask({ cmd: "show", what: "sessions", client: "198.51.100" } as ControlRequest);
     expect(bad.ok).toBe(false);
     expect((await cli("show", "sessions", "--limit", "0")).code).toBe(2);
-    expect((await cli("show", "sessions", "--client", "nonsense")).code).toBe(1);
+    expect((await cli("show", "sessions", "--client", "nonsense")).code).toBe(2);
   });
 
   test("disable target drains (its clients stay, new clients never get it); enable takes it back; each logged once at info", async () => {
@@ -383,7 +383,7 @@ describe("issue 5: every control command against a running daemon", () => {
     }
     const done = await reload;
     expect(done.code).toBe(0);
-    expect(done.stdout).toBe(`reloaded ${file}: 1 servers, 3 targets\n`);
+    expect(done.stdout).toBe(`reloaded ${file}: 1 server, 3 targets\n`);
     // The host is told again which VIPs' frames its kernel must drop: the reloaded set.
     expect(harness.kernelDroppedVips.slice(vipListsBefore)).toEqual([[ip(VIP)]]);
     expect(during).toBeGreaterThan(0);
@@ -452,7 +452,10 @@ describe("issue 5: every control command against a running daemon", () => {
     for (const line of expected) expect(byCli.stderr).toContain(line);
 
     const network = await ask({ cmd: "reload", file: harness.writeConfig("moved.conf", SEED_CONFIG_TEXT.replace("real 172.16.1.252", "real 172.16.1.251")) });
-    expect(network).toEqual({ ok: false, error: "reload refused: the interface or a network's real address changed; that needs a restart of bng" });
+    expect(network).toEqual({
+      ok: false,
+      error: "reload refused: bng's real address 172.16.1.252/24 is no longer in the file; the file has the new real address 172.16.1.251/24; that needs a restart of bng",
+    });
 
     for (const c of boundTo.keys()) sendBound(c);
     const after = await status();
@@ -594,7 +597,7 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     const logMark = fast.logLines.length;
     const file = fast.writeConfig("settings.conf", `set workers 2\nset sessions 1000\nset io ring\n${SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 60\n}")}`);
     const message = v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message;
-    expect(message).toBe(`reloaded ${file}: 1 servers, 2 targets; workers 2, sessions 1000, io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
+    expect(message).toBe(`reloaded ${file}: 1 server, 2 targets; workers 2, sessions 1000, io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
     expect(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS).every((timeout) => timeout === 60)).toBe(true);
     expect(await statusJson()).toEqual(before);
     const logged = fast.logLines.slice(logMark).filter((line) => / reload-deferred /.test(line));
@@ -604,8 +607,24 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     // Written out or left to their defaults, the running values are no change.
     for (const settings of ["set workers 1\nset io mmsg\n", ""]) {
       const back = fast.writeConfig("settings-back.conf", `${settings}${SEED_FAST_CHECKS_TEXT}`);
-      expect(v.parse(MessageSchema, await result({ cmd: "reload", file: back }, fast)).message).toBe(`reloaded ${back}: 1 servers, 2 targets`);
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file: back }, fast)).message).toBe(`reloaded ${back}: 1 server, 2 targets`);
     }
+  });
+
+  test("a reload without a file loads the file bng was started with, also after a reload of another file", async () => {
+    const startFile = fast.daemon.startConfigPath;
+    expect(startFile).toEndWith("/bng.conf");
+    const other = fast.writeConfig("other.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 90\n}"));
+    expect(v.parse(MessageSchema, await result({ cmd: "reload", file: other }, fast)).message).toBe(`reloaded ${other}: 1 server, 2 targets`);
+    expect((await status(fast)).config).toBe(other);
+    // The operator's disable lasts until the file says otherwise, and the log says it was the file.
+    expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: 1 }, fast)).message).toContain("target 1 disabled");
+    const logMark = fast.logLines.length;
+    expect(v.parse(MessageSchema, await result({ cmd: "reload" }, fast)).message).toBe(`reloaded ${startFile}: 1 server, 2 targets`);
+    expect((await status(fast)).config).toBe(startFile);
+    const enabledLines = fast.logLines.slice(logMark).filter((line) => / target-(up|pending) target=1 /.test(line));
+    expect(enabledLines).toHaveLength(1);
+    expect(enabledLines[0]).toMatch(/cause="enabled by the configuration, /);
   });
 
   test("a reload that leaves out a start setting bng started with says its default waits for the next start", async () => {
@@ -614,7 +633,7 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
       await small.start(`set sessions 1000\n${SEED_FAST_CHECKS_TEXT}`);
       const file = small.writeConfig("no-sessions.conf", SEED_FAST_CHECKS_TEXT);
       expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, small)).message).toBe(
-        `reloaded ${file}: 1 servers, 2 targets; sessions 262144 (default): only at the next start (running: sessions 1000)`,
+        `reloaded ${file}: 1 server, 2 targets; sessions 262144 (default): only at the next start (running: sessions 1000)`,
       );
     } finally {
       await small.stop();

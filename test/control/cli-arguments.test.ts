@@ -1,0 +1,64 @@
+// The command line's arguments: more than a command takes is a usage error (exit 2), not silently
+// dropped; what it sends to the daemon is what the operator meant (a reload path from the
+// operator's directory, a checked client address).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { ControlRequest } from "../../src/control/protocol.ts";
+import { startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
+import { runCli } from "./harness.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "bng-cli-"));
+const socket = join(dir, "run", "bng.sock");
+const received: ControlRequest[] = [];
+let server: ControlServer;
+
+beforeAll(async () => {
+  server = await startControlServer(socket, async (request) => {
+    received.push(request);
+    if (request.cmd === "show") return { ok: true, result: { total: 0, sessions: [] } };
+    return { ok: true, result: { message: `did ${request.cmd}` } };
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("bng's arguments", () => {
+  test.each([
+    [["check", "config/dsr-example.conf", "config/annotated.conf"], "'check' takes at most 1 argument; unexpected 'config/annotated.conf'"],
+    [["print", "a.conf", "b.conf"], "'print' takes at most 1 argument; unexpected 'b.conf'"],
+    [["run", "a.conf", "b.conf"], "'run' takes at most 1 argument; unexpected 'b.conf'"],
+    [["-c", "a.conf", "check", "b.conf"], "name the file once: 'b.conf' or -c 'a.conf'"],
+    [["status", "extra"], "'status' takes no arguments; unexpected 'extra'"],
+    [["show", "targets", "extra"], "'show' takes at most 1 argument; unexpected 'extra'"],
+    [["disable", "target", "1", "2"], "'disable' takes at most 2 arguments; unexpected '2'"],
+    [["reload", "a.conf", "b.conf"], "'reload' takes at most 1 argument; unexpected 'b.conf'"],
+    [["stop", "now"], "'stop' takes no arguments; unexpected 'now'"],
+    [["metrics", "all"], "'metrics' takes no arguments; unexpected 'all'"],
+    [["show", "sessions", "--client", "1.2.3"], "--client must be an IPv4 address such as 198.51.100.7, not '1.2.3'"],
+  ])("bng %j is a usage error that reaches no daemon", async (argv, message) => {
+    const before = received.length;
+    const result = await runCli([...argv, "--socket", socket]);
+    expect(result).toEqual({ code: 2, stdout: "", stderr: `${message}\n` });
+    expect(received.length).toBe(before);
+  });
+
+  test("reload sends a relative file as the absolute path from the operator's directory", async () => {
+    const result = await runCli(["reload", "conf/next.conf", "--socket", socket]);
+    expect(result).toEqual({ code: 0, stdout: "did reload\n", stderr: "" });
+    expect(received.at(-1)).toEqual({ cmd: "reload", file: resolve("conf/next.conf") });
+    expect(resolve("conf/next.conf")).toStartWith("/");
+    await runCli(["reload", "--socket", socket]);
+    expect(received.at(-1)).toEqual({ cmd: "reload" });
+  });
+
+  test("a well-formed client address is passed on as written", async () => {
+    const result = await runCli(["show", "sessions", "--client", "198.51.100.7", "--socket", socket]);
+    expect(result.code).toBe(0);
+    expect(received.at(-1)).toEqual({ cmd: "show", what: "sessions", client: "198.51.100.7" });
+  });
+});
