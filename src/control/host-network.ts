@@ -6,6 +6,7 @@ import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
 import { openFrameSender } from "../../ffi/af-packet.ts";
 import { vipIngressFilter } from "../../ffi/ingress-filter.ts";
 import { formatMac, interfaceIndex, interfaceMac } from "../../ffi/interface.ts";
+import { claimInterface } from "../../ffi/interface-claim.ts";
 import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
 import { ipToString } from "../config/model.ts";
@@ -32,8 +33,17 @@ export interface HostNetwork {
 /** `socketPath`: bng's control socket, after which the addresses it adds are marked as its own. */
 export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: string): HostNetwork {
   const { ifname } = plan;
-  const ownMac = interfaceMac(ifname);
-  const ifindex = interfaceIndex(ifname);
+  // Before anything changes: a second bng on the interface must not touch the first one's setup.
+  const claim = claimInterface(ifname);
+  let ownMac: Uint8Array;
+  let ifindex: number;
+  try {
+    ownMac = interfaceMac(ifname);
+    ifindex = interfaceIndex(ifname);
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
   const addresses: EnsuredAddress[] = [];
   let coalescing: CoalescingChange | undefined;
   let sender: ReturnType<typeof openFrameSender> | undefined;
@@ -64,6 +74,8 @@ export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: strin
         logger.error("address-remove-failed", { interface: ifname, address: address.cidr, error: (error as Error).message });
       }
     }
+    // Last: a successor may start only once everything above is undone.
+    claim.release();
   };
   try {
     for (const { real, prefixLength } of plan.networks) {

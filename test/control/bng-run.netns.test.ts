@@ -75,6 +75,27 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     expect(bng!.process.exitCode).toBeNull();
   }, 15_000);
 
+  test("a second bng run on the same interface, with a socket of its own, refuses before changing anything", async () => {
+    const tablesBefore = namespace!.exec(["nft", "list", "tables"]);
+    expect(tablesBefore).toContain("netdev bng_eth0");
+    const otherSocket = join(dir, "other", "bng.sock");
+    const second = new BngProcess(namespace!, ["run", config, "--socket", otherSocket]);
+    try {
+      expect(await second.exited).toBe(1);
+      const output = second.lines.join("\n");
+      expect(output).toMatch(/start-failed reason="another bng is already running on eth0 in this network namespace; stop it first/);
+      expect(output).not.toMatch(/address-|vip-filter|vip-announced/);
+      expect(existsSync(otherSocket)).toBe(false);
+    } finally {
+      await second.stop();
+    }
+    // The first one's setup is whole: its table, its address, its socket and process.
+    expect(namespace!.exec(["nft", "list", "tables"])).toBe(tablesBefore);
+    expect(namespace!.addresses()).toContain("172.16.1.252/24");
+    expect((await status()).pid).toBe(pid);
+    expect(bng!.process.exitCode).toBeNull();
+  }, 15_000);
+
   test("a user other than root is refused (EACCES), even when the directory is opened up; root is still answered", async () => {
     const user = new TestUser();
     try {

@@ -205,6 +205,11 @@ export class DummyNamespace {
     return [...run(["ip", "-n", this.name, "-4", "-o", "addr", "show", "dev", "eth0"]).matchAll(/inet (\S+)/g)].map((match) => match[1]!);
   }
 
+  /** Runs `argv` inside the namespace; returns its stdout. */
+  exec(argv: string[]): string {
+    return run(["ip", "netns", "exec", this.name, ...argv]);
+  }
+
   remove(): void {
     Bun.spawnSync(["ip", "netns", "del", this.name], { stdout: "ignore", stderr: "ignore" });
   }

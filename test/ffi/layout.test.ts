@@ -53,6 +53,11 @@ const C_VALUES: Record<string, string> = {
   "IFREQ.union": "offsetof(struct ifreq, ifr_mtu)",
   "IFREQ.hwaddrData": "offsetof(struct ifreq, ifr_hwaddr.sa_data)",
   IFNAMSIZ: "IFNAMSIZ",
+  "SOCKADDR_UN.size": "sizeof(struct sockaddr_un)",
+  "SOCKADDR_UN.family": "offsetof(struct sockaddr_un, sun_family)",
+  "SOCKADDR_UN.path": "offsetof(struct sockaddr_un, sun_path)",
+  "SOCKADDR_UN.pathSize": "sizeof(((struct sockaddr_un *)0)->sun_path)",
+  AF_UNIX: "AF_UNIX",
   AF_INET: "AF_INET",
   AF_PACKET: "AF_PACKET",
   SOCK_DGRAM: "SOCK_DGRAM",
@@ -136,6 +141,7 @@ function compilerValues(): Record<string, number> {
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 int main(void) {
