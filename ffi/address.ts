@@ -40,14 +40,6 @@ export function addressMarkerPath(socketPath: string, ifname: string, cidr: stri
   return `${socketPath}.address-${ifname}-${cidr.replace("/", "_")}`;
 }
 
-/** Prefix length of a contiguous netmask held as a uint32 (255.255.255.0 -> 24). */
-export function prefixLengthOf(mask: number): number {
-  const bits = mask >>> 0;
-  const length = 32 - Math.log2((~bits >>> 0) + 1);
-  if (!Number.isInteger(length)) throw new RangeError(`${ipToString(bits)} is not a contiguous netmask`);
-  return length;
-}
-
 interface CommandResult {
   ok: boolean;
   stdout: string;

@@ -1,13 +1,17 @@
 // Checks across objects, once the whole file is read: ids unique and defined, lifecycle
-// statements applied in order, addresses inside their networks, DSR ports, and warnings for
-// what parses but bng does not do yet.
+// statements applied in order, addresses inside their networks and not claimed twice (VIPs,
+// targets, bng's own `real` addresses), DSR ports, and warnings for what parses but bng does
+// not do yet.
 import { didYouMean, type DiagnosticSink } from "./errors.ts";
 import {
+  broadcastAddress,
+  cidr,
   inactiveReason,
   ipToString,
   isActive,
   networkContains,
   networkInterface,
+  prefixLength,
   vipNetwork,
   type Config,
   type NetworkDef,
@@ -18,11 +22,6 @@ import {
 import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
 
 const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
-
-export function cidr(network: NetworkDef): string {
-  const prefix = 32 - Math.log2((~network.mask >>> 0) + 1);
-  return `${ipToString(network.addr)}/${prefix}`;
-}
 
 class Checker {
   private readonly config: Config;
@@ -39,7 +38,9 @@ class Checker {
     this.checkInterfaceRefs();
     this.checkNetworkAddresses();
     this.checkServers();
+    this.checkTargetAddresses();
     this.applyLifecycle();
+    this.checkVipHostAddresses();
     this.warnAboutUnusableNetworks();
     this.warnAboutRoutingMode();
   }
@@ -111,6 +112,13 @@ class Checker {
 
   private checkNetworkAddresses(): void {
     for (const network of this.config.networks) {
+      if (network.mask === 0) {
+        this.at(
+          this.param(network, "mask"),
+          network.pos,
+          `network ${network.id} has \`mask 0.0.0.0\`, a /0 that holds every address: bng would add its \`real\` address with prefix /0, a route to every address through its interface; expected the mask of the subnet the interface is on, e.g. 255.255.255.0`,
+        );
+      }
       for (const field of ["real", "virt"] as const) {
         const ip = network[field];
         if (ip === undefined || networkContains(network, ip)) continue;
@@ -135,9 +143,79 @@ class Checker {
           `server ${server.id} address ${ipToString(server.ipaddr)} is outside every network (${networks}): expected a VIP inside a configured network, where bng can answer ARP for it`,
         );
       }
+      this.checkVipUnclaimed(server);
       for (const list of ["targets", "backup"] as const) this.checkServerTargets(server, list);
     }
     this.checkDistinctServices();
+  }
+
+  /** bng answers ARP for a VIP and announces it: it must not be a real host's address, nor bng's own. */
+  private checkVipUnclaimed(server: ServerDef): void {
+    const at = this.param(server, "ipaddr");
+    const vip = ipToString(server.ipaddr);
+    const target = this.config.targets.find((def) => def.ipaddr === server.ipaddr);
+    if (target) {
+      this.at(
+        at,
+        server.pos,
+        `server ${server.id} address ${vip} is also the address of target ${target.id} (line ${target.pos.line}): bng announces a VIP with gratuitous ARPs and would take the address over from that real server; expected a VIP that no host uses`,
+      );
+    }
+    for (const network of this.config.networks) {
+      if (network.real !== server.ipaddr) continue;
+      this.at(
+        at,
+        server.pos,
+        `server ${server.id} address ${vip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address for ARP requests and health checks: expected a VIP other than every network's \`real\``,
+      );
+    }
+  }
+
+  /** A target on bng's own address never gets a MAC; a DSR target outside every network cannot be reached at layer 2. */
+  private checkTargetAddresses(): void {
+    const networksComplete = this.parsed.brokenIds.network.size === 0;
+    for (const target of this.config.targets) {
+      const at = this.param(target, "ipaddr") ?? target.pos;
+      const ip = ipToString(target.ipaddr);
+      for (const network of this.config.networks) {
+        if (network.real !== target.ipaddr) continue;
+        this.at(
+          at,
+          target.pos,
+          `target ${target.id} address ${ip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address: bng cannot resolve a MAC for it, so the target would receive nothing; expected the target's own address, and a \`real\` that no other host uses`,
+        );
+      }
+      const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
+      // With no network at all, the VIP's error already says so.
+      if (!target.dsr || !server || !networksComplete || this.config.networks.length === 0) continue;
+      if (this.config.networks.some((network) => networkContains(network, target.ipaddr))) continue;
+      const networks = this.config.networks.map(cidr).join(", ");
+      this.sink.warning(
+        at.line,
+        at.column,
+        `target ${target.id} of server ${server.id} is a DSR target at ${ip}, outside every network (${networks}): single-legged DSR reaches a target at layer 2, from bng's \`real\` address on the target's network, ` +
+          `so expected an address inside a configured network (\`bng run\` refuses a DSR target outside the networks it runs on)`,
+      );
+    }
+  }
+
+  /** A VIP that is its network's own address or broadcast address would be announced with gratuitous ARPs. */
+  private checkVipHostAddresses(): void {
+    // A broken network block may be the one a VIP belongs to: do not guess.
+    if (this.parsed.brokenIds.network.size > 0) return;
+    for (const server of this.config.servers) {
+      const network = vipNetwork(this.config, server.ipaddr);
+      // A /31 or /32 has no network or broadcast address: every address in it is a host's.
+      if (network === undefined || prefixLength(network) > 30) continue;
+      const broadcast = broadcastAddress(network);
+      const which = server.ipaddr === network.addr ? "the network address" : server.ipaddr === broadcast ? "the broadcast address" : undefined;
+      if (which === undefined) continue;
+      this.at(
+        this.param(server, "ipaddr"),
+        server.pos,
+        `server ${server.id} address ${ipToString(server.ipaddr)} is ${which} of network ${network.id} (${cidr(network)}), not a host address: bng would announce it with gratuitous ARPs; expected a VIP from ${ipToString(network.addr + 1)} to ${ipToString(broadcast - 1)}`,
+      );
+    }
   }
 
   /** Two servers on one address, port and protocol would both claim the same packets. */

@@ -168,6 +168,21 @@ export function networkContains(network: NetworkDef, ip: number): boolean {
   return ((ip & network.mask) >>> 0) === network.addr;
 }
 
+/** The prefix length of a network's (contiguous) mask: 24 for 255.255.255.0. */
+export function prefixLength(network: NetworkDef): number {
+  return 32 - Math.log2((~network.mask >>> 0) + 1);
+}
+
+/** A network as `ADDRESS/PREFIX`: 172.16.1.0/24. */
+export function cidr(network: NetworkDef): string {
+  return `${ipToString(network.addr)}/${prefixLength(network)}`;
+}
+
+/** A network's broadcast address: every host bit set (172.16.1.255 in 172.16.1.0/24). */
+export function broadcastAddress(network: NetworkDef): number {
+  return (network.addr | ~network.mask) >>> 0;
+}
+
 /**
  * The network a VIP is served in: the most specific network holding it that takes part, else
  * (so that the reason can be given) the most specific one holding it.

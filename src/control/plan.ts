@@ -1,8 +1,20 @@
 // What `bng run` needs from a configuration beyond it being valid: one interface to run the
-// data plane on, each network's own address, and only what DSR can do. Pure, so every refusal
-// is tested without a kernel.
-import { prefixLengthOf } from "../../ffi/address.ts";
-import { inactiveReason, ipToString, isActive, networkInterface, vipNetwork, type Config, type NetworkDef, type ServerDef } from "../config/model.ts";
+// data plane on, each network's own address, DSR targets it can reach at layer 2 there, and
+// only what DSR can do. Pure, so every refusal is tested without a kernel.
+import {
+  cidr,
+  inactiveReason,
+  ipToString,
+  isActive,
+  networkContains,
+  networkInterface,
+  prefixLength,
+  vipNetwork,
+  type Config,
+  type NetworkDef,
+  type ServerDef,
+  type TargetDef,
+} from "../config/model.ts";
 
 export interface NetworkPlan {
   network: NetworkDef;
@@ -22,6 +34,7 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   if (servers.length === 0) errors.push("no server is registered and enabled: nothing to balance");
   const used = new Map<number, NetworkDef>();
   const unusable = new Map<NetworkDef, ServerDef[]>();
+  const dsrTargets = new Map<TargetDef, ServerDef[]>();
   for (const server of servers) {
     const network = vipNetwork(config, server.ipaddr);
     if (network && isActive(network)) used.set(network.id, network);
@@ -31,6 +44,24 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
       if (target && !target.dsr) {
         errors.push(`target ${id} (${ipToString(target.ipaddr)}) of server ${server.id} is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target ${id}`);
       }
+      if (target?.dsr) {
+        const using = dsrTargets.get(target) ?? [];
+        if (!using.includes(server)) dsrTargets.set(target, [...using, server]);
+      }
+    }
+  }
+  // Single-legged DSR rewrites only the destination MAC: bng must reach each DSR target at
+  // layer 2, from its `real` address on one of the networks it runs on. With no such network
+  // the refusals below already say why.
+  if (used.size > 0) {
+    const ranges = [...used.values()].map(cidr).join(", ");
+    for (const [target, held] of dsrTargets) {
+      if ([...used.values()].some((network) => networkContains(network, target.ipaddr))) continue;
+      const of = held.map((server) => `server ${server.id}`).join(", ");
+      errors.push(
+        `target ${target.id} (${ipToString(target.ipaddr)}) of ${of} is a DSR target outside the networks bng runs on (${ranges}, the networks of the enabled servers' VIPs): ` +
+          `single-legged DSR reaches a target at layer 2 from the network's 'real' address; give target ${target.id} an address inside one of them`,
+      );
     }
   }
   for (const [network, held] of unusable) {
@@ -54,7 +85,7 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
       continue;
     }
     names.add(link.name);
-    networks.push({ network, real: network.real, prefixLength: prefixLengthOf(network.mask) });
+    networks.push({ network, real: network.real, prefixLength: prefixLength(network) });
   }
   if (names.size > 1) {
     errors.push(`the enabled servers use several interfaces (${[...names].join(", ")}): bng runs single-legged DSR on one interface`);

@@ -93,6 +93,8 @@ function generate(random: () => number): Config {
   });
 
   const targetIds = distinct(int(1, 8), 1, 2000);
+  // bng's own addresses: no VIP and no target may use one.
+  const reals = new Set(networks.flatMap((network) => (network.real === undefined ? [] : [network.real])));
   const services = new Set<string>();
   const servers: ServerDef[] = distinct(int(1, 3), 1, 600).map((id) => {
     const network = pick(random, networks);
@@ -107,7 +109,7 @@ function generate(random: () => number): Config {
         port: pick(random, [0, 80, 443, int(1, 65535)]),
         protocol: pick(random, ["tcp", "udp"] as const),
       };
-    } while (services.has(JSON.stringify(service)));
+    } while (services.has(JSON.stringify(service)) || reals.has(service.ipaddr));
     services.add(JSON.stringify(service));
     return {
       id,
@@ -123,6 +125,14 @@ function generate(random: () => number): Config {
     };
   });
 
+  // A VIP must not be a target's address either.
+  const claimed = new Set([...reals, ...servers.map((server) => server.ipaddr)]);
+  const targetAddress = (): number => {
+    let ip: number;
+    do ip = int(0, 0xffffffff);
+    while (claimed.has(ip));
+    return ip;
+  };
   const targets: TargetDef[] = targetIds.map((id) => {
     const ports = new Set(servers.filter((s) => s.targets.includes(id) || s.backup.includes(id)).map((s) => s.port));
     const dsr = random() < 0.7;
@@ -132,7 +142,7 @@ function generate(random: () => number): Config {
     return {
       id,
       name: maybe(text),
-      ipaddr: int(0, 0xffffffff),
+      ipaddr: targetAddress(),
       port,
       protocol: pick(random, ["tcp", "udp"] as const),
       tcpopen: Array.from({ length: int(0, 3) }, () => ({ port: int(0, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),

@@ -83,6 +83,35 @@ describe("planRun", () => {
     ]);
   });
 
+  test("a DSR target must lie in a network bng runs on (a VIP's network), where it can be reached at layer 2", () => {
+    const refusal = (target: number, ip: string, servers: string, networks = "172.16.1.0/24") =>
+      `target ${target} (${ip}) of ${servers} is a DSR target outside the networks bng runs on (${networks}, the networks of the enabled servers' VIPs): ` +
+      `single-legged DSR reaches a target at layer 2 from the network's 'real' address; give target ${target} an address inside one of them`;
+    // Outside every network.
+    expect(errorsOf(SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.101", "ipaddr 192.168.7.101"))).toEqual([refusal(2, "192.168.7.101", "server 1")]);
+    // Inside a network that takes part but holds no VIP: bng does not run on it, so it has no address there to ARP from.
+    const targetNetwork = "network 2 {\naddr 10.1.1.0\nmask 255.255.255.0\nreal 10.1.1.253\ninterface eth0\n}\nregister network 2\nenable network 2\n";
+    expect(errorsOf(`${SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.100", "ipaddr 10.1.1.1")}${targetNetwork}`)).toEqual([refusal(1, "10.1.1.1", "server 1")]);
+    // A backup counts, and a target of several servers is named once, with each of them.
+    const backup = "target 3 {\nipaddr 10.1.1.3\ndsr enable\n}\nregister target 3\nenable target 3\n";
+    const secondServer = "server 2 {\nipaddr 172.16.1.11\nport 80\nprotocol tcp\ntargets 3\n}\nregister server 2\nenable server 2\n";
+    expect(errorsOf(`${SEED_CONFIG_TEXT.replace("targets 1,2\n", "targets 1,2\nbackup 3\n")}${backup}${secondServer}`)).toEqual([refusal(3, "10.1.1.3", "server 1, server 2")]);
+    // Once the VIP's network is not used, the refusal says that instead.
+    expect(errorsOf(`${SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.101", "ipaddr 192.168.7.101")}disable network 1\n`)).toEqual([
+      "network 1 holds the VIP of server 1 (172.16.1.10) but is disabled: add 'enable network 1'",
+    ]);
+  });
+
+  test("only DSR targets of servers that take part are held to it; a NAT target is refused as such", () => {
+    const outside = SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.101", "ipaddr 192.168.7.101");
+    const secondServer = "server 2 {\nipaddr 172.16.1.11\nport 80\nprotocol tcp\ntargets 1\n}\nregister server 2\nenable server 2\n";
+    // Server 1, the one that lists target 2, is disabled: only server 2 runs.
+    expect(plan(`${outside}${secondServer}disable server 1\n`).ok).toBe(true);
+    expect(errorsOf(outside.replace("tcpopen 80,3,10\ndsr enable\n}\nregister", "tcpopen 80,3,10\n}\nregister"))).toEqual([
+      "target 2 (192.168.7.101) of server 1 is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target 2",
+    ]);
+  });
+
   test("servers on two interfaces, or a network with no interface among several, are refused", () => {
     const secondNetwork = `network 2 {\naddr 10.0.0.0\nmask 255.255.255.0\nreal 10.0.0.2\ninterface eth1\n}\nregister network 2\nenable network 2\nserver 2 {\nipaddr 10.0.0.10\nport 80\nprotocol tcp\ntargets 3\n}\nregister server 2\nenable server 2\ntarget 3 {\nipaddr 10.0.0.100\nport 80\nprotocol tcp\ndsr enable\n}\nregister target 3\nenable target 3\n`;
     expect(errorsOf(`interface eth1\n${SEED_CONFIG_TEXT}${secondNetwork}`)).toEqual(["the enabled servers use several interfaces (eth0, eth1): bng runs single-legged DSR on one interface"]);
@@ -106,6 +135,16 @@ describe("bng check announces these refusals as warnings, at the line to look at
       `${ipaddrLine}:8 server 1's VIP 172.16.1.10 is in network 1, which is disabled: add 'enable network 1', or \`bng run\` will refuse this file`,
     ]);
     expect(plan(disabled).ok).toBe(false);
+  });
+
+  test("a DSR target outside every network: at the target's ipaddr", () => {
+    const text = SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.101", "ipaddr 192.168.7.101");
+    const ipaddrLine = text.split("\n").indexOf("ipaddr 192.168.7.101") + 1;
+    expect(warningsOf(text)).toEqual([
+      `${ipaddrLine}:8 target 2 of server 1 is a DSR target at 192.168.7.101, outside every network (172.16.1.0/24): single-legged DSR reaches a target at layer 2, from bng's \`real\` address on the target's network, ` +
+        "so expected an address inside a configured network (`bng run` refuses a DSR target outside the networks it runs on)",
+    ]);
+    expect(plan(text).ok).toBe(false);
   });
 
   test("a network on a block-form interface that does not take part: at the network's interface line", () => {
