@@ -2,11 +2,16 @@
 // (router, switch, the bng box, two web servers with the VIP on loopback), starts bng on
 // config/dsr-example.conf unchanged, sends real HTTP requests from 16 client addresses and shows
 // what happens each second: the spread over the targets, a failover when target 1's web server
-// stops, the recovery when it starts again. Then it removes everything it made.
+// stops, the recovery when it starts again. Then it removes everything it made; with --hold it
+// first leaves the lab and bng running until Enter, for trying bng's commands by hand.
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
 import { formatDiagnostic, loadConfigFile, summarizeConfig } from "../src/config/index.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
-import { createLab, listNamespaces, type Lab, type RequestResult } from "../test/e2e/lab.ts";
+import { BngInLab, bngCommand, isRoot, Scratch, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
+import { createLab, listNamespaces, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts";
+import { REPO } from "../test/fixtures/process.ts";
+
+const { values: options } = parseArgs({ options: { hold: { type: "boolean", default: false } } });
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s`;
@@ -84,6 +89,7 @@ try {
   say(`8 new client addresses join: clients that moved to target 2 stay there (their sessions), new ones are balanced over both`);
   for (let i = 0; i < 2; i++) await second(lab, bng, "new", ALL_CLIENTS);
   console.log(`\n${(await bng.cli(["status"])).stdout}`);
+  if (options.hold) await holdForOperator(lab, bng);
 } finally {
   say("cleaning up");
   if (bng) {
@@ -94,4 +100,29 @@ try {
   scratch.remove();
   const left = listNamespaces().filter((name) => name.startsWith("bngdemo"));
   console.log(left.length === 0 ? `no namespace left behind; ${elapsed()} in all` : `namespaces left: ${left.join(" ")}`);
+}
+
+/** Prints commands to try on the running lab, then waits for Enter (or Ctrl-C: the lab is removed either way). */
+async function holdForOperator(running: Lab, balancer: BngInLab): Promise<void> {
+  const bngCli = `${bngCommand().map((part) => part.replace(`${REPO}/`, "")).join(" ")} --socket ${balancer.socket}`;
+  say("the lab and bng keep running; from this directory, in another terminal (as root), try:");
+  for (const line of [
+    `${bngCli} status`,
+    `${bngCli} show sessions`,
+    `${bngCli} disable target 1      # then: enable target 1`,
+    `${bngCli} reload               # SIGHUP does the same: kill -HUP ${balancer.process.pid}`,
+    `ip netns exec ${running.ns.client} curl -s --interface ${running.clientAddresses[0]} http://${VIP}/`,
+    `ip netns exec ${running.bngNs} tcpdump -eni eth0 -c 6 tcp port 80`,
+    `ip netns exec ${running.targetNs(1)} ss -tn`,
+  ]) console.log(`   ${line}`);
+  console.log("\npress Enter to stop bng and remove the lab; bng's log follows as it happens:");
+  const follow = setInterval(() => {
+    for (const line of newLogLines(balancer)) console.log(`   bng: ${line}`);
+  }, 250);
+  await new Promise<void>((resolve) => {
+    process.stdin.once("data", () => resolve());
+    process.stdin.once("end", () => resolve());
+  });
+  clearInterval(follow);
+  process.stdin.pause();
 }
