@@ -430,7 +430,8 @@ class Parser {
       const token = this.peek();
       if (token === undefined) {
         this.error(open, `\`{\` of ${title} is never closed: expected \`}\` before the end of the file`);
-        return raw;
+        // A file cut off mid-block: what the block lacks is not worth further errors or warnings.
+        return undefined;
       }
       if (token.kind === "}") {
         this.advance();
