@@ -21,6 +21,11 @@ import {
 } from "./model.ts";
 import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
 
+/** A network's host addresses, for messages: "from 172.16.1.1 to 172.16.1.254". */
+function hostRange(network: NetworkDef): string {
+  return `from ${ipToString(network.addr + 1)} to ${ipToString(broadcastAddress(network) - 1)}`;
+}
+
 const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
 
 class Checker {
@@ -121,11 +126,17 @@ class Checker {
       }
       for (const field of ["real", "virt"] as const) {
         const ip = network[field];
-        if (ip === undefined || networkContains(network, ip)) continue;
+        if (ip === undefined) continue;
+        if (!networkContains(network, ip)) {
+          this.at(this.param(network, field), network.pos, `\`${field} ${ipToString(ip)}\` is outside network ${network.id} (${cidr(network)}): expected an address inside it`);
+          continue;
+        }
+        const which = this.nonHostAddress(network, ip);
+        if (which === undefined) continue;
         this.at(
           this.param(network, field),
           network.pos,
-          `\`${field} ${ipToString(ip)}\` is outside network ${network.id} (${cidr(network)}): expected an address inside it`,
+          `\`${field} ${ipToString(ip)}\` is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected an address ${hostRange(network)}`,
         );
       }
     }
@@ -169,6 +180,22 @@ class Checker {
         `server ${server.id} address ${vip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address for ARP requests and health checks: expected a VIP other than every network's \`real\``,
       );
     }
+    const gateway = this.config.gateway;
+    if (gateway?.ipaddr === server.ipaddr) {
+      this.at(
+        at,
+        server.pos,
+        `server ${server.id} address ${vip} is also the address of the gateway (line ${gateway.pos.line}): bng announces a VIP with gratuitous ARPs and would take the address over from the router; expected a VIP that no host uses`,
+      );
+    }
+  }
+
+  /** Which of `network`'s two non-host addresses `ip` is, if either (a /31 or /32 has none). */
+  private nonHostAddress(network: NetworkDef, ip: number): string | undefined {
+    if (prefixLength(network) > 30) return undefined;
+    if (ip === network.addr) return "the network address";
+    if (ip === broadcastAddress(network)) return "the broadcast address";
+    return undefined;
   }
 
   /** A target on bng's own address never gets a MAC; a DSR target outside every network cannot be reached at layer 2. */
@@ -184,6 +211,11 @@ class Checker {
           target.pos,
           `target ${target.id} address ${ip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address: bng cannot resolve a MAC for it, so the target would receive nothing; expected the target's own address, and a \`real\` that no other host uses`,
         );
+      }
+      for (const network of this.config.networks) {
+        const which = networkContains(network, target.ipaddr) ? this.nonHostAddress(network, target.ipaddr) : undefined;
+        if (which === undefined) continue;
+        this.at(at, target.pos, `target ${target.id} address ${ip} is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected the target's own address, ${hostRange(network)}`);
       }
       const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
       // With no network at all, the VIP's error already says so.
@@ -205,15 +237,13 @@ class Checker {
     if (this.parsed.brokenIds.network.size > 0) return;
     for (const server of this.config.servers) {
       const network = vipNetwork(this.config, server.ipaddr);
-      // A /31 or /32 has no network or broadcast address: every address in it is a host's.
-      if (network === undefined || prefixLength(network) > 30) continue;
-      const broadcast = broadcastAddress(network);
-      const which = server.ipaddr === network.addr ? "the network address" : server.ipaddr === broadcast ? "the broadcast address" : undefined;
+      if (network === undefined) continue;
+      const which = this.nonHostAddress(network, server.ipaddr);
       if (which === undefined) continue;
       this.at(
         this.param(server, "ipaddr"),
         server.pos,
-        `server ${server.id} address ${ipToString(server.ipaddr)} is ${which} of network ${network.id} (${cidr(network)}), not a host address: bng would announce it with gratuitous ARPs; expected a VIP from ${ipToString(network.addr + 1)} to ${ipToString(broadcast - 1)}`,
+        `server ${server.id} address ${ipToString(server.ipaddr)} is ${which} of network ${network.id} (${cidr(network)}), not a host address: bng would announce it with gratuitous ARPs; expected a VIP ${hostRange(network)}`,
       );
     }
   }
