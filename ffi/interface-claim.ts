@@ -12,19 +12,14 @@ import { check, lastErrno, libc } from "./libc.ts";
 export class InterfaceInUseError extends Error {}
 
 export interface InterfaceClaim {
-  readonly name: string;
   release(): void;
-}
-
-/** The abstract socket name that stands for `ifname` (shown by `ss -xl` as `@bng-interface:eth0`). */
-export function claimName(ifname: string): string {
-  return `bng-interface:${ifname}`;
 }
 
 /** Claims `ifname` for this process; throws, naming the interface, when another bng holds it. */
 export function claimInterface(ifname: string): InterfaceClaim {
   assertInterfaceName(ifname);
-  const name = claimName(ifname);
+  // `ss -xl` shows it as @bng-interface:eth0.
+  const name = `bng-interface:${ifname}`;
   const path = new TextEncoder().encode(name);
   // sun_path starts with a NUL byte (abstract); the name's length, not a terminator, ends it.
   const address = new Uint8Array(SOCKADDR_UN.size);
@@ -39,7 +34,6 @@ export function claimInterface(ifname: string): InterfaceClaim {
   }
   let released = false;
   return {
-    name,
     release() {
       if (released) return;
       released = true;

@@ -54,7 +54,7 @@ export const AUXDATA_CONTROL_SPACE = CMSGHDR.size + 24;
 export const TIMEVAL = { size: 16, sec: 0, usec: 8 } as const;
 
 /** struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; } */
-export const SOCKADDR_UN = { size: 110, family: 0, path: 2, pathSize: 108 } as const;
+export const SOCKADDR_UN = { size: 110, family: 0, path: 2 } as const;
 
 /** struct ifreq: a 16-byte name and a 24-byte union (ifr_hwaddr, ifr_mtu, ...). */
 export const IFREQ = { size: 40, name: 0, union: 16, hwaddrData: 18 } as const;

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as v from "valibot";
-import { DEFAULT_SOCKET_PATH, type ControlReply, type ControlRequest } from "../control/protocol.ts";
+import { DEFAULT_SOCKET_PATH, IPV4_TEXT, type ControlReply, type ControlRequest } from "../control/protocol.ts";
 import { ControlConnectError, sendControlRequest } from "../control/socket-client.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
 import { planRun } from "../control/plan.ts";
@@ -17,7 +17,6 @@ export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
 
 class UsageError extends Error {}
 
-const IPV4 = v.pipe(v.string(), v.ipv4());
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -34,6 +33,31 @@ const OPTIONS = {
 } as const;
 
 type Options = ReturnType<typeof parseCommandLine>["values"];
+type OptionName = keyof typeof OPTIONS;
+
+/** The options each command reads; any other is a usage error rather than silently ignored. */
+const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
+  check: ["config"],
+  print: ["config"],
+  run: ["config", "socket", "pid-file"],
+  start: ["config", "socket", "pid-file", "log-file"],
+  status: ["socket", "json"],
+  show: ["socket", "json", "server", "target", "client", "limit"],
+  enable: ["socket", "json"],
+  disable: ["socket", "json"],
+  reload: ["config", "socket", "json"],
+  stop: ["socket"],
+  metrics: ["socket"],
+};
+
+function refuseForeignOptions(command: string, options: Options): void {
+  const accepted = COMMAND_OPTIONS[command];
+  if (accepted === undefined) return;
+  for (const name of Object.keys(options) as OptionName[]) {
+    if (name === "help" || name === "version" || accepted.includes(name)) continue;
+    throw new UsageError(`'${command}' does not take ${name === "config" ? "-c/--config" : `--${name}`}`);
+  }
+}
 
 function parseCommandLine(argv: string[]) {
   try {
@@ -124,6 +148,10 @@ async function commandShow(options: Options, what: string | undefined): Promise<
   if (what !== "servers" && what !== "targets" && what !== "sessions" && what !== "networks") {
     throw new UsageError("show needs one of: servers, targets, sessions, networks");
   }
+  if (what !== "sessions") {
+    const filter = (["server", "target", "client", "limit"] as const).find((name) => options[name] !== undefined);
+    if (filter !== undefined) throw new UsageError(`--${filter} is for 'show sessions', not 'show ${what}'`);
+  }
   const request: ControlRequest = { cmd: "show", what };
   const server = positiveInteger(options.server, "--server");
   const target = positiveInteger(options.target, "--target");
@@ -132,7 +160,7 @@ async function commandShow(options: Options, what: string | undefined): Promise<
   if (target !== undefined) request.target = target;
   if (limit !== undefined) request.limit = limit;
   if (options.client !== undefined) {
-    if (!v.is(IPV4, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
+    if (!v.is(IPV4_TEXT, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
     request.client = options.client;
   }
   const reply = await ask(options, request);
@@ -202,11 +230,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${versionLine()}\n\n${USAGE}`);
     return 0;
   }
-  const fileArgument = () => {
+  refuseForeignOptions(command, options);
+  /** The file named by the argument or by -c, once; undefined when neither names one. */
+  const namedFile = () => {
     const [file] = atMost(command, rest, 1);
     if (file !== undefined && options.config !== undefined) throw new UsageError(`name the file once: '${file}' or -c '${options.config}'`);
-    return file ?? options.config ?? DEFAULT_CONFIG_PATH;
+    return file ?? options.config;
   };
+  const fileArgument = () => namedFile() ?? DEFAULT_CONFIG_PATH;
   switch (command) {
     case "check":
       return commandCheck(fileArgument());
@@ -234,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
       atMost(command, rest, 2);
       return commandToggle(options, command, rest[0], rest[1]);
     case "reload": {
-      const [file] = atMost(command, rest, 1);
+      const file = namedFile();
       const request: ControlRequest = { cmd: "reload" };
       // The daemon runs elsewhere (its own directory, under systemd its own /tmp): send the path
       // as the operator meant it, from here.

@@ -16,7 +16,8 @@ Talking to a running bng (over its control socket):
   bng show sessions [--server N] [--target N] [--client IP] [--limit N] [--json]
   bng enable|disable target N   take a target into / out of service (disable drains)
   bng enable|disable server N   answer / stop answering for a server's VIP
-  bng reload [FILE]             load the configuration again (or FILE); a bad file changes nothing
+  bng reload [FILE]             load the file bng was started with again (or FILE); a bad file
+                                changes nothing
   bng metrics                   counters in the Prometheus text format
   bng stop                      stop the running bng
 

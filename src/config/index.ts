@@ -5,10 +5,10 @@ import { DiagnosticSink, formatDiagnostic, type Diagnostic } from "./errors.ts";
 import { tokenize } from "./lexer.ts";
 import type { Config } from "./model.ts";
 import { parseTokens } from "./parser.ts";
-import { printConfig, summarizeConfig } from "./printer.ts";
+import { counted, printConfig, summarizeConfig } from "./printer.ts";
 
 export type { Diagnostic } from "./errors.ts";
-export { formatDiagnostic, printConfig, summarizeConfig };
+export { counted, formatDiagnostic, printConfig, summarizeConfig };
 
 export type ParseResult =
   | { ok: true; config: Config; warnings: Diagnostic[] }

@@ -116,15 +116,16 @@ export function printConfig(config: Config, takenAt: Date = new Date()): string 
   return `${lines.join("\n")}\n`;
 }
 
-function count(n: number, noun: string): string {
+/** `1 server`, `2 servers`. */
+export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** One line for `bng check`: `1 interface, 1 network, 1 server, 2 targets, DSR`. */
 export function summarizeConfig(config: Config): string {
-  const parts = [count(config.interfaces.length, "interface"), count(config.networks.length, "network")];
+  const parts = [counted(config.interfaces.length, "interface"), counted(config.networks.length, "network")];
   if (config.gateway) parts.push("1 gateway");
-  parts.push(count(config.servers.length, "server"), count(config.targets.length, "target"));
+  parts.push(counted(config.servers.length, "server"), counted(config.targets.length, "target"));
   const dsr = config.targets.filter((target) => target.dsr).length;
   if (config.targets.length > 0) parts.push(dsr === config.targets.length ? "DSR" : dsr === 0 ? "NAT" : "DSR and NAT");
   return parts.join(", ");

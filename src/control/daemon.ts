@@ -4,7 +4,7 @@
 // is tested without a kernel; runDaemon wires the real ones.
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { formatDiagnostic, loadConfigFile } from "../config/index.ts";
+import { counted, formatDiagnostic, loadConfigFile } from "../config/index.ts";
 import { ipToString, isActive, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
 import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
@@ -108,14 +108,11 @@ function networkSetupChanges(running: RunPlan, next: RunPlan): string[] {
   const after = addresses(next);
   const gone = [...before].filter((address) => !after.has(address));
   const added = [...after].filter((address) => !before.has(address));
-  if (gone.length > 0) changes.push(`bng's real address ${gone.join(", ")} is no longer in the file`);
-  if (added.length > 0) changes.push(`the file has the new real address ${added.join(", ")}`);
+  if (gone.length > 0) changes.push(`bng's real address ${gone.join(", ")} would no longer be used`);
+  if (added.length > 0) changes.push(`bng would need the new real address ${added.join(", ")}`);
   return changes;
 }
 
-function counted(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 export class Daemon implements DaemonView {
   readonly startedAtMs: number;
@@ -370,6 +367,11 @@ export class Daemon implements DaemonView {
     const server = this.findServer(id);
     if (!server) return { ok: false, error: `no server ${id} (servers: ${this.config.servers.map((s) => s.id).join(", ") || "none"})` };
     if (server.enabled === enabled) return { ok: true, result: { message: `server ${id} is already ${enabled ? "enabled" : "disabled"}` } };
+    if (enabled) {
+      // What run and reload would refuse in a file, enable must not bring about at run time.
+      const refusal = this.refusalOfEnabling(server);
+      if (refusal) return refusal;
+    }
     const vipAnsweredBefore = this.vipAnswered(server.ipaddr);
     server.enabled = enabled;
     this.publish();
@@ -384,6 +386,16 @@ export class Daemon implements DaemonView {
           : `server ${id} disabled: ${ipToString(server.ipaddr)}${still ? " is still answered for another enabled server" : " is no longer answered"}`,
       },
     };
+  }
+
+  /** Why the running configuration with `server` enabled could not run as it does now, if it could not. */
+  private refusalOfEnabling(server: ServerDef): ControlReply | undefined {
+    const planned = planRun({ ...this.config, servers: this.config.servers.map((def) => (def === server ? { ...def, enabled: true } : def)) });
+    const error = `server ${server.id} stays disabled`;
+    if (!planned.ok) return { ok: false, error: `${error}: bng run would refuse the configuration with it enabled`, errors: planned.errors };
+    const changes = networkSetupChanges(this.plan, planned.plan);
+    if (changes.length > 0) return { ok: false, error: `${error}: ${changes.join("; ")}; that needs a restart of bng` };
+    return undefined;
   }
 
   private vipAnswered(vip: number): boolean {
@@ -403,7 +415,7 @@ export class Daemon implements DaemonView {
       result: {
         message: enabled
           ? `target ${id} enabled: it takes new sessions once it is up`
-          : `target ${id} disabled: no new sessions; its ${sessions} session${sessions === 1 ? "" : "s"} drain until they expire`,
+          : `target ${id} disabled: no new sessions; its ${counted(sessions, "session")} drain until they expire`,
       },
     };
   }

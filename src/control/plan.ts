@@ -40,7 +40,8 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
     if (network && isActive(network)) used.set(network.id, network);
     else if (network) unusable.set(network, [...(unusable.get(network) ?? []), server]);
     for (const id of [...server.targets, ...server.backup]) {
-      const target = config.targets.find((candidate) => candidate.id === id);
+      // An unregistered target never takes part (not even by `bng enable target`): nothing to refuse.
+      const target = config.targets.find((candidate) => candidate.id === id && candidate.registered);
       if (target && !target.dsr) {
         errors.push(`target ${id} (${ipToString(target.ipaddr)}) of server ${server.id} is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target ${id}`);
       }

@@ -9,13 +9,15 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const IDLE_CLIENT_MS = 10_000;
 
 const ObjectKind = v.picklist(["target", "server"]);
+/** A dotted IPv4 address as text (the CLI checks `--client` with it before asking). */
+export const IPV4_TEXT = v.pipe(v.string(), v.ipv4());
 
 export const RequestSchema = v.variant("cmd", [
   v.strictObject({ cmd: v.literal("status") }),
   v.strictObject({ cmd: v.literal("show"), what: v.picklist(["servers", "targets", "sessions", "networks"]),
     server: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     target: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-    client: v.optional(v.pipe(v.string(), v.ipv4())),
+    client: v.optional(IPV4_TEXT),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))) }),
   v.strictObject({ cmd: v.literal("enable"), kind: ObjectKind, id: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
   v.strictObject({ cmd: v.literal("disable"), kind: ObjectKind, id: v.pipe(v.number(), v.integer(), v.minValue(1)) }),

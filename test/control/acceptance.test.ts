@@ -454,7 +454,7 @@ describe("issue 5: every control command against a running daemon", () => {
     const network = await ask({ cmd: "reload", file: harness.writeConfig("moved.conf", SEED_CONFIG_TEXT.replace("real 172.16.1.252", "real 172.16.1.251")) });
     expect(network).toEqual({
       ok: false,
-      error: "reload refused: bng's real address 172.16.1.252/24 is no longer in the file; the file has the new real address 172.16.1.251/24; that needs a restart of bng",
+      error: "reload refused: bng's real address 172.16.1.252/24 would no longer be used; bng would need the new real address 172.16.1.251/24; that needs a restart of bng",
     });
 
     for (const c of boundTo.keys()) sendBound(c);
@@ -625,6 +625,31 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     const enabledLines = fast.logLines.slice(logMark).filter((line) => / target-(up|pending) target=1 /.test(line));
     expect(enabledLines).toHaveLength(1);
     expect(enabledLines[0]).toMatch(/cause="enabled by the configuration, /);
+  });
+
+  test("enable server refuses what bng run would refuse: a server whose DSR target is off bng's networks stays disabled", async () => {
+    const offNetwork = new DaemonHarness();
+    try {
+      const second = "server 2 {\nipaddr 172.16.1.11\nport 80\nprotocol tcp\ntargets 3\n}\nregister server 2\n";
+      const outside = "target 3 {\nipaddr 192.168.7.5\nport 80\nprotocol tcp\ndsr enable\n}\nregister target 3\nenable target 3\n";
+      await offNetwork.start(`${SEED_FAST_CHECKS_TEXT}${second}${outside}`);
+      const reply = await ask({ cmd: "enable", kind: "server", id: 2 }, offNetwork);
+      expect(reply).toEqual({
+        ok: false,
+        error: "server 2 stays disabled: bng run would refuse the configuration with it enabled",
+        errors: [
+          "target 3 (192.168.7.5) of server 2 is a DSR target outside the networks bng runs on (172.16.1.0/24, the networks of the enabled servers' VIPs): " +
+            "single-legged DSR reaches a target at layer 2 from the network's 'real' address; give target 3 an address inside one of them",
+        ],
+      });
+      const servers = v.parse(v.array(v.object({ id: Id, enabled: v.boolean() })), await result({ cmd: "show", what: "servers" }, offNetwork));
+      expect(servers.find((server) => server.id === 2)?.enabled).toBe(false);
+      // The server that can run is still enabled and disabled as before.
+      expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "server", id: 1 }, offNetwork)).message).toContain("server 1 disabled");
+      expect(v.parse(MessageSchema, await result({ cmd: "enable", kind: "server", id: 1 }, offNetwork)).message).toContain("server 1 enabled");
+    } finally {
+      await offNetwork.stop();
+    }
   });
 
   test("a reload that leaves out a start setting bng started with says its default waits for the next start", async () => {

@@ -31,6 +31,7 @@ describe("bng's arguments", () => {
   test.each([
     [["check", "config/dsr-example.conf", "config/annotated.conf"], "'check' takes at most 1 argument; unexpected 'config/annotated.conf'"],
     [["print", "a.conf", "b.conf"], "'print' takes at most 1 argument; unexpected 'b.conf'"],
+    [["check", "a.conf", "--server", "1"], "'check' does not take --server"],
     [["run", "a.conf", "b.conf"], "'run' takes at most 1 argument; unexpected 'b.conf'"],
     [["-c", "a.conf", "check", "b.conf"], "name the file once: 'b.conf' or -c 'a.conf'"],
     [["status", "extra"], "'status' takes no arguments; unexpected 'extra'"],
@@ -40,9 +41,16 @@ describe("bng's arguments", () => {
     [["stop", "now"], "'stop' takes no arguments; unexpected 'now'"],
     [["metrics", "all"], "'metrics' takes no arguments; unexpected 'all'"],
     [["show", "sessions", "--client", "1.2.3"], "--client must be an IPv4 address such as 198.51.100.7, not '1.2.3'"],
+    [["-c", "a.conf", "status"], "'status' does not take -c/--config"],
+    [["stop", "--json"], "'stop' does not take --json"],
+    [["disable", "target", "1", "--limit", "3"], "'disable' does not take --limit"],
+    [["show", "targets", "--server", "1"], "--server is for 'show sessions', not 'show targets'"],
+    [["-c", "a.conf", "reload", "b.conf"], "name the file once: 'b.conf' or -c 'a.conf'"],
   ])("bng %j is a usage error that reaches no daemon", async (argv, message) => {
     const before = received.length;
-    const result = await runCli([...argv, "--socket", socket]);
+    // Commands that talk to a daemon get the test's socket, so a request that got through would be seen.
+    const local = argv.some((word) => word === "check" || word === "print" || word === "run");
+    const result = await runCli(local ? argv : [...argv, "--socket", socket]);
     expect(result).toEqual({ code: 2, stdout: "", stderr: `${message}\n` });
     expect(received.length).toBe(before);
   });
@@ -52,6 +60,9 @@ describe("bng's arguments", () => {
     expect(result).toEqual({ code: 0, stdout: "did reload\n", stderr: "" });
     expect(received.at(-1)).toEqual({ cmd: "reload", file: resolve("conf/next.conf") });
     expect(resolve("conf/next.conf")).toStartWith("/");
+    // BalanceNG's habit: the file named with -c.
+    await runCli(["-c", "conf/other.conf", "reload", "--socket", socket]);
+    expect(received.at(-1)).toEqual({ cmd: "reload", file: resolve("conf/other.conf") });
     await runCli(["reload", "--socket", socket]);
     expect(received.at(-1)).toEqual({ cmd: "reload" });
   });

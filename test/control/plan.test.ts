@@ -112,6 +112,16 @@ describe("planRun", () => {
     ]);
   });
 
+  test("an unregistered target takes no part, so neither its address nor its mode is refused", () => {
+    const outside = SEED_CONFIG_TEXT.replace("ipaddr 172.16.1.101", "ipaddr 192.168.7.101");
+    expect(plan(outside).ok).toBe(false);
+    const unregistered = outside.replace("register targets 1,2", "register targets 1");
+    expect(plan(unregistered).ok).toBe(true);
+    const nat = SEED_CONFIG_TEXT.replace(/dsr enable\n\}\nregister targets/, "}\nregister targets");
+    expect(errorsOf(nat)).toEqual(["target 2 (172.16.1.101) of server 1 is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target 2"]);
+    expect(plan(nat.replace("register targets 1,2", "register targets 1")).ok).toBe(true);
+  });
+
   test("servers on two interfaces, or a network with no interface among several, are refused", () => {
     const secondNetwork = `network 2 {\naddr 10.0.0.0\nmask 255.255.255.0\nreal 10.0.0.2\ninterface eth1\n}\nregister network 2\nenable network 2\nserver 2 {\nipaddr 10.0.0.10\nport 80\nprotocol tcp\ntargets 3\n}\nregister server 2\nenable server 2\ntarget 3 {\nipaddr 10.0.0.100\nport 80\nprotocol tcp\ndsr enable\n}\nregister target 3\nenable target 3\n`;
     expect(errorsOf(`interface eth1\n${SEED_CONFIG_TEXT}${secondNetwork}`)).toEqual(["the enabled servers use several interfaces (eth0, eth1): bng runs single-legged DSR on one interface"]);

@@ -56,7 +56,6 @@ const C_VALUES: Record<string, string> = {
   "SOCKADDR_UN.size": "sizeof(struct sockaddr_un)",
   "SOCKADDR_UN.family": "offsetof(struct sockaddr_un, sun_family)",
   "SOCKADDR_UN.path": "offsetof(struct sockaddr_un, sun_path)",
-  "SOCKADDR_UN.pathSize": "sizeof(((struct sockaddr_un *)0)->sun_path)",
   AF_UNIX: "AF_UNIX",
   AF_INET: "AF_INET",
   AF_PACKET: "AF_PACKET",
