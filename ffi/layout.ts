@@ -110,6 +110,7 @@ export const PACKET_OUTGOING = 4;
 /** PACKET_MMAP, TPACKET_V2: one status word per frame, so no block timeout delays a frame. */
 export const PACKET_RX_RING = 5;
 export const PACKET_VERSION = 10;
+export const PACKET_RESERVE = 12;
 export const TPACKET_V2 = 1;
 /** struct tpacket_req { unsigned tp_block_size, tp_block_nr, tp_frame_size, tp_frame_nr; } */
 export const TPACKET_REQ = { size: 16, blockSize: 0, blockNr: 4, frameSize: 8, frameNr: 12 } as const;

@@ -49,8 +49,8 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
    * Sends a 60- and a 300-byte frame through tx and one through the frame sender from A, with
    * B receiving into 128-byte slots and tcpdump watching A's side of the link.
    */
-  async function sendScenario(mode: "bypass" | "qdisc", marker: string, io: IoKind = "mmsg") {
-    const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", "128"], io);
+  async function sendScenario(mode: "bypass" | "qdisc", marker: string, io: IoKind = "mmsg", lengths = [60, 300], slotSize = 128) {
+    const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", String(slotSize)], io);
     const tcpdump = lab.spawn(lab.namespaceA, ["tcpdump", "-l", "-n", "-e", "-i", lab.linkA, "ether", "proto", "0x88b5"]);
     // tcpdump says "listening on" once its capture is open.
     const tcpdumpErrors = tcpdump.stderr.getReader();
@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
       if (chunk.done) throw new Error(`tcpdump failed: ${tcpdumpBanner}`);
       tcpdumpBanner += new TextDecoder().decode(chunk.value);
     }
-    const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, "60", "300"]);
+    const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, ...lengths.map(String)]);
     const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number }>();
     const received = await receiver.result<{ frames: FrameSummary[]; stats: { truncatedFrames: number } }>();
     tcpdump.kill();
@@ -81,6 +81,14 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     expect(byMarker.get("bypass-1")).toMatchObject({ length: 128, flags: FRAME_TRUNCATED });
     expect(byMarker.get("bypass-control")).toMatchObject({ length: 64, pktType: PACKET_HOST, source: lab.macA });
     expect(received.stats.truncatedFrames).toBe(1);
+  }, 20_000);
+
+  // The ring copies short frames out as words plus a 0-3 byte tail, long ones with memcpy.
+  test.each(["mmsg", "ring"] as const)("%s receiving: frames of every length arrive byte for byte", async (io) => {
+    const lengths = [60, 61, 62, 63, 255, 256, 257, 258, 1001, 1514];
+    const { sent, byMarker } = await sendScenario("bypass", "whole", io, lengths, 2048);
+    expect(sent.accepted).toBe(lengths.length);
+    expect(lengths.map((_, slot) => byMarker.get(`whole-${slot}`))).toEqual(lengths.map((length) => expect.objectContaining({ length, flags: 0, intact: true })));
   }, 20_000);
 
   test("frames sent through the qdisc pass the local taps but never come back to bng's sockets", async () => {

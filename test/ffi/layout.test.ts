@@ -82,6 +82,7 @@ const C_VALUES: Record<string, string> = {
   TP_STATUS_USER: "TP_STATUS_USER",
   PACKET_RX_RING: "PACKET_RX_RING",
   PACKET_VERSION: "PACKET_VERSION",
+  PACKET_RESERVE: "PACKET_RESERVE",
   TPACKET_V2: "TPACKET_V2",
   "TPACKET_REQ.size": "sizeof(struct tpacket_req)",
   "TPACKET_REQ.blockSize": "offsetof(struct tpacket_req, tp_block_size)",

@@ -33,6 +33,8 @@ export interface FrameSummary {
   tcpFlags?: number;
   destinationPort?: number;
   marker?: string;
+  /** For test frames: every byte after the marker is the pattern writeTestFrame wrote. */
+  intact?: boolean;
 }
 
 const [mode = "", ifname = "", ...rest] = process.argv.slice(2);
@@ -68,8 +70,17 @@ function summarize(io: AfPacketIO, slot: number): FrameSummary {
   if (etherType === TEST_ETHERTYPE) {
     const end = Math.min(length, slotSize);
     summary.marker = new TextDecoder().decode(bytes.subarray(at + 14, at + end)).replace(/\0.*$/s, "");
+    summary.intact = true;
+    for (let offset = 14 + summary.marker.length + 1; offset < end; offset++) {
+      if (bytes[at + offset] !== patternByte(offset)) summary.intact = false;
+    }
   }
   return summary;
+}
+
+/** What a test frame holds at `offset` past its marker: a pattern no copy gets right by accident. */
+function patternByte(offset: number): number {
+  return (offset * 7 + 3) & 0xff;
 }
 
 /** Writes a TEST_ETHERTYPE frame of `length` bytes carrying `marker` into `target` at `at`. */
@@ -79,7 +90,9 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
   target.set(source, at + 6);
   target[at + 12] = TEST_ETHERTYPE >> 8;
   target[at + 13] = TEST_ETHERTYPE & 0xff;
-  target.set(new TextEncoder().encode(marker).subarray(0, length - 14), at + 14);
+  const text = new TextEncoder().encode(marker).subarray(0, length - 14);
+  target.set(text, at + 14);
+  for (let offset = 14 + text.length + 1; offset < length; offset++) target[at + offset] = patternByte(offset);
 }
 
 /** A PacketIO with the receive backend the test asked for (BNG_TEST_IO). */
