@@ -449,9 +449,13 @@ export class Daemon implements DaemonView {
         this.dropSessionsOf(old.id, "reload");
       }
     }
-    const servers = new Set(loaded.config.servers.filter((server) => server.registered).map((server) => server.id));
-    const orphaned = this.sessions.removeWhere((serverId) => !servers.has(serverId));
+    // The new table already refuses these sessions (keepsSession); removing them keeps the
+    // session counts and `show sessions` true.
+    const members = new Map(loaded.config.servers.filter((server) => server.registered).map((server) => [server.id, new Set([...server.targets, ...server.backup])]));
+    const orphaned = this.sessions.removeWhere((serverId) => !members.has(serverId));
     if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
+    const unlisted = this.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
+    if (unlisted > 0) this.logger.info("sessions-removed", { sessions: unlisted, why: "target no longer listed by its server" });
     // The workers judge a session's idleness by its server's timeout in the new table at once;
     // the stored timeouts (sweep, show sessions) follow.
     for (const server of loaded.config.servers) {

@@ -388,7 +388,7 @@ export class Processor {
     }
     const targetId = this.sessions.find(table.field(serverAt, S_ID), clientIp, 0, this.nowS, table.field(serverAt, S_TIMEOUT_S));
     const target = table.targetIndexOfId(targetId);
-    if (target < 0 || !table.keepsSessions(target)) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    if (target < 0 || !table.keepsSession(only, target)) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
     const at = slot * this.rx.slotSize;
     return this.forward(slot, at, this.rx.lengths[slot] ?? 0, serverAt, target);
   }
@@ -409,7 +409,7 @@ export class Processor {
     // Two rounds at most: a concurrent worker may have bound the client to a target this
     // generation of the table no longer keeps; that binding is then replaced once.
     for (let round = 0; round < 2; round++) {
-      if (bound >= 0 && table.keepsSessions(bound)) return bound;
+      if (bound >= 0 && table.keepsSession(server, bound)) return bound;
       const chosen = this.selector.select(table, server, clientIp, keyPort);
       if (chosen < 0) return -1;
       const chosenId = table.field(table.targetAt(chosen), T_ID);
@@ -417,7 +417,7 @@ export class Processor {
       if (boundId === chosenId) return chosen;
       bound = table.targetIndexOfId(boundId);
     }
-    return bound >= 0 && table.keepsSessions(bound) ? bound : -1;
+    return bound >= 0 && table.keepsSession(server, bound) ? bound : -1;
   }
 
   /**

@@ -41,6 +41,10 @@ export const H_TARGET_ID_MAP_AT = 10;
 export const H_TARGET_IP_MASK = 11;
 export const H_TARGET_IP_AT = 12;
 export const H_WORD_COUNT = 13;
+/** Start of the servers' member bitsets: per server, bit i set when target i is in its `targets` or `backup`. */
+export const H_MEMBERS_AT = 14;
+/** Words per server in the member bitsets. */
+export const H_MEMBER_WORDS = 15;
 export const HEADER_WORDS = 16;
 
 // VIP hash slot: one per distinct VIP address; servers of that address are contiguous.

@@ -27,6 +27,8 @@ import {
   H_TARGET_IP_MASK,
   H_TARGET_IP_AT,
   H_WORD_COUNT,
+  H_MEMBERS_AT,
+  H_MEMBER_WORDS,
   HEADER_WORDS,
   VIP_IP,
   VIP_FIRST_SERVER,
@@ -100,6 +102,8 @@ export class ForwardingTable {
   private readonly targetIdMapAt: number;
   private readonly targetIpMask: number;
   private readonly targetIpAt: number;
+  private readonly membersAt: number;
+  private readonly memberWords: number;
 
   constructor(buffer: SharedArrayBuffer) {
     const words = new Int32Array(buffer);
@@ -119,6 +123,8 @@ export class ForwardingTable {
     this.targetIdMapAt = header(H_TARGET_ID_MAP_AT);
     this.targetIpMask = header(H_TARGET_IP_MASK);
     this.targetIpAt = header(H_TARGET_IP_AT);
+    this.membersAt = header(H_MEMBERS_AT);
+    this.memberWords = header(H_MEMBER_WORDS);
   }
 
   get generation(): number {
@@ -176,13 +182,16 @@ export class ForwardingTable {
   }
 
   /**
-   * Whether an existing session may still send to target `index`: its MAC is known and it is up
-   * or disabled (draining). Pending and down targets lose their sessions.
+   * Whether an existing session of server `server` may still send to target `target` (both
+   * table indexes): the target's MAC is known, it is up or disabled (draining), and the server
+   * still lists it in `targets` or `backup`. Pending and down targets lose their sessions, and so
+   * does a target a reload took out of the server's lists, on the session's next packet.
    */
-  keepsSessions(index: number): boolean {
-    const at = this.targetAt(index);
+  keepsSession(server: number, target: number): boolean {
+    const at = this.targetAt(target);
     const state = this.words[at + T_STATE];
-    return this.words[at + T_MAC_KNOWN] === 1 && (state === TARGET_UP || state === TARGET_DISABLED);
+    if (this.words[at + T_MAC_KNOWN] !== 1 || (state !== TARGET_UP && state !== TARGET_DISABLED)) return false;
+    return ((this.words[this.membersAt + server * this.memberWords + (target >> 5)] ?? 0) & (1 << (target & 31))) !== 0;
   }
 }
 
@@ -250,7 +259,9 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
   const targetsAt = serversAt + servers.length * SERVER_STRIDE;
   const targetIdMapAt = targetsAt + targets.length * TARGET_STRIDE;
   const targetIpAt = targetIdMapAt + ID_LIMIT;
-  const activeAt = targetIpAt + targetIpSlots * TARGET_IP_STRIDE;
+  const membersAt = targetIpAt + targetIpSlots * TARGET_IP_STRIDE;
+  const memberWords = Math.ceil(targets.length / 32);
+  const activeAt = membersAt + servers.length * memberWords;
   const wordCount = activeAt + activeLists.reduce((sum, a) => sum + a.list.length * ACTIVE_STRIDE, 0);
   const maglevServers = servers.filter((s, i) => s.method === "maglev" && activeLists[i]!.list.length > 0).length;
   // Rounded up to whole words so the Int32 view may span the buffer (Maglev tables are odd-sized).
@@ -271,6 +282,8 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
   words[H_TARGET_IP_MASK] = targetIpSlots - 1;
   words[H_TARGET_IP_AT] = targetIpAt;
   words[H_WORD_COUNT] = wordCount;
+  words[H_MEMBERS_AT] = membersAt;
+  words[H_MEMBER_WORDS] = memberWords;
 
   for (const vip of distinctVips) {
     let slot = mix32(vip) & (vipSlots - 1);
@@ -331,6 +344,10 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     words[at + S_ACTIVE_AT] = listAt;
     words[at + S_ACTIVE_COUNT] = list.length;
     words[at + S_USING_BACKUP] = backup ? 1 : 0;
+    for (const id of [...server.targets, ...server.backup]) {
+      const member = targetIndexById.get(id);
+      if (member !== undefined) words[membersAt + index * memberWords + (member >> 5)]! |= 1 << (member & 31);
+    }
     let cumulative = 0;
     for (const targetIndex of list) {
       cumulative += targets[targetIndex]!.weight;

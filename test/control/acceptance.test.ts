@@ -627,6 +627,29 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     expect(enabledLines[0]).toMatch(/cause="enabled by the configuration, /);
   });
 
+  test("a reload that takes a target out of the server's list moves its clients at once and removes their sessions", async () => {
+    const narrowed = new DaemonHarness();
+    try {
+      narrowed.healthy.add("172.16.1.100").add("172.16.1.101");
+      await narrowed.start(SEED_FAST_CHECKS_TEXT);
+      narrowed.answerArp([1, 2]);
+      await narrowed.waitFor(async () => (await status(narrowed)).targets.every((t) => t.state === "up"), "both targets up");
+      const clients = Array.from({ length: 10 }, (_, i) => client(600 + i));
+      const first = clients.map((c) => DaemonHarness.targetOf(narrowed.clientFrame(c)));
+      expect(new Set(first)).toEqual(new Set([1, 2]));
+      const onTarget2 = first.filter((id) => id === 2).length;
+      const logMark = narrowed.logLines.length;
+      const file = narrowed.writeConfig("only-1.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1\n}"));
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, narrowed)).message).toBe(`reloaded ${file}: 1 server, 2 targets`);
+      expect(narrowed.logLines.slice(logMark).filter((line) => / sessions-removed /.test(line))).toEqual([
+        expect.stringContaining(`sessions=${onTarget2} why="target no longer listed by its server"`),
+      ]);
+      for (const c of clients) expect(DaemonHarness.targetOf(narrowed.clientFrame(c, 80, TCP_ACK))).toBe(1);
+    } finally {
+      await narrowed.stop();
+    }
+  });
+
   test("enable server refuses what bng run would refuse: a server whose DSR target is off bng's networks stays disabled", async () => {
     const offNetwork = new DaemonHarness();
     try {

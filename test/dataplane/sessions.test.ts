@@ -77,6 +77,19 @@ describe("sessions", () => {
     expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(2);
   });
 
+  test("a reload that takes a target out of a server's lists moves its clients on their next packet, even with their sessions still stored", () => {
+    const l = lab();
+    expect(targetOf(l, packet("192.0.2.1"))).toBe(1);
+    expect(targetOf(l, packet("192.0.2.2"))).toBe(2);
+    l.reconfigure(config([{ id: 1, ipaddr: VIP, port: 80, targets: [1] }], [1, 2].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` }))));
+    expect(l.sessions.sessionsOfTarget(2)).toBe(1);
+    expect(targetOf(l, packet("192.0.2.2", 40000, TCP_ACK))).toBe(1);
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
+    // A backup is listed too: its sessions stay while it serves.
+    l.reconfigure(config([{ id: 1, ipaddr: VIP, port: 80, targets: [3], backup: [1] }], [1, 3].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` }))));
+    expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
+  });
+
   test("retimeServer gives the stored sessions of one server a new timeout (sweep and show follow)", () => {
     const table = SessionTable.create(64, EPOCH_MS);
     table.bind(1, ip("192.0.2.1"), 0, 100, 10, 1, -1);

@@ -35,6 +35,22 @@ describe("forwarding table", () => {
     expect(build({ 3: "up" }).field(build({ 3: "up" }).serverAt(0), S_USING_BACKUP)).toBe(1);
   });
 
+  test("a session is kept only with a target its server still lists (targets or backup), up or draining", () => {
+    // 40 targets, so the members of a server span more than one 32-bit word.
+    const many = config(
+      [
+        { id: 1, ipaddr: "10.0.0.10", port: 80, targets: [1, 35], backup: [3] },
+        { id: 2, ipaddr: "10.0.0.11", port: 80, targets: [3, 40] },
+      ],
+      Array.from({ length: 40 }, (_, i) => ({ id: i + 1, ipaddr: `10.0.1.${i + 1}` })),
+    );
+    const states = new Map<number, TargetRuntime>(Array.from({ length: 40 }, (_, i) => [i + 1, { mac: mac("02:00:00:00:0b:01"), state: i + 1 === 40 ? "down" : "up" }]));
+    const table = buildForwardingTable({ config: many, ownMac: mac("02:00:00:00:00:01"), targets: states });
+    const keeps = (server: number, id: number) => table.keepsSession(server, table.targetIndexOfId(id));
+    expect([1, 35, 3, 2, 40].map((id) => keeps(0, id))).toEqual([true, true, true, false, false]);
+    expect([3, 40, 1, 35].map((id) => keeps(1, id))).toEqual([true, false, false, false]);
+  });
+
   test("ids outside the id space and bad weights are refused", () => {
     const bad = config([{ id: ID_LIMIT, ipaddr: "10.0.0.10", port: 80, targets: [1] }], [{ id: 1, ipaddr: "10.0.0.101" }]);
     expect(() => buildForwardingTable({ config: bad, ownMac: mac("02:00:00:00:00:01"), targets: new Map() })).toThrow(/server id/);
@@ -61,7 +77,7 @@ describe("forwarding table", () => {
     }
     expect(subscriber.hasNewer()).toBe(false);
     expect(subscriber.table.generation).toBe(generation);
-    expect(subscriber.table.keepsSessions(subscriber.table.targetIndexOfId(1))).toBe(false);
+    expect(subscriber.table.keepsSession(0, subscriber.table.targetIndexOfId(1))).toBe(false);
     subscriber.adopt(initial.buffer); // a stale buffer arriving late changes nothing
     expect(subscriber.table.generation).toBe(generation);
     new TableSubscriber(exchange, 1, subscriber.table);
