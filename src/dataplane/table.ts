@@ -238,8 +238,10 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
 
   const stateOf = (index: number): number => {
     const target = targets[index]!;
-    if (!target.enabled) return TARGET_DISABLED;
-    return TARGET_STATES.indexOf(input.targets.get(target.id)?.state ?? "pending");
+    const state = input.targets.get(target.id)?.state ?? "pending";
+    // A disabled target drains, unless it is down: then its sessions end like any down target's.
+    if (!target.enabled && state !== "down") return TARGET_DISABLED;
+    return TARGET_STATES.indexOf(state);
   };
   const macOf = (index: number): Uint8Array | undefined => input.targets.get(targets[index]!.id)?.mac;
   const selectable = (index: number): boolean => stateOf(index) === TARGET_UP && macOf(index)?.length === 6;

@@ -233,8 +233,10 @@ export class TargetHealth {
   }
 
   private computeState(): HealthState {
-    if (!this.enabled) return "disabled";
+    // Down wins even over disabled: a draining target that dies must lose its sessions, or its
+    // clients would keep being sent to a dead host until they went idle.
     if (this.checks.some((check) => check.state === "down")) return "down";
+    if (!this.enabled) return "disabled";
     if (this.checks.every((check) => check.state === "up")) return "up";
     return "pending";
   }

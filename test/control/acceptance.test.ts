@@ -581,6 +581,25 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
   }, 15_000);
 
+  test("a draining (disabled) target that dies loses its sessions like any down target; its clients move", async () => {
+    const clientsOf1: string[] = [];
+    for (let i = 300; clientsOf1.length < 3; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
+    expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: 1 }, fast)).message).toContain("target 1 disabled");
+    for (const c of clientsOf1) expect(sendTo(c, TCP_ACK)).toBe(1);
+    const logMark = fast.logLines.length;
+    fast.healthy.delete("172.16.1.100");
+    try {
+      await fast.waitFor(async () => target(await status(fast), 1).state === "down", "disabled target 1 down", 6000);
+      expect(target(await status(fast), 1).sessions).toBe(0);
+      expect(fast.logLines.slice(logMark).filter((line) => / target-down target=1 /.test(line))).toHaveLength(1);
+      for (const c of clientsOf1) expect({ client: c, target: sendTo(c, TCP_ACK) }).toEqual({ client: c, target: 2 });
+    } finally {
+      fast.healthy.add("172.16.1.100");
+      await result({ cmd: "enable", kind: "target", id: 1 }, fast);
+      await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
+    }
+  }, 15_000);
+
   test("a reload that changes a server's timeout gives its existing sessions the new one", async () => {
     for (let i = 100; i < 104; i++) sendTo(client(i));
     const timeouts = () => new Set(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS));

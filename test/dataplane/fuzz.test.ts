@@ -402,10 +402,10 @@ class Model {
     return this.configEnabled(id) && run?.state === "up" && run.macKnown;
   }
 
-  /** An existing session may still go to it: MAC known and up or disabled (draining). */
+  /** An existing session may still go to it: MAC known and up or disabled (draining), never down. */
   keepsSessions(id: number): boolean {
     const run = this.targets.get(id);
-    if (run === undefined || !run.macKnown) return false;
+    if (run === undefined || !run.macKnown || run.state === "down") return false;
     return !this.configEnabled(id) || run.state === "up" || run.state === "disabled";
   }
 

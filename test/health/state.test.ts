@@ -103,7 +103,7 @@ describe("several checks", () => {
 });
 
 describe("operator disable and targets without checks", () => {
-  test("disable wins over every check result and produces exactly one event each way", () => {
+  test("disable wins over up and pending, one event each way; the checks keep running meanwhile", () => {
     const health = new TargetHealth(TARGET, [TCP80, PING], true, 0);
     health.record(0, { ok: true, latencyMs: 1 }, s(0));
     health.record(1, { ok: true, latencyMs: 1 }, s(0));
@@ -111,15 +111,24 @@ describe("operator disable and targets without checks", () => {
     expect(health.setEnabled(false, s(1), "operator")).toBeUndefined();
     expect(health.record(0, { ok: true, latencyMs: 1 }, s(2))).toBeUndefined();
     expect(health.record(0, { ok: false, cause: "refused" }, s(4))).toBeUndefined();
-    expect(health.expire(s(20))).toBeUndefined();
     expect(health.current).toBe("disabled");
     expect(health.snapshot().reason).toBe("disabled by operator");
     // The checks kept running while disabled, so enabling knows the truth at once.
-    expect(health.setEnabled(true, s(22), "operator")).toMatchObject({
-      from: "disabled",
-      to: "down",
-      cause: "enabled by operator, tcpopen 80 refused for 10 s",
-    });
+    expect(health.setEnabled(true, s(5), "operator")).toMatchObject({ from: "disabled", to: "up", cause: "enabled by operator, tcpopen 80 connected in 1.0 ms, ping reply in 1.0 ms" });
+  });
+
+  test("a disabled (draining) target whose checks go down is down, so its sessions end; it drains again once they recover", () => {
+    const health = new TargetHealth(TARGET, [TCP80], true, 0);
+    health.record(0, { ok: true, latencyMs: 1 }, s(0));
+    expect(health.setEnabled(false, s(1), "operator")).toMatchObject({ to: "disabled" });
+    health.record(0, { ok: false, cause: "refused" }, s(4));
+    expect(health.expire(s(20))).toMatchObject({ from: "disabled", to: "down", cause: "tcpopen 80 refused for 10 s" });
+    expect(health.current).toBe("down");
+    // Enabling a dead target changes nothing visible: it stays down until a check succeeds.
+    expect(health.setEnabled(true, s(21), "operator")).toBeUndefined();
+    expect(health.setEnabled(false, s(22), "operator")).toBeUndefined();
+    expect(health.record(0, { ok: true, latencyMs: 1 }, s(23))).toMatchObject({ from: "down", to: "disabled", cause: "disabled by operator" });
+    expect(health.setEnabled(true, s(24), "operator")).toMatchObject({ from: "disabled", to: "up" });
   });
 
   test("the configuration's enable/disable is told apart from the operator's, and restating a flag changes nothing", () => {
