@@ -302,12 +302,12 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     });
   }
 
-  function monitor(def: TargetDef, startMs: number): MonitoredTarget {
+  function monitor(def: TargetDef, startMs: number, inherited?: "up" | "down"): MonitoredTarget {
     const specs = checkSpecsOf(def);
     const target: MonitoredTarget = {
       def,
       source: options.realAddressFor(def),
-      health: new TargetHealth({ id: def.id, ipaddr: def.ipaddr, port: def.port }, specs, def.enabled, startMs),
+      health: new TargetHealth({ id: def.id, ipaddr: def.ipaddr, port: def.port }, specs, def.enabled, startMs, inherited),
       checks: specs.map((spec, index) => ({ index, spec, due: undefined, inFlight: undefined })),
       deadline: undefined,
     };
@@ -352,19 +352,16 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       }
       for (const def of defs) {
         const existing = targets.get(def.id);
-        const unchanged =
-          existing !== undefined &&
-          existing.def.ipaddr === def.ipaddr &&
-          existing.def.port === def.port &&
-          existing.source === options.realAddressFor(def) &&
-          sameChecks(checkSpecsOf(existing.def), checkSpecsOf(def));
-        if (existing && unchanged) {
+        const sameHost = existing !== undefined && existing.def.ipaddr === def.ipaddr && existing.def.port === def.port && existing.source === options.realAddressFor(def);
+        if (existing && sameHost && sameChecks(checkSpecsOf(existing.def), checkSpecsOf(def))) {
           existing.def = def;
           emit(existing.health.setEnabled(def.enabled, now, "configuration"));
           continue;
         }
         if (existing) unmonitor(existing);
-        const fresh = monitor(def, now);
+        // The same host with other checks keeps what its old checks said until the new ones report.
+        const verdict = sameHost ? existing.health.checksVerdict() : "pending";
+        const fresh = monitor(def, now, verdict === "pending" ? undefined : verdict);
         targets.set(def.id, fresh);
         if (existing) emit(fresh.health.restartedEvent(existing.health.current, now));
       }

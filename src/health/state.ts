@@ -153,16 +153,34 @@ export class TargetHealth {
   private sinceMs: number;
   private enabledBy: EnabledBy = "configuration";
 
+  /**
+   * `inherited`: for a target whose checks a reload changed (same address and port), what its
+   * old checks said. It stands while the new checks have no result, so a change of interval or
+   * port does not make an up target pending and cost it its sessions.
+   */
   constructor(
     readonly target: TargetIdentity,
     specs: readonly CheckSpec[],
     private enabled: boolean,
     startedMs: number,
+    private readonly inherited?: "up" | "down",
   ) {
     this.checks = specs.map((spec) => new CheckHealth(spec, startedMs));
     this.state = this.computeState();
     this.reason = this.describe(this.state);
     this.sinceMs = startedMs;
+  }
+
+  /** What the checks say, enabled or not: down, up, or pending (the inherited verdict while that stands). */
+  checksVerdict(): "up" | "down" | "pending" {
+    if (this.checks.some((check) => check.state === "down")) return "down";
+    if (this.checks.every((check) => check.state === "up")) return "up";
+    return this.inherited ?? "pending";
+  }
+
+  /** Whether the verdict is still the inherited one: no new check is down, and not all are up yet. */
+  private inheriting(): boolean {
+    return this.inherited !== undefined && this.checks.some((check) => check.state === "pending") && !this.checks.some((check) => check.state === "down");
   }
 
   get current(): HealthState {
@@ -233,15 +251,16 @@ export class TargetHealth {
   }
 
   private computeState(): HealthState {
+    const verdict = this.checksVerdict();
     // Down wins even over disabled: a draining target that dies must lose its sessions, or its
     // clients would keep being sent to a dead host until they went idle.
-    if (this.checks.some((check) => check.state === "down")) return "down";
+    if (verdict === "down") return "down";
     if (!this.enabled) return "disabled";
-    if (this.checks.every((check) => check.state === "up")) return "up";
-    return "pending";
+    return verdict;
   }
 
   private describe(state: HealthState): string {
+    if ((state === "up" || state === "down") && this.inheriting()) return `${state} as before a reload changed its checks; the new checks have no result yet`;
     switch (state) {
       case "disabled":
         return this.enabledBy === "operator" ? "disabled by operator" : "disabled in the configuration";

@@ -600,6 +600,19 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     }
   }, 15_000);
 
+  test("a reload that changes only a target's checks keeps it up and keeps its clients", async () => {
+    const clientsOf1: string[] = [];
+    for (let i = 400; clientsOf1.length < 3; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
+    const slower = fast.writeConfig("slower-checks.conf", SEED_FAST_CHECKS_TEXT.replace("ipaddr 172.16.1.100\nport 80\nprotocol tcp\ntcpopen 80,1,2", "ipaddr 172.16.1.100\nport 80\nprotocol tcp\ntcpopen 80,2,4"));
+    expect(readFileSync(slower, "utf8")).toContain("tcpopen 80,2,4");
+    const logMark = fast.logLines.length;
+    expect(v.parse(MessageSchema, await result({ cmd: "reload", file: slower }, fast)).message).toContain("reloaded");
+    expect(target(await status(fast), 1).state).toBe("up");
+    for (const c of clientsOf1) expect({ client: c, target: sendTo(c, TCP_ACK) }).toEqual({ client: c, target: 1 });
+    expect(fast.logLines.slice(logMark).filter((line) => / (target-pending|sessions-removed) /.test(line))).toEqual([]);
+    expect(v.parse(MessageSchema, await result({ cmd: "reload" }, fast)).message).toContain("reloaded");
+  });
+
   test("a reload that changes a server's timeout gives its existing sessions the new one", async () => {
     for (let i = 100; i < 104; i++) sendTo(client(i));
     const timeouts = () => new Set(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS));

@@ -211,24 +211,55 @@ describe("operator and reload", () => {
   });
 
   test("replaceTargets keeps unchanged targets' state, restarts changed ones, stops removed ones", () => {
-    const { clock, probes, events, monitor } = setup([target(1), target(2), target(3)]);
+    const { clock, probes, events, monitor } = setup([target(1), target(2), target(3), target(5)]);
     clock.advance(1000);
     probes.answerAll({ ok: true, latencyMs: 1 });
-    expect(monitor.snapshot().map((snapshot) => snapshot.state)).toEqual(["up", "up", "up"]);
+    expect(monitor.snapshot().map((snapshot) => snapshot.state)).toEqual(["up", "up", "up", "up"]);
     events.length = 0;
     const target1Before = probes.attempts.filter((attempt) => attempt.destination === 0xac100101).length;
-    monitor.replaceTargets([target(1, { weight: 5 }), target(2, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] }), target(4)]);
+    monitor.replaceTargets([
+      target(1, { weight: 5 }),
+      // The same host with another check: up as before until the new check reports.
+      target(2, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] }),
+      // Another host under the same id: a new target, pending.
+      target(5, { ipaddr: 0xac100109 }),
+      target(4),
+    ]);
     expect(monitor.snapshot().map((snapshot) => [snapshot.id, snapshot.state])).toEqual([
       [1, "up"],
-      [2, "pending"],
+      [2, "up"],
       [4, "pending"],
+      [5, "pending"],
     ]);
-    expect(events.map((event) => event.message)).toEqual(["target 2 172.16.1.2:80 pending: configuration changed, tcpopen 8080 no success yet"]);
+    expect(monitor.snapshot()[1]!.reason).toBe("up as before a reload changed its checks; the new checks have no result yet");
+    expect(events.map((event) => event.message)).toEqual(["target 5 172.16.1.9:80 pending: configuration changed, tcpopen 80 no success yet"]);
     clock.advance(2000);
     const after = probes.attempts.slice(-3);
     expect(after.some((attempt) => attempt.destination === 0xac100103)).toBe(false);
     expect(probes.attempts.filter((attempt) => attempt.destination === 0xac100101).length).toBe(target1Before + 1);
     expect(probes.attempts.some((attempt) => attempt.port === 8080)).toBe(true);
+    monitor.stop();
+  });
+
+  test("a target whose checks a reload changed keeps its state until the new checks decide", () => {
+    const { clock, probes, events, monitor } = setup([target(1), target(2)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    clock.advance(1000);
+    monitor.replaceTargets([target(1, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] }), target(2, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] })]);
+    expect(monitor.snapshot().map((snapshot) => snapshot.state)).toEqual(["up", "up"]);
+    events.length = 0;
+    // Target 1's new check never answers: down once its timeout has passed, not before.
+    clock.advance(4000);
+    for (const attempt of probes.open().filter((open) => open.destination === 0xac100102)) {
+      attempt.answered = true;
+      attempt.done({ ok: true, latencyMs: 1 });
+    }
+    expect(events.map((event) => [event.targetId, event.to])).toEqual([]);
+    expect(monitor.state(1)).toBe("up");
+    clock.advance(1100);
+    expect(events.map((event) => [event.targetId, event.to])).toEqual([[1, "down"]]);
+    expect(monitor.state(2)).toBe("up");
     monitor.stop();
   });
 
