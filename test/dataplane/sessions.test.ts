@@ -144,6 +144,24 @@ describe("sessions", () => {
     expect(table.sessionsOfTarget(1)).toBe(7);
   });
 
+  test("replacements of live sessions by fill level, as docs/config.md gives them (buckets of 8, not whole-table LRU)", () => {
+    const capacity = 262_144;
+    const replacedShare = (fill: number): number => {
+      const table = SessionTable.create(capacity, EPOCH_MS);
+      const clients = Math.floor(capacity * fill);
+      for (let client = 0; client < clients; client++) table.bind(1, (0x0a000000 + client) | 0, 0, 1, 600, 1 + (client % 2), -1);
+      return table.evictions / clients;
+    };
+    const shares = [0.25, 0.5, 0.75, 1].map(replacedShare);
+    expect(shares[0]).toBeLessThan(0.0001);
+    expect(shares[1]).toBeGreaterThan(0.005);
+    expect(shares[1]).toBeLessThan(0.012);
+    expect(shares[2]).toBeGreaterThan(0.04);
+    expect(shares[2]).toBeLessThan(0.065);
+    expect(shares[3]).toBeGreaterThan(0.12);
+    expect(shares[3]).toBeLessThan(0.16);
+  });
+
   test("an expired slot is reused before a live one is evicted", () => {
     const table = SessionTable.create(8, EPOCH_MS);
     for (let client = 0; client < 8; client++) table.bind(1, client + 1, 0, 100, client === 5 ? 10 : 600, 1, -1);
