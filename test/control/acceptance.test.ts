@@ -682,6 +682,31 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     }
   });
 
+  test("a VIP that a reload brings is announced with three gratuitous ARPs and answered; the VIPs there before are not announced again", async () => {
+    const growing = new DaemonHarness();
+    try {
+      await growing.start(SEED_FAST_CHECKS_TEXT);
+      const announcedFor = (vip: string, since: number) => growing.hostFrames.slice(since).filter((frame) => {
+        const [op, sender, target] = arpFields(frame);
+        return op === 1 && sender === vip && target === vip;
+      });
+      await growing.waitFor(() => announcedFor(VIP, 0).length >= 3, "the start's three announcements", 4000);
+      const mark = growing.hostFrames.length;
+      const second = "server 2 {\nipaddr 172.16.1.11\nport 80\nprotocol tcp\ntargets 1,2\n}\nregister server 2\nenable server 2\n";
+      const file = growing.writeConfig("second-vip.conf", `${SEED_FAST_CHECKS_TEXT}${second}`);
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, growing)).message).toBe(`reloaded ${file}: 2 servers, 2 targets`);
+      await growing.waitFor(() => announcedFor("172.16.1.11", mark).length >= 3, "three gratuitous ARPs for the new VIP", 4000);
+      await Bun.sleep(300);
+      expect(announcedFor("172.16.1.11", mark)).toHaveLength(3);
+      expect(announcedFor(VIP, mark)).toHaveLength(0);
+      growing.io.inject(arpRequestFor("172.16.1.11"), { pktType: 1 });
+      const answer = growing.pump();
+      expect(answer.map(arpFields)).toEqual([[2, "172.16.1.11", "172.16.1.254"]]);
+    } finally {
+      await growing.stop();
+    }
+  }, 10_000);
+
   test("enable server refuses what bng run would refuse: a server whose DSR target is off bng's networks stays disabled", async () => {
     const offNetwork = new DaemonHarness();
     try {
