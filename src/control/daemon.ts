@@ -58,6 +58,11 @@ function startSettingsChanged(running: StartSettings, wanted: Config): { wanted:
     }));
 }
 
+/** A diagnostic's first line (`file:line:column: error: message`), without the quoted source and caret: one log line each. */
+function firstLine(detail: string): string {
+  return detail.split("\n", 1)[0] ?? detail;
+}
+
 export class StartError extends Error {
   constructor(
     message: string,
@@ -557,7 +562,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   process.on("SIGHUP", () => {
     if (!daemon) return logger.warn("reload-ignored", { reason: "SIGHUP while starting" });
     void daemon.reload().then((reply) => {
-      if (!reply.ok) for (const line of reply.errors ?? []) process.stderr.write(line + "\n");
+      if (!reply.ok) for (const detail of reply.errors ?? []) logger.warn("config-error", { error: firstLine(detail) });
     });
   });
   const handler = (request: ControlRequest): Promise<ControlReply> =>
@@ -583,7 +588,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
     await controlServer.close();
     if (error instanceof StartError) {
       logger.error("start-failed", { reason: error.message });
-      for (const detail of error.details) process.stderr.write(detail + "\n");
+      for (const detail of error.details) logger.error("config-error", { error: firstLine(detail) });
     } else {
       logger.error("start-failed", { reason: (error as Error).message });
     }

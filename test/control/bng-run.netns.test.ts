@@ -136,10 +136,11 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     mark = bng!.lines.length;
     bng!.process.kill("SIGHUP");
     await bng!.waitFor(/ reload-refused .*errors=2/, 5000, mark);
-    // Every diagnostic follows on stderr, with file:line:column.
-    await bng!.waitFor(/tcpp/, 2000, mark);
-    await bng!.waitFor(/172\.16\.1\.302/, 2000, mark);
-    expect(bng!.lines.slice(mark).some((line) => line.includes(`${config}:`))).toBe(true);
+    // Every diagnostic follows as a log line of its own, with file:line:column.
+    await bng!.waitFor(/ warn  config-error error=".*:\d+:\d+: error: .*tcpp/, 2000, mark);
+    await bng!.waitFor(/ warn  config-error error=".*:\d+:\d+: error: .*172\.16\.1\.302/, 2000, mark);
+    const logLine = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) +[a-z-]+( |$)/;
+    expect(bng!.lines.slice(mark).filter((line) => !logLine.test(line))).toEqual([]);
     const after = await status();
     expect(after.targets.map((t) => [t.id, t.ipaddr])).toEqual([[1, "172.16.1.100"], [2, "172.16.1.101"], [3, "172.16.1.102"]]);
     expect(after.servers[0]!.protocol).toBe("tcp");
