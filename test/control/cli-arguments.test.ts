@@ -67,6 +67,20 @@ describe("bng's arguments", () => {
     expect(received.at(-1)).toEqual({ cmd: "reload" });
   });
 
+  test("BNG_SOCKET names the socket when --socket does not", async () => {
+    const saved = process.env.BNG_SOCKET;
+    process.env.BNG_SOCKET = socket;
+    try {
+      const before = received.length;
+      expect(await runCli(["stop"])).toEqual({ code: 0, stdout: "did stop\n", stderr: "" });
+      expect(received.slice(before)).toEqual([{ cmd: "stop" }]);
+      expect((await runCli(["stop", "--socket", join(dir, "none.sock")])).code).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env.BNG_SOCKET;
+      else process.env.BNG_SOCKET = saved;
+    }
+  });
+
   test("a well-formed client address is passed on as written", async () => {
     const result = await runCli(["show", "sessions", "--client", "198.51.100.7", "--socket", socket]);
     expect(result.code).toBe(0);
