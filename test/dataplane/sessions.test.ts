@@ -144,7 +144,7 @@ describe("sessions", () => {
     expect(table.sessionsOfTarget(1)).toBe(7);
   });
 
-  test("replacements of live sessions by fill level, as docs/config.md gives them (buckets of 8, not whole-table LRU)", () => {
+  test("replacements of live sessions by fill level, as docs/config.md gives them (two buckets of 8 per key, not whole-table LRU)", () => {
     const capacity = 262_144;
     const replacedShare = (fill: number): number => {
       const table = SessionTable.create(capacity, EPOCH_MS);
@@ -153,13 +153,33 @@ describe("sessions", () => {
       return table.evictions / clients;
     };
     const shares = [0.25, 0.5, 0.75, 1].map(replacedShare);
-    expect(shares[0]).toBeLessThan(0.0001);
-    expect(shares[1]).toBeGreaterThan(0.005);
-    expect(shares[1]).toBeLessThan(0.012);
-    expect(shares[2]).toBeGreaterThan(0.04);
-    expect(shares[2]).toBeLessThan(0.065);
-    expect(shares[3]).toBeGreaterThan(0.12);
-    expect(shares[3]).toBeLessThan(0.16);
+    expect(shares[0]).toBe(0);
+    expect(shares[1]).toBeLessThan(0.001);
+    expect(shares[2]).toBeGreaterThan(0.006);
+    expect(shares[2]).toBeLessThan(0.014);
+    expect(shares[3]).toBeGreaterThan(0.06);
+    expect(shares[3]).toBeLessThan(0.09);
+  });
+
+  test("a key whose bucket is full goes to its second bucket and is found there, also after its first bucket frees a slot", () => {
+    const table = SessionTable.create(64, EPOCH_MS); // 8 buckets of 8
+    const clients = Array.from({ length: 48 }, (_, i) => i + 1);
+    for (const client of clients) expect(table.bind(1, client, 0, 100, 600, 1 + (client % 3), -1)).toBe(1 + (client % 3));
+    const perFirstBucket = new Map<number, number>();
+    for (const client of clients) perFirstBucket.set(table.bucketOf(1, client, 0), (perFirstBucket.get(table.bucketOf(1, client, 0)) ?? 0) + 1);
+    // What first buckets alone could hold: 8 each.
+    const firstBucketsHold = [...perFirstBucket.values()].reduce((sum, count) => sum + Math.min(count, 8), 0);
+    expect(firstBucketsHold).toBeLessThan(clients.length);
+    const kept = clients.filter((client) => table.find(1, client, 0, 101, 600) !== -1);
+    expect(kept.length).toBe(clients.length - table.evictions);
+    expect(kept.length).toBeGreaterThan(firstBucketsHold);
+    for (const client of kept) expect(table.find(1, client, 0, 102, 600)).toBe(1 + (client % 3));
+    // Emptying slots anywhere does not hide a session that sits in its second bucket.
+    table.removeWhere((_server, target) => target === 1);
+    for (const client of kept) expect(table.find(1, client, 0, 103, 600)).toBe(client % 3 === 0 ? -1 : 1 + (client % 3));
+    // A bind of a key already present (in either bucket) returns its target, never a second copy.
+    for (const client of kept) if (client % 3 !== 0) expect(table.bind(1, client, 0, 104, 600, 9, -1)).toBe(1 + (client % 3));
+    expect(table.list(104).length).toBe(kept.filter((client) => client % 3 !== 0).length);
   });
 
   test("an expired slot is reused before a live one is evicted", () => {
