@@ -412,8 +412,19 @@ export class Daemon implements DaemonView {
     if (!target) return { ok: false, error: `no target ${id} (targets: ${this.config.targets.map((t) => t.id).join(", ") || "none"})` };
     if (target.enabled === enabled) return { ok: true, result: { message: `target ${id} is already ${enabled ? "enabled" : "disabled"}` } };
     target.enabled = enabled;
+    const before = this.monitor.state(id);
     this.monitor.setEnabled(id, enabled);
     this.publish();
+    // A down target stays down either way (down wins over disabled): no state event is logged,
+    // so the operator's action is, and the reply says what it means.
+    if (before === "down" && this.monitor.state(id) === "down") {
+      const verb = enabled ? "enabled" : "disabled";
+      this.logger.info(enabled ? "target-enabled" : "target-disabled", { target: id, address: `${ipToString(target.ipaddr)}:${target.port}`, cause: `${verb} by operator while down` });
+      return {
+        ok: true,
+        result: { message: `target ${id} ${verb}: it is down, ${enabled ? "and takes new sessions once it is up" : "has no sessions, and stays disabled when it comes back"}` },
+      };
+    }
     const sessions = this.sessions.sessionsOfTarget(id);
     return {
       ok: true,
@@ -445,22 +456,16 @@ export class Daemon implements DaemonView {
     const previous = this.config;
     const answeredBefore = new Set(previous.servers.filter(isActive).map((s) => s.ipaddr));
     // A target id now naming another address is a new target: its old sessions and MAC go.
+    const renewed: number[] = [];
     for (const old of previous.targets) {
       const next = loaded.config.targets.find((target) => target.id === old.id);
       if (!next || next.ipaddr !== old.ipaddr || !next.registered) {
         // The workers' neighbour entry for this id still holds the old host's MAC: only an ARP
         // seen from now on (a higher sighting count) may give the id its new MAC.
         this.runtime.set(old.id, { mac: undefined, sightings: this.neighbours.read(old.id)?.sightings ?? 0, lastArpRequestMs: -Infinity });
-        this.dropSessionsOf(old.id, "reload");
+        renewed.push(old.id);
       }
     }
-    // The new table already refuses these sessions (keepsSession); removing them keeps the
-    // session counts and `show sessions` true.
-    const members = new Map(loaded.config.servers.filter((server) => server.registered).map((server) => [server.id, new Set([...server.targets, ...server.backup])]));
-    const orphaned = this.sessions.removeWhere((serverId) => !members.has(serverId));
-    if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
-    const unlisted = this.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
-    if (unlisted > 0) this.logger.info("sessions-removed", { sessions: unlisted, why: "target no longer listed by its server" });
     // The workers judge a session's idleness by its server's timeout in the new table at once;
     // the stored timeouts (sweep, show sessions) follow.
     for (const server of loaded.config.servers) {
@@ -472,6 +477,15 @@ export class Daemon implements DaemonView {
     this.configPath = path;
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
+    // The new table already refuses these sessions (keepsSession); removing them after it is
+    // published (a worker still on the old table could bind them again) keeps the session counts
+    // and `show sessions` true.
+    for (const id of renewed) this.dropSessionsOf(id, "reload");
+    const members = new Map(loaded.config.servers.filter((server) => server.registered).map((server) => [server.id, new Set([...server.targets, ...server.backup])]));
+    const orphaned = this.sessions.removeWhere((serverId) => !members.has(serverId));
+    if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
+    const unlisted = this.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
+    if (unlisted > 0) this.logger.info("sessions-removed", { sessions: unlisted, why: "target no longer listed by its server" });
     this.network.dropKernelCopies(servedVips(loaded.config));
     try {
       await this.serveMetrics(loaded.config.settings.metrics);

@@ -302,7 +302,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     });
   }
 
-  function monitor(def: TargetDef, startMs: number, inherited?: "up" | "down"): MonitoredTarget {
+  function monitor(def: TargetDef, startMs: number, inherited?: ConstructorParameters<typeof TargetHealth>[4]): MonitoredTarget {
     const specs = checkSpecsOf(def);
     const target: MonitoredTarget = {
       def,
@@ -361,7 +361,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
         if (existing) unmonitor(existing);
         // The same host with other checks keeps what its old checks said until the new ones report.
         const verdict = sameHost ? existing.health.checksVerdict() : "pending";
-        const fresh = monitor(def, now, verdict === "pending" ? undefined : verdict);
+        const fresh = monitor(def, now, verdict === "pending" ? undefined : { verdict, lastGoodMs: existing?.health.lastGoodMs() });
         targets.set(def.id, fresh);
         if (existing) emit(fresh.health.restartedEvent(existing.health.current, now));
       }

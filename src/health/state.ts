@@ -3,9 +3,11 @@
 //
 // Per check:  pending --success--> up --T s without success--> down --success--> up
 //             pending --T s without success since monitoring began--> down
-// Per target: disabled when the operator disabled it (whatever the checks say); otherwise up
-// when it has no checks or every check is up, down when any check is down, else pending.
-// Pending is not up: a target receives traffic only after its first successful check.
+// Per target: down when any check is down (enabled or not: a draining target that dies must
+// lose its sessions); else disabled when the operator or the file disabled it; else up when it
+// has no checks or every check is up, else pending. Pending is not up: a target receives
+// traffic only after its first successful check (a reload that changes its checks hands the
+// old verdict over until the new checks decide).
 import { ipToString } from "../config/model.ts";
 
 export type CheckSpec =
@@ -155,17 +157,20 @@ export class TargetHealth {
 
   /**
    * `inherited`: for a target whose checks a reload changed (same address and port), what its
-   * old checks said. It stands while the new checks have no result, so a change of interval or
-   * port does not make an up target pending and cost it its sessions.
+   * old checks said. It stands while the new checks have no verdict, so a change of interval or
+   * port does not make an up target pending and cost it its sessions. An inherited "up" lasts
+   * no longer than the old checks' last success allows: the new checks count their timeout
+   * from `lastGoodMs`, so a host that died just before the reload still goes down in time.
    */
   constructor(
     readonly target: TargetIdentity,
     specs: readonly CheckSpec[],
     private enabled: boolean,
     startedMs: number,
-    private readonly inherited?: "up" | "down",
+    private readonly inherited?: { verdict: "up" | "down"; lastGoodMs: number | undefined },
   ) {
-    this.checks = specs.map((spec) => new CheckHealth(spec, startedMs));
+    const checksFromMs = inherited?.verdict === "up" ? Math.min(startedMs, inherited.lastGoodMs ?? startedMs) : startedMs;
+    this.checks = specs.map((spec) => new CheckHealth(spec, checksFromMs));
     this.state = this.computeState();
     this.reason = this.describe(this.state);
     this.sinceMs = startedMs;
@@ -175,7 +180,20 @@ export class TargetHealth {
   checksVerdict(): "up" | "down" | "pending" {
     if (this.checks.some((check) => check.state === "down")) return "down";
     if (this.checks.every((check) => check.state === "up")) return "up";
-    return this.inherited ?? "pending";
+    return this.inherited?.verdict ?? "pending";
+  }
+
+  /**
+   * The oldest of the checks' last successes: since when an "up" verdict has gone unconfirmed
+   * (the inherited one's while a check has none yet, so two reloads in a row do not extend it).
+   */
+  lastGoodMs(): number | undefined {
+    let oldest: number | undefined;
+    for (const check of this.checks) {
+      if (check.lastSuccessMs === undefined) return this.inherited?.lastGoodMs;
+      if (oldest === undefined || check.lastSuccessMs < oldest) oldest = check.lastSuccessMs;
+    }
+    return oldest;
   }
 
   /** Whether the verdict is still the inherited one: no new check is down, and not all are up yet. */
@@ -191,17 +209,28 @@ export class TargetHealth {
   record(index: number, result: ProbeResult, atMs: number): HealthEvent | undefined {
     const check = this.checks[index];
     if (!check) throw new RangeError(`target ${this.target.id} has no check ${index}`);
+    const wasInheriting = this.inheriting();
     check.record(result, atMs);
     const next = this.computeState();
-    return this.transition(next, atMs, next === "up" ? check.stateCause : this.describe(next));
+    this.endInheritance(wasInheriting, next);
+    // A disabled target that comes back from down says what brought it back, and that it stays disabled.
+    const cause = next === "up" ? check.stateCause : next === "disabled" && this.state === "down" ? `${check.stateCause}; ${this.describe(next)}` : this.describe(next);
+    return this.transition(next, atMs, cause);
+  }
+
+  /** When the new checks' verdict confirms the inherited state, the reason says so now (no event follows). */
+  private endInheritance(wasInheriting: boolean, next: HealthState): void {
+    if (wasInheriting && !this.inheriting() && next === this.state) this.reason = this.describe(next);
   }
 
   /** Applies every timeout that ran out by `nowMs`; returns the event when the state changed. */
   expire(nowMs: number): HealthEvent | undefined {
+    const wasInheriting = this.inheriting();
     let changed = false;
     for (const check of this.checks) changed = check.expire(nowMs) || changed;
     if (!changed) return undefined;
     const next = this.computeState();
+    this.endInheritance(wasInheriting, next);
     return this.transition(next, nowMs, this.describe(next));
   }
 
@@ -260,7 +289,7 @@ export class TargetHealth {
   }
 
   private describe(state: HealthState): string {
-    if ((state === "up" || state === "down") && this.inheriting()) return `${state} as before a reload changed its checks; the new checks have no result yet`;
+    if ((state === "up" || state === "down") && this.inheriting()) return `${state} as before a reload changed its checks, until the new checks decide`;
     switch (state) {
       case "disabled":
         return this.enabledBy === "operator" ? "disabled by operator" : "disabled in the configuration";

@@ -600,6 +600,25 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     }
   }, 15_000);
 
+  test("disabling a target that is down is logged and said; when it comes back it stays disabled, and says why", async () => {
+    fast.healthy.delete("172.16.1.100");
+    try {
+      await fast.waitFor(async () => target(await status(fast), 1).state === "down", "target 1 down", 6000);
+      const logMark = fast.logLines.length;
+      expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: 1 }, fast)).message).toBe(
+        "target 1 disabled: it is down, has no sessions, and stays disabled when it comes back",
+      );
+      expect(fast.logLines.slice(logMark).filter((line) => / target-/.test(line))).toEqual([expect.stringMatching(/ info  target-disabled target=1 address=172\.16\.1\.100:80 cause="disabled by operator while down"$/)]);
+      fast.healthy.add("172.16.1.100");
+      await fast.waitFor(async () => target(await status(fast), 1).state === "disabled", "target 1 back, disabled", 3000);
+      expect(fast.logLines.slice(logMark).filter((line) => / target-disabled /.test(line)).at(-1)).toMatch(/cause="tcpopen 80 connected in [0-9.]+ ms; disabled by operator"$/);
+    } finally {
+      fast.healthy.add("172.16.1.100");
+      await result({ cmd: "enable", kind: "target", id: 1 }, fast);
+      await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
+    }
+  }, 15_000);
+
   test("a reload that changes only a target's checks keeps it up and keeps its clients", async () => {
     const clientsOf1: string[] = [];
     for (let i = 400; clientsOf1.length < 3; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
@@ -670,6 +689,12 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
       const first = clients.map((c) => DaemonHarness.targetOf(narrowed.clientFrame(c)));
       expect(new Set(first)).toEqual(new Set([1, 2]));
       const onTarget2 = first.filter((id) => id === 2).length;
+      // Made a backup, target 2 is still listed: its clients keep it (a backup's sessions stay).
+      const backupMark = narrowed.logLines.length;
+      const asBackup = narrowed.writeConfig("backup-2.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1\nbackup 2\n}"));
+      expect(v.parse(MessageSchema, await result({ cmd: "reload", file: asBackup }, narrowed)).message).toBe(`reloaded ${asBackup}: 1 server, 2 targets`);
+      expect(narrowed.logLines.slice(backupMark).filter((line) => / sessions-removed /.test(line))).toEqual([]);
+      clients.forEach((c, i) => expect(DaemonHarness.targetOf(narrowed.clientFrame(c, 80, TCP_ACK))).toBe(first[i]));
       const logMark = narrowed.logLines.length;
       const file = narrowed.writeConfig("only-1.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1\n}"));
       expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, narrowed)).message).toBe(`reloaded ${file}: 1 server, 2 targets`);

@@ -85,7 +85,7 @@ describe("sessions", () => {
     expect(l.sessions.sessionsOfTarget(2)).toBe(1);
     expect(targetOf(l, packet("192.0.2.2", 40000, TCP_ACK))).toBe(1);
     expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
-    // A backup is listed too: its sessions stay while it serves.
+    // A backup is listed too: a session with it stays, even while a primary is up.
     l.reconfigure(config([{ id: 1, ipaddr: VIP, port: 80, targets: [3], backup: [1] }], [1, 3].map((id) => ({ id, ipaddr: `10.0.0.${100 + id}` }))));
     expect(targetOf(l, packet("192.0.2.1", 40000, TCP_ACK))).toBe(1);
   });

@@ -51,6 +51,15 @@ describe("forwarding table", () => {
     expect([3, 40, 1, 35].map((id) => keeps(1, id))).toEqual([true, false, false, false]);
   });
 
+  test("a target disabled in the configuration drains while it is up, pending or unknown, but not once it is down", () => {
+    const disabled = config([{ id: 1, ipaddr: "10.0.0.10", port: 80, targets: [1] }], [{ id: 1, ipaddr: "10.0.0.101", enabled: false }]);
+    const keepsWhen = (state: TargetRuntime["state"]) => {
+      const table = buildForwardingTable({ config: disabled, ownMac: mac("02:00:00:00:00:01"), targets: new Map([[1, { mac: mac("02:00:00:00:0b:01"), state }]]) });
+      return table.keepsSession(0, table.targetIndexOfId(1));
+    };
+    expect((["up", "pending", "disabled", "down"] as const).map(keepsWhen)).toEqual([true, true, true, false]);
+  });
+
   test("ids outside the id space and bad weights are refused", () => {
     const bad = config([{ id: ID_LIMIT, ipaddr: "10.0.0.10", port: 80, targets: [1] }], [{ id: 1, ipaddr: "10.0.0.101" }]);
     expect(() => buildForwardingTable({ config: bad, ownMac: mac("02:00:00:00:00:01"), targets: new Map() })).toThrow(/server id/);

@@ -231,7 +231,7 @@ describe("operator and reload", () => {
       [4, "pending"],
       [5, "pending"],
     ]);
-    expect(monitor.snapshot()[1]!.reason).toBe("up as before a reload changed its checks; the new checks have no result yet");
+    expect(monitor.snapshot()[1]!.reason).toBe("up as before a reload changed its checks, until the new checks decide");
     expect(events.map((event) => event.message)).toEqual(["target 5 172.16.1.9:80 pending: configuration changed, tcpopen 80 no success yet"]);
     clock.advance(2000);
     const after = probes.attempts.slice(-3);
@@ -249,8 +249,9 @@ describe("operator and reload", () => {
     monitor.replaceTargets([target(1, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] }), target(2, { tcpopen: [{ port: 8080, intervalS: 2, timeoutS: 5, pos }] })]);
     expect(monitor.snapshot().map((snapshot) => snapshot.state)).toEqual(["up", "up"]);
     events.length = 0;
-    // Target 1's new check never answers: down once its timeout has passed, not before.
-    clock.advance(4000);
+    // Target 1's new check never answers: down once its timeout has passed since the old checks'
+    // last success (1 s), not counted afresh from the reload.
+    clock.advance(3000);
     for (const attempt of probes.open().filter((open) => open.destination === 0xac100102)) {
       attempt.answered = true;
       attempt.done({ ok: true, latencyMs: 1 });
@@ -260,6 +261,35 @@ describe("operator and reload", () => {
     clock.advance(1100);
     expect(events.map((event) => [event.targetId, event.to])).toEqual([[1, "down"]]);
     expect(monitor.state(2)).toBe("up");
+    monitor.stop();
+  });
+
+  test("an inherited up lasts only as long as the old checks' last success allows; the reason follows the new checks", () => {
+    const { clock, probes, events, monitor } = setup([target(1), target(2)]);
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 }); // the last success of both: t = 1 s
+    clock.advance(3000);
+    // Target 1's host died after 1 s; a reload at 4 s gives both a new check (same timeout, 5 s).
+    const faster = { tcpopen: [{ port: 8080, intervalS: 1, timeoutS: 5, pos }] };
+    monitor.replaceTargets([target(1, faster), target(2, faster)]);
+    expect(monitor.snapshot().map((snapshot) => snapshot.reason)).toEqual([
+      "up as before a reload changed its checks, until the new checks decide",
+      "up as before a reload changed its checks, until the new checks decide",
+    ]);
+    events.length = 0;
+    clock.advance(1000);
+    const target2Open = probes.open().filter((open) => open.destination === 0xac100102);
+    expect(target2Open.length).toBeGreaterThan(0);
+    for (const attempt of target2Open) {
+      attempt.answered = true;
+      attempt.done({ ok: true, latencyMs: 2 });
+    }
+    // Target 2's new check confirmed it: no event (it was up), and its reason is the check's now.
+    expect(events).toEqual([]);
+    expect(monitor.snapshot()[1]!.reason).toBe("tcpopen 8080 connected in 2.0 ms");
+    // Target 1 goes down 5 s after its last success (t = 6 s), not 5 s after the reload (t = 9 s).
+    clock.advance(1100);
+    expect(events.map((event) => [event.targetId, event.to, event.atMs])).toEqual([[1, "down", 6000]]);
     monitor.stop();
   });
 

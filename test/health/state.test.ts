@@ -127,7 +127,7 @@ describe("operator disable and targets without checks", () => {
     // Enabling a dead target changes nothing visible: it stays down until a check succeeds.
     expect(health.setEnabled(true, s(21), "operator")).toBeUndefined();
     expect(health.setEnabled(false, s(22), "operator")).toBeUndefined();
-    expect(health.record(0, { ok: true, latencyMs: 1 }, s(23))).toMatchObject({ from: "down", to: "disabled", cause: "disabled by operator" });
+    expect(health.record(0, { ok: true, latencyMs: 1 }, s(23))).toMatchObject({ from: "down", to: "disabled", cause: "tcpopen 80 connected in 1.0 ms; disabled by operator" });
     expect(health.setEnabled(true, s(24), "operator")).toMatchObject({ from: "disabled", to: "up" });
   });
 
