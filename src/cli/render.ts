@@ -75,6 +75,12 @@ function checkSummary(target: TargetStatus): string {
     .join("; ");
 }
 
+/** `up`, `down (pending)`, and `down, disabled` for a disabled target whose checks fail. */
+function targetState(target: TargetStatus): string {
+  const state = target.state === target.health ? target.state : `${target.state} (${target.health})`;
+  return !target.enabled && target.state !== "disabled" ? `${state}, disabled` : state;
+}
+
 export function renderTargets(targets: TargetStatus[]): string {
   return table(
     ["TARGET", "NAME", "ADDRESS", "STATE", "MAC", "SESSIONS", "PACKETS", "BYTES", "CHECKS"],
@@ -82,7 +88,7 @@ export function renderTargets(targets: TargetStatus[]): string {
       String(target.id),
       target.name ?? "-",
       endpoint(target.ipaddr, target.port),
-      target.state === target.health ? target.state : `${target.state} (${target.health})`,
+      targetState(target),
       target.mac ?? "unresolved",
       humanCount(target.sessions),
       humanCount(target.packets),

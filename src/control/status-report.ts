@@ -66,6 +66,7 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
       ipaddr: ipToString(target.ipaddr),
       port: target.port,
       state: unresolved ? "down" : health.state,
+      enabled: target.enabled,
       health: unresolved ? "no-mac" : health.health,
       reason: unresolved ? `no ARP reply from ${ipToString(target.ipaddr)} yet` : health.reason,
       mac: mac ? formatMac(mac) : null,

@@ -25,6 +25,8 @@ export interface TargetStatus {
   ipaddr: string;
   port: number;
   state: TargetState;
+  /** The operator's or the file's enable flag; a disabled target whose checks fail shows state "down". */
+  enabled: boolean;
   /** Finer than state: "pending" (no check result yet) and "no-mac" (ARP unresolved) are down. */
   health: "up" | "down" | "pending" | "no-mac" | "disabled";
   /** Why the target is in its state, e.g. "tcpopen 80 refused for 10 s". */

@@ -46,6 +46,7 @@ const TargetSchema = v.object({
   ipaddr: v.pipe(v.string(), v.ipv4()),
   port: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
   state: v.picklist(["up", "down", "disabled"]),
+  enabled: v.boolean(),
   mac: v.nullable(Mac),
   sessions: Count,
   packets: Count,
@@ -609,6 +610,8 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
         "target 1 disabled: it is down, has no sessions, and stays disabled when it comes back",
       );
       expect(fast.logLines.slice(logMark).filter((line) => / target-/.test(line))).toEqual([expect.stringMatching(/ info  target-disabled target=1 address=172\.16\.1\.100:80 cause="disabled by operator while down"$/)]);
+      expect(target(await status(fast), 1)).toMatchObject({ state: "down", enabled: false });
+      expect((await runCli(["status", "--socket", fast.socket])).stdout).toMatch(/^1\s+-\s+172\.16\.1\.100:80\s+down, disabled\s/m);
       fast.healthy.add("172.16.1.100");
       await fast.waitFor(async () => target(await status(fast), 1).state === "disabled", "target 1 back, disabled", 3000);
       expect(fast.logLines.slice(logMark).filter((line) => / target-disabled /.test(line)).at(-1)).toMatch(/cause="tcpopen 80 connected in [0-9.]+ ms; disabled by operator"$/);
