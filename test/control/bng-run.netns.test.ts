@@ -196,4 +196,23 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     expect(cli.code).toBe(1);
     expect(cli.stderr).toContain("is bng running?");
   }, 10_000);
+
+  test("SIGINT (Ctrl-C at a terminal) stops a bng the same way, and the interface is free for it after the first one's exit", async () => {
+    const again = join(dir, "again.conf");
+    writeFileSync(again, SEED_CONFIG_TEXT);
+    const second = new BngProcess(namespace!, ["run", again, "--socket", socket]);
+    try {
+      await second.waitFor(/ ready /, 10_000);
+      expect(namespace!.addresses()).toContain("172.16.1.252/24");
+      second.process.kill("SIGINT");
+      expect(await second.exited).toBe(0);
+      const log = second.lines.join("\n");
+      expect(log).toMatch(/ stopping reason="SIGINT received"/);
+      expect(log).toMatch(/ stopped /);
+      expect(namespace!.addresses()).not.toContain("172.16.1.252/24");
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      await second.stop();
+    }
+  }, 15_000);
 });

@@ -264,10 +264,18 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
 });
 
 describe.skipIf(!root)("bng's changes to the box", () => {
-  test("the real address bng added is removed again on SIGTERM, GRO is restored and its nftables table deleted", async () => {
+  test("the real address bng added is removed again on SIGTERM, GRO is restored and its nftables table deleted; the VIP is no longer answered", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
+      /** The router asks for the VIP afresh: whether a ping was answered, and the MAC its ARP learned (if any). */
+      const routerReachesVip = async () => {
+        await ownLab.exec(ownLab.ns.router, ["ip", "neigh", "flush", "to", VIP], { allowFailure: true });
+        const ping = await ownLab.exec(ownLab.ns.router, ["ping", "-c", "1", "-W", "1", VIP], { allowFailure: true, timeoutMs: 5000 });
+        const neighbour = (await ownLab.exec(ownLab.ns.router, ["ip", "neigh", "show", VIP])).stdout;
+        return { answered: ping.exitCode === 0, mac: /lladdr (\S+)/.exec(neighbour)?.[1] ?? null };
+      };
       await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
       const running = await BngInLab.start(ownLab, SEED_CONFIG_PATH, `${ownScratch.dir}/bng.sock`);
+      expect(await routerReachesVip()).toEqual({ answered: true, mac: BNG_MAC });
       const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(during.stdout).toContain("172.16.1.252/24");
       expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).toContain("table netdev bng_eth0");
@@ -281,6 +289,8 @@ describe.skipIf(!root)("bng's changes to the box", () => {
       expect(running.process.stderr).toMatch(/vip-filter interface=eth0 table="netdev bng_eth0" vips=172\.16\.1\.10/);
       expect((await ownLab.bngExec(["nft", "list", "tables", "netdev"])).stdout).not.toContain("bng_eth0");
       expect((await ownLab.bngExec(["ethtool", "-k", "eth0"])).stdout).toMatch(/generic-receive-offload: on/);
+      // Stopped, bng answers neither ARP nor ping for the VIP (the targets keep it on lo, silenced).
+      expect(await routerReachesVip()).toEqual({ answered: false, mac: null });
     });
   }, 30_000);
 
