@@ -72,6 +72,7 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_target_bytes_total", "counter", "Client bytes forwarded to a target", status.targets.map((t) => [target(t), t.bytes]));
   out.family("bng_target_sessions", "gauge", "Sessions bound to a target", status.targets.map((t) => [target(t), t.sessions]));
   out.family("bng_target_up", "gauge", "1 when the target takes traffic, else 0", status.targets.map((t) => [target(t), t.state === "up" ? 1 : 0]));
+  out.family("bng_target_enabled", "gauge", "1 when the target is enabled (by the operator or the file), else 0", status.targets.map((t) => [target(t), t.enabled ? 1 : 0]));
   out.family(
     "bng_target_state",
     "gauge",
@@ -82,7 +83,7 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_sessions_capacity", "gauge", "Capacity of the session table", [[{}, status.sessions.capacity]]);
   out.family("bng_sessions_created_total", "counter", "Sessions created", [[{}, status.sessions.created]]);
   out.family("bng_sessions_expired_total", "counter", "Sessions removed after their idle timeout", [[{}, status.sessions.expired]]);
-  out.family("bng_sessions_evicted_total", "counter", "Sessions replaced because the table was full", [[{}, status.sessions.evicted]]);
+  out.family("bng_sessions_evicted_total", "counter", "Live sessions replaced because both of a new client's buckets were full", [[{}, status.sessions.evicted]]);
   out.family("bng_drops_total", "counter", "Frames dropped, by reason", Object.entries(counters.drops).map(([reason, count]) => [{ reason }, count]));
   out.family("bng_passed_total", "counter", "Frames left to the kernel, by reason", Object.entries(counters.passes).map(([reason, count]) => [{ reason }, count]));
   out.family("bng_frames_total", "counter", "Frames the workers received", [[{}, counters.events.frames]]);

@@ -510,6 +510,7 @@ describe("issue 5: every control command against a running daemon", () => {
       expect(sampleValue(text, `bng_target_bytes_total${labels}`)).toBe(t.bytes);
       expect(sampleValue(text, `bng_target_sessions${labels}`)).toBe(t.sessions);
       expect(sampleValue(text, `bng_target_up${labels}`)).toBe(t.state === "up" ? 1 : 0);
+      expect(sampleValue(text, `bng_target_enabled${labels}`)).toBe(t.enabled ? 1 : 0);
     }
     expect(sampleValue(text, `bng_server_packets_total{server="1",vip="172.16.1.10:80/tcp"}`)).toBe(report.servers[0]!.packets);
     for (const [reason, count] of Object.entries(report.drops)) expect(sampleValue(text, `bng_drops_total{reason="${reason}"}`)).toBe(count);
