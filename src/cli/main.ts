@@ -8,7 +8,7 @@ import { DEFAULT_SOCKET_PATH, IPV4_TEXT, type ControlReply, type ControlRequest 
 import { ControlConnectError, sendControlRequest } from "../control/socket-client.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
 import { planRun } from "../control/plan.ts";
-import { formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
+import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
 import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
 import { USAGE } from "./usage.ts";
@@ -16,7 +16,6 @@ import { USAGE } from "./usage.ts";
 export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
 
 class UsageError extends Error {}
-
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -76,7 +75,7 @@ function positiveInteger(text: string | undefined, what: string): number | undef
 /** Refuses arguments beyond the `most` that `command` takes (a second file to check, a second id). */
 function atMost(command: string, rest: string[], most: number): string[] {
   if (rest.length > most) {
-    const takes = most === 0 ? "takes no arguments" : `takes at most ${most} argument${most === 1 ? "" : "s"}`;
+    const takes = most === 0 ? "takes no arguments" : `takes at most ${counted(most, "argument")}`;
     throw new UsageError(`'${command}' ${takes}; unexpected '${rest[most]}'`);
   }
   return rest;
@@ -96,7 +95,7 @@ function commandCheck(file: string): number {
   if (!result.ok) {
     printDiagnostics(result.errors, result.source);
     const count = result.errors.length;
-    console.error(`${file}: ${count} error${count === 1 ? "" : "s"}`);
+    console.error(`${file}: ${counted(count, "error")}`);
     return 1;
   }
   // A valid file can still be one `bng run` refuses (routing mode, no `real` address, ...);

@@ -205,17 +205,17 @@ class Checker {
       const at = this.param(target, "ipaddr") ?? target.pos;
       const ip = ipToString(target.ipaddr);
       for (const network of this.config.networks) {
-        if (network.real !== target.ipaddr) continue;
-        this.at(
-          at,
-          target.pos,
-          `target ${target.id} address ${ip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address: bng cannot resolve a MAC for it, so the target would receive nothing; expected the target's own address, and a \`real\` that no other host uses`,
-        );
-      }
-      for (const network of this.config.networks) {
+        if (network.real === target.ipaddr) {
+          this.at(
+            at,
+            target.pos,
+            `target ${target.id} address ${ip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address: bng cannot resolve a MAC for it, so the target would receive nothing; expected the target's own address, and a \`real\` that no other host uses`,
+          );
+        }
         const which = networkContains(network, target.ipaddr) ? this.nonHostAddress(network, target.ipaddr) : undefined;
-        if (which === undefined) continue;
-        this.at(at, target.pos, `target ${target.id} address ${ip} is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected the target's own address, ${hostRange(network)}`);
+        if (which !== undefined) {
+          this.at(at, target.pos, `target ${target.id} address ${ip} is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected the target's own address, ${hostRange(network)}`);
+        }
       }
       const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
       // With no network at all, the VIP's error already says so.

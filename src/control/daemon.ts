@@ -118,7 +118,6 @@ function networkSetupChanges(running: RunPlan, next: RunPlan): string[] {
   return changes;
 }
 
-
 export class Daemon implements DaemonView {
   readonly startedAtMs: number;
   readonly sessions: SessionTable;

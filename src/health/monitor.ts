@@ -17,6 +17,7 @@ import {
   type CheckSpec,
   type HealthEvent,
   type HealthState,
+  type InheritedVerdict,
   type ProbeResult,
   TargetHealth,
   type TargetHealthSnapshot,
@@ -302,7 +303,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     });
   }
 
-  function monitor(def: TargetDef, startMs: number, inherited?: ConstructorParameters<typeof TargetHealth>[4]): MonitoredTarget {
+  function monitor(def: TargetDef, startMs: number, inherited?: InheritedVerdict): MonitoredTarget {
     const specs = checkSpecsOf(def);
     const target: MonitoredTarget = {
       def,

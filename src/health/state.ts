@@ -148,6 +148,12 @@ export interface TargetIdentity {
 /** Who set a target's enabled flag last: `bng enable|disable`, or the file (at start or reload). */
 export type EnabledBy = "operator" | "configuration";
 
+/** What a target's old checks said when a reload replaced them (see the TargetHealth constructor). */
+export interface InheritedVerdict {
+  verdict: "up" | "down";
+  lastGoodMs: number | undefined;
+}
+
 export class TargetHealth {
   private readonly checks: CheckHealth[];
   private state: HealthState;
@@ -167,7 +173,7 @@ export class TargetHealth {
     specs: readonly CheckSpec[],
     private enabled: boolean,
     startedMs: number,
-    private readonly inherited?: { verdict: "up" | "down"; lastGoodMs: number | undefined },
+    private readonly inherited?: InheritedVerdict,
   ) {
     const checksFromMs = inherited?.verdict === "up" ? Math.min(startedMs, inherited.lastGoodMs ?? startedMs) : startedMs;
     this.checks = specs.map((spec) => new CheckHealth(spec, checksFromMs));

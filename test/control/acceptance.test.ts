@@ -570,6 +570,24 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
   }, 15_000);
   afterAll(() => fast.stop());
 
+  /** New clients, from client(from) on, until `count` of them went to target 1. */
+  const newClientsOfTarget1 = (from: number, count: number): string[] => {
+    const clients: string[] = [];
+    for (let i = from; clients.length < count; i++) if (sendTo(client(i)) === 1) clients.push(client(i));
+    return clients;
+  };
+  /** Runs `body` while target 1's checks fail; afterwards target 1 is healthy, enabled and up again. */
+  async function whileTarget1Fails(body: () => Promise<void>): Promise<void> {
+    fast.healthy.delete("172.16.1.100");
+    try {
+      await body();
+    } finally {
+      fast.healthy.add("172.16.1.100");
+      await result({ cmd: "enable", kind: "target", id: 1 }, fast);
+      await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
+    }
+  }
+
   test("a target that goes down loses its sessions, logged with its check's cause; its clients are re-balanced on their next packet", async () => {
     const clientsOf1: string[] = [];
     for (let i = 0; i < 20; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
@@ -584,27 +602,20 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
   }, 15_000);
 
   test("a draining (disabled) target that dies loses its sessions like any down target; its clients move", async () => {
-    const clientsOf1: string[] = [];
-    for (let i = 300; clientsOf1.length < 3; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
+    const clientsOf1 = newClientsOfTarget1(300, 3);
     expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: 1 }, fast)).message).toContain("target 1 disabled");
     for (const c of clientsOf1) expect(sendTo(c, TCP_ACK)).toBe(1);
     const logMark = fast.logLines.length;
-    fast.healthy.delete("172.16.1.100");
-    try {
+    await whileTarget1Fails(async () => {
       await fast.waitFor(async () => target(await status(fast), 1).state === "down", "disabled target 1 down", 6000);
       expect(target(await status(fast), 1).sessions).toBe(0);
       expect(fast.logLines.slice(logMark).filter((line) => / target-down target=1 /.test(line))).toHaveLength(1);
       for (const c of clientsOf1) expect({ client: c, target: sendTo(c, TCP_ACK) }).toEqual({ client: c, target: 2 });
-    } finally {
-      fast.healthy.add("172.16.1.100");
-      await result({ cmd: "enable", kind: "target", id: 1 }, fast);
-      await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
-    }
+    });
   }, 15_000);
 
   test("disabling a target that is down is logged and said; when it comes back it stays disabled, and says why", async () => {
-    fast.healthy.delete("172.16.1.100");
-    try {
+    await whileTarget1Fails(async () => {
       await fast.waitFor(async () => target(await status(fast), 1).state === "down", "target 1 down", 6000);
       const logMark = fast.logLines.length;
       expect(v.parse(MessageSchema, await result({ cmd: "disable", kind: "target", id: 1 }, fast)).message).toBe(
@@ -616,16 +627,11 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
       fast.healthy.add("172.16.1.100");
       await fast.waitFor(async () => target(await status(fast), 1).state === "disabled", "target 1 back, disabled", 3000);
       expect(fast.logLines.slice(logMark).filter((line) => / target-disabled /.test(line)).at(-1)).toMatch(/cause="tcpopen 80 connected in [0-9.]+ ms; disabled by operator"$/);
-    } finally {
-      fast.healthy.add("172.16.1.100");
-      await result({ cmd: "enable", kind: "target", id: 1 }, fast);
-      await fast.waitFor(async () => target(await status(fast), 1).state === "up", "target 1 up again", 3000);
-    }
+    });
   }, 15_000);
 
   test("a reload that changes only a target's checks keeps it up and keeps its clients", async () => {
-    const clientsOf1: string[] = [];
-    for (let i = 400; clientsOf1.length < 3; i++) if (sendTo(client(i)) === 1) clientsOf1.push(client(i));
+    const clientsOf1 = newClientsOfTarget1(400, 3);
     const slower = fast.writeConfig("slower-checks.conf", SEED_FAST_CHECKS_TEXT.replace("ipaddr 172.16.1.100\nport 80\nprotocol tcp\ntcpopen 80,1,2", "ipaddr 172.16.1.100\nport 80\nprotocol tcp\ntcpopen 80,2,4"));
     expect(readFileSync(slower, "utf8")).toContain("tcpopen 80,2,4");
     const logMark = fast.logLines.length;
