@@ -20,7 +20,7 @@ export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
 export const CONNECTION_COUNTS = [50, 1];
 
 export interface HttpOptions {
-  /** Rounds over every mode (default 3). */
+  /** Rounds over every mode (default 5). */
   rounds?: number;
   /** wrk duration per measurement (default 5 s). */
   seconds?: number;
@@ -167,7 +167,7 @@ async function startHaproxy(lab: Lab, scratch: string): Promise<Balancer> {
 }
 
 export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResult> {
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const seconds = options.seconds ?? 5;
   const log = options.log ?? ((line: string) => console.error(line));
   const scratch = makeScratch("http");

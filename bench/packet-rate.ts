@@ -255,7 +255,7 @@ async function readCounters(topology: Topology): Promise<Counters> {
 }
 
 export async function packetRate(options: PacketRateOptions = {}): Promise<PacketRateResult> {
-  const runs = options.runs ?? 5;
+  const runs = options.runs ?? 7;
   const warmupMs = options.warmupMs ?? 1000;
   const measureMs = options.measureMs ?? 4000;
   const log = options.log ?? ((line: string) => console.error(line));
