@@ -127,7 +127,9 @@ function attachRing(socket: PacketSocket): ReceiveBackend {
   pollView.setInt32(POLLFD.fd, fd, true);
   pollView.setInt16(POLLFD.events, POLLIN, true);
   const pollPointer = ptr(pollCell);
-  const errorCell = new Int32Array(2);
+  // Over an explicit ArrayBuffer: once compiled, reads of a small typed array made without one
+  // did not see what a C call wrote through its pointer (ffi/monotonic-clock.ts).
+  const errorCell = new Int32Array(new ArrayBuffer(8));
   const errorPointer = ptr(errorCell);
   const errorLengthPointer = errorPointer + 4;
 

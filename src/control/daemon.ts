@@ -16,6 +16,7 @@ import { createHealthMonitor, createSystemProbes, type Clock, type HealthMonitor
 import type { Probes } from "../health/probe.ts";
 import { formatMac } from "../../ffi/interface.ts";
 import { adviseHugePages } from "../../ffi/memory.ts";
+import { monotonicMs } from "../../ffi/monotonic-clock.ts";
 import { startWorkers, type Dataplane, type SharedStructures } from "./dataplane-host.ts";
 import { openHostNetwork, type HostNetwork } from "./host-network.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -78,7 +79,10 @@ export interface DaemonDependencies {
   startDataplane(options: { plan: RunPlan; config: Config; table: ForwardingTable; shared: SharedStructures; onFailure(message: string): void }): Promise<Dataplane>;
   probes?: Probes;
   healthClock?: Clock;
-  /** Wall-clock milliseconds, for session times. */
+  /**
+   * Milliseconds of the clock for session times, the ARP schedule and the uptime: CLOCK_MONOTONIC
+   * (ffi/monotonic-clock.ts), which the data-plane workers read too, unless a test injects one.
+   */
   now?: () => number;
 }
 
@@ -156,7 +160,7 @@ export class Daemon implements DaemonView {
     config: Config,
     plan: RunPlan,
   ) {
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? monotonicMs;
     this.startedAtMs = this.now();
     this.configPath = configPath;
     this.startConfigPath = configPath;

@@ -107,7 +107,7 @@ export interface ProcessorOptions {
   neighbours: NeighbourTable;
   /** This worker's counters region (counters.ts `workerCounters`). */
   counters: Float64Array;
-  /** Wall-clock milliseconds (Date.now in production, a fake in tests). Read once per batch. */
+  /** Milliseconds of the session clock (CLOCK_MONOTONIC in bng, a fake in tests). Read once per batch. */
   clock: () => number;
   /** Seed of the random and wrandom methods. */
   randomSeed: number;

@@ -24,8 +24,9 @@
 // second one to take the locks finds the first one's session and uses its target. Refreshing the
 // last-seen time is a single store outside the lock.
 //
-// Times are whole seconds since the table's epoch (a wall-clock millisecond value fixed at
-// creation), so all workers and the control side agree on them. A session is idle-expired when
+// Times are whole seconds since the table's epoch (a millisecond value of the session clock,
+// CLOCK_MONOTONIC in bng, fixed at creation), so all workers and the control side agree on them
+// and a step of the wall clock changes none of them. A session is idle-expired when
 // now - lastSeen >= its server's timeout (lookups are given the server's timeout; `retimeServer`
 // brings the stored ones in line when a reload changes it); expired sessions are reused in place
 // and removed by sweep().
@@ -134,7 +135,7 @@ export class SessionTable {
     this.coldAt = layout.coldAt;
   }
 
-  /** Session time (whole seconds since the epoch) of a wall-clock millisecond value. */
+  /** Session time (whole seconds since the epoch) of a millisecond value of the table's clock. */
   secondsAt(ms: number): number {
     return Math.floor((ms - this.epochMs) / 1000);
   }

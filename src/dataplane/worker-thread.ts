@@ -3,6 +3,7 @@
 // flag); tables arrive over a MessagePort it drains synchronously between batches.
 import { parentPort, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { openPacketIO } from "../../ffi/af-packet.ts";
+import { monotonicMs } from "../../ffi/monotonic-clock.ts";
 import type { Settings } from "../config/model.ts";
 import { recordBatch, workerBatchStats } from "./batch-stats.ts";
 import { workerCounters } from "./counters.ts";
@@ -54,7 +55,7 @@ function runWorker(start: WorkerStart): void {
     sessions: new SessionTable(start.sessions),
     neighbours: new NeighbourTable(start.neighbours),
     counters: workerCounters(start.counters, start.index),
-    clock: Date.now,
+    clock: monotonicMs,
     randomSeed: (Date.now() ^ (start.index * 0x9e3779b1)) >>> 0,
   });
   const batchStats = workerBatchStats(start.batchStats, start.index);

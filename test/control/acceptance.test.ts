@@ -644,7 +644,7 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
 
   test("a reload that changes a server's timeout gives its existing sessions the new one", async () => {
     for (let i = 100; i < 104; i++) sendTo(client(i));
-    const timeouts = () => new Set(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS));
+    const timeouts = () => new Set(fast.sessions!.list(fast.sessions!.secondsAt(fast.daemon.now())).map((session) => session.timeoutS));
     expect(timeouts()).toEqual(new Set([600]));
     const file = fast.writeConfig("timeout.conf", SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 120\n}"));
     expect(v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message).toContain("reloaded");
@@ -659,7 +659,7 @@ describe("on the seed's file with fast checks (tcpopen 80,1,2): health and sessi
     const file = fast.writeConfig("settings.conf", `set workers 2\nset sessions 1000\nset io ring\n${SEED_FAST_CHECKS_TEXT.replace("targets 1,2\n}", "targets 1,2\ntimeout 60\n}")}`);
     const message = v.parse(MessageSchema, await result({ cmd: "reload", file }, fast)).message;
     expect(message).toBe(`reloaded ${file}: 1 server, 2 targets; workers 2, sessions 1000, io ring: only at the next start (running: workers 1, sessions 262144, io mmsg)`);
-    expect(fast.sessions!.list(fast.sessions!.secondsAt(Date.now())).map((session) => session.timeoutS).every((timeout) => timeout === 60)).toBe(true);
+    expect(fast.sessions!.list(fast.sessions!.secondsAt(fast.daemon.now())).map((session) => session.timeoutS).every((timeout) => timeout === 60)).toBe(true);
     expect(await statusJson()).toEqual(before);
     const logged = fast.logLines.slice(logMark).filter((line) => / reload-deferred /.test(line));
     expect(logged).toHaveLength(1);

@@ -2,6 +2,7 @@
 // records the frames bng sends (ARP requests, gratuitous ARPs), the data plane is one Processor
 // over the in-memory PacketIO that the test feeds, and health probes answer as the test says.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { monotonicMs } from "../../ffi/monotonic-clock.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipToString } from "../../src/config/model.ts";
@@ -97,7 +98,7 @@ export class DaemonHarness {
           sessions: this.sessions,
           neighbours: new NeighbourTable(shared.neighbours),
           counters: workerCounters(shared.counters, 0),
-          clock: Date.now,
+          clock: monotonicMs,
           randomSeed: 7,
         });
         const dataplane: Dataplane = {
