@@ -16,7 +16,7 @@
 // sends straight out of the switch's port toward the balancer, as a hardware generator on that
 // switch port would: through the bridge its core also ran the bridge and a second veth for every
 // frame and offered only about 1.3 x what the native forwarder takes (280-350 k frames/s on
-// 2026-11-30), so the ring's figure was the generator's; this way it offers 400-460 k and every
+// 2026-11-30), so the ring's figure was the generator's; this way it offers about 400-460 k and every
 // forwarder runs at its own limit.
 // Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
