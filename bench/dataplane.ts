@@ -4,7 +4,7 @@
 // Run: node_modules/.bin/bun bench/dataplane.ts [method]   (CLIENTS=N: distinct clients, default 50,000;
 // 256 keeps the session table in the CPU caches, so the difference is the cost of its misses)
 
-import { dlopen, FFIType } from "bun:ffi";
+import { monotonicMs, threadCpuMs } from "../ffi/clock.ts";
 import { METHODS, type Method } from "../src/config/model.ts";
 import { createCounters, readCounters, workerCounters } from "../src/dataplane/counters.ts";
 import { NeighbourTable } from "../src/dataplane/neighbours.ts";
@@ -55,16 +55,6 @@ function sequence(count: number): Uint8Array[] {
   return frames;
 }
 
-// CPU time of this thread alone: the process's user time (process.cpuUsage) also counts the
-// collector's helper threads, which made one pass of the same frames vary from 53 to 120 ns.
-const CLOCK_THREAD_CPUTIME_ID = 3;
-const libc = dlopen("libc.so.6", { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
-const timespec = new BigInt64Array(2);
-function threadCpuNs(): number {
-  if (libc.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, timespec) !== 0) throw new Error("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-  return Number(timespec[0]!) * 1e9 + Number(timespec[1]!);
-}
-
 interface Run {
   /** CPU time (user and system) of the thread that ran the frames, per frame. */
   cpuNsPerFrame: number;
@@ -79,22 +69,24 @@ function run(frames: Uint8Array[], process_: boolean): Run {
     rx: io.rx,
     tx: io.tx,
     table,
-    sessions: SessionTable.create(262_144, Date.now()),
+    sessions: SessionTable.create(262_144, monotonicMs()),
     neighbours: NeighbourTable.create(),
     counters: workerCounters(counters, 0),
-    clock: Date.now,
+    clock: monotonicMs,
     randomSeed: 7,
   });
   for (const frame of frames) io.inject(frame);
   Bun.gc(true);
   const heapBefore = process.memoryUsage().heapUsed;
-  const cpuBefore = threadCpuNs();
+  // This thread's CPU time: the process's user time (process.cpuUsage) also counts the
+  // collector's helper threads.
+  const cpuBefore = threadCpuMs();
   while (io.receive() > 0) {
     if (process_) processor.processBatch();
     else io.tx.count = 0;
     io.send();
   }
-  const cpuNs = threadCpuNs() - cpuBefore;
+  const cpuNs = (threadCpuMs() - cpuBefore) * 1e6;
   Bun.gc(true);
   const heapAfter = process.memoryUsage().heapUsed;
   return {
@@ -107,7 +99,9 @@ function run(frames: Uint8Array[], process_: boolean): Run {
 run(sequence(WARMUP_FRAMES), true);
 run(sequence(WARMUP_FRAMES), false);
 const frames = sequence(FRAMES);
-// Passes alternate and medians are reported, so a slow moment of the machine hits both sides.
+// One pass of the same frames varied 2-3x from run to run (memory I/O alone 44 to 120 ns per
+// frame, by the process's user time or by this thread's CPU time alike), so passes alternate and
+// medians are reported: a slow moment of the machine hits both sides.
 const fullRuns: Run[] = [];
 const ioRuns: Run[] = [];
 for (let repeat = 0; repeat < REPEATS; repeat++) {

@@ -47,7 +47,7 @@ const SYMBOLS = {
   // Huge pages for the session table (ffi/memory.ts).
   prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
   madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-  // CLOCK_MONOTONIC for session times (ffi/monotonic-clock.ts).
+  // CLOCK_MONOTONIC for session times (ffi/clock.ts).
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },

@@ -122,13 +122,12 @@ function attachRing(socket: PacketSocket): ReceiveBackend {
 
   // One pollfd and one SO_ERROR cell (value, length), their pointers taken once; the receiver's
   // closure keeps the arrays referenced, so the addresses stay valid.
-  const pollCell = new Uint8Array(POLLFD.size);
+  const pollCell = new Uint8Array(new ArrayBuffer(POLLFD.size));
   const pollView = new DataView(pollCell.buffer);
   pollView.setInt32(POLLFD.fd, fd, true);
   pollView.setInt16(POLLFD.events, POLLIN, true);
   const pollPointer = ptr(pollCell);
-  // Over an explicit ArrayBuffer: once compiled, reads of a small typed array made without one
-  // did not see what a C call wrote through its pointer (ffi/monotonic-clock.ts).
+  // Both over explicit ArrayBuffers, as every array whose pointer is kept (ffi/README.md).
   const errorCell = new Int32Array(new ArrayBuffer(8));
   const errorPointer = ptr(errorCell);
   const errorLengthPointer = errorPointer + 4;

@@ -16,7 +16,7 @@ import { createHealthMonitor, createSystemProbes, type Clock, type HealthMonitor
 import type { Probes } from "../health/probe.ts";
 import { formatMac } from "../../ffi/interface.ts";
 import { adviseHugePages } from "../../ffi/memory.ts";
-import { monotonicMs } from "../../ffi/monotonic-clock.ts";
+import { monotonicMs } from "../../ffi/clock.ts";
 import { startWorkers, type Dataplane, type SharedStructures } from "./dataplane-host.ts";
 import { openHostNetwork, type HostNetwork } from "./host-network.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -79,11 +79,6 @@ export interface DaemonDependencies {
   startDataplane(options: { plan: RunPlan; config: Config; table: ForwardingTable; shared: SharedStructures; onFailure(message: string): void }): Promise<Dataplane>;
   probes?: Probes;
   healthClock?: Clock;
-  /**
-   * Milliseconds of the clock for session times, the ARP schedule and the uptime: CLOCK_MONOTONIC
-   * (ffi/monotonic-clock.ts), which the data-plane workers read too, unless a test injects one.
-   */
-  now?: () => number;
 }
 
 interface TargetRuntimeState {
@@ -146,7 +141,11 @@ export class Daemon implements DaemonView {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
   private readonly arpFrame = new Uint8Array(64);
-  readonly now: () => number;
+  /**
+   * Milliseconds of the clock of session times, the ARP schedule and the uptime: CLOCK_MONOTONIC
+   * (ffi/clock.ts), the clock the data-plane workers stamp sessions with.
+   */
+  readonly now: () => number = monotonicMs;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
   private metricsServer: MetricsServer | undefined;
@@ -160,7 +159,6 @@ export class Daemon implements DaemonView {
     config: Config,
     plan: RunPlan,
   ) {
-    this.now = deps.now ?? monotonicMs;
     this.startedAtMs = this.now();
     this.configPath = configPath;
     this.startConfigPath = configPath;

@@ -23,7 +23,7 @@ export interface DaemonView {
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
   readonly lag: LagMonitor;
-  /** The daemon's clock, monotonic milliseconds (injectable, as its session times are). */
+  /** The daemon's clock of session times: monotonic milliseconds. */
   readonly now: () => number;
   targetMac(id: number): Uint8Array | undefined;
 }

@@ -3,7 +3,7 @@
 // flag); tables arrive over a MessagePort it drains synchronously between batches.
 import { parentPort, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { openPacketIO } from "../../ffi/af-packet.ts";
-import { monotonicMs } from "../../ffi/monotonic-clock.ts";
+import { monotonicMs } from "../../ffi/clock.ts";
 import type { Settings } from "../config/model.ts";
 import { recordBatch, workerBatchStats } from "./batch-stats.ts";
 import { workerCounters } from "./counters.ts";

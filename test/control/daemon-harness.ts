@@ -2,7 +2,7 @@
 // records the frames bng sends (ARP requests, gratuitous ARPs), the data plane is one Processor
 // over the in-memory PacketIO that the test feeds, and health probes answer as the test says.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { monotonicMs } from "../../ffi/monotonic-clock.ts";
+import { monotonicMs } from "../../ffi/clock.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipToString } from "../../src/config/model.ts";

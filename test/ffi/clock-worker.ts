@@ -1,6 +1,6 @@
-// Worker side of monotonic-clock.test.ts: waits for the main thread's go, then reads the
+// Worker side of clock.test.ts: waits for the main thread's go, then reads the
 // monotonic clock and this thread's performance.now() into the shared cells and says so.
-import { monotonicMs } from "../../ffi/monotonic-clock.ts";
+import { monotonicMs } from "../../ffi/clock.ts";
 
 declare const self: Worker;
 
