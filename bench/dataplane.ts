@@ -14,6 +14,7 @@ import { buildForwardingTable } from "../src/dataplane/table.ts";
 import { config } from "../test/fixtures/config.ts";
 import { TCP_ACK, TCP_SYN, mac, tcpFrame } from "../test/fixtures/frames.ts";
 import { MemoryPacketIO } from "../test/fixtures/memory-io.ts";
+import { median, round } from "./lib.ts";
 
 const FRAMES = 1_000_000;
 const WARMUP_FRAMES = 200_000;
@@ -110,12 +111,10 @@ for (let repeat = 0; repeat < REPEATS; repeat++) {
 }
 for (const full of fullRuns) if (full.forwarded !== FRAMES) throw new Error(`forwarded ${full.forwarded} of ${FRAMES} frames`);
 
-const round = (n: number) => Math.round(n * 10) / 10;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const fullNs = median(fullRuns.map((r) => r.cpuNsPerFrame));
 const ioNs = median(ioRuns.map((r) => r.cpuNsPerFrame));
 const growth = (runs: Run[]) => Math.max(...runs.map((r) => r.heapGrowthBytes));
 console.log(`bng data plane, ${FRAMES} frames (${CLIENTS} clients, SYN then ACKs), batch ${BATCH}, method ${method}, ${TARGETS} targets, median of ${REPEATS} passes`);
-console.log(`  full path (memory I/O + processor): ${round(fullNs)} ns CPU/frame, largest heap growth ${growth(fullRuns)} bytes`);
-console.log(`  memory I/O alone (copy in/out):     ${round(ioNs)} ns CPU/frame, largest heap growth ${growth(ioRuns)} bytes`);
-console.log(`  processor alone (difference):       ${round(fullNs - ioNs)} ns CPU/frame`);
+console.log(`  full path (memory I/O + processor): ${round(fullNs, 1)} ns CPU/frame, largest heap growth ${growth(fullRuns)} bytes`);
+console.log(`  memory I/O alone (copy in/out):     ${round(ioNs, 1)} ns CPU/frame, largest heap growth ${growth(ioRuns)} bytes`);
+console.log(`  processor alone (difference):       ${round(fullNs - ioNs, 1)} ns CPU/frame`);
