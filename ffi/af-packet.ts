@@ -16,7 +16,7 @@ import {
   type AfPacketIO,
   type PacketIOOptions,
   type PacketSocket,
-  type ReceiveBackend,
+  type AttachedBackend,
 } from "./packet-socket.ts";
 import { openRingIO } from "./ring.ts";
 
@@ -28,7 +28,7 @@ export function openPacketIO(options: PacketIOOptions): AfPacketIO {
 }
 
 /** recvmmsg into the arena's rx slots, one mmsghdr with a sockaddr_ll and an auxdata buffer each. */
-function attachMessages(socket: PacketSocket): ReceiveBackend {
+function attachMessages(socket: PacketSocket): AttachedBackend {
   const { fd, ifname, arena, stats } = socket;
   const { rx, words, bytes } = arena;
   const batchSize = rx.slotCount;

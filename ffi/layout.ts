@@ -118,6 +118,22 @@ export const TPACKET_REQ = { size: 16, blockSize: 0, blockNr: 4, frameSize: 8, f
 export const TPACKET2_HDR = { size: 32, status: 0, len: 4, snaplen: 8, mac: 12, net: 14, address: 32 } as const;
 export const TP_STATUS_KERNEL = 0;
 export const TP_STATUS_USER = 1;
+/** PACKET_TX_RING: frames user space fills and hands over with one send(). */
+export const PACKET_TX_RING = 13;
+/** A frame the kernel cannot send is skipped (status back to available) instead of stopping the ring. */
+export const PACKET_LOSS = 14;
+/** Each sent frame is preceded by a struct virtio_net_hdr. */
+export const PACKET_VNET_HDR = 15;
+/** Where a send ring frame's data starts is read from its tp_mac, not fixed. */
+export const PACKET_TX_HAS_OFF = 19;
+/** tp_status of a send ring frame: free for user space. */
+export const TP_STATUS_AVAILABLE = 0;
+/** tp_status: filled by user space, to be sent at the next send(). */
+export const TP_STATUS_SEND_REQUEST = 1;
+/** tp_status: the kernel holds it until the driver is done with it. */
+export const TP_STATUS_SENDING = 2;
+/** struct virtio_net_hdr { u8 flags, gso_type; u16 hdr_len, gso_size, csum_start, csum_offset; } */
+export const VIRTIO_NET_HDR = { size: 10, flags: 0, gsoType: 1, hdrLen: 2, gsoSize: 4, csumStart: 6, csumOffset: 8 } as const;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;

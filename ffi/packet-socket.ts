@@ -1,6 +1,7 @@
-// What bng's two receive backends share: the options, the AF_PACKET socket and its setup, the
-// preallocated arena, and the sendmmsg send path. ffi/af-packet.ts receives with recvmmsg,
-// ffi/ring.ts from a PACKET_MMAP ring; both hand a `ReceiveBackend` to `openPacketSocketIO`.
+// What bng's two packet backends share: the options, the AF_PACKET socket and its setup, the
+// preallocated arena, and the sendmmsg send path. ffi/af-packet.ts receives with recvmmsg and
+// sends with sendmmsg; ffi/ring.ts receives from a PACKET_MMAP ring and sends through another;
+// both hand an `AttachedBackend` to `openPacketSocketIO`.
 //
 // The arena holds the rx and tx frame slots, one iovec and one mmsghdr per slot, a sockaddr_ll
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
@@ -54,10 +55,10 @@ export interface PacketIOOptions {
    */
   qdiscBypass?: boolean;
   /**
-   * How frames are received (`set io`), read by `openPacketIO`: "mmsg" (default) copies batches
-   * out of the socket with recvmmsg; "ring" reads them from a PACKET_MMAP receive ring
-   * (ffi/ring.ts) shared with the kernel, without a system call while frames are waiting. Both
-   * send with sendmmsg.
+   * How frames are received and sent (`set io`), read by `openPacketIO`: "mmsg" (default)
+   * copies batches out of the socket with recvmmsg and sends them with sendmmsg; "ring" reads
+   * them from a PACKET_MMAP receive ring (ffi/ring.ts) shared with the kernel, without a system
+   * call while frames are waiting, and sends through a PACKET_MMAP send ring.
    */
   io?: Settings["io"];
 }
@@ -182,20 +183,28 @@ export function statusFlags(status: number): number {
   return ((status & TP_STATUS_CSUMNOTREADY) !== 0 ? FRAME_CSUM_NOT_READY : 0) | ((status & TP_STATUS_VLAN_VALID) !== 0 ? FRAME_VLAN_STRIPPED : 0);
 }
 
-/** The socket a receive backend is attached to, before it is bound. */
+/** The socket a backend is attached to, before it is bound. */
 export interface PacketSocket {
   readonly fd: number;
   readonly ifname: string;
+  readonly ifindex: number;
+  /** `PacketIOOptions.qdiscBypass`, for a backend that sends through a socket of its own. */
+  readonly qdiscBypass: boolean;
   readonly receiveTimeoutMs: number;
   readonly arena: Arena;
   readonly stats: AfPacketStats;
 }
 
-/** How one backend fills `rx`; created once per socket. */
-export interface ReceiveBackend {
+/** How one backend fills `rx` and, optionally, sends `tx`; created once per socket. */
+export interface AttachedBackend {
   /** Fills the arena's rx batch (waiting at most the receive timeout) and returns the count. */
   receive(): number;
-  /** Frees what the backend holds besides the socket (the ring's mapping); called once. */
+  /**
+   * Sends the arena's tx batch and returns how many frames the kernel took, counting the rest
+   * in `stats.sendDropped`; never throws per frame. Absent: the socket sends it with sendmmsg.
+   */
+  send?: () => number;
+  /** Frees what the backend holds besides the socket (the rings' mappings, the send ring's socket); called once. */
   release(): void;
 }
 
@@ -206,7 +215,7 @@ export interface Backend {
    * Prepares the unbound socket (a ring is set up before bind, so no frame takes the ordinary
    * queue first) and returns its receiver. Throws SyscallError, having freed what it took.
    */
-  attach(socket: PacketSocket): ReceiveBackend;
+  attach(socket: PacketSocket): AttachedBackend;
 }
 
 /**
@@ -230,25 +239,23 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   const arena = layOutArena(batchSize, slotSize);
   const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
   const fd = openUnboundPacketSocket();
-  let receiver: ReceiveBackend | undefined;
+  const qdiscBypass = options.qdiscBypass ?? true;
+  let attachment: AttachedBackend | undefined;
   try {
-    receiver = backend.attach({ fd, ifname, receiveTimeoutMs, arena, stats });
+    attachment = backend.attach({ fd, ifname, ifindex, qdiscBypass, receiveTimeoutMs, arena, stats });
     configurePacketSocket(fd, ifname, ifindex, {
       receiveTimeoutMs,
       receiveBufferBytes: backend.usesReceiveBuffer ? receiveBufferBytes : undefined,
       fanoutGroup: options.fanoutGroup,
-      qdiscBypass: options.qdiscBypass ?? true,
+      qdiscBypass,
     });
   } catch (error) {
-    receiver?.release();
+    attachment?.release();
     libc.close(fd);
     throw error;
   }
-  const attached = receiver;
-
-  const { tx, words, rxFrameAddresses, txFrameAddresses } = arena;
-  const rxSlots = tx.rxSlots;
-  const txMessages = arena.pointer + arena.txMessages;
+  const attached = attachment;
+  const send = attached.send ?? sendWithMessages(fd, arena, stats);
   let closed = false;
 
   function assertOpen(): void {
@@ -259,7 +266,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     ifname,
     ifindex,
     rx: arena.rx,
-    tx,
+    tx: arena.tx,
     stats,
 
     receive(): number {
@@ -269,39 +276,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
 
     send(): number {
       assertOpen();
-      const total = tx.count;
-      for (let slot = 0; slot < total; slot++) {
-        const iovec = arena.txIovecs + slot * IOVEC.size;
-        const rxSlot = rxSlots[slot]!;
-        const addresses = rxSlot >= 0 ? rxFrameAddresses : txFrameAddresses;
-        const address = (rxSlot >= 0 ? rxSlot : slot) * 2;
-        words[(iovec + IOVEC.base) >> 2] = addresses[address]!;
-        words[((iovec + IOVEC.base) >> 2) + 1] = addresses[address + 1]!;
-        words[(iovec + IOVEC.len) >> 2] = tx.lengths[slot]!;
-      }
-      let next = 0;
-      let accepted = 0;
-      let interrupts = 0;
-      while (next < total) {
-        const sent = libc.sendmmsg(fd, (txMessages + next * MMSGHDR.size) as Pointer, total - next, 0);
-        if (sent > 0) {
-          next += sent;
-          accepted += sent;
-          continue;
-        }
-        const errno = lastErrno();
-        if (errno === EINTR && interrupts++ < MAX_SEND_INTERRUPTS) continue;
-        stats.lastSendErrno = errno;
-        if (errno === EAGAIN || errno === ENOBUFS || errno === ENETDOWN || errno === EINTR) {
-          // The queue or the interface refuses everything now; the rest of the batch is lost.
-          stats.sendDropped += total - next;
-          break;
-        }
-        // Something about this frame (EMSGSIZE, EINVAL): drop it, send the rest.
-        stats.sendDropped++;
-        next++;
-      }
-      return accepted;
+      return send();
     },
 
     close(): void {
@@ -310,6 +285,48 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
       attached.release();
       libc.close(fd);
     },
+  };
+}
+
+/** The sendmmsg send path: the tx batch's frames, each from its own slot or the rx slot it names. */
+function sendWithMessages(fd: number, arena: Arena, stats: AfPacketStats): () => number {
+  const { tx, words, rxFrameAddresses, txFrameAddresses } = arena;
+  const rxSlots = tx.rxSlots;
+  const txMessages = arena.pointer + arena.txMessages;
+  return function send(): number {
+    const total = tx.count;
+    for (let slot = 0; slot < total; slot++) {
+      const iovec = arena.txIovecs + slot * IOVEC.size;
+      const rxSlot = rxSlots[slot]!;
+      const addresses = rxSlot >= 0 ? rxFrameAddresses : txFrameAddresses;
+      const address = (rxSlot >= 0 ? rxSlot : slot) * 2;
+      words[(iovec + IOVEC.base) >> 2] = addresses[address]!;
+      words[((iovec + IOVEC.base) >> 2) + 1] = addresses[address + 1]!;
+      words[(iovec + IOVEC.len) >> 2] = tx.lengths[slot]!;
+    }
+    let next = 0;
+    let accepted = 0;
+    let interrupts = 0;
+    while (next < total) {
+      const sent = libc.sendmmsg(fd, (txMessages + next * MMSGHDR.size) as Pointer, total - next, 0);
+      if (sent > 0) {
+        next += sent;
+        accepted += sent;
+        continue;
+      }
+      const errno = lastErrno();
+      if (errno === EINTR && interrupts++ < MAX_SEND_INTERRUPTS) continue;
+      stats.lastSendErrno = errno;
+      if (errno === EAGAIN || errno === ENOBUFS || errno === ENETDOWN || errno === EINTR) {
+        // The queue or the interface refuses everything now; the rest of the batch is lost.
+        stats.sendDropped += total - next;
+        break;
+      }
+      // Something about this frame (EMSGSIZE, EINVAL): drop it, send the rest.
+      stats.sendDropped++;
+      next++;
+    }
+    return accepted;
   };
 }
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
+import { ENETDOWN } from "../../ffi/errors.ts";
 import { PACKET_BROADCAST, PACKET_HOST } from "../../ffi/layout.ts";
 import { run } from "../fixtures/process.ts";
 import { inNamespace, vethLab, type IoKind } from "./netns-lab.ts";
@@ -47,7 +48,8 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
 
   /**
    * Sends a 60- and a 300-byte frame through tx and one through the frame sender from A, with
-   * B receiving into 128-byte slots and tcpdump watching A's side of the link.
+   * B receiving into 128-byte slots and tcpdump watching A's side of the link. Both ends use the
+   * backend `io`.
    */
   async function sendScenario(mode: "bypass" | "qdisc", marker: string, io: IoKind = "mmsg", lengths = [60, 300], slotSize = 128) {
     const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", String(slotSize)], io);
@@ -60,7 +62,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
       if (chunk.done) throw new Error(`tcpdump failed: ${tcpdumpBanner}`);
       tcpdumpBanner += new TextDecoder().decode(chunk.value);
     }
-    const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, ...lengths.map(String)]);
+    const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, ...lengths.map(String)], io);
     const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number }>();
     const received = await receiver.result<{ frames: FrameSummary[]; stats: { truncatedFrames: number } }>();
     tcpdump.kill();
@@ -73,8 +75,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     return { sent, received, byMarker, capturedFrames };
   }
 
-  // Sending is the same sendmmsg for both (only receiving differs): `io` is the receiver's.
-  test.each(["mmsg", "ring"] as const)("%s receiving: gets the tx batch and the frame sender's frame; truncates frames longer than a slot", async (io) => {
+  test.each(["mmsg", "ring"] as const)("%s: gets the tx batch and the frame sender's frame; truncates frames longer than a slot", async (io) => {
     const { sent, received, byMarker } = await sendScenario("bypass", "bypass", io);
     expect(sent.accepted).toBe(2);
     expect(byMarker.get("bypass-0")).toMatchObject({ length: 60, pktType: PACKET_HOST, flags: 0, source: lab.macA });
@@ -83,16 +84,16 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     expect(received.stats.truncatedFrames).toBe(1);
   }, 20_000);
 
-  // The ring copies short frames out as words plus a 0-3 byte tail, long ones with memcpy.
-  test.each(["mmsg", "ring"] as const)("%s receiving: frames of every length arrive byte for byte", async (io) => {
+  // The rings copy short frames as words plus a 0-3 byte tail, long ones with memcpy, both ways.
+  test.each(["mmsg", "ring"] as const)("%s: frames of every length are sent and received byte for byte", async (io) => {
     const lengths = [60, 61, 62, 63, 255, 256, 257, 258, 1001, 1514];
     const { sent, byMarker } = await sendScenario("bypass", "whole", io, lengths, 2048);
     expect(sent.accepted).toBe(lengths.length);
     expect(lengths.map((_, slot) => byMarker.get(`whole-${slot}`))).toEqual(lengths.map((length) => expect.objectContaining({ length, flags: 0, intact: true })));
   }, 20_000);
 
-  test("frames sent through the qdisc pass the local taps but never come back to bng's sockets", async () => {
-    const { sent, byMarker, capturedFrames } = await sendScenario("qdisc", "qdisc");
+  test.each(["mmsg", "ring"] as const)("%s: frames sent through the qdisc pass the local taps but never come back to bng's sockets", async (io) => {
+    const { sent, byMarker, capturedFrames } = await sendScenario("qdisc", "qdisc", io);
     expect(sent.accepted).toBe(2);
     expect(byMarker.has("qdisc-0")).toBe(true);
     // tcpdump on A saw all three frames leave...
@@ -102,10 +103,22 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     expect(sent.echoedToWatcher).toBe(0);
   }, 20_000);
 
-  test("frames sent with PACKET_QDISC_BYPASS skip the local taps (only the frame sender's is seen)", async () => {
-    const { byMarker, capturedFrames } = await sendScenario("bypass", "skip");
+  test.each(["mmsg", "ring"] as const)("%s: frames sent with PACKET_QDISC_BYPASS skip the local taps (only the frame sender's is seen)", async (io) => {
+    const { byMarker, capturedFrames } = await sendScenario("bypass", "skip", io);
     expect(byMarker.has("skip-0")).toBe(true);
     expect(capturedFrames).toBe(1);
+  }, 20_000);
+
+  test.each(["mmsg", "ring"] as const)("%s: frames sent while the link is down are refused and counted, and never go out later", async (io) => {
+    const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "2000"]);
+    const sender = await lab.startHelper(lab.namespaceA, ["senddown", lab.linkA, lab.macB, "down"], io);
+    const sent = await sender.result<{ acceptedWhileDown: number; whileDown: { sendDropped: number; lastSendErrno: number }; acceptedAfter: number }>();
+    const { frames } = await receiver.result<{ frames: FrameSummary[] }>();
+    expect(sent.acceptedWhileDown).toBe(0);
+    expect(sent.whileDown).toMatchObject({ sendDropped: 3, lastSendErrno: ENETDOWN });
+    expect(sent.acceptedAfter).toBe(1);
+    const markers = frames.flatMap((frame) => (frame.marker?.startsWith("down-") ? [frame.marker] : []));
+    expect(markers).toEqual(["down-after-0"]);
   }, 20_000);
 
   test("sockets in one fanout group share the flows: each SYN reaches exactly one of them", async () => {

@@ -81,6 +81,20 @@ const C_VALUES: Record<string, string> = {
   TP_STATUS_KERNEL: "TP_STATUS_KERNEL",
   TP_STATUS_USER: "TP_STATUS_USER",
   PACKET_RX_RING: "PACKET_RX_RING",
+  PACKET_TX_RING: "PACKET_TX_RING",
+  PACKET_LOSS: "PACKET_LOSS",
+  PACKET_VNET_HDR: "PACKET_VNET_HDR",
+  PACKET_TX_HAS_OFF: "PACKET_TX_HAS_OFF",
+  TP_STATUS_AVAILABLE: "TP_STATUS_AVAILABLE",
+  TP_STATUS_SEND_REQUEST: "TP_STATUS_SEND_REQUEST",
+  TP_STATUS_SENDING: "TP_STATUS_SENDING",
+  "VIRTIO_NET_HDR.size": "sizeof(struct virtio_net_hdr)",
+  "VIRTIO_NET_HDR.flags": "offsetof(struct virtio_net_hdr, flags)",
+  "VIRTIO_NET_HDR.gsoType": "offsetof(struct virtio_net_hdr, gso_type)",
+  "VIRTIO_NET_HDR.hdrLen": "offsetof(struct virtio_net_hdr, hdr_len)",
+  "VIRTIO_NET_HDR.gsoSize": "offsetof(struct virtio_net_hdr, gso_size)",
+  "VIRTIO_NET_HDR.csumStart": "offsetof(struct virtio_net_hdr, csum_start)",
+  "VIRTIO_NET_HDR.csumOffset": "offsetof(struct virtio_net_hdr, csum_offset)",
   PACKET_VERSION: "PACKET_VERSION",
   PACKET_RESERVE: "PACKET_RESERVE",
   TPACKET_V2: "TPACKET_V2",
@@ -144,6 +158,7 @@ function compilerValues(): Record<string, number> {
 #include <sys/un.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 int main(void) {
 ${Object.entries(C_VALUES)
   .map(([name, expression]) => `  printf("%s=%ld\\n", "${name}", (long)(${expression}));`)

@@ -1,11 +1,13 @@
 // Runs inside a test network namespace (`ip netns exec NS bun test/ffi/packet-io-helper.ts MODE ...`)
 // and drives the real AF_PACKET PacketIO. It prints `{"ready":true}` once its sockets are open,
-// then one JSON line with what it saw. BNG_TEST_IO=ring makes the receive, forward, ping and
-// linkdown modes use the PACKET_MMAP ring instead of recvmmsg. Modes:
+// then one JSON line with what it saw. BNG_TEST_IO=ring makes the receive, send, senddown,
+// forward, ping and linkdown modes use the PACKET_MMAP rings instead of recvmmsg and sendmmsg.
+// Modes:
 //   receive IFNAME DURATION_MS [SLOT_SIZE]        summarize every frame received
 //   send IFNAME DST_MAC MARKER bypass|qdisc LENGTH...
 //                                                 send one test frame per LENGTH through tx and
 //                                                 one through the frame sender; watch for echoes
+//   senddown IFNAME DST_MAC MARKER               send 3 test frames with the link down, then 1 after it is up
 //   forward IFNAME DURATION_MS                    send every test frame back to its source from its rx
 //                                                 slot, as bng forwards (tx.rxSlots; bench)
 //   flood IFNAME DST_MAC COUNT                    send COUNT test frames, count those coming back
@@ -120,7 +122,7 @@ function receiveMode(durationMs: number, slotSize?: number): void {
 function sendMode(destinationText: string, marker: string, qdiscBypass: boolean, lengths: number[]): void {
   const destination = parseMac(destinationText);
   const ownMac = interfaceMac(ifname);
-  const sender = openPacketIO({ ifname, receiveTimeoutMs: 50, qdiscBypass });
+  const sender = openTestIO({ ifname, receiveTimeoutMs: 50, qdiscBypass });
   // A second socket on the same interface, like a second worker: our output must not reach it.
   const watcher = openPacketIO({ ifname, receiveTimeoutMs: 50 });
   const frameSender = openFrameSender(ifname);
@@ -258,6 +260,49 @@ function pingMode(destinationText: string, count: number, gapMs: number): void {
   io.close();
 }
 
+/** Sends `count` test frames from tx, marked MARKER-0..; returns what send() said. */
+function sendTestFrames(io: AfPacketIO, destination: Uint8Array, marker: string, count: number): number {
+  const { tx } = io;
+  const ownMac = interfaceMac(ifname);
+  for (let slot = 0; slot < count; slot++) {
+    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, `${marker}-${slot}`, 64);
+    tx.lengths[slot] = 64;
+  }
+  tx.count = count;
+  return io.send();
+}
+
+function setLink(state: "up" | "down"): void {
+  const result = Bun.spawnSync(["ip", "link", "set", ifname, state], { stderr: "pipe" });
+  if (result.exitCode !== 0) throw new Error(`ip link set ${ifname} ${state}: ${result.stderr.toString()}`);
+}
+
+/**
+ * Frames sent while the link is down are refused and counted, and none of them goes out later:
+ * 3 frames (MARKER-down-*) with the link down, then 1 (MARKER-after-0) once it is up again.
+ */
+function sendDownMode(destinationText: string, marker: string): void {
+  const destination = parseMac(destinationText);
+  const io = openTestIO({ ifname, receiveTimeoutMs: 50 });
+  ready();
+  setLink("down");
+  let acceptedWhileDown: number;
+  try {
+    acceptedWhileDown = sendTestFrames(io, destination, `${marker}-down`, 3);
+  } finally {
+    setLink("up");
+  }
+  const whileDown = { ...io.stats };
+  // Until the peer's carrier is seen the link may refuse frames; retry for up to a second.
+  let acceptedAfter = 0;
+  for (let attempt = 0; attempt < 20 && acceptedAfter === 0; attempt++) {
+    Bun.sleepSync(50);
+    acceptedAfter = sendTestFrames(io, destination, `${marker}-after`, 1);
+  }
+  console.log(JSON.stringify({ acceptedWhileDown, whileDown, acceptedAfter, stats: io.stats }));
+  io.close();
+}
+
 /**
  * How often receive() returns while the link is up and idle, down, and up again (500 ms each):
  * a backend that does not clear the link-down error would return at once, thousands of times.
@@ -273,10 +318,6 @@ function linkDownMode(): void {
       made++;
     }
     return made;
-  };
-  const setLink = (state: "up" | "down") => {
-    const result = Bun.spawnSync(["ip", "link", "set", ifname, state], { stderr: "pipe" });
-    if (result.exitCode !== 0) throw new Error(`ip link set ${ifname} ${state}: ${result.stderr.toString()}`);
   };
   const idleCalls = calls(500);
   setLink("down");
@@ -333,6 +374,9 @@ switch (mode) {
     break;
   case "send":
     sendMode(rest[0] ?? "", rest[1] ?? "", rest[2] === "bypass", rest.slice(3).map(Number));
+    break;
+  case "senddown":
+    sendDownMode(rest[0] ?? "", rest[1] ?? "");
     break;
   case "forward":
     forwardMode(Number(rest[0]));
