@@ -17,7 +17,7 @@ export interface WorkerStart {
   index: number;
   ifname: string;
   batchSize: number;
-  /** `set io`: recvmmsg batches or the PACKET_MMAP receive ring. */
+  /** `set io`: recvmmsg/sendmmsg batches or the PACKET_MMAP receive and send rings. */
   io: Settings["io"];
   /** PACKET_FANOUT group id when several workers share the interface. */
   fanoutGroup: number | undefined;
