@@ -132,6 +132,8 @@ export const TP_STATUS_AVAILABLE = 0;
 export const TP_STATUS_SEND_REQUEST = 1;
 /** tp_status: the kernel holds it until the driver is done with it. */
 export const TP_STATUS_SENDING = 2;
+/** tp_status: the kernel refused the frame (without PACKET_LOSS it then stops at it). */
+export const TP_STATUS_WRONG_FORMAT = 4;
 /** struct virtio_net_hdr { u8 flags, gso_type; u16 hdr_len, gso_size, csum_start, csum_offset; } */
 export const VIRTIO_NET_HDR = { size: 10, flags: 0, gsoType: 1, hdrLen: 2, gsoSize: 4, csumStart: 6, csumOffset: 8 } as const;
 export const PROT_READ = 1;

@@ -39,7 +39,7 @@ import { check, lastErrno, libc } from "./libc.ts";
 
 export interface PacketIOOptions {
   ifname: string;
-  /** Frames per receive/sendmmsg (default 64). */
+  /** Frames per batch received and sent (default 64). */
   batchSize?: number;
   /** Bytes per frame slot (default: the interface MTU plus Ethernet and VLAN headers, at least 2048). */
   slotSize?: number;
@@ -69,7 +69,11 @@ export interface AfPacketStats {
   truncatedFrames: number;
   /** Receives that met EINTR or ENETDOWN (the link went down) and returned an empty batch. */
   receiveErrors: number;
-  /** tx frames the kernel refused (queue full, interface down, longer than the MTU). */
+  /**
+   * tx frames not sent: refused by the kernel (queue full, interface down; with sendmmsg also
+   * longer than the MTU), longer than their slot, or, with the send ring, finding their ring
+   * frame still in the driver's hands.
+   */
   sendDropped: number;
   /** errno of the last refused send, 0 if none. */
   lastSendErrno: number;
@@ -79,6 +83,8 @@ export interface AfPacketIO extends PacketIO {
   readonly ifname: string;
   readonly ifindex: number;
   readonly stats: AfPacketStats;
+  /** How `send()` hands frames to the kernel: "sendmmsg", or "send ring" (PACKET_TX_RING). */
+  readonly sendsWith: string;
 }
 
 const DEFAULT_BATCH_SIZE = 64;
@@ -200,10 +206,11 @@ export interface AttachedBackend {
   /** Fills the arena's rx batch (waiting at most the receive timeout) and returns the count. */
   receive(): number;
   /**
-   * Sends the arena's tx batch and returns how many frames the kernel took, counting the rest
-   * in `stats.sendDropped`; never throws per frame. Absent: the socket sends it with sendmmsg.
+   * The backend's own send path, named (`AfPacketIO.sendsWith`): `send` sends the arena's tx
+   * batch and returns how many frames the kernel took, counting the rest in
+   * `stats.sendDropped`; it never throws per frame. Absent: the socket sends with sendmmsg.
    */
-  send?: () => number;
+  sender?: { readonly name: string; send(): number };
   /** Frees what the backend holds besides the socket (the rings' mappings, the send ring's socket); called once. */
   release(): void;
 }
@@ -213,7 +220,8 @@ export interface Backend {
   readonly usesReceiveBuffer: boolean;
   /**
    * Prepares the unbound socket (a ring is set up before bind, so no frame takes the ordinary
-   * queue first) and returns its receiver. Throws SyscallError, having freed what it took.
+   * queue first) and returns its receiver (and sender, if it has its own). Throws SyscallError,
+   * having freed what it took.
    */
   attach(socket: PacketSocket): AttachedBackend;
 }
@@ -255,7 +263,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     throw error;
   }
   const attached = attachment;
-  const send = attached.send ?? sendWithMessages(fd, arena, stats);
+  const send = attached.sender?.send ?? sendWithMessages(fd, arena, stats);
   let closed = false;
 
   function assertOpen(): void {
@@ -268,6 +276,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     rx: arena.rx,
     tx: arena.tx,
     stats,
+    sendsWith: attached.sender?.name ?? "sendmmsg",
 
     receive(): number {
       assertOpen();

@@ -15,14 +15,15 @@
 // The send ring lives on a second socket, bound to the interface with protocol 0 so that it
 // receives nothing. Each of its frames starts with a virtio_net_hdr (PACKET_VNET_HDR) whose
 // hdr_len is the whole frame, so the kernel copies the frame into one linear buffer, as sendmmsg
-// does for a frame under a page. Without it the kernel copies only the Ethernet header and hangs
-// the rest of the frame off the ring's pages, which every later layer must pull in again.
+// does for a frame under a page. Without it the kernel copies only the Ethernet header and
+// attaches the rest as the ring's pages, marked zero-copy, which costs more further on (veth,
+// for one, copies such pages again before a frame enters the next namespace).
 // Measured on 2026-11-30 with C forwarders on the benchmark topology (bench/packet-rate.ts, two
 // rounds, kernel time per forwarded 64-byte frame): receive ring + sendmmsg 2,818-2,867 ns,
 // receive ring + send ring with the header 2,515-2,543 ns, without it 3,038-3,064 ns.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { FRAME_TRUNCATED, type PacketBatch, type TxBatch } from "../src/dataplane/packet-io.ts";
-import { EINTR, ENETDOWN, ENOBUFS, ENOMEM, SyscallError } from "./errors.ts";
+import { EINTR, EMSGSIZE, ENETDOWN, ENOBUFS, ENOMEM, SyscallError } from "./errors.ts";
 import {
   MAP_SHARED,
   MSG_DONTWAIT,
@@ -48,7 +49,9 @@ import {
   TP_STATUS_AVAILABLE,
   TP_STATUS_KERNEL,
   TP_STATUS_SEND_REQUEST,
+  TP_STATUS_SENDING,
   TP_STATUS_USER,
+  TP_STATUS_WRONG_FORMAT,
   TPACKET2_HDR,
   TPACKET_REQ,
   TPACKET_V2,
@@ -75,11 +78,11 @@ import {
  */
 const RING_FRAMES = 2048;
 /**
- * Frames in the send ring: 8 batches of 64. A frame stays the kernel's until the driver has
- * finished with it (at once on veth, at transmit completion on a NIC), and a frame that finds
- * its ring frame still taken is dropped, so there is room for several batches in flight.
+ * Batches the send ring holds (512 frames for batches of 64). A frame stays the kernel's until
+ * the driver has finished with it (at once on veth, at transmit completion on a NIC), and a frame
+ * that finds its ring frame still taken is dropped, so there is room for several batches in flight.
  */
-const SEND_RING_FRAMES = 512;
+const SEND_RING_BATCHES = 8;
 /** Jumbo slots get fewer frames instead of more memory. */
 const RING_MAX_BYTES = 16 << 20;
 // Blocks must be page-aligned; 64 KiB is a multiple of every page size Linux uses.
@@ -97,6 +100,14 @@ const RING_RESERVE = 2;
 // 32-bit words. The kernel's fixed start, just after the 32-byte header, would put it at 42.
 const SEND_DATA_AT = 34;
 const SEND_FRAME_AT = SEND_DATA_AT + VIRTIO_NET_HDR.size;
+// A frame up to this long is sent as one linear buffer (its virtio_net_hdr's hdr_len is the
+// whole frame), as sendmmsg sends a frame under a page. A longer one (jumbo frames) has only its
+// first SEND_COPIED_HEADER_BYTES copied, all its headers, and the rest attached as the ring's
+// pages, so the kernel never needs a buffer of several pages for it.
+const SEND_LINEAR_MAX_BYTES = 3584;
+const SEND_COPIED_HEADER_BYTES = 128;
+/** A send ring frame is free when it has none of these status bits (timestamp bits may be set). */
+const SEND_FRAME_TAKEN = TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING | TP_STATUS_WRONG_FORMAT;
 /** Frames up to this long are copied as words in JavaScript, longer ones with memcpy. */
 const WORD_COPY_MAX_BYTES = 256;
 // The kernel's TPACKET_ALIGNMENT: frame sizes are multiples of it.
@@ -125,9 +136,9 @@ export function receiveRingGeometry(slotSize: number) {
   return ringGeometry(slotSize + RING_FRAME_HEADROOM, RING_FRAMES);
 }
 
-/** The send ring's geometry for frames of up to `slotSize` bytes. */
-export function sendRingGeometry(slotSize: number) {
-  return ringGeometry(SEND_FRAME_AT + slotSize, SEND_RING_FRAMES);
+/** The send ring's geometry for batches of `batchSize` frames of up to `slotSize` bytes. */
+export function sendRingGeometry(slotSize: number, batchSize: number) {
+  return ringGeometry(SEND_FRAME_AT + slotSize, SEND_RING_BATCHES * batchSize);
 }
 
 /** A PacketIO on `options.ifname` that receives from a TPACKET_V2 PACKET_RX_RING and sends through a PACKET_TX_RING. */
@@ -164,21 +175,24 @@ function attachRings(socket: PacketSocket): AttachedBackend {
   setIntOption(fd, SOL_PACKET, PACKET_RESERVE, RING_RESERVE, "setsockopt(PACKET_RESERVE)");
   const receiveMapping = mapRing(fd, PACKET_RX_RING, receiveGeometry, "receive ring", ifname);
   let sendFd = -1;
+  let sender: ReturnType<typeof attachSendRing> | undefined;
   try {
     sendFd = openUnboundPacketSocket();
-    const sender = attachSendRing(socket, sendFd);
+    sender = attachSendRing(socket, sendFd);
     const receiver = attachReceiveRing(socket, receiveGeometry, receiveMapping);
+    const attachedSender = sender;
     return {
       receive: receiver.receive,
-      send: sender.send,
+      sender: { name: "send ring", send: attachedSender.send },
       release(): void {
         receiver.release();
-        sender.release();
+        attachedSender.release();
       },
     };
   } catch (error) {
     libc.munmap(receiveMapping, receiveGeometry.size);
-    if (sendFd >= 0) libc.close(sendFd);
+    if (sender !== undefined) sender.release();
+    else if (sendFd >= 0) libc.close(sendFd);
     throw error;
   }
 }
@@ -265,41 +279,36 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
   if (libc.setsockopt(sendFd, SOL_SOCKET, SO_SNDBUFFORCE, ptr(bufferCell), 4) < 0) {
     check(libc.setsockopt(sendFd, SOL_SOCKET, SO_SNDBUF, ptr(bufferCell), 4), "setsockopt(SO_SNDBUF)");
   }
-  const geometry = sendRingGeometry(tx.slotSize);
-  const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, "send ring", ifname);
-  const memory = toArrayBuffer(mapped, 0, geometry.size);
-  const ring: SendRing = {
-    words: new Int32Array(memory),
-    bytes: new Uint8Array(memory),
-    view: new DataView(memory),
-    pointer: Number(mapped),
-    offsets: geometry.offsets,
-    next: 0,
-  };
-  // Every frame's data starts at SEND_DATA_AT and its virtio_net_hdr asks for nothing (no
-  // checksum, no segmentation) but hdr_len, written per frame: the rest stays as mmap zeroed it.
-  for (const frameAt of geometry.offsets) ring.view.setUint16(frameAt + TPACKET2_HDR.mac, SEND_DATA_AT, true);
-  // Protocol 0: the socket receives nothing; the kernel reads each frame's EtherType from it.
-  const bound = libc.bind(sendFd, ptr(sockaddrLl(ifindex, 0)), SOCKADDR_LL.size);
-  if (bound < 0) {
-    const errno = lastErrno();
-    libc.munmap(mapped, geometry.size);
-    throw new SyscallError(`bind(AF_PACKET send ring, ${ifname})`, errno);
+  const geometry = sendRingGeometry(tx.slotSize, tx.slotCount);
+  if (geometry.frameCount < tx.slotCount) {
+    throw new RangeError(
+      `a send ring of ${RING_MAX_BYTES >> 20} MiB holds only ${geometry.frameCount} frames of ${tx.slotSize} bytes, fewer than a batch of ${tx.slotCount}; use \`set io mmsg\``,
+    );
   }
-  const sources: SendSources = {
-    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
-    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
-    rxPointer: arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset),
-    txPointer: arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset),
-  };
+  const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, "send ring", ifname);
+  let ring: SendRing;
+  try {
+    ring = createSendRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
+    // Protocol 0: the socket receives nothing; the kernel reads each frame's EtherType from it.
+    const bound = libc.bind(sendFd, ptr(sockaddrLl(ifindex, 0)), SOCKADDR_LL.size);
+    if (bound < 0) throw new SyscallError(`bind(AF_PACKET send ring, ${ifname})`, lastErrno());
+  } catch (error) {
+    libc.munmap(mapped, geometry.size);
+    throw error;
+  }
+  const sources = sendSources(rx, tx, arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset), arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset));
   return {
     send(): number {
       const queued = putInSendRing(ring, rx, tx, sources, stats);
       if (queued === 0) return 0;
       // One call sends every frame marked; MSG_DONTWAIT: it does not wait for the driver to
       // finish with them, only to take them.
-      if (Number(libc.sendto(sendFd, null, 0, MSG_DONTWAIT, null, 0)) < 0) stats.lastSendErrno = lastErrno();
-      return queued - takeBackUnsent(ring, queued, stats);
+      const sent = Number(libc.sendto(sendFd, null, 0, MSG_DONTWAIT, null, 0));
+      if (sent < 0) stats.lastSendErrno = lastErrno();
+      const unsent = takeBackUnsent(ring, queued, stats);
+      // Taken only in part without an error: the kernel had no memory for a buffer.
+      if (unsent > 0 && sent >= 0) stats.lastSendErrno = ENOBUFS;
+      return queued - unsent;
     },
     release(): void {
       libc.munmap(mapped, geometry.size);
@@ -308,40 +317,69 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
   };
 }
 
-interface SendRing {
+export interface SendRing {
   readonly words: Int32Array;
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** The address of `bytes`, for memcpy. */
   readonly pointer: number;
+  /** Byte offset of each frame in the ring. */
   readonly offsets: Uint32Array;
   /** The next frame to fill: the kernel sends them in order from where it stopped. */
   next: number;
 }
 
-/** Where putInSendRing copies frames from: the arena's rx and tx slots. */
-interface SendSources {
+/**
+ * A send ring over `memory` (at address `pointer`) with frames at `offsets`. Every frame's data
+ * starts at SEND_DATA_AT, set here once; its virtio_net_hdr asks for nothing (no checksum, no
+ * segmentation) but hdr_len, written per frame: the rest stays as the kernel zeroed it.
+ */
+export function createSendRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): SendRing {
+  const ring: SendRing = { words: new Int32Array(memory), bytes: new Uint8Array(memory), view: new DataView(memory), pointer, offsets, next: 0 };
+  for (const frameAt of offsets) ring.view.setUint16(frameAt + TPACKET2_HDR.mac, SEND_DATA_AT, true);
+  return ring;
+}
+
+/** Where putInSendRing copies frames from: the rx and tx slots, as words and at their addresses. */
+export interface SendSources {
   readonly rxWords: Int32Array;
   readonly txWords: Int32Array;
   readonly rxPointer: number;
   readonly txPointer: number;
 }
 
+/** The sources for `rx` and `tx`, whose bytes are at `rxPointer` and `txPointer`. */
+export function sendSources(rx: PacketBatch, tx: TxBatch, rxPointer: number, txPointer: number): SendSources {
+  return {
+    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
+    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
+    rxPointer,
+    txPointer,
+  };
+}
+
 /**
  * Copies tx's frames (each from its own slot or the rx slot it names) into the send ring and
- * marks them to be sent; a frame whose ring frame the kernel still holds is dropped and counted.
- * Returns how many were marked.
+ * marks them to be sent; a frame whose ring frame the kernel still holds, or longer than its
+ * slot, is dropped and counted. Returns how many were marked.
  */
-function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sources: SendSources, stats: AfPacketStats): number {
+export function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sources: SendSources, stats: AfPacketStats): number {
   const { words, view, offsets } = ring;
   const total = tx.count;
   let queued = 0;
   for (let slot = 0; slot < total; slot++) {
     const frameAt = offsets[ring.next]!;
-    if (Atomics.load(words, (frameAt + TPACKET2_HDR.status) >> 2) !== TP_STATUS_AVAILABLE) {
+    if ((Atomics.load(words, (frameAt + TPACKET2_HDR.status) >> 2) & SEND_FRAME_TAKEN) !== 0) {
       stats.sendDropped++;
+      stats.lastSendErrno = ENOBUFS;
       continue;
     }
     const length = tx.lengths[slot]!;
+    if (length > tx.slotSize) {
+      stats.sendDropped++;
+      stats.lastSendErrno = EMSGSIZE;
+      continue;
+    }
     const rxSlot = tx.rxSlots[slot]!;
     const fromRx = rxSlot >= 0;
     const from = fromRx ? rxSlot * rx.slotSize : slot * tx.slotSize;
@@ -352,9 +390,9 @@ function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sources: Se
       libc.memcpy((ring.pointer + to) as Pointer, ((fromRx ? sources.rxPointer : sources.txPointer) + from) as Pointer, length);
     }
     view.setUint32(frameAt + TPACKET2_HDR.len, VIRTIO_NET_HDR.size + length, true);
-    // hdr_len = the whole frame: the kernel copies all of it into the buffer it sends. The
-    // 32-bit store also clears gso_size, which follows it.
-    words[(frameAt + SEND_DATA_AT + VIRTIO_NET_HDR.hdrLen) >> 2] = length;
+    // hdr_len: what the kernel copies into the buffer it sends. The 32-bit store also clears
+    // gso_size, which follows it.
+    words[(frameAt + SEND_DATA_AT + VIRTIO_NET_HDR.hdrLen) >> 2] = length <= SEND_LINEAR_MAX_BYTES ? length : SEND_COPIED_HEADER_BYTES;
     // Release: the kernel reads the frame only after it sees the status.
     Atomics.store(words, (frameAt + TPACKET2_HDR.status) >> 2, TP_STATUS_SEND_REQUEST);
     ring.next = ring.next + 1 === offsets.length ? 0 : ring.next + 1;
@@ -369,7 +407,7 @@ function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sources: Se
  * would resume. They are given back and counted as dropped, so a frame is never sent late and
  * the kernel's position stays the next frame filled. Returns how many.
  */
-function takeBackUnsent(ring: SendRing, queued: number, stats: AfPacketStats): number {
+export function takeBackUnsent(ring: SendRing, queued: number, stats: AfPacketStats): number {
   const { words, offsets } = ring;
   let unsent = 0;
   while (unsent < queued) {

@@ -63,7 +63,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
       tcpdumpBanner += new TextDecoder().decode(chunk.value);
     }
     const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, ...lengths.map(String)], io);
-    const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number }>();
+    const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number; sendsWith: string }>();
     const received = await receiver.result<{ frames: FrameSummary[]; stats: { truncatedFrames: number } }>();
     tcpdump.kill();
     await tcpdump.exited;
@@ -77,6 +77,7 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
 
   test.each(["mmsg", "ring"] as const)("%s: gets the tx batch and the frame sender's frame; truncates frames longer than a slot", async (io) => {
     const { sent, received, byMarker } = await sendScenario("bypass", "bypass", io);
+    expect(sent.sendsWith).toBe(io === "ring" ? "send ring" : "sendmmsg");
     expect(sent.accepted).toBe(2);
     expect(byMarker.get("bypass-0")).toMatchObject({ length: 60, pktType: PACKET_HOST, flags: 0, source: lab.macA });
     expect(byMarker.get("bypass-1")).toMatchObject({ length: 128, flags: FRAME_TRUNCATED });
@@ -90,6 +91,25 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     const { sent, byMarker } = await sendScenario("bypass", "whole", io, lengths, 2048);
     expect(sent.accepted).toBe(lengths.length);
     expect(lengths.map((_, slot) => byMarker.get(`whole-${slot}`))).toEqual(lengths.map((length) => expect.objectContaining({ length, flags: 0, intact: true })));
+  }, 20_000);
+
+  // Past 3,584 bytes the send ring has the kernel copy only the headers and attach the rest as
+  // the ring's pages.
+  test.each(["mmsg", "ring"] as const)("%s: jumbo frames (MTU 9000) are sent and received byte for byte", async (io) => {
+    const setMtu = (mtu: number) => {
+      for (const [namespace, link] of [[lab.namespaceA, lab.linkA], [lab.namespaceB, lab.linkB]] as const) {
+        run(inNamespace(namespace, ["ip", "link", "set", link, "mtu", String(mtu)]));
+      }
+    };
+    setMtu(9000);
+    try {
+      const lengths = [3584, 3585, 9014];
+      const { sent, byMarker } = await sendScenario("bypass", "jumbo", io, lengths, 9088);
+      expect(sent.accepted).toBe(lengths.length);
+      expect(lengths.map((_, slot) => byMarker.get(`jumbo-${slot}`))).toEqual(lengths.map((length) => expect.objectContaining({ length, flags: 0, intact: true })));
+    } finally {
+      setMtu(1500);
+    }
   }, 20_000);
 
   test.each(["mmsg", "ring"] as const)("%s: frames sent through the qdisc pass the local taps but never come back to bng's sockets", async (io) => {

@@ -88,6 +88,7 @@ const C_VALUES: Record<string, string> = {
   TP_STATUS_AVAILABLE: "TP_STATUS_AVAILABLE",
   TP_STATUS_SEND_REQUEST: "TP_STATUS_SEND_REQUEST",
   TP_STATUS_SENDING: "TP_STATUS_SENDING",
+  TP_STATUS_WRONG_FORMAT: "TP_STATUS_WRONG_FORMAT",
   "VIRTIO_NET_HDR.size": "sizeof(struct virtio_net_hdr)",
   "VIRTIO_NET_HDR.flags": "offsetof(struct virtio_net_hdr, flags)",
   "VIRTIO_NET_HDR.gsoType": "offsetof(struct virtio_net_hdr, gso_type)",

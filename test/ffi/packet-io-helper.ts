@@ -151,7 +151,7 @@ function sendMode(destinationText: string, marker: string, qdiscBypass: boolean,
       }
     }
   }
-  console.log(JSON.stringify({ accepted, echoedToSender, echoedToWatcher, stats: sender.stats }));
+  console.log(JSON.stringify({ accepted, echoedToSender, echoedToWatcher, stats: sender.stats, sendsWith: sender.sendsWith }));
   frameSender.close();
   watcher.close();
   sender.close();

@@ -1,8 +1,9 @@
-// The PACKET_MMAP receive ring (ffi/ring.ts) beside recvmmsg, in two namespaces joined by veth
+// The PACKET_MMAP rings (ffi/ring.ts) beside recvmmsg/sendmmsg, in two namespaces joined by veth
 // (names bngr + random suffix, removed afterwards even on failure): a lone frame on an idle link
-// is handed over at once (no block timeout, "the latency trap"), a link going down does not make
-// the ring spin, and the cost per forwarded frame of both backends. Reception flags, truncation,
-// own output and sending through both backends are in af-packet.netns.test.ts. Needs root.
+// is handed over at once both ways (no block timeout, "the latency trap"), a link going down does
+// not make the receive ring spin, and the cost per forwarded frame of both backends; the flood
+// also takes the send ring round its end many times, sending from the rx slots. Reception flags,
+// truncation, own output and the lengths sent are in af-packet.netns.test.ts. Needs root.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { vethLab, type IoKind } from "./netns-lab.ts";
 

@@ -1,14 +1,22 @@
-// The rings' geometry (ffi/ring.ts) for the slot sizes bng uses: what the kernel accepts
-// (aligned frames, page-aligned blocks, frame count = frames per block x blocks), no overlap, room
-// for each ring's headers before the frame, and at most 16 MiB.
+// The rings of ffi/ring.ts without a kernel. Their geometry for the slot sizes bng uses: what the
+// kernel accepts (aligned frames, page-aligned blocks, frame count = frames per block x blocks),
+// no overlap, room for each ring's headers before the frame, at most 16 MiB. And the send ring's
+// protocol, with this test playing the kernel's part on a ring in ordinary memory: what a frame
+// looks like when it is handed over, which frames are dropped, and how frames the kernel did not
+// take are given back, also across the ring's end.
+import { ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
-import { receiveRingGeometry, sendRingGeometry } from "../../ffi/ring.ts";
+import type { AfPacketStats } from "../../ffi/af-packet.ts";
+import { EMSGSIZE } from "../../ffi/errors.ts";
+import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TPACKET2_HDR, VIRTIO_NET_HDR } from "../../ffi/layout.ts";
+import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, sendSources, takeBackUnsent, type SendRing } from "../../ffi/ring.ts";
+import type { PacketBatch, TxBatch } from "../../src/dataplane/packet-io.ts";
 
-const RINGS: { ring: string; geometryOf: typeof receiveRingGeometry; headroom: number; frames: number }[] = [
+const RINGS: { ring: string; geometryOf: (slotSize: number) => ReturnType<typeof receiveRingGeometry>; headroom: number; frames: number }[] = [
   // Receive: tpacket2_hdr, sockaddr_ll, the kernel's room and PACKET_RESERVE fit in 128 bytes.
   { ring: "receive", geometryOf: receiveRingGeometry, headroom: 128, frames: 2048 },
-  // Send: tpacket2_hdr, the 2 bytes to tp_mac and the 10-byte virtio_net_hdr take 44 bytes.
-  { ring: "send", geometryOf: sendRingGeometry, headroom: 44, frames: 512 },
+  // Send, batches of 64: tpacket2_hdr, the 2 bytes to tp_mac and the 10-byte virtio_net_hdr take 44 bytes.
+  { ring: "send", geometryOf: (slotSize) => sendRingGeometry(slotSize, 64), headroom: 44, frames: 512 },
 ];
 
 describe.each(RINGS)("$ring ring geometry", ({ geometryOf, headroom, frames }) => {
@@ -43,10 +51,155 @@ describe("the rings for 2,048-byte slots", () => {
     expect(geometry.size).toBe(69 * 65536);
   });
 
-  test("send: 31 frames of 2,096 bytes per 64 KiB block, about 1.1 MiB", () => {
-    const geometry = sendRingGeometry(2048);
-    expect(geometry.frameSize).toBe(2096);
-    expect(geometry.frameCount).toBe(17 * 31);
-    expect(geometry.size).toBe(17 * 65536);
+  test("send: 8 batches, 31 frames of 2,096 bytes per 64 KiB block", () => {
+    expect(sendRingGeometry(2048, 64)).toMatchObject({ frameSize: 2096, frameCount: 17 * 31, size: 17 * 65536 });
+    expect(sendRingGeometry(2048, 256)).toMatchObject({ frameCount: 67 * 31, size: 67 * 65536 });
+  });
+});
+
+/** A batch over its own ArrayBuffer (pointers into it are taken for memcpy). */
+function batchOf(slotCount: number, slotSize: number): TxBatch {
+  return {
+    slotCount,
+    slotSize,
+    bytes: new Uint8Array(new ArrayBuffer(slotCount * slotSize)),
+    lengths: new Uint32Array(slotCount),
+    flags: new Uint8Array(slotCount),
+    pktTypes: new Uint8Array(slotCount),
+    rxSlots: new Int16Array(slotCount).fill(-1),
+    count: 0,
+  };
+}
+
+/** A send ring of `frameCount` frames for `slotSize`-byte slots, and the batches that feed it. */
+function sendRingLab(frameCount: number, slotSize = 256) {
+  const frameSize = Math.ceil((44 + slotSize) / 16) * 16;
+  const offsets = Uint32Array.from({ length: frameCount }, (_, frame) => frame * frameSize);
+  const memory = new ArrayBuffer(frameCount * frameSize);
+  const ring = createSendRing(memory, ptr(new Uint8Array(memory)), offsets);
+  const rx: PacketBatch = batchOf(8, slotSize);
+  const tx = batchOf(8, slotSize);
+  const sources = sendSources(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
+  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
+  return { ring, rx, tx, sources, stats, memory };
+}
+
+function statusOf(ring: SendRing, frame: number): number {
+  return ring.view.getUint32(ring.offsets[frame]! + TPACKET2_HDR.status, true);
+}
+
+function setStatus(ring: SendRing, frame: number, status: number): void {
+  ring.view.setUint32(ring.offsets[frame]! + TPACKET2_HDR.status, status, true);
+}
+
+/** Frame `index`'s bytes: a length and a pattern of its own. */
+function fill(bytes: Uint8Array, at: number, length: number, index: number): void {
+  for (let i = 0; i < length; i++) bytes[at + i] = (index * 31 + i * 7) & 0xff;
+}
+
+/** The frame as the kernel reads it from ring frame `frame`: where tp_mac says, tp_len long, after the virtio_net_hdr. */
+function handedOver(ring: SendRing, frame: number) {
+  const at = ring.offsets[frame]!;
+  const dataAt = at + ring.view.getUint16(at + TPACKET2_HDR.mac, true);
+  const length = ring.view.getUint32(at + TPACKET2_HDR.len, true) - VIRTIO_NET_HDR.size;
+  return {
+    status: statusOf(ring, frame),
+    dataAt: dataAt - at,
+    hdrLen: ring.view.getUint16(dataAt + VIRTIO_NET_HDR.hdrLen, true),
+    otherHeaderBytes: [...ring.bytes.subarray(dataAt, dataAt + VIRTIO_NET_HDR.size)].filter((_, i) => i !== 2 && i !== 3),
+    frame: ring.bytes.slice(dataAt + VIRTIO_NET_HDR.size, dataAt + VIRTIO_NET_HDR.size + length) as Uint8Array<ArrayBufferLike>,
+  };
+}
+
+describe("send ring", () => {
+  test("frames from the tx slots and from the rx slots they name go into consecutive ring frames, whole and marked", () => {
+    const { ring, rx, tx, sources, stats } = sendRingLab(4);
+    const expected: Uint8Array<ArrayBufferLike>[] = [];
+    // tx slot 0: its own 60-byte frame; slot 1: rx slot 5's 61 bytes; slot 2: its own 255 bytes.
+    for (const [slot, rxSlot, length] of [[0, -1, 60], [1, 5, 61], [2, -1, 255]] as const) {
+      const batch = rxSlot >= 0 ? rx : tx;
+      const at = (rxSlot >= 0 ? rxSlot : slot) * batch.slotSize;
+      fill(batch.bytes, at, length, slot);
+      expected.push(batch.bytes.slice(at, at + length));
+      tx.rxSlots[slot] = rxSlot;
+      tx.lengths[slot] = length;
+    }
+    tx.count = 3;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(3);
+    expect(ring.next).toBe(3);
+    for (let frame = 0; frame < 3; frame++) {
+      expect(handedOver(ring, frame)).toEqual({
+        status: TP_STATUS_SEND_REQUEST,
+        dataAt: 34,
+        hdrLen: expected[frame]!.length,
+        otherHeaderBytes: [0, 0, 0, 0, 0, 0, 0, 0],
+        frame: expected[frame]!,
+      });
+    }
+    expect(statusOf(ring, 3)).toBe(TP_STATUS_AVAILABLE);
+    expect(stats.sendDropped).toBe(0);
+  });
+
+  test("a frame longer than a page is copied whole (memcpy) but only its first 128 bytes are asked to be linear", () => {
+    const { ring, rx, tx, sources, stats } = sendRingLab(2, 9024);
+    fill(tx.bytes, 0, 9000, 1);
+    fill(tx.bytes, tx.slotSize, 3584, 2);
+    tx.lengths[0] = 9000;
+    tx.lengths[1] = 3584;
+    tx.count = 2;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(2);
+    expect(handedOver(ring, 0)).toMatchObject({ hdrLen: 128, frame: tx.bytes.slice(0, 9000) });
+    expect(handedOver(ring, 1)).toMatchObject({ hdrLen: 3584, frame: tx.bytes.slice(tx.slotSize, tx.slotSize + 3584) });
+  });
+
+  test("while the next ring frame is still the kernel's, frames are dropped and counted and the ring waits there", () => {
+    const { ring, rx, tx, sources, stats } = sendRingLab(4);
+    setStatus(ring, 0, TP_STATUS_SENDING);
+    tx.lengths.fill(60);
+    tx.count = 2;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(0);
+    expect(stats.sendDropped).toBe(2);
+    expect(ring.next).toBe(0);
+    // The driver is done with it: the next batch goes there.
+    setStatus(ring, 0, TP_STATUS_AVAILABLE);
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(2);
+    expect([statusOf(ring, 0), statusOf(ring, 1)]).toEqual([TP_STATUS_SEND_REQUEST, TP_STATUS_SEND_REQUEST]);
+  });
+
+  test("a frame longer than its slot is dropped and counted, the others go", () => {
+    const { ring, rx, tx, sources, stats } = sendRingLab(4);
+    tx.lengths[0] = 60;
+    tx.lengths[1] = tx.slotSize + 1;
+    tx.lengths[2] = 64;
+    tx.count = 3;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(2);
+    expect(stats).toMatchObject({ sendDropped: 1, lastSendErrno: EMSGSIZE });
+    expect([handedOver(ring, 0).frame.length, handedOver(ring, 1).frame.length]).toEqual([60, 64]);
+  });
+
+  test("frames the kernel did not take are given back and counted, and the next batch starts where the kernel stopped, across the ring's end", () => {
+    const { ring, rx, tx, sources, stats } = sendRingLab(4);
+    tx.lengths.fill(60);
+    // Frames 0-2 go, the kernel sends all three.
+    tx.count = 3;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(3);
+    for (const frame of [0, 1, 2]) setStatus(ring, frame, TP_STATUS_AVAILABLE);
+    expect(takeBackUnsent(ring, 3, stats)).toBe(0);
+    // Frames 3, 0 and 1 (over the end): the kernel takes frame 3 only (frame 3 still in the driver).
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(3);
+    expect(ring.next).toBe(2);
+    setStatus(ring, 3, TP_STATUS_SENDING);
+    expect(takeBackUnsent(ring, 3, stats)).toBe(2);
+    expect(stats.sendDropped).toBe(2);
+    expect([0, 1, 2, 3].map((frame) => statusOf(ring, frame))).toEqual([TP_STATUS_AVAILABLE, TP_STATUS_AVAILABLE, TP_STATUS_AVAILABLE, TP_STATUS_SENDING]);
+    // The kernel's position is frame 0 now, and so is the ring's.
+    expect(ring.next).toBe(0);
+    tx.count = 1;
+    expect(putInSendRing(ring, rx, tx, sources, stats)).toBe(1);
+    expect(statusOf(ring, 0)).toBe(TP_STATUS_SEND_REQUEST);
+    // None taken at all (the link is down): all given back.
+    expect(takeBackUnsent(ring, 1, stats)).toBe(1);
+    expect(ring.next).toBe(0);
+    expect(stats.sendDropped).toBe(3);
   });
 });
