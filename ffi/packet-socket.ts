@@ -71,8 +71,8 @@ export interface AfPacketStats {
   receiveErrors: number;
   /**
    * tx frames not sent: refused by the kernel (queue full, interface down; with sendmmsg also
-   * longer than the MTU), longer than their slot, or, with the send ring, finding their ring
-   * frame still in the driver's hands.
+   * longer than the MTU), or, with the send ring, longer than their slot or finding their ring
+   * frame still in the driver's hands (frames the kernel skips there as malformed are not counted).
    */
   sendDropped: number;
   /** errno of the last refused send, 0 if none. */
@@ -220,7 +220,8 @@ export interface Backend {
   readonly usesReceiveBuffer: boolean;
   /**
    * Prepares the unbound socket (a ring is set up before bind, so no frame takes the ordinary
-   * queue first) and returns its receiver (and sender, if it has its own). Throws SyscallError,
+   * queue first) and returns its receiver (and sender, if it has its own). Throws SyscallError
+   * (or RangeError),
    * having freed what it took.
    */
   attach(socket: PacketSocket): AttachedBackend;

@@ -18,8 +18,8 @@
 // does for a frame under a page. Without it the kernel copies only the Ethernet header and
 // attaches the rest as the ring's pages, marked zero-copy, which costs more further on (veth,
 // for one, copies such pages again before a frame enters the next namespace).
-// Measured on 2026-11-30 with C forwarders on the benchmark topology (bench/packet-rate.ts, two
-// rounds, kernel time per forwarded 64-byte frame): receive ring + sendmmsg 2,818-2,867 ns,
+// Measured on 2026-11-30 with C forwarders (not kept in the repository) on the topology of
+// bench/packet-rate.ts (two rounds, kernel time per forwarded 64-byte frame): receive ring + sendmmsg 2,818-2,867 ns,
 // receive ring + send ring with the header 2,515-2,543 ns, without it 3,038-3,064 ns.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { FRAME_TRUNCATED, type PacketBatch, type TxBatch } from "../src/dataplane/packet-io.ts";
@@ -73,12 +73,13 @@ import {
 
 /**
  * Frames in the receive ring: 32 full batches of 64, so a burst waits in the ring rather than
- * being dropped (about 4.4 MiB with 2,048-byte slots, what the recvmmsg backend asks for as
- * SO_RCVBUF).
+ * being dropped (2,070 frames, about 4.3 MiB, with 2,048-byte slots: what the recvmmsg backend
+ * asks for as SO_RCVBUF).
  */
 const RING_FRAMES = 2048;
 /**
- * Batches the send ring holds (512 frames for batches of 64). A frame stays the kernel's until
+ * Batches the send ring holds at least (512 frames for batches of 64; 527 once rounded up to
+ * whole blocks with 2,048-byte slots). A frame stays the kernel's until
  * the driver has finished with it (at once on veth, at transmit completion on a NIC), and a frame
  * that finds its ring frame still taken is dropped, so there is room for several batches in flight.
  */
@@ -263,7 +264,8 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
 
 /**
  * The send ring on its own socket `sendFd`: options, ring and mapping (the options must come
- * before the ring), then bind. Throws SyscallError, having unmapped the ring; the caller closes
+ * before the ring), then bind. Throws SyscallError (RangeError when 16 MiB holds less than a
+ * batch), having unmapped the ring; the caller closes
  * `sendFd`.
  */
 function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number; release(): void } {
@@ -306,7 +308,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
       const sent = Number(libc.sendto(sendFd, null, 0, MSG_DONTWAIT, null, 0));
       if (sent < 0) stats.lastSendErrno = lastErrno();
       const unsent = takeBackUnsent(ring, queued, stats);
-      // Taken only in part without an error: the kernel had no memory for a buffer.
+      // Taken only in part without an error: the kernel had no memory (or send buffer) for a buffer.
       if (unsent > 0 && sent >= 0) stats.lastSendErrno = ENOBUFS;
       return queued - unsent;
     },

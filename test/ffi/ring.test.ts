@@ -44,10 +44,11 @@ describe.each(RINGS)("$ring ring geometry", ({ geometryOf, headroom, frames }) =
 });
 
 describe("the rings for 2,048-byte slots", () => {
-  test("receive: 30 frames of 2,176 bytes per 64 KiB block, about 4.4 MiB", () => {
+  test("receive: 30 frames of 2,176 bytes per 64 KiB block, 2,070 frames, about 4.3 MiB", () => {
     const geometry = receiveRingGeometry(2048);
     expect(geometry.frameSize).toBe(2176);
     expect(geometry.blockCount).toBe(69);
+    expect(geometry.frameCount).toBe(2070);
     expect(geometry.size).toBe(69 * 65536);
   });
 
