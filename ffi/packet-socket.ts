@@ -116,6 +116,16 @@ export function setIntOption(fd: number, level: number, option: number, value: n
   check(libc.setsockopt(fd, level, option, ptr(cell), 4), call, advice);
 }
 
+/**
+ * Sets a socket buffer to `bytes` with `forcedOption` (SO_RCVBUFFORCE, SO_SNDBUFFORCE), which
+ * ignores net.core.rmem_max/wmem_max but needs CAP_NET_ADMIN; without it, with `option`
+ * (SO_RCVBUF, SO_SNDBUF), which the kernel caps at that maximum: still better than the default.
+ */
+export function setBufferSize(fd: number, forcedOption: number, option: number, optionName: string, bytes: number): void {
+  const cell = new Int32Array([bytes]);
+  if (libc.setsockopt(fd, SOL_SOCKET, forcedOption, ptr(cell), 4) < 0) setIntOption(fd, SOL_SOCKET, option, bytes, `setsockopt(${optionName})`);
+}
+
 function setTimeoutOption(fd: number, option: number, milliseconds: number, call: string): void {
   const timeval = new BigInt64Array(TIMEVAL.size / 8);
   timeval[0] = BigInt(Math.floor(milliseconds / 1000));
@@ -156,14 +166,7 @@ function configurePacketSocket(fd: number, ifname: string, ifindex: number, sett
   );
   // tp_status tells which frames carry a partial checksum (veth and other virtual links).
   setIntOption(fd, SOL_PACKET, PACKET_AUXDATA, 1, "setsockopt(PACKET_AUXDATA)");
-  if (receiveBufferBytes !== undefined) {
-    // The forced size ignores net.core.rmem_max (needs CAP_NET_ADMIN); without it the kernel
-    // caps the plain request at rmem_max, which is still better than the default.
-    const bufferCell = new Int32Array([receiveBufferBytes]);
-    if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(bufferCell), 4) < 0) {
-      check(libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(bufferCell), 4), "setsockopt(SO_RCVBUF)");
-    }
-  }
+  if (receiveBufferBytes !== undefined) setBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", receiveBufferBytes);
   // A bounded wait lets the worker notice a new forwarding table between batches.
   setTimeoutOption(fd, SO_RCVTIMEO, receiveTimeoutMs, "setsockopt(SO_RCVTIMEO)");
   // A full send buffer must not hold the worker forever either.
@@ -221,8 +224,7 @@ export interface Backend {
   /**
    * Prepares the unbound socket (a ring is set up before bind, so no frame takes the ordinary
    * queue first) and returns its receiver (and sender, if it has its own). Throws SyscallError
-   * (or RangeError),
-   * having freed what it took.
+   * (or RangeError), having freed what it took.
    */
   attach(socket: PacketSocket): AttachedBackend;
 }

@@ -61,6 +61,7 @@ import { check, lastErrno, libc } from "./libc.ts";
 import {
   openPacketSocketIO,
   openUnboundPacketSocket,
+  setBufferSize,
   setIntOption,
   sockaddrLl,
   statusFlags,
@@ -175,12 +176,14 @@ function attachRings(socket: PacketSocket): AttachedBackend {
   setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "setsockopt(PACKET_VERSION, TPACKET_V2)");
   setIntOption(fd, SOL_PACKET, PACKET_RESERVE, RING_RESERVE, "setsockopt(PACKET_RESERVE)");
   const receiveMapping = mapRing(fd, PACKET_RX_RING, receiveGeometry, "receive ring", ifname);
+  const { rx, tx } = arena;
+  const slots = slotViews(rx, tx, arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset), arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset));
   let sendFd = -1;
   let sender: ReturnType<typeof attachSendRing> | undefined;
   try {
     sendFd = openUnboundPacketSocket();
-    sender = attachSendRing(socket, sendFd);
-    const receiver = attachReceiveRing(socket, receiveGeometry, receiveMapping);
+    sender = attachSendRing(socket, sendFd, slots);
+    const receiver = attachReceiveRing(socket, receiveGeometry, receiveMapping, slots);
     const attachedSender = sender;
     return {
       receive: receiver.receive,
@@ -198,20 +201,46 @@ function attachRings(socket: PacketSocket): AttachedBackend {
   }
 }
 
-function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Pointer): { receive(): number; release(): void } {
+/** A ring mapped from the kernel (or, in tests, ordinary memory): its bytes three ways, its address, where each frame is, and the next frame. */
+export interface MappedRing {
+  readonly bytes: Uint8Array;
+  /** The ring as 32-bit words: statuses are read and handed back with Atomics (ordering). */
+  readonly words: Int32Array;
+  readonly view: DataView;
+  /** The address of `bytes`, for memcpy. */
+  readonly pointer: number;
+  /** Byte offset of each frame in the ring. */
+  readonly offsets: Uint32Array;
+  /** The next frame to take (receive) or fill (send): the kernel goes through them in order. */
+  next: number;
+}
+
+function mappedRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): MappedRing {
+  return { bytes: new Uint8Array(memory), words: new Int32Array(memory), view: new DataView(memory), pointer, offsets, next: 0 };
+}
+
+/** The arena's rx and tx slots as words and at their addresses: where frames are copied to and from. */
+export interface SlotViews {
+  readonly rxWords: Int32Array;
+  readonly txWords: Int32Array;
+  readonly rxPointer: number;
+  readonly txPointer: number;
+}
+
+/** The views of `rx` and `tx`, whose bytes are at `rxPointer` and `txPointer`. */
+export function slotViews(rx: PacketBatch, tx: TxBatch, rxPointer: number, txPointer: number): SlotViews {
+  return {
+    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
+    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
+    rxPointer,
+    txPointer,
+  };
+}
+
+function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Pointer, slots: SlotViews): { receive(): number; release(): void } {
   const { fd, ifname, arena, stats, receiveTimeoutMs } = socket;
   const { rx } = arena;
-  const memory = toArrayBuffer(mapped, 0, geometry.size);
-  const ring: Ring = {
-    bytes: new Uint8Array(memory),
-    words: new Int32Array(memory),
-    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
-    view: new DataView(memory),
-    pointer: Number(mapped),
-    offsets: geometry.offsets,
-    next: 0,
-  };
-  const rxPointer = arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset);
+  const ring = mappedRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
 
   // One pollfd and one SO_ERROR cell (value, length), their pointers taken once; the receiver's
   // closure keeps the arrays referenced, so the addresses stay valid.
@@ -242,7 +271,7 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
 
   return {
     receive(): number {
-      const count = takeFromRing(ring, rx, rxPointer, stats);
+      const count = takeFromRing(ring, rx, slots, stats);
       if (count !== 0) return count;
       // Nothing waiting: sleep until a frame is written or the timeout passes.
       const ready = libc.poll(pollPointer as Pointer, 1, receiveTimeoutMs);
@@ -254,7 +283,7 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
         return 0;
       }
       if ((pollView.getInt16(POLLFD.revents, true) & POLLERR) !== 0) takePendingError();
-      return takeFromRing(ring, rx, rxPointer, stats);
+      return takeFromRing(ring, rx, slots, stats);
     },
     release(): void {
       libc.munmap(mapped, geometry.size);
@@ -265,10 +294,9 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
 /**
  * The send ring on its own socket `sendFd`: options, ring and mapping (the options must come
  * before the ring), then bind. Throws SyscallError (RangeError when 16 MiB holds less than a
- * batch), having unmapped the ring; the caller closes
- * `sendFd`.
+ * batch), having unmapped the ring; the caller closes `sendFd`.
  */
-function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number; release(): void } {
+function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews): { send(): number; release(): void } {
   const { ifname, ifindex, arena, stats } = socket;
   const { rx, tx } = arena;
   setIntOption(sendFd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "setsockopt(PACKET_VERSION, TPACKET_V2)");
@@ -277,10 +305,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
   // A frame the kernel refuses must not stop the ring: it is skipped and the rest go out.
   setIntOption(sendFd, SOL_PACKET, PACKET_LOSS, 1, "setsockopt(PACKET_LOSS)");
   if (socket.qdiscBypass) setIntOption(sendFd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)");
-  const bufferCell = new Int32Array([SEND_BUFFER_BYTES]);
-  if (libc.setsockopt(sendFd, SOL_SOCKET, SO_SNDBUFFORCE, ptr(bufferCell), 4) < 0) {
-    check(libc.setsockopt(sendFd, SOL_SOCKET, SO_SNDBUF, ptr(bufferCell), 4), "setsockopt(SO_SNDBUF)");
-  }
+  setBufferSize(sendFd, SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF", SEND_BUFFER_BYTES);
   const geometry = sendRingGeometry(tx.slotSize, tx.slotCount);
   if (geometry.frameCount < tx.slotCount) {
     throw new RangeError(
@@ -288,7 +313,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
     );
   }
   const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, "send ring", ifname);
-  let ring: SendRing;
+  let ring: MappedRing;
   try {
     ring = createSendRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
     // Protocol 0: the socket receives nothing; the kernel reads each frame's EtherType from it.
@@ -298,10 +323,9 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
     libc.munmap(mapped, geometry.size);
     throw error;
   }
-  const sources = sendSources(rx, tx, arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset), arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset));
   return {
     send(): number {
-      const queued = putInSendRing(ring, rx, tx, sources, stats);
+      const queued = putInSendRing(ring, rx, tx, slots, stats);
       if (queued === 0) return 0;
       // One call sends every frame marked; MSG_DONTWAIT: it does not wait for the driver to
       // finish with them, only to take them.
@@ -319,45 +343,15 @@ function attachSendRing(socket: PacketSocket, sendFd: number): { send(): number;
   };
 }
 
-export interface SendRing {
-  readonly words: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  /** The address of `bytes`, for memcpy. */
-  readonly pointer: number;
-  /** Byte offset of each frame in the ring. */
-  readonly offsets: Uint32Array;
-  /** The next frame to fill: the kernel sends them in order from where it stopped. */
-  next: number;
-}
-
 /**
  * A send ring over `memory` (at address `pointer`) with frames at `offsets`. Every frame's data
  * starts at SEND_DATA_AT, set here once; its virtio_net_hdr asks for nothing (no checksum, no
  * segmentation) but hdr_len, written per frame: the rest stays as the kernel zeroed it.
  */
-export function createSendRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): SendRing {
-  const ring: SendRing = { words: new Int32Array(memory), bytes: new Uint8Array(memory), view: new DataView(memory), pointer, offsets, next: 0 };
+export function createSendRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): MappedRing {
+  const ring = mappedRing(memory, pointer, offsets);
   for (const frameAt of offsets) ring.view.setUint16(frameAt + TPACKET2_HDR.mac, SEND_DATA_AT, true);
   return ring;
-}
-
-/** Where putInSendRing copies frames from: the rx and tx slots, as words and at their addresses. */
-export interface SendSources {
-  readonly rxWords: Int32Array;
-  readonly txWords: Int32Array;
-  readonly rxPointer: number;
-  readonly txPointer: number;
-}
-
-/** The sources for `rx` and `tx`, whose bytes are at `rxPointer` and `txPointer`. */
-export function sendSources(rx: PacketBatch, tx: TxBatch, rxPointer: number, txPointer: number): SendSources {
-  return {
-    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
-    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
-    rxPointer,
-    txPointer,
-  };
 }
 
 /**
@@ -365,8 +359,8 @@ export function sendSources(rx: PacketBatch, tx: TxBatch, rxPointer: number, txP
  * marks them to be sent; a frame whose ring frame the kernel still holds, or longer than its
  * slot, is dropped and counted. Returns how many were marked.
  */
-export function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sources: SendSources, stats: AfPacketStats): number {
-  const { words, view, offsets } = ring;
+export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, slots: SlotViews, stats: AfPacketStats): number {
+  const { words, bytes, view, offsets } = ring;
   const total = tx.count;
   let queued = 0;
   for (let slot = 0; slot < total; slot++) {
@@ -387,9 +381,9 @@ export function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sour
     const from = fromRx ? rxSlot * rx.slotSize : slot * tx.slotSize;
     const to = frameAt + SEND_FRAME_AT;
     if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0) {
-      copyWordsInto(ring, fromRx ? sources.rxWords : sources.txWords, fromRx ? rx.bytes : tx.bytes, from, to, length);
+      copyWords(fromRx ? slots.rxWords : slots.txWords, fromRx ? rx.bytes : tx.bytes, from, words, bytes, to, length);
     } else {
-      libc.memcpy((ring.pointer + to) as Pointer, ((fromRx ? sources.rxPointer : sources.txPointer) + from) as Pointer, length);
+      libc.memcpy((ring.pointer + to) as Pointer, ((fromRx ? slots.rxPointer : slots.txPointer) + from) as Pointer, length);
     }
     view.setUint32(frameAt + TPACKET2_HDR.len, VIRTIO_NET_HDR.size + length, true);
     // hdr_len: what the kernel copies into the buffer it sends. The 32-bit store also clears
@@ -409,7 +403,7 @@ export function putInSendRing(ring: SendRing, rx: PacketBatch, tx: TxBatch, sour
  * would resume. They are given back and counted as dropped, so a frame is never sent late and
  * the kernel's position stays the next frame filled. Returns how many.
  */
-export function takeBackUnsent(ring: SendRing, queued: number, stats: AfPacketStats): number {
+export function takeBackUnsent(ring: MappedRing, queued: number, stats: AfPacketStats): number {
   const { words, offsets } = ring;
   let unsent = 0;
   while (unsent < queued) {
@@ -424,22 +418,8 @@ export function takeBackUnsent(ring: SendRing, queued: number, stats: AfPacketSt
   return unsent;
 }
 
-interface Ring {
-  readonly bytes: Uint8Array;
-  /** The ring as 32-bit words: statuses are read and handed back with Atomics (ordering). */
-  readonly words: Int32Array;
-  /** The rx batch's slots as 32-bit words, the destination of word copies. */
-  readonly rxWords: Int32Array;
-  readonly view: DataView;
-  readonly pointer: number;
-  /** Byte offset of each frame in the ring. */
-  readonly offsets: Uint32Array;
-  /** The next frame the kernel fills (it fills them in order). */
-  next: number;
-}
-
 /** Moves the frames the kernel has filled (up to a batch) into rx and gives them back at once. */
-function takeFromRing(ring: Ring, rx: PacketBatch, rxPointer: number, stats: AfPacketStats): number {
+function takeFromRing(ring: MappedRing, rx: PacketBatch, slots: SlotViews, stats: AfPacketStats): number {
   const { bytes, words, view, offsets } = ring;
   const { slotSize, slotCount } = rx;
   let count = 0;
@@ -453,8 +433,8 @@ function takeFromRing(ring: Ring, rx: PacketBatch, rxPointer: number, stats: AfP
     const length = capturedLength < slotSize ? capturedLength : slotSize;
     const from = frameAt + view.getUint16(frameAt + TPACKET2_HDR.mac, true);
     const to = count * slotSize;
-    if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0 && (to & 3) === 0) copyWords(ring, rx.bytes, from, to, length);
-    else libc.memcpy((rxPointer + to) as Pointer, (ring.pointer + from) as Pointer, length);
+    if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0 && (to & 3) === 0) copyWords(words, bytes, from, slots.rxWords, rx.bytes, to, length);
+    else libc.memcpy((slots.rxPointer + to) as Pointer, (ring.pointer + from) as Pointer, length);
     rx.lengths[count] = length;
     rx.pktTypes[count] = bytes[frameAt + TPACKET2_HDR.address + SOCKADDR_LL.pkttype]!;
     let flags = statusFlags(status);
@@ -474,22 +454,14 @@ function takeFromRing(ring: Ring, rx: PacketBatch, rxPointer: number, stats: AfP
   return count;
 }
 
-/** Copies `length` bytes from ring offset `from` to rx offset `to`, both 4-byte aligned: whole words, then the 0-3 bytes left. */
-function copyWords(ring: Ring, rxBytes: Uint8Array, from: number, to: number, length: number): void {
-  const { words, rxWords, bytes } = ring;
+/**
+ * Copies `length` bytes at byte offset `from` of one region to `to` of another, both 4-byte
+ * aligned, each region given as words and as bytes: whole words, then the 0-3 bytes left.
+ */
+function copyWords(fromWords: Int32Array, fromBytes: Uint8Array, from: number, toWords: Int32Array, toBytes: Uint8Array, to: number, length: number): void {
   const wordCount = length >> 2;
   const fromWord = from >> 2;
   const toWord = to >> 2;
-  for (let word = 0; word < wordCount; word++) rxWords[toWord + word] = words[fromWord + word]!;
-  for (let at = wordCount << 2; at < length; at++) rxBytes[to + at] = bytes[from + at]!;
-}
-
-/** Copies `length` bytes at `from` of a slot region (as words and bytes) to send ring offset `to`, both 4-byte aligned. */
-function copyWordsInto(ring: SendRing, fromWords: Int32Array, fromBytes: Uint8Array, from: number, to: number, length: number): void {
-  const { words, bytes } = ring;
-  const wordCount = length >> 2;
-  const fromWord = from >> 2;
-  const toWord = to >> 2;
-  for (let word = 0; word < wordCount; word++) words[toWord + word] = fromWords[fromWord + word]!;
-  for (let at = wordCount << 2; at < length; at++) bytes[to + at] = fromBytes[from + at]!;
+  for (let word = 0; word < wordCount; word++) toWords[toWord + word] = fromWords[fromWord + word]!;
+  for (let at = wordCount << 2; at < length; at++) toBytes[to + at] = fromBytes[from + at]!;
 }

@@ -62,7 +62,8 @@ export function createBatch(slotCount: number, slotSize: number): PacketBatch {
   return {
     slotCount,
     slotSize,
-    bytes: new Uint8Array(slotCount * slotSize),
+    // Over an explicit ArrayBuffer, so a pointer to the slots may be kept (ffi/README.md).
+    bytes: new Uint8Array(new ArrayBuffer(slotCount * slotSize)),
     lengths: new Uint32Array(slotCount),
     flags: new Uint8Array(slotCount),
     pktTypes: new Uint8Array(slotCount),

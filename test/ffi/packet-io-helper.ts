@@ -119,6 +119,18 @@ function receiveMode(durationMs: number, slotSize?: number): void {
   io.close();
 }
 
+/** Sends one test frame per length from tx, marked MARKER-0..; returns what send() said. */
+function sendTestFrames(io: AfPacketIO, destination: Uint8Array, marker: string, lengths: number[]): number {
+  const { tx } = io;
+  const ownMac = interfaceMac(ifname);
+  lengths.forEach((length, slot) => {
+    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, `${marker}-${slot}`, length);
+    tx.lengths[slot] = length;
+  });
+  tx.count = lengths.length;
+  return io.send();
+}
+
 function sendMode(destinationText: string, marker: string, qdiscBypass: boolean, lengths: number[]): void {
   const destination = parseMac(destinationText);
   const ownMac = interfaceMac(ifname);
@@ -127,13 +139,7 @@ function sendMode(destinationText: string, marker: string, qdiscBypass: boolean,
   const watcher = openPacketIO({ ifname, receiveTimeoutMs: 50 });
   const frameSender = openFrameSender(ifname);
   ready();
-  const { tx } = sender;
-  lengths.forEach((length, slot) => {
-    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, `${marker}-${slot}`, length);
-    tx.lengths[slot] = length;
-  });
-  tx.count = lengths.length;
-  const accepted = sender.send();
+  const accepted = sendTestFrames(sender, destination, marker, lengths);
   const control = new Uint8Array(64);
   writeTestFrame(control, 0, destination, ownMac, `${marker}-control`, 64);
   frameSender.send(control, 64);
@@ -260,18 +266,6 @@ function pingMode(destinationText: string, count: number, gapMs: number): void {
   io.close();
 }
 
-/** Sends `count` test frames from tx, marked MARKER-0..; returns what send() said. */
-function sendTestFrames(io: AfPacketIO, destination: Uint8Array, marker: string, count: number): number {
-  const { tx } = io;
-  const ownMac = interfaceMac(ifname);
-  for (let slot = 0; slot < count; slot++) {
-    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, `${marker}-${slot}`, 64);
-    tx.lengths[slot] = 64;
-  }
-  tx.count = count;
-  return io.send();
-}
-
 function setLink(state: "up" | "down"): void {
   const result = Bun.spawnSync(["ip", "link", "set", ifname, state], { stderr: "pipe" });
   if (result.exitCode !== 0) throw new Error(`ip link set ${ifname} ${state}: ${result.stderr.toString()}`);
@@ -288,7 +282,7 @@ function sendDownMode(destinationText: string, marker: string): void {
   setLink("down");
   let acceptedWhileDown: number;
   try {
-    acceptedWhileDown = sendTestFrames(io, destination, `${marker}-down`, 3);
+    acceptedWhileDown = sendTestFrames(io, destination, `${marker}-down`, [64, 64, 64]);
   } finally {
     setLink("up");
   }
@@ -297,7 +291,7 @@ function sendDownMode(destinationText: string, marker: string): void {
   let acceptedAfter = 0;
   for (let attempt = 0; attempt < 20 && acceptedAfter === 0; attempt++) {
     Bun.sleepSync(50);
-    acceptedAfter = sendTestFrames(io, destination, `${marker}-after`, 1);
+    acceptedAfter = sendTestFrames(io, destination, `${marker}-after`, [64]);
   }
   console.log(JSON.stringify({ acceptedWhileDown, whileDown, acceptedAfter, stats: io.stats }));
   io.close();

@@ -9,8 +9,8 @@ import { describe, expect, test } from "bun:test";
 import type { AfPacketStats } from "../../ffi/af-packet.ts";
 import { EMSGSIZE } from "../../ffi/errors.ts";
 import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TPACKET2_HDR, VIRTIO_NET_HDR } from "../../ffi/layout.ts";
-import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, sendSources, takeBackUnsent, type SendRing } from "../../ffi/ring.ts";
-import type { PacketBatch, TxBatch } from "../../src/dataplane/packet-io.ts";
+import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, slotViews, takeBackUnsent, type MappedRing } from "../../ffi/ring.ts";
+import { createTxBatch } from "../../src/dataplane/packet-io.ts";
 
 const RINGS: { ring: string; geometryOf: (slotSize: number) => ReturnType<typeof receiveRingGeometry>; headroom: number; frames: number }[] = [
   // Receive: tpacket2_hdr, sockaddr_ll, the kernel's room and PACKET_RESERVE fit in 128 bytes.
@@ -58,38 +58,24 @@ describe("the rings for 2,048-byte slots", () => {
   });
 });
 
-/** A batch over its own ArrayBuffer (pointers into it are taken for memcpy). */
-function batchOf(slotCount: number, slotSize: number): TxBatch {
-  return {
-    slotCount,
-    slotSize,
-    bytes: new Uint8Array(new ArrayBuffer(slotCount * slotSize)),
-    lengths: new Uint32Array(slotCount),
-    flags: new Uint8Array(slotCount),
-    pktTypes: new Uint8Array(slotCount),
-    rxSlots: new Int16Array(slotCount).fill(-1),
-    count: 0,
-  };
-}
-
 /** A send ring of `frameCount` frames for `slotSize`-byte slots, and the batches that feed it. */
 function sendRingLab(frameCount: number, slotSize = 256) {
   const frameSize = Math.ceil((44 + slotSize) / 16) * 16;
   const offsets = Uint32Array.from({ length: frameCount }, (_, frame) => frame * frameSize);
   const memory = new ArrayBuffer(frameCount * frameSize);
   const ring = createSendRing(memory, ptr(new Uint8Array(memory)), offsets);
-  const rx: PacketBatch = batchOf(8, slotSize);
-  const tx = batchOf(8, slotSize);
-  const sources = sendSources(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
+  const rx = createTxBatch(8, slotSize);
+  const tx = createTxBatch(8, slotSize);
+  const sources = slotViews(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
   const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
   return { ring, rx, tx, sources, stats, memory };
 }
 
-function statusOf(ring: SendRing, frame: number): number {
+function statusOf(ring: MappedRing, frame: number): number {
   return ring.view.getUint32(ring.offsets[frame]! + TPACKET2_HDR.status, true);
 }
 
-function setStatus(ring: SendRing, frame: number, status: number): void {
+function setStatus(ring: MappedRing, frame: number, status: number): void {
   ring.view.setUint32(ring.offsets[frame]! + TPACKET2_HDR.status, status, true);
 }
 
@@ -99,7 +85,7 @@ function fill(bytes: Uint8Array, at: number, length: number, index: number): voi
 }
 
 /** The frame as the kernel reads it from ring frame `frame`: where tp_mac says, tp_len long, after the virtio_net_hdr. */
-function handedOver(ring: SendRing, frame: number) {
+function handedOver(ring: MappedRing, frame: number) {
   const at = ring.offsets[frame]!;
   const dataAt = at + ring.view.getUint16(at + TPACKET2_HDR.mac, true);
   const length = ring.view.getUint32(at + TPACKET2_HDR.len, true) - VIRTIO_NET_HDR.size;
