@@ -201,7 +201,7 @@ function markdown(): string {
     lines.push("");
     lines.push(`bng / native: **${ratioText(pr.ratio)}**; bng with the ring / native: **${ratioText(pr.ringRatio)}**.`);
     lines.push(
-      `The native loop run inside Bun as bng runs its data plane (a worker thread through bun:ffi, a 10 ms timer on the main thread) reaches **${ratioText(pr.inBunRatio)}** × the standalone native forwarder: ` +
+      `The native loop run inside Bun as bng runs its data plane (a worker thread through bun:ffi, a 100 ms timer on the main thread) reaches **${ratioText(pr.inBunRatio)}** × the standalone native forwarder: ` +
         `that is the runtime's share of bng's distance to the baseline; the rest is bng's own work per frame.`,
     );
     const few = results.packetRateFewClients;

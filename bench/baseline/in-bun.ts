@@ -1,6 +1,6 @@
 // The native baseline's own loop (fwd.c built as a shared library, `main` renamed `fwd_main`)
 // run inside a Bun process the way bng runs its data plane: in a worker thread, through
-// bun:ffi, while the main thread keeps a 10 ms timer as bng's control thread does. Its rate
+// bun:ffi, while the main thread keeps a 100 ms timer as bng's control thread does. Its rate
 // against the standalone native forwarder is what the runtime costs by itself, so the rest of
 // bng's distance to the baseline is bng's own JavaScript.
 //
@@ -17,7 +17,7 @@ if (isMainThread) {
     process.exit(2);
   }
   const worker = new Worker(new URL(import.meta.url).pathname, { workerData: { library, args } });
-  const timer = setInterval(() => {}, 10);
+  const timer = setInterval(() => {}, 100);
   worker.on("message", (code: number) => {
     clearInterval(timer);
     process.exit(code);

@@ -90,7 +90,7 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_arp_replies_total", "counter", "ARP replies sent for VIPs", [[{}, counters.events.arp_replies]]);
   out.family("bng_icmp_replies_total", "counter", "ICMP echo replies sent for VIPs", [[{}, counters.events.icmp_replies]]);
   out.family("bng_checksums_completed_total", "counter", "Partial TCP/UDP checksums completed before forwarding", [[{}, counters.events.checksums_completed]]);
-  out.family("bng_control_timer_lag_worst_seconds", "gauge", "Worst lateness of the control thread's 10 ms timer in the last 5 s", [[{}, status.timer_lag_ms.recent_worst_ms / 1000]]);
+  out.family("bng_control_timer_lag_worst_seconds", "gauge", "Worst lateness of the control thread's 100 ms timer in the last 5 s", [[{}, status.timer_lag_ms.recent_worst_ms / 1000]]);
   const checks = [...view.latency.byCheck.entries()].sort(([a], [b]) => a.localeCompare(b));
   out.histogram(
     "bng_health_check_latency_seconds",

@@ -65,6 +65,6 @@ export interface StatusReport {
   totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; passed: number };
   sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
   drops: Record<string, number>;
-  /** How late the control thread's 10 ms timer fires (the data plane must never stall it). */
+  /** How late the control thread's 100 ms timer fires (the data plane must never stall it). */
   timer_lag_ms: LagReport;
 }
