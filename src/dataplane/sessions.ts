@@ -45,6 +45,8 @@ const H_SLOT_COUNT = 1;
 const H_BUCKET_MASK = 2;
 const H_EVICTIONS = 3;
 const H_CREATED = 4;
+/** Always 0: findInBucket's loads depend on each other through it (see there). */
+const H_ZERO = 5;
 /** Index in a Float64 view of the header: bytes 24..31, clear of the Int32 fields above. */
 const H_EPOCH_MS_F64 = 3;
 const HEADER_WORDS = 8;
@@ -221,15 +223,26 @@ export class SessionTable {
   /** The key's target in the bucket at `bucket` (refreshing last-seen), NO_TARGET, or NOT_IN_BUCKET. */
   private findInBucket(bucket: number, key: number, ip: number, nowS: number, timeoutS: number): number {
     const words = this.words;
+    // A seqlock read: the sequence, then the slot, then the sequence again; the slot counts only
+    // if the sequence was even and did not change. With plain loads, not Atomics.load:
+    // JavaScriptCore compiles Atomics.load to a locked read-modify-write, a full barrier that
+    // takes the cache line exclusively, and those two made up a third of this function's time
+    // under load. The CPU keeps plain loads in order (x86-64 does not reorder loads with loads;
+    // arm64 orders a load after the load its address depends on), so only the compiler could
+    // move them or merge the two reads of the sequence. Each index therefore depends on the
+    // value read before it, through `zero` (H_ZERO, always 0, a value the compiler cannot know).
+    const zero = words[H_ZERO] ?? 0;
     for (let way = 0; way < BUCKET_WAYS; way++) {
       const at = bucket + way * HOT_WORDS;
-      // Plain reads between two atomic reads of the sequence (a seqlock): the atomics order
-      // them, and a changed sequence discards whatever a concurrent writer made them see.
-      if (words[at + E_KEY] !== key || words[at + E_CLIENT_IP] !== ip) continue;
-      const sequenceTarget = Atomics.load(words, at + E_SEQUENCE_TARGET);
-      const lastSeen = words[at + E_LAST_SEEN_S] ?? 0;
-      const stillKey = words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip;
-      if (Atomics.load(words, at + E_SEQUENCE_TARGET) !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || !stillKey) {
+      const keyFirst = words[at + E_KEY];
+      if (keyFirst !== key || words[at + E_CLIENT_IP] !== ip) continue;
+      const sequenceTarget = words[at + E_SEQUENCE_TARGET + (keyFirst & zero)] ?? 0;
+      const slotAt = at + (sequenceTarget & zero);
+      const lastSeen = words[slotAt + E_LAST_SEEN_S] ?? 0;
+      const keyAgain = words[slotAt + E_KEY] ?? 0;
+      const ipAgain = words[slotAt + E_CLIENT_IP] ?? 0;
+      const sequenceAgain = words[at + E_SEQUENCE_TARGET + ((lastSeen | keyAgain | ipAgain) & zero)];
+      if (sequenceAgain !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || keyAgain !== key || ipAgain !== ip) {
         return NO_TARGET;
       }
       const target = (sequenceTarget & TARGET_MASK) - 1;

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
+import type { FlipJob } from "./session-flip.worker.ts";
 import type { RaceJob } from "./session-race.worker.ts";
 
 const CLIENTS = 50_000;
@@ -50,3 +51,42 @@ function checkRace({ sessions, results }: { sessions: SessionTable; results: Int
   // Both workers won some races: the race exercised concurrency, not two sequential runs.
   return Math.min(sessions.sessionsOfTarget(1), sessions.sessionsOfTarget(2)) > 0;
 }
+
+test("a lookup racing a writer that rebinds its slot to another client never returns the other client's target", async () => {
+  // One bucket: seven long-lived sessions fill seven of its eight slots, and the writer turns
+  // the eighth from client A (target 1) to client B (target 2) and back. A and B differ only in
+  // their address, so a lookup that read A's address before a rebind and the target after it
+  // would give A target 2; the sequence number must make it miss instead.
+  const sessions = SessionTable.create(8, 0);
+  for (let filler = 0; filler < 7; filler++) sessions.bind(1, 0x0b000000 + filler, 0, 0, 1 << 30, 3, -1);
+  const clientA = 0x0a000001;
+  const clientB = 0x0a000002;
+  const control = new SharedArrayBuffer(8);
+  const controlWords = new Int32Array(control);
+  const worker = new Worker(new URL("./session-flip.worker.ts", import.meta.url).href);
+  const done = new Promise((resolve) => (worker.onmessage = resolve));
+  const job: FlipJob = { sessions: sessions.buffer, control, clients: [clientA, clientB], targets: [1, 2], rebinds: 4_000_000 };
+  worker.postMessage(job);
+  while (Atomics.load(controlWords, 0) === 0) await Bun.sleep(1);
+  // At session time 0 with an endless timeout: the lookups only read, never refresh last-seen.
+  const seen = { aFound: 0, bFound: 0, wrong: 0, lookups: 0 };
+  try {
+    while (Atomics.load(controlWords, 1) === 0 && seen.lookups < 8_000_000) {
+      const a = sessions.find(1, clientA, 0, 0, 1 << 30);
+      const b = sessions.find(1, clientB, 0, 0, 1 << 30);
+      if (a === 1) seen.aFound++;
+      else if (a !== -1) seen.wrong++;
+      if (b === 2) seen.bFound++;
+      else if (b !== -1) seen.wrong++;
+      seen.lookups += 2;
+    }
+  } finally {
+    Atomics.store(controlWords, 1, 1);
+    await done;
+    worker.terminate();
+  }
+  expect(seen.wrong).toBe(0);
+  // The race ran: the reader found each client bound many times while the writer flipped them.
+  expect(Math.min(seen.aFound, seen.bFound)).toBeGreaterThan(1000);
+  expect(sessions.sessionsOfTarget(3)).toBe(7);
+}, 60_000);
