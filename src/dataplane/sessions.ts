@@ -124,6 +124,7 @@ export class SessionTable {
   constructor(buffer: SharedArrayBuffer) {
     const words = new Int32Array(buffer);
     if (words[H_MAGIC] !== MAGIC) throw new TypeError("not a bng session table");
+    if (words[H_ZERO] !== 0) throw new TypeError("session table header word H_ZERO must stay 0");
     this.buffer = buffer;
     this.words = words;
     this.epochMs = new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_MS_F64] ?? 0;
@@ -224,24 +225,28 @@ export class SessionTable {
   private findInBucket(bucket: number, key: number, ip: number, nowS: number, timeoutS: number): number {
     const words = this.words;
     // A seqlock read: the sequence, then the slot, then the sequence again; the slot counts only
-    // if the sequence was even and did not change. With plain loads, not Atomics.load:
+    // if the sequence was even and did not change (the key and address read before the first
+    // read of the sequence only pick the way). With plain loads, not Atomics.load:
     // JavaScriptCore compiles Atomics.load to a locked read-modify-write, a full barrier that
     // takes the cache line exclusively, and those two made up a third of this function's time
-    // under load. The CPU keeps plain loads in order (x86-64 does not reorder loads with loads;
-    // arm64 orders a load after the load its address depends on), so only the compiler could
-    // move them or merge the two reads of the sequence. Each index therefore depends on the
-    // value read before it, through `zero` (H_ZERO, always 0, a value the compiler cannot know).
+    // under load. The CPU keeps these plain loads in order (x86-64 does not reorder loads with
+    // loads; arm64 orders a load after the load its address depends on), so only the compiler
+    // could move them or merge the two reads of the sequence, and the JavaScript memory model
+    // would let it. So the slot is read at an index that depends on the first read of the
+    // sequence, and the sequence again at one that depends on the slot's words, through `zero`
+    // (H_ZERO, always 0, a value the compiler cannot know): JavaScriptCore cannot issue a load
+    // before the one its index depends on, nor take two loads at different index expressions for
+    // one. Without this the compiler merged them (test/dataplane/session-threads.test.ts).
     const zero = words[H_ZERO] ?? 0;
     for (let way = 0; way < BUCKET_WAYS; way++) {
       const at = bucket + way * HOT_WORDS;
-      const keyFirst = words[at + E_KEY];
-      if (keyFirst !== key || words[at + E_CLIENT_IP] !== ip) continue;
-      const sequenceTarget = words[at + E_SEQUENCE_TARGET + (keyFirst & zero)] ?? 0;
+      if (words[at + E_KEY] !== key || words[at + E_CLIENT_IP] !== ip) continue;
+      const sequenceTarget = words[at + E_SEQUENCE_TARGET] ?? 0;
       const slotAt = at + (sequenceTarget & zero);
       const lastSeen = words[slotAt + E_LAST_SEEN_S] ?? 0;
       const keyAgain = words[slotAt + E_KEY] ?? 0;
       const ipAgain = words[slotAt + E_CLIENT_IP] ?? 0;
-      const sequenceAgain = words[at + E_SEQUENCE_TARGET + ((lastSeen | keyAgain | ipAgain) & zero)];
+      const sequenceAgain = words[at + E_SEQUENCE_TARGET + ((lastSeen | keyAgain | ipAgain) & zero)] ?? 0;
       if (sequenceAgain !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || keyAgain !== key || ipAgain !== ip) {
         return NO_TARGET;
       }

@@ -7,7 +7,7 @@ declare const self: Worker;
 
 export interface FlipJob {
   sessions: SharedArrayBuffer;
-  /** Word 0: the writer has started; word 1: set by the reader to stop the writer. */
+  /** Word 0: the writer has started. Word 1: stop; the reader sets it to stop the writer, the writer when it is done. */
   control: SharedArrayBuffer;
   clients: [number, number];
   targets: [number, number];
