@@ -3,10 +3,9 @@
 // shows it so an operator (and the tests) can see that it does.
 //
 // Not 10 ms: every wake of the control thread is a context switch on a core a worker may be
-// using. Under the packet-rate benchmark the control thread took 0.6-0.9 % of the balancer
-// core's samples at 10 ms and about 0.5 % at 100 ms (bench README, "The control thread's
-// timers"). A stall of 100 ms or more always delays a tick, a shorter one when it overlaps a
-// tick; each tick's lateness is measured to the microsecond.
+// using. In the packet-rate benchmark's profiles the control thread took 0.51-0.93 % of bng's
+// samples at 10 ms and 0.47-0.56 % at 100 ms (bench README, "The control thread's timers").
+// The price is coarser detection: a stall of L ms shows as a lateness between L - 100 and L.
 
 const LAG_INTERVAL_MS = 100;
 /** `recent_worst_ms` covers this many whole seconds (plus the current one). */
