@@ -151,13 +151,13 @@ export function openRingIO(options: PacketIOOptions): AfPacketIO {
 type Geometry = ReturnType<typeof ringGeometry>;
 
 /** Sets up `fd`'s ring of `kind` (PACKET_RX_RING or PACKET_TX_RING) and maps it; returns its address. */
-function mapRing(fd: number, kind: number, geometry: Geometry, what: string, ifname: string): Pointer {
+function mapRing(fd: number, kind: typeof PACKET_RX_RING | typeof PACKET_TX_RING, geometry: Geometry, ifname: string): Pointer {
   const request = new Uint32Array(TPACKET_REQ.size / 4);
   request[TPACKET_REQ.blockSize / 4] = geometry.blockSize;
   request[TPACKET_REQ.blockNr / 4] = geometry.blockCount;
   request[TPACKET_REQ.frameSize / 4] = geometry.frameSize;
   request[TPACKET_REQ.frameNr / 4] = geometry.frameCount;
-  const option = kind === PACKET_RX_RING ? "PACKET_RX_RING" : "PACKET_TX_RING";
+  const [option, what] = kind === PACKET_RX_RING ? ["PACKET_RX_RING", "receive ring"] : ["PACKET_TX_RING", "send ring"];
   check(libc.setsockopt(fd, SOL_PACKET, kind, request, TPACKET_REQ.size), `setsockopt(${option}, ${ifname}, ${geometry.size} bytes)`, (errno) =>
     errno === ENOMEM || errno === ENOBUFS ? `not enough kernel memory for the ${what}; use \`set io mmsg\`` : undefined,
   );
@@ -175,7 +175,7 @@ function attachRings(socket: PacketSocket): AttachedBackend {
   const receiveGeometry = receiveRingGeometry(arena.rx.slotSize);
   setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "setsockopt(PACKET_VERSION, TPACKET_V2)");
   setIntOption(fd, SOL_PACKET, PACKET_RESERVE, RING_RESERVE, "setsockopt(PACKET_RESERVE)");
-  const receiveMapping = mapRing(fd, PACKET_RX_RING, receiveGeometry, "receive ring", ifname);
+  const receiveMapping = mapRing(fd, PACKET_RX_RING, receiveGeometry, ifname);
   const { rx, tx } = arena;
   const slots = slotViews(rx, tx, arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset), arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset));
   let sendFd = -1;
@@ -312,7 +312,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
       `a send ring of ${RING_MAX_BYTES >> 20} MiB holds only ${geometry.frameCount} frames of ${tx.slotSize} bytes, fewer than a batch of ${tx.slotCount}; use \`set io mmsg\``,
     );
   }
-  const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, "send ring", ifname);
+  const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, ifname);
   let ring: MappedRing;
   try {
     ring = createSendRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
