@@ -340,9 +340,49 @@ export class SessionTable {
     return this.clearSlots((at, target) => matches((this.words[at + E_KEY] ?? 0) >>> 16, target));
   }
 
+  get bucketCount(): number {
+    return this.bucketMask + 1;
+  }
+
   /** Removes idle-expired sessions so per-target counts reflect live ones. Returns how many. */
   sweep(nowS: number): number {
-    return this.clearSlots((at) => this.expired(at, nowS));
+    return this.sweepBuckets(nowS, 0, this.bucketCount);
+  }
+
+  /**
+   * sweep() of `count` buckets from bucket `start` on (wrapping past the last), so the control
+   * thread can spread a pass over many short turns. Allocates nothing, and takes the lock only of
+   * a bucket that looked as if it held an expired session when read without it: most hold none,
+   * and the workers' binds wait on nothing then. A slot changing hands during that look may be
+   * missed; the next pass takes it.
+   */
+  sweepBuckets(nowS: number, start: number, count: number): number {
+    let removed = 0;
+    for (let i = 0; i < count; i++) {
+      const first = this.hotAt + ((start + i) & this.bucketMask) * BUCKET_ALIGN_WORDS;
+      if (!this.mayHoldExpired(first, nowS)) continue;
+      this.lock(first);
+      for (let way = 0; way < BUCKET_WAYS; way++) {
+        const at = first + way * HOT_WORDS;
+        if (this.targetOf(at) !== NO_TARGET && this.expired(at, nowS)) {
+          this.clear(at);
+          removed++;
+        }
+      }
+      this.unlock(first);
+    }
+    return removed;
+  }
+
+  /** Whether a bound slot of the bucket at `first` looks expired, read without its lock (plain loads). */
+  private mayHoldExpired(first: number, nowS: number): boolean {
+    const words = this.words;
+    for (let way = 0; way < BUCKET_WAYS; way++) {
+      const at = first + way * HOT_WORDS;
+      if (((words[at + E_SEQUENCE_TARGET] ?? 0) & TARGET_MASK) === 0) continue;
+      if (nowS - (words[at + E_LAST_SEEN_S] ?? 0) >= (words[this.coldOf(at) + C_TIMEOUT_S] ?? 0)) return true;
+    }
+    return false;
   }
 
   /** Gives server `serverId`'s sessions the idle timeout `timeoutS` (a reload changed it). */

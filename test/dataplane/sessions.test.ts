@@ -129,6 +129,61 @@ describe("sessions", () => {
     expect(l.sessions.list(now).length).toBe(0);
   });
 
+  /** A table of 128 buckets with 300 clients of server 1 on target 1, last seen at 100 s, timeout 10 s. */
+  function filledTable(): SessionTable {
+    const table = SessionTable.create(1024, EPOCH_MS);
+    for (let client = 0; client < 300; client++) table.bind(1, ip("198.18.0.0") + client * 7919, 0, 100, 10, 1, -1);
+    return table;
+  }
+
+  test("sweepBuckets sweeps a share of the buckets, wrapping past the last one, as sweep() does all of them", () => {
+    const table = filledTable();
+    expect(table.bucketCount).toBe(128);
+    expect(table.sessionsOfTarget(1)).toBe(300);
+    expect(table.sweepBuckets(109, 0, 128)).toBe(0); // nothing has expired yet
+    const shares = [40, 40, 40, 8].map((count, i) => table.sweepBuckets(110, 100 + i * 40, count));
+    expect(shares.every((removed) => removed > 0)).toBe(true);
+    expect(shares.reduce((sum, removed) => sum + removed, 0)).toBe(300);
+    expect(table.sessionsOfTarget(1)).toBe(0);
+    expect(table.sweep(110)).toBe(0);
+
+    // Buckets 120..127 and 0..7 in one call are those two ranges in two.
+    const wrapped = filledTable();
+    const split = filledTable();
+    expect(wrapped.sweepBuckets(110, 120, 16)).toBe(split.sweepBuckets(110, 120, 8) + split.sweepBuckets(110, 0, 8));
+    expect(wrapped.sessionsOfTarget(1)).toBe(split.sessionsOfTarget(1));
+  });
+
+  test("sweepBuckets leaves live sessions and waits on no lock of a bucket where nothing expired", async () => {
+    const table = SessionTable.create(8, EPOCH_MS); // one bucket
+    table.bind(1, ip("192.0.2.1"), 0, 100, 10, 1, -1);
+    // The bucket's lock word (after the 8 header words), held as a worker's bind would hold it:
+    // a sweep that took the lock here would spin until the lock is given back.
+    const words = new Int32Array(table.buffer);
+    expect(words[8]).toBe(0);
+    Atomics.store(words, 8, 1);
+    const worker = new Worker(new URL("./session-sweep.worker.ts", import.meta.url).href);
+    try {
+      const removed = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the sweep waited on the bucket's lock")), 3000);
+        worker.onmessage = (event: MessageEvent<number>) => {
+          clearTimeout(timer);
+          resolve(event.data);
+        };
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage({ buffer: table.buffer, nowS: 109, start: 0, count: 1 });
+      });
+      expect(removed).toBe(0);
+    } finally {
+      worker.terminate();
+      Atomics.store(words, 8, 0);
+    }
+    expect(table.find(1, ip("192.0.2.1"), 0, 109, 10)).toBe(1); // seen at 109 s: live until 119 s
+    expect(table.sweepBuckets(118, 0, 1)).toBe(0);
+    expect(table.sweepBuckets(119, 0, 1)).toBe(1);
+    expect(table.sessionsOfTarget(1)).toBe(0);
+  });
+
   test("a full bucket replaces its least recently used session and counts the eviction", () => {
     const table = SessionTable.create(8, EPOCH_MS); // one bucket of 8 ways: every key shares it
     expect(table.slotCount).toBe(8);
