@@ -28,13 +28,23 @@ function noSuchInterface(ifname: string) {
 }
 
 export function interfaceIndex(ifname: string): number {
-  assertInterfaceName(ifname);
-  const index = libc.if_nametoindex(cString(ifname));
+  const index = interfaceIndexLookup(ifname)();
   if (index === 0) {
     const errno = lastErrno();
     throw new SyscallError(`if_nametoindex(${ifname})`, errno, noSuchInterface(ifname)(errno));
   }
   return index;
+}
+
+/**
+ * The index of `ifname` now, or 0 when there is no such interface, for a caller that asks again
+ * and again (bng's check that its interface still exists): the name is encoded once, so a call
+ * allocates nothing.
+ */
+export function interfaceIndexLookup(ifname: string): () => number {
+  assertInterfaceName(ifname);
+  const name = cString(ifname);
+  return () => libc.if_nametoindex(name);
 }
 
 function withIfreq<T>(ifname: string, read: (fd: number, ifreq: Uint8Array) => T): T {

@@ -24,7 +24,7 @@ import { planRun, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { startControlServer, type ControlServer } from "./socket-server.ts";
 import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
-import { LagMonitor } from "./lag-monitor.ts";
+import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.ts";
@@ -123,7 +123,7 @@ export class Daemon implements DaemonView {
   readonly countersBuffer: SharedArrayBuffer;
   readonly batchStatsBuffer: SharedArrayBuffer;
   readonly latency = new LatencyHistograms();
-  readonly lag = new LagMonitor();
+  readonly timer: ControlTimer;
   readonly stopped: Promise<void>;
   config: Config;
   /** The start settings in effect: those of the file bng started with, whatever a reload said since. */
@@ -134,11 +134,12 @@ export class Daemon implements DaemonView {
   /** The file bng was started with: what SIGHUP and `bng reload` without a file load. */
   readonly startConfigPath: string;
   expiredSessions = 0;
+  /** The bucket the next share of the session sweep starts at. */
+  private sweepCursor = 0;
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
   private readonly neighbours: NeighbourTable;
   private readonly runtime = new Map<number, TargetRuntimeState>();
-  private readonly timers: ReturnType<typeof setInterval>[] = [];
   private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
   private readonly arpFrame = new Uint8Array(64);
   /**
@@ -160,6 +161,7 @@ export class Daemon implements DaemonView {
     plan: RunPlan,
   ) {
     this.startedAtMs = this.now();
+    this.timer = new ControlTimer({ onJobError: (job, error) => this.logger.error("timer-job-failed", { job, error: error instanceof Error ? error.message : String(error) }) });
     this.configPath = configPath;
     this.startConfigPath = configPath;
     this.config = config;
@@ -225,10 +227,10 @@ export class Daemon implements DaemonView {
       },
     });
     await this.serveMetrics(this.config.settings.metrics);
-    this.timers.push(setInterval(() => this.resolveTargets(), UNRESOLVED_ARP_INTERVAL_MS));
-    this.timers.push(setInterval(() => this.pollNeighbours(), NEIGHBOUR_POLL_MS));
-    this.timers.push(setInterval(() => this.sweepSessions(), SESSION_SWEEP_MS));
-    this.timers.push(setInterval(() => this.watchInterface(), INTERFACE_WATCH_MS));
+    this.timer.every("resolve-targets", UNRESOLVED_ARP_INTERVAL_MS, () => this.resolveTargets());
+    this.timer.every("poll-neighbours", NEIGHBOUR_POLL_MS, () => this.pollNeighbours());
+    this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
+    this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
     this.resolveTargets();
     for (const server of this.config.servers) if (isActive(server)) this.announce(server.ipaddr);
     logger.info("started", {
@@ -296,11 +298,12 @@ export class Daemon implements DaemonView {
     if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
   }
 
-  private sendFrame(length: number, what: string): void {
+  /** Sends the ARP frame; `what` and `address` name it in the log line of a failure (built only then). */
+  private sendFrame(length: number, what: string, address: number): void {
     try {
       this.network.sendFrame(this.arpFrame, length);
     } catch (error) {
-      this.logger.warn("send-failed", { what, error: (error as Error).message });
+      this.logger.warn("send-failed", { what: `${what} ${ipToString(address)}`, error: (error as Error).message });
     }
   }
 
@@ -308,7 +311,11 @@ export class Daemon implements DaemonView {
   private resolveTargets(): void {
     const nowMs = this.now();
     const refreshMs = this.config.settings.arpRefreshS * 1000;
-    for (const target of this.config.targets) {
+    const targets = this.config.targets;
+    // An index loop, and nothing built unless a request goes out: this runs every second
+    // (control-timer.ts).
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
       if (!target.registered) continue;
       const state = this.runtimeOf(target.id);
       const due = state.mac === undefined ? UNRESOLVED_ARP_INTERVAL_MS : refreshMs;
@@ -316,18 +323,22 @@ export class Daemon implements DaemonView {
       const source = this.realAddressFor(target);
       if (source === undefined) continue;
       state.lastArpRequestMs = nowMs;
-      this.sendFrame(writeArpRequest(this.arpFrame, 0, this.network.ownMac, source, target.ipaddr), `arp request for ${ipToString(target.ipaddr)}`);
+      this.sendFrame(writeArpRequest(this.arpFrame, 0, this.network.ownMac, source, target.ipaddr), "arp request for", target.ipaddr);
     }
   }
 
   /** Picks up MACs the workers learned from ARP replies; a new or changed MAC republishes. */
   private pollNeighbours(): void {
     let changed = false;
-    for (const target of this.config.targets) {
-      const learned = this.neighbours.read(target.id);
-      if (!learned) continue;
+    const targets = this.config.targets;
+    // An index loop and a look at the sightings count first: this runs five times a second and
+    // must not allocate while nothing changes (control-timer.ts).
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
       const state = this.runtimeOf(target.id);
-      if (learned.sightings === state.sightings) continue;
+      if (this.neighbours.sightings(target.id) === state.sightings) continue;
+      const learned = this.neighbours.read(target.id);
+      if (!learned || learned.sightings === state.sightings) continue;
       state.sightings = learned.sightings;
       const before = state.mac;
       if (before && formatMac(before) === formatMac(learned.mac)) continue;
@@ -348,8 +359,12 @@ export class Daemon implements DaemonView {
     void this.stop(`interface ${this.plan.ifname} gone`);
   }
 
+  /** One tick's share of the session sweep: the whole table every SESSION_SWEEP_MS. */
   private sweepSessions(): void {
-    this.expiredSessions += this.sessions.sweep(this.sessions.secondsAt(this.now()));
+    const buckets = this.sessions.bucketCount;
+    const share = Math.ceil((buckets * TICK_MS) / SESSION_SWEEP_MS);
+    this.expiredSessions += this.sessions.sweepBuckets(this.sessions.secondsAt(this.now()), this.sweepCursor, share);
+    this.sweepCursor = (this.sweepCursor + share) % buckets;
   }
 
   /** Three gratuitous ARPs for a VIP, one second apart, so neighbours update their caches. */
@@ -358,7 +373,7 @@ export class Daemon implements DaemonView {
       const timer = setTimeout(() => {
         this.announcements.delete(timer);
         if (this.stopping) return;
-        this.sendFrame(writeGratuitousArp(this.arpFrame, 0, this.network.ownMac, vip), `gratuitous arp for ${ipToString(vip)}`);
+        this.sendFrame(writeGratuitousArp(this.arpFrame, 0, this.network.ownMac, vip), "gratuitous arp for", vip);
       }, i * 1000);
       this.announcements.add(timer);
     }
@@ -540,8 +555,7 @@ export class Daemon implements DaemonView {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       this.logger.info("stopping", { reason });
-      for (const timer of this.timers) clearInterval(timer);
-      this.lag.stop();
+      this.timer.stop();
       for (const timer of this.announcements) clearTimeout(timer);
       await this.dataplane?.stop();
       this.monitor?.stop();

@@ -5,7 +5,7 @@
 import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
 import { openFrameSender } from "../../ffi/af-packet.ts";
 import { vipIngressFilter } from "../../ffi/ingress-filter.ts";
-import { formatMac, interfaceIndex, interfaceMac } from "../../ffi/interface.ts";
+import { formatMac, interfaceIndex, interfaceIndexLookup, interfaceMac } from "../../ffi/interface.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
 import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
@@ -99,13 +99,8 @@ export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: strin
   }
   logger.info("interface", { interface: ifname, mac: formatMac(ownMac) });
   const openSender = sender;
-  const stillPresent = () => {
-    try {
-      return interfaceIndex(ifname) === ifindex;
-    } catch {
-      return false;
-    }
-  };
+  const currentIndex = interfaceIndexLookup(ifname);
+  const stillPresent = () => currentIndex() === ifindex;
   const dropKernelCopies = (vips: readonly number[]) => {
     try {
       filter.apply(vips);

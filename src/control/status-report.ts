@@ -5,7 +5,7 @@ import type { SessionTable } from "../dataplane/sessions.ts";
 import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
 import { formatMac } from "../../ffi/interface.ts";
 import { VERSION } from "../version.ts";
-import type { LagMonitor } from "./lag-monitor.ts";
+import type { ControlTimer } from "./control-timer.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlRequest } from "./protocol.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
@@ -22,7 +22,7 @@ export interface DaemonView {
   readonly countersBuffer: SharedArrayBuffer;
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
-  readonly lag: LagMonitor;
+  readonly timer: ControlTimer;
   /** The daemon's clock of session times: monotonic milliseconds. */
   readonly now: () => number;
   targetMac(id: number): Uint8Array | undefined;
@@ -108,7 +108,7 @@ export function buildStatus(view: DaemonView): StatusReport {
       evicted: view.sessions.evictions,
     },
     drops: { ...counters.drops },
-    timer_lag_ms: view.lag.report(),
+    timer_lag_ms: view.timer.lag(),
   };
 }
 

@@ -1,6 +1,6 @@
 // The status model: what `bng status --json` prints. The field names of the spec are a public
 // interface that scripts depend on; add fields, never rename or remove them.
-import type { LagReport } from "./lag-monitor.ts";
+import type { LagReport } from "./control-timer.ts";
 
 export type TargetState = "up" | "down" | "disabled";
 

@@ -43,6 +43,11 @@ export class NeighbourTable {
     Atomics.store(this.words, at + N_SEQUENCE, sequence + 2);
   }
 
+  /** How many ARP frames from target `id` were seen: a cheap test, without allocating, for whether to read() again. */
+  sightings(id: number): number {
+    return Atomics.load(this.words, id * ENTRY_WORDS + N_SIGHTINGS);
+  }
+
   /** What was learned about target `id`, or undefined when no ARP from it was seen yet. */
   read(id: number): LearnedNeighbour | undefined {
     const at = id * ENTRY_WORDS;

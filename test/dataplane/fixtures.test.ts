@@ -173,7 +173,9 @@ const cases: Case[] = [
     ],
     after: (lab) => {
       expect(lab.neighbours.read(2)).toEqual({ mac: new Uint8Array([2, 0, 0, 0, 0xcc, 2]), sightings: 1 });
+      expect(lab.neighbours.sightings(2)).toBe(1);
       expect(lab.neighbours.read(1)).toBeUndefined();
+      expect(lab.neighbours.sightings(1)).toBe(0);
     },
   },
   one("ARP frame cut short of the ARP header is dropped", arpRequestFor(VIP).slice(0, 41), drop("short_arp")),

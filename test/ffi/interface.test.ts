@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { openFrameSender, openPacketIO } from "../../ffi/af-packet.ts";
 import { SyscallError } from "../../ffi/errors.ts";
-import { formatMac, interfaceIndex, interfaceMac, interfaceMtu } from "../../ffi/interface.ts";
+import { formatMac, interfaceIndex, interfaceIndexLookup, interfaceMac, interfaceMtu } from "../../ffi/interface.ts";
 
 const MISSING = `bngfnone${Math.random().toString(16).slice(2, 6)}`;
 
@@ -20,6 +20,14 @@ describe("interface info", () => {
   test("reads loopback's index and MTU", () => {
     expect(interfaceIndex("lo")).toBe(1);
     expect(interfaceMtu("lo")).toBeGreaterThanOrEqual(1500);
+  });
+
+  test("a repeated lookup gives the index while the interface exists and 0 for one that does not", () => {
+    const loopback = interfaceIndexLookup("lo");
+    expect(loopback()).toBe(1);
+    expect(loopback()).toBe(1);
+    expect(interfaceIndexLookup(MISSING)()).toBe(0);
+    expect(() => interfaceIndexLookup("a/b")).toThrow("invalid interface name");
   });
 
   test("a missing interface is an ENODEV SyscallError that says what to check", () => {
