@@ -29,7 +29,7 @@
 // and a step of the wall clock changes none of them. A session is idle-expired when
 // now - lastSeen >= its server's timeout (lookups are given the server's timeout; `retimeServer`
 // brings the stored ones in line when a reload changes it); expired sessions are reused in place
-// and removed by sweep().
+// and removed by sweep(), or a share at a time by sweepTurn() (the daemon, every tick).
 
 import { ID_LIMIT } from "./table-layout.ts";
 import { hashPair } from "./select/hash.ts";
@@ -104,6 +104,8 @@ export class SessionTable {
   private readonly serverCountsAt: number;
   private readonly hotAt: number;
   private readonly coldAt: number;
+  /** The bucket where sweepTurn starts next (this object's own: only the control side sweeps). */
+  private sweepCursor = 0;
 
   /** A new, empty table holding at least `capacity` sessions; times count from `epochMs`. */
   static create(capacity: number, epochMs: number): SessionTable {
@@ -340,6 +342,7 @@ export class SessionTable {
     return this.clearSlots((at, target) => matches((this.words[at + E_KEY] ?? 0) >>> 16, target));
   }
 
+  /** Buckets of BUCKET_WAYS slots: slotCount / 8. */
   get bucketCount(): number {
     return this.bucketMask + 1;
   }
@@ -347,6 +350,18 @@ export class SessionTable {
   /** Removes idle-expired sessions so per-target counts reflect live ones. Returns how many. */
   sweep(nowS: number): number {
     return this.sweepBuckets(nowS, 0, this.bucketCount);
+  }
+
+  /**
+   * One of `turns` turns that together sweep the whole table: the next ceil(bucketCount / turns)
+   * buckets (at least one) from where the previous turn of this object stopped. Returns how many
+   * sessions it removed.
+   */
+  sweepTurn(nowS: number, turns: number): number {
+    const share = Math.ceil(this.bucketCount / turns);
+    const removed = this.sweepBuckets(nowS, this.sweepCursor, share);
+    this.sweepCursor = (this.sweepCursor + share) & this.bucketMask;
+    return removed;
   }
 
   /**

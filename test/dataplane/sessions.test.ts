@@ -154,6 +154,29 @@ describe("sessions", () => {
     expect(wrapped.sessionsOfTarget(1)).toBe(split.sessionsOfTarget(1));
   });
 
+  test("sweepTurn covers the whole table in the given number of turns, whatever its size, and starts over", () => {
+    for (const capacity of [8, 16, 512, 1024, 1 << 20]) {
+      const table = SessionTable.create(capacity, EPOCH_MS);
+      const clients = Math.min(3000, capacity / 2);
+      const bindAll = (seenS: number) => {
+        for (let client = 0; client < clients; client++) table.bind(1, ip("198.18.0.0") + client * 7919, 0, seenS, 10, 1, -1);
+        return table.sessionsOfTarget(1); // a few may have replaced others in full buckets
+      };
+      const present = bindAll(100);
+      expect(present).toBeGreaterThan(clients * 0.9);
+      let removed = 0;
+      for (let turn = 0; turn < 25; turn++) removed += table.sweepTurn(110, 50);
+      if (table.bucketCount >= 100) expect(removed).toBeLessThan(present); // half the turns, about half the table
+      for (let turn = 25; turn < 50; turn++) removed += table.sweepTurn(110, 50);
+      expect(removed).toBe(present);
+      expect(table.sessionsOfTarget(1)).toBe(0);
+      const again = bindAll(200);
+      removed = 0;
+      for (let turn = 0; turn < 50; turn++) removed += table.sweepTurn(210, 50);
+      expect(removed).toBe(again);
+    }
+  });
+
   test("sweepBuckets leaves live sessions and waits on no lock of a bucket where nothing expired", async () => {
     const table = SessionTable.create(8, EPOCH_MS); // one bucket
     table.bind(1, ip("192.0.2.1"), 0, 100, 10, 1, -1);
