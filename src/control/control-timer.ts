@@ -1,11 +1,12 @@
 // The control thread's one periodic timer. Every 100 ms it measures how late it fired (the lag
 // report: the data plane runs in workers, so this stays near zero however hard they forward;
 // status shows it so an operator, and the tests, can see that it does) and then runs the
-// periodic jobs whose turn it is (polling what the workers learned, ARP, the session sweep).
+// periodic jobs whose turn it is (polling what the workers learned, ARP, the check that the
+// interface still exists, the session sweep).
 //
-// One timer for every job, not one each: in Bun each wake of the event loop costs about 85 µs
-// of CPU whatever the callback does (a bare 100 ms interval costs 1.5 ms a second, a 1 s one
-// 0.7 ms, on the benchmark's 2-core VM), and under the packet-rate benchmark's taskset the
+// One timer for every job, not one each: in Bun each further wake of the event loop costs about
+// 85 µs of CPU whatever the callback does (a bare 100 ms interval costs 1.5 ms a second, a 1 s
+// one 0.7 ms, on the benchmark's 2-core VM), and under the packet-rate benchmark's taskset the
 // control thread shares the worker's core (bench README, "The control thread's timers").
 //
 // Not 10 ms either: every wake is a context switch on a core a worker may be using. The price
@@ -19,6 +20,8 @@
 export const TICK_MS = 100;
 /** `recent_worst_ms` covers this many whole seconds (plus the current one). */
 const RECENT_WINDOW_S = 5;
+/** A job that keeps failing is reported again after this long (with the count), not on every turn. */
+const FAILURE_REPORT_MS = 60_000;
 
 export interface LagReport {
   interval_ms: number;
@@ -34,11 +37,20 @@ interface Job {
   readonly name: string;
   readonly everyTicks: number;
   readonly run: () => void;
+  /** Turns in a row that threw (0: the last one ran). */
+  failures: number;
+  /** When the current run of failures was last reported. */
+  reportedAtMs: number;
 }
 
 export interface ControlTimerOptions {
-  /** Called when a job throws; the other jobs and later ticks still run. */
-  onJobError: (job: string, error: unknown) => void;
+  /**
+   * A job threw: called on its first failure in a row and then at most once a minute while it
+   * keeps failing, with the failures in a row so far; the other jobs and later turns still run.
+   */
+  onJobError: (job: string, error: unknown, failuresInARow: number) => void;
+  /** A job that had failed ran again, after `failures` failures in a row. */
+  onJobRecovered: (job: string, failures: number) => void;
   /** Milliseconds of a monotonic clock (default `performance.now`; tests pass a fake). */
   now?: () => number;
   /** Starts calling `tick` every TICK_MS and returns what `stop` needs (default setInterval). */
@@ -49,19 +61,20 @@ export class ControlTimer {
   private worstMs = 0;
   private totalMs = 0;
   private samples = 0;
-  private ticks = 0;
   /** Worst lateness per second, a ring indexed by whole seconds since start. */
   private readonly perSecond = new Float64Array(RECENT_WINDOW_S + 1);
   private currentSecond = 0;
   private readonly jobs: Job[] = [];
   private readonly now: () => number;
   private readonly onJobError: ControlTimerOptions["onJobError"];
+  private readonly onJobRecovered: ControlTimerOptions["onJobRecovered"];
   private readonly started: number;
   private last: number;
   private readonly running: { stop(): void };
 
   constructor(options: ControlTimerOptions) {
     this.onJobError = options.onJobError;
+    this.onJobRecovered = options.onJobRecovered;
     this.now = options.now ?? (() => performance.now());
     this.started = this.now();
     this.last = this.started;
@@ -80,7 +93,7 @@ export class ControlTimer {
     if (!Number.isInteger(everyTicks) || everyTicks < 1) {
       throw new RangeError(`job ${name}: its period (${periodMs} ms) must be a whole multiple of ${TICK_MS} ms`);
     }
-    this.jobs.push({ name, everyTicks, run });
+    this.jobs.push({ name, everyTicks, run, failures: 0, reportedAtMs: 0 });
   }
 
   private tick(): void {
@@ -97,16 +110,27 @@ export class ControlTimer {
     this.currentSecond = second;
     const slot = second % this.perSecond.length;
     if (lateMs > this.perSecond[slot]!) this.perSecond[slot] = lateMs;
-    this.ticks++;
     // An index loop: a for-of could allocate an iterator on every tick before it is optimised.
     for (let i = 0; i < this.jobs.length; i++) {
       const job = this.jobs[i]!;
-      if (this.ticks % job.everyTicks !== 0) continue;
-      try {
-        job.run();
-      } catch (error) {
-        this.onJobError(job.name, error);
+      if (this.samples % job.everyTicks === 0) this.runJob(job, now);
+    }
+  }
+
+  private runJob(job: Job, now: number): void {
+    try {
+      job.run();
+    } catch (error) {
+      job.failures++;
+      if (job.failures === 1 || now - job.reportedAtMs >= FAILURE_REPORT_MS) {
+        job.reportedAtMs = now;
+        this.onJobError(job.name, error, job.failures);
       }
+      return;
+    }
+    if (job.failures > 0) {
+      this.onJobRecovered(job.name, job.failures);
+      job.failures = 0;
     }
   }
 

@@ -134,8 +134,6 @@ export class Daemon implements DaemonView {
   /** The file bng was started with: what SIGHUP and `bng reload` without a file load. */
   readonly startConfigPath: string;
   expiredSessions = 0;
-  /** The bucket the next share of the session sweep starts at. */
-  private sweepCursor = 0;
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
   private readonly neighbours: NeighbourTable;
@@ -161,7 +159,11 @@ export class Daemon implements DaemonView {
     plan: RunPlan,
   ) {
     this.startedAtMs = this.now();
-    this.timer = new ControlTimer({ onJobError: (job, error) => this.logger.error("timer-job-failed", { job, error: error instanceof Error ? error.message : String(error) }) });
+    this.timer = new ControlTimer({
+      onJobError: (job, error, failuresInARow) =>
+        this.logger.error("timer-job-failed", { job, error: error instanceof Error ? error.message : String(error), failures_in_a_row: failuresInARow }),
+      onJobRecovered: (job, failures) => this.logger.info("timer-job-recovered", { job, failures }),
+    });
     this.configPath = configPath;
     this.startConfigPath = configPath;
     this.config = config;
@@ -359,12 +361,9 @@ export class Daemon implements DaemonView {
     void this.stop(`interface ${this.plan.ifname} gone`);
   }
 
-  /** One tick's share of the session sweep: the whole table every SESSION_SWEEP_MS. */
+  /** One tick's share of the session sweep: the whole table within SESSION_SWEEP_MS. */
   private sweepSessions(): void {
-    const buckets = this.sessions.bucketCount;
-    const share = Math.ceil((buckets * TICK_MS) / SESSION_SWEEP_MS);
-    this.expiredSessions += this.sessions.sweepBuckets(this.sessions.secondsAt(this.now()), this.sweepCursor, share);
-    this.sweepCursor = (this.sweepCursor + share) % buckets;
+    this.expiredSessions += this.sessions.sweepTurn(this.sessions.secondsAt(this.now()), SESSION_SWEEP_MS / TICK_MS);
   }
 
   /** Three gratuitous ARPs for a VIP, one second apart, so neighbours update their caches. */
@@ -478,7 +477,7 @@ export class Daemon implements DaemonView {
       if (!next || next.ipaddr !== old.ipaddr || !next.registered) {
         // The workers' neighbour entry for this id still holds the old host's MAC: only an ARP
         // seen from now on (a higher sighting count) may give the id its new MAC.
-        this.runtime.set(old.id, { mac: undefined, sightings: this.neighbours.read(old.id)?.sightings ?? 0, lastArpRequestMs: -Infinity });
+        this.runtime.set(old.id, { mac: undefined, sightings: this.neighbours.sightings(old.id), lastArpRequestMs: -Infinity });
         renewed.push(old.id);
       }
     }

@@ -37,9 +37,11 @@ export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: strin
   const claim = claimInterface(ifname);
   let ownMac: Uint8Array;
   let ifindex: number;
+  let currentIndex: () => number;
   try {
     ownMac = interfaceMac(ifname);
     ifindex = interfaceIndex(ifname);
+    currentIndex = interfaceIndexLookup(ifname);
   } catch (error) {
     claim.release();
     throw error;
@@ -99,7 +101,6 @@ export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: strin
   }
   logger.info("interface", { interface: ifname, mac: formatMac(ownMac) });
   const openSender = sender;
-  const currentIndex = interfaceIndexLookup(ifname);
   const stillPresent = () => currentIndex() === ifindex;
   const dropKernelCopies = (vips: readonly number[]) => {
     try {

@@ -22,7 +22,7 @@ export interface DaemonView {
   readonly countersBuffer: SharedArrayBuffer;
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
-  readonly timer: ControlTimer;
+  readonly timer: Pick<ControlTimer, "lag">;
   /** The daemon's clock of session times: monotonic milliseconds. */
   readonly now: () => number;
   targetMac(id: number): Uint8Array | undefined;

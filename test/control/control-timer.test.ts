@@ -7,8 +7,10 @@ function fakeTimer() {
   let tick: (() => void) | undefined;
   let stopped = false;
   const errors: string[] = [];
+  const recoveries: string[] = [];
   const timer = new ControlTimer({
-    onJobError: (job, error) => errors.push(`${job}: ${(error as Error).message}`),
+    onJobError: (job, error, failuresInARow) => errors.push(`${job}: ${(error as Error).message} (${failuresInARow} in a row)`),
+    onJobRecovered: (job, failures) => recoveries.push(`${job} after ${failures}`),
     now: () => nowMs,
     start: (run) => {
       tick = run;
@@ -18,6 +20,7 @@ function fakeTimer() {
   return {
     timer,
     errors,
+    recoveries,
     advance(ms: number): void {
       nowMs += ms;
       if (!stopped) tick!();
@@ -53,17 +56,26 @@ describe("the control thread's timer", () => {
     expect(fake.timer.lag()).toMatchObject({ worst_ms: 30, recent_worst_ms: 0, samples: 63 });
   });
 
-  test("a job that throws is reported and the others, and later ticks, still run", () => {
+  test("a job that throws is reported, not on every turn, and the others, and later ticks, still run", () => {
     const fake = fakeTimer();
     let after = 0;
-    fake.timer.every("broken", TICK_MS, () => {
-      throw new Error("no such interface");
+    let broken = true;
+    fake.timer.every("flaky", TICK_MS, () => {
+      if (broken) throw new Error("no such interface");
     });
     fake.timer.every("after", TICK_MS, () => after++);
+    for (let i = 0; i < 600; i++) fake.advance(TICK_MS); // a minute of failures: reported once
+    expect(fake.errors).toEqual(["flaky: no such interface (1 in a row)"]);
+    fake.advance(TICK_MS); // a minute after the first report: again, with the count
+    expect(fake.errors).toEqual(["flaky: no such interface (1 in a row)", "flaky: no such interface (601 in a row)"]);
+    broken = false;
     fake.advance(TICK_MS);
     fake.advance(TICK_MS);
-    expect(fake.errors).toEqual(["broken: no such interface", "broken: no such interface"]);
-    expect(after).toBe(2);
+    expect(fake.recoveries).toEqual(["flaky after 601"]);
+    expect(after).toBe(603);
+    broken = true;
+    fake.advance(TICK_MS); // a new run of failures is reported at once
+    expect(fake.errors.at(-1)).toBe("flaky: no such interface (1 in a row)");
   });
 
   test("refuses a period that is not a whole number of ticks", () => {
@@ -85,7 +97,7 @@ describe("the control thread's timer", () => {
 
   test("on the real clock it keeps ticking until stopped", async () => {
     let runs = 0;
-    const timer = new ControlTimer({ onJobError: () => {} });
+    const timer = new ControlTimer({ onJobError: () => {}, onJobRecovered: () => {} });
     timer.every("count", TICK_MS, () => runs++);
     for (let waited = 0; runs < 3 && waited < 5000; waited += 50) await Bun.sleep(50);
     timer.stop();
