@@ -81,6 +81,10 @@ export const PACKET_AUXDATA = 8;
 export const PACKET_FANOUT = 18;
 export const PACKET_QDISC_BYPASS = 20;
 export const PACKET_IGNORE_OUTGOING = 23;
+/** getsockopt: frames counted and dropped since the last read (the kernel resets both on read). */
+export const PACKET_STATISTICS = 6;
+/** struct tpacket_stats (non-ring sockets and TPACKET_V1/V2 rings): tp_packets includes tp_drops. */
+export const TPACKET_STATS = { size: 8, packets: 0, drops: 4 } as const;
 export const PACKET_FANOUT_HASH = 0;
 
 /** tpacket_auxdata.tp_status bit: the transport checksum is partial (offload). */

@@ -22,6 +22,7 @@ import {
   PACKET_FANOUT_HASH,
   PACKET_IGNORE_OUTGOING,
   PACKET_QDISC_BYPASS,
+  PACKET_STATISTICS,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_RCVTIMEO,
@@ -32,6 +33,7 @@ import {
   SOL_PACKET,
   SOL_SOCKET,
   TIMEVAL,
+  TPACKET_STATS,
   TP_STATUS_CSUMNOTREADY,
   TP_STATUS_VLAN_VALID,
 } from "./layout.ts";
@@ -77,6 +79,11 @@ export interface AfPacketStats {
   sendDropped: number;
   /** errno of the last refused send, 0 if none. */
   lastSendErrno: number;
+  /**
+   * Frames the kernel dropped before bng could take them, for want of room: the socket's receive
+   * queue (recvmmsg) or the receive ring was full. Brought up to date by `collectKernelDrops()`.
+   */
+  kernelDrops: number;
 }
 
 export interface AfPacketIO extends PacketIO {
@@ -85,6 +92,12 @@ export interface AfPacketIO extends PacketIO {
   readonly stats: AfPacketStats;
   /** How `send()` hands frames to the kernel: "sendmmsg", or "send ring" (PACKET_TX_RING). */
   readonly sendsWith: string;
+  /**
+   * Adds the frames the kernel dropped since the last call (PACKET_STATISTICS, which the kernel
+   * resets as it is read) to `stats.kernelDrops` and returns the new total. One system call that
+   * allocates nothing: call it now and then (bng's workers: once a second), not per batch.
+   */
+  collectKernelDrops(): number;
 }
 
 const DEFAULT_BATCH_SIZE = 64;
@@ -248,7 +261,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   assertIntegerIn("slotSize", slotSize, 64, 1 << 17);
 
   const arena = layOutArena(batchSize, slotSize);
-  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
+  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0, kernelDrops: 0 };
   const fd = openUnboundPacketSocket();
   const qdiscBypass = options.qdiscBypass ?? true;
   let attachment: AttachedBackend | undefined;
@@ -267,6 +280,10 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   }
   const attached = attachment;
   const send = attached.sender?.send ?? sendWithMessages(fd, arena, stats);
+  // struct tpacket_stats and its length, over an explicit ArrayBuffer whose pointer is kept.
+  const statisticsCell = new Uint32Array(new ArrayBuffer(TPACKET_STATS.size + 4));
+  const statisticsPointer = ptr(statisticsCell);
+  const statisticsLengthPointer = statisticsPointer + TPACKET_STATS.size;
   let closed = false;
 
   function assertOpen(): void {
@@ -289,6 +306,17 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     send(): number {
       assertOpen();
       return send();
+    },
+
+    collectKernelDrops(): number {
+      assertOpen();
+      statisticsCell[TPACKET_STATS.size >> 2] = TPACKET_STATS.size;
+      check(
+        libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, statisticsPointer as Pointer, statisticsLengthPointer as Pointer),
+        `getsockopt(PACKET_STATISTICS, ${ifname})`,
+      );
+      stats.kernelDrops += statisticsCell[TPACKET_STATS.drops >> 2]!;
+      return stats.kernelDrops;
     },
 
     close(): void {

@@ -2,6 +2,9 @@
 // (names bngf + random suffix, netns-lab.ts) and removes afterwards, even on failure. Kernel
 // defaults are left as they are (veth checksum offload on). Needs root; skipped otherwise.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { ENETDOWN } from "../../ffi/errors.ts";
@@ -140,6 +143,32 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     const markers = frames.flatMap((frame) => (frame.marker?.startsWith("down-") ? [frame.marker] : []));
     expect(markers).toEqual(["down-after-0"]);
   }, 20_000);
+
+  // 6,000 frames: more than the smallest receive buffer (a few frames) and the receive ring
+  // (2,048 frames) hold.
+  test.each(["mmsg", "ring"] as const)("%s: frames the kernel drops for want of room are counted once, from PACKET_STATISTICS", async (io) => {
+    const flag = join(mkdtempSync(join(tmpdir(), "bng-overflow-")), "sent");
+    try {
+      const receiver = await lab.startHelper(lab.namespaceA, ["overflow", lab.linkA, flag], io);
+      const sender = await lab.startHelper(lab.namespaceB, ["blast", lab.linkB, lab.macA, "6000"]);
+      const { sent } = await sender.result<{ sent: number }>();
+      writeFileSync(flag, "");
+      const outcome = await receiver.result<{ taken: number; kernelDrops: number; kernelDropsAgain: number; stats: { kernelDrops: number } }>();
+      console.log(`${io}: ${outcome.taken} of ${sent} frames taken, ${outcome.kernelDrops} dropped by the kernel`);
+      expect(sent).toBe(6000);
+      expect(outcome.taken).toBeGreaterThan(0);
+      expect(outcome.taken).toBeLessThan(sent);
+      // Every blast frame was either taken or dropped for want of room; only the odd frame of the
+      // namespace's own (an IPv6 router solicitation) may be among the drops besides.
+      expect(outcome.kernelDrops).toBeGreaterThanOrEqual(sent - outcome.taken);
+      expect(outcome.kernelDrops).toBeLessThanOrEqual(sent - outcome.taken + 10);
+      // The kernel resets its count as it is read: a second read adds nothing.
+      expect(outcome.kernelDropsAgain).toBe(outcome.kernelDrops);
+      expect(outcome.stats.kernelDrops).toBe(outcome.kernelDrops);
+    } finally {
+      rmSync(dirname(flag), { recursive: true, force: true });
+    }
+  }, 30_000);
 
   test("sockets in one fanout group share the flows: each SYN reaches exactly one of them", async () => {
     const receiver = await lab.startHelper(lab.namespaceA, ["fanout", lab.linkA, "4242", "2500"]);

@@ -16,6 +16,11 @@
 //   fanout IFNAME GROUP DURATION_MS               two sockets in one fanout group: TCP SYNs each saw
 //   offload IFNAME                                turn receive coalescing off, then restore it
 //   forwarding IFNAME                             the IPv4 forwarding state and warning
+//   overflow IFNAME FLAG_FILE                     read nothing until FLAG_FILE exists (the smallest
+//                                                 receive buffer), then drain: test frames taken and
+//                                                 the kernel's drops, collected twice
+//   blast IFNAME DST_MAC COUNT                    send COUNT test frames, 64 at a time, 1 ms apart
+import { existsSync } from "node:fs";
 import { openFrameSender, openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/af-packet.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
@@ -198,16 +203,23 @@ function forwardMode(durationMs: number): void {
   io.close();
 }
 
-function floodMode(destinationText: string, count: number): void {
+/** A PacketIO whose every tx slot holds a 64-byte test frame marked `marker`, ready to send. */
+function openFilledSender(destinationText: string, marker: string): AfPacketIO {
   const destination = parseMac(destinationText);
   const ownMac = interfaceMac(ifname);
   const io = openPacketIO({ ifname, receiveTimeoutMs: 20 });
   ready();
   const { tx } = io;
   for (let slot = 0; slot < tx.slotCount; slot++) {
-    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, "flood", 64);
+    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, marker, 64);
     tx.lengths[slot] = 64;
   }
+  return io;
+}
+
+function floodMode(destinationText: string, count: number): void {
+  const io = openFilledSender(destinationText, "flood");
+  const { tx } = io;
   let sent = 0;
   let returned = 0;
   const countReturned = () => {
@@ -362,6 +374,41 @@ function forwardingMode(): void {
   console.log(JSON.stringify({ forwarding, warning: forwardingWarning(ifname, forwarding) ?? null }));
 }
 
+/** Lets the socket's queue (or ring) fill while a blast arrives, then counts what got through. */
+function overflowMode(flagFile: string): void {
+  const io = openTestIO({ ifname, receiveTimeoutMs: 50, receiveBufferBytes: 4096 });
+  ready();
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(flagFile)) {
+    if (Date.now() > deadline) throw new Error(`${flagFile} did not appear`);
+    Bun.sleepSync(20);
+  }
+  let taken = 0;
+  for (let empty = 0; empty < 3; ) {
+    const count = io.receive();
+    if (count === 0) empty++;
+    for (let slot = 0; slot < count; slot++) if (summarize(io, slot).marker === "blast") taken++;
+  }
+  const kernelDrops = io.collectKernelDrops();
+  const kernelDropsAgain = io.collectKernelDrops();
+  console.log(JSON.stringify({ taken, kernelDrops, kernelDropsAgain, stats: io.stats }));
+  io.close();
+}
+
+function blastMode(destinationText: string, count: number): void {
+  const io = openFilledSender(destinationText, "blast");
+  const { tx } = io;
+  let sent = 0;
+  while (sent < count) {
+    tx.count = Math.min(tx.slotCount, count - sent);
+    sent += io.send();
+    // The peer's backlog (netdev_max_backlog) must not be what drops them.
+    Bun.sleepSync(1);
+  }
+  console.log(JSON.stringify({ sent, stats: io.stats }));
+  io.close();
+}
+
 switch (mode) {
   case "receive":
     receiveMode(Number(rest[0]), rest[1] === undefined ? undefined : Number(rest[1]));
@@ -392,6 +439,12 @@ switch (mode) {
     break;
   case "forwarding":
     forwardingMode();
+    break;
+  case "overflow":
+    overflowMode(rest[0] ?? "");
+    break;
+  case "blast":
+    blastMode(rest[0] ?? "", Number(rest[1]));
     break;
   default:
     console.error(`unknown mode ${JSON.stringify(mode)}`);

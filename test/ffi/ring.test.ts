@@ -67,7 +67,7 @@ function sendRingLab(frameCount: number, slotSize = 256) {
   const rx = createTxBatch(8, slotSize);
   const tx = createTxBatch(8, slotSize);
   const sources = slotViews(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
-  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0 };
+  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0, kernelDrops: 0 };
   return { ring, rx, tx, sources, stats, memory };
 }
 
