@@ -11,7 +11,7 @@ Running:
                                 default /run/bng/bng.pid; --log-file PATH, default /var/log/bng.log)
 
 Talking to a running bng (over its control socket):
-  bng status [--json]           servers, targets, health, sessions, counters, drops
+  bng status [--json]           servers, targets, health, sessions, counters, drops, packet i/o losses
   bng show servers|targets|networks [--json]
   bng show sessions [--server N] [--target N] [--client IP] [--limit N] [--json]
   bng enable|disable target N   take a target into / out of service (disable drains)

@@ -8,7 +8,7 @@ import { counted, formatDiagnostic, loadConfigFile } from "../config/index.ts";
 import { ipToString, isActive, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
 import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
-import { createCounters } from "../dataplane/counters.ts";
+import { createCounters, EVENT_KERNEL_DROPS, EVENT_SEND_REFUSED, eventTotal, workerRegions } from "../dataplane/counters.ts";
 import { NeighbourTable } from "../dataplane/neighbours.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
@@ -38,6 +38,10 @@ const SESSION_SWEEP_MS = 5000;
 const DATAPLANE_BATCH_SIZE = 64;
 /** How often bng checks that its interface still exists. */
 const INTERFACE_WATCH_MS = 1000;
+/** How often bng looks whether the kernel dropped or refused frames (the workers update their totals once a second). */
+const IO_WATCH_MS = 1000;
+/** While frames keep being lost, `frames-lost` is logged at most this often. */
+const FRAMES_LOST_LOG_MS = 60_000;
 
 /**
  * Settings the daemon builds from once, at start (the workers, the session table, the I/O
@@ -140,6 +144,9 @@ export class Daemon implements DaemonView {
   private readonly runtime = new Map<number, TargetRuntimeState>();
   private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
   private readonly arpFrame = new Uint8Array(64);
+  private readonly counterRegions: Float64Array[];
+  /** The I/O loss totals the last `frames-lost` line reported, and when. */
+  private readonly reportedLoss = { kernelDrops: 0, sendRefused: 0, atMs: -Infinity, sinceMs: 0 };
   /**
    * Milliseconds of the clock of session times, the ARP schedule and the uptime: CLOCK_MONOTONIC
    * (ffi/clock.ts), the clock the data-plane workers stamp sessions with.
@@ -172,6 +179,8 @@ export class Daemon implements DaemonView {
     this.sessions = SessionTable.create(config.settings.sessionCapacity, this.startedAtMs);
     this.neighbours = NeighbourTable.create();
     this.countersBuffer = createCounters(config.settings.workers);
+    this.counterRegions = workerRegions(this.countersBuffer);
+    this.reportedLoss.sinceMs = this.startedAtMs;
     this.batchStatsBuffer = createBatchStats(config.settings.workers);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
   }
@@ -233,6 +242,7 @@ export class Daemon implements DaemonView {
     this.timer.every("poll-neighbours", NEIGHBOUR_POLL_MS, () => this.pollNeighbours());
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
+    this.timer.every("watch-io", IO_WATCH_MS, () => this.watchIo());
     this.resolveTargets();
     for (const server of this.config.servers) if (isActive(server)) this.announce(server.ipaddr);
     logger.info("started", {
@@ -359,6 +369,31 @@ export class Daemon implements DaemonView {
     this.logger.error("interface-gone", { interface: this.plan.ifname, message: `interface ${this.plan.ifname} disappeared (deleted or replaced); bng stops` });
     this.failed = true;
     void this.stop(`interface ${this.plan.ifname} gone`);
+  }
+
+  /**
+   * Warns when the kernel dropped frames the workers did not read in time (bng is not keeping up)
+   * or refused frames they sent: at the first loss, then at most once a minute while losses go on,
+   * each line with the losses since the one before. Reads the totals without allocating.
+   */
+  private watchIo(): void {
+    const kernelDrops = eventTotal(this.counterRegions, EVENT_KERNEL_DROPS);
+    const sendRefused = eventTotal(this.counterRegions, EVENT_SEND_REFUSED);
+    const reported = this.reportedLoss;
+    if (kernelDrops === reported.kernelDrops && sendRefused === reported.sendRefused) return;
+    const nowMs = this.now();
+    if (nowMs - reported.atMs < FRAMES_LOST_LOG_MS) return;
+    this.logger.warn("frames-lost", {
+      kernel_drops: kernelDrops - reported.kernelDrops,
+      send_refused: sendRefused - reported.sendRefused,
+      over_s: Math.round((nowMs - reported.sinceMs) / 1000),
+      kernel_drops_total: kernelDrops,
+      send_refused_total: sendRefused,
+    });
+    reported.kernelDrops = kernelDrops;
+    reported.sendRefused = sendRefused;
+    reported.atMs = nowMs;
+    reported.sinceMs = nowMs;
   }
 
   /** One tick's share of the session sweep: the whole table within SESSION_SWEEP_MS. */

@@ -1,5 +1,5 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
-import { ipToString, type Config, type ServerDef } from "../config/model.ts";
+import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
 import { readCounters, type CountersSnapshot } from "../dataplane/counters.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
 import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
@@ -13,8 +13,8 @@ import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
 /** What the status needs to see of a daemon. */
 export interface DaemonView {
   readonly config: Config;
-  /** Worker threads running (`set workers` of the file bng started with: a reload cannot change it). */
-  readonly startSettings: { readonly workers: number };
+  /** Worker threads running and their packet I/O (`set workers`, `set io` of the file bng started with: a reload cannot change them). */
+  readonly startSettings: { readonly workers: number; readonly io: Settings["io"] };
   readonly configPath: string;
   readonly plan: RunPlan;
   readonly startedAtMs: number;
@@ -108,6 +108,13 @@ export function buildStatus(view: DaemonView): StatusReport {
       evicted: view.sessions.evictions,
     },
     drops: { ...counters.drops },
+    io: {
+      backend: view.startSettings.io,
+      frames: counters.events.frames,
+      kernel_drops: counters.events.kernel_drops,
+      send_refused: counters.events.send_refused,
+      receive_errors: counters.events.receive_errors,
+    },
     timer_lag_ms: view.timer.lag(),
   };
 }

@@ -1,5 +1,6 @@
 // The status model: what `bng status --json` prints. The field names of the spec are a public
 // interface that scripts depend on; add fields, never rename or remove them.
+import type { Settings } from "../config/model.ts";
 import type { LagReport } from "./control-timer.ts";
 
 export type TargetState = "up" | "down" | "disabled";
@@ -65,6 +66,13 @@ export interface StatusReport {
   totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; passed: number };
   sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
   drops: Record<string, number>;
+  /**
+   * The workers' packet I/O (`set io`): frames received, frames the kernel dropped before bng
+   * could read them (the socket's queue or receive ring was full: bng is not keeping up), frames
+   * the kernel refused to send, and failed receives. The workers bring the last three up to date
+   * once a second.
+   */
+  io: { backend: Settings["io"]; frames: number; kernel_drops: number; send_refused: number; receive_errors: number };
   /** How late the control thread's 100 ms timer fires (the data plane must never stall it). */
   timer_lag_ms: LagReport;
 }

@@ -67,6 +67,9 @@ export const EVENTS = [
   "icmp_replies",
   "neighbour_sightings",
   "checksums_completed",
+  "kernel_drops",
+  "send_refused",
+  "receive_errors",
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 
@@ -77,6 +80,12 @@ export const EVENT_ARP_REPLIES = 3;
 export const EVENT_ICMP_REPLIES = 4;
 export const EVENT_NEIGHBOUR_SIGHTINGS = 5;
 export const EVENT_CHECKSUMS_COMPLETED = 6;
+// The worker's packet I/O, copied from its totals (never incremented per frame): frames the kernel
+// dropped because the socket's queue or ring was full, frames the kernel refused to send, and
+// receives that failed (EINTR, ENETDOWN).
+export const EVENT_KERNEL_DROPS = 7;
+export const EVENT_SEND_REFUSED = 8;
+export const EVENT_RECEIVE_ERRORS = 9;
 
 // Region layout, in Float64 slots.
 export const EVENTS_AT = 0;
@@ -127,6 +136,32 @@ function traffic(sums: Float64Array, packetsAt: number, bytesAt: number): Map<nu
     if (packets > 0) byId.set(id, { packets, bytes: sums[bytesAt + id] ?? 0 });
   }
   return byId;
+}
+
+/** A worker's packet I/O totals since it opened (ffi/packet-socket.ts AfPacketStats has these fields). */
+export interface IoTotals {
+  readonly kernelDrops: number;
+  readonly sendDropped: number;
+  readonly receiveErrors: number;
+}
+
+/** Copies a worker's I/O totals into its region (the worker is its only writer). */
+export function recordIoTotals(region: Float64Array, totals: IoTotals): void {
+  region[EVENTS_AT + EVENT_KERNEL_DROPS] = totals.kernelDrops;
+  region[EVENTS_AT + EVENT_SEND_REFUSED] = totals.sendDropped;
+  region[EVENTS_AT + EVENT_RECEIVE_ERRORS] = totals.receiveErrors;
+}
+
+/** Every worker's region, for `eventTotal`: views made once, so the sum allocates nothing. */
+export function workerRegions(buffer: SharedArrayBuffer): Float64Array[] {
+  return Array.from({ length: buffer.byteLength / (REGION_SLOTS * 8) }, (_, index) => workerCounters(buffer, index));
+}
+
+/** One event (EVENT_*) summed over the workers' regions. */
+export function eventTotal(regions: readonly Float64Array[], event: number): number {
+  let total = 0;
+  for (let i = 0; i < regions.length; i++) total += regions[i]![EVENTS_AT + event] ?? 0;
+  return total;
 }
 
 export function readCounters(buffer: SharedArrayBuffer): CountersSnapshot {

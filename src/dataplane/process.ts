@@ -167,6 +167,11 @@ export class Processor {
     return this.table;
   }
 
+  /** The session time (whole seconds) of the last batch: the clock is read once per batch. */
+  get batchSecond(): number {
+    return this.nowS;
+  }
+
   /** Decides every frame of rx; afterwards tx holds exactly the frames to send. */
   processBatch(): void {
     this.nowS = this.sessions.secondsAt(this.clock());

@@ -6,7 +6,7 @@ import { openPacketIO } from "../../ffi/af-packet.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
 import type { Settings } from "../config/model.ts";
 import { recordBatch, workerBatchStats } from "./batch-stats.ts";
-import { workerCounters } from "./counters.ts";
+import { recordIoTotals, workerCounters } from "./counters.ts";
 import { NeighbourTable } from "./neighbours.ts";
 import { Processor } from "./process.ts";
 import { SessionTable } from "./sessions.ts";
@@ -48,24 +48,33 @@ function runWorker(start: WorkerStart): void {
   const control = new Int32Array(start.control);
   const io = openPacketIO({ ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup, io: start.io });
   const subscriber = new TableSubscriber(start.exchange, start.index, new ForwardingTable(start.table));
+  const counters = workerCounters(start.counters, start.index);
   const processor = new Processor({
     rx: io.rx,
     tx: io.tx,
     table: subscriber.table,
     sessions: new SessionTable(start.sessions),
     neighbours: new NeighbourTable(start.neighbours),
-    counters: workerCounters(start.counters, start.index),
+    counters,
     clock: monotonicMs,
     randomSeed: (Date.now() ^ (start.index * 0x9e3779b1)) >>> 0,
   });
   const batchStats = workerBatchStats(start.batchStats, start.index);
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReport);
+  let ioReportedAtS = -1;
   while (Atomics.load(control, STOP) === 0) {
     const received = io.receive();
     if (received > 0) {
       recordBatch(batchStats, received);
       processor.processBatch();
       if (io.tx.count > 0) io.send();
+    }
+    // The I/O's totals (one getsockopt for the kernel's drops): once a second while frames flow,
+    // and on each idle receive timeout, never per batch.
+    if (received === 0 || processor.batchSecond !== ioReportedAtS) {
+      ioReportedAtS = processor.batchSecond;
+      io.collectKernelDrops();
+      recordIoTotals(counters, io.stats);
     }
     if (subscriber.hasNewer()) {
       for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {

@@ -9,6 +9,7 @@ import { formatDiagnostic, loadConfigFile } from "../../src/config/index.ts";
 import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply, ControlRequest } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
+import { recordIoTotals, workerCounters } from "../../src/dataplane/counters.ts";
 import { arpFrame, icmpFrame, ip, mac, tcpFrame } from "../fixtures/frames.ts";
 import { withThirdTarget } from "../e2e/bng.ts";
 import {
@@ -60,6 +61,7 @@ const StatusSchema = v.object({
   servers: v.array(ServerSchema),
   targets: v.array(TargetSchema),
   drops: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), Count),
+  io: v.object({ backend: v.picklist(["mmsg", "ring"]), frames: Count, kernel_drops: Count, send_refused: Count, receive_errors: Count }),
 });
 type Status = v.InferOutput<typeof StatusSchema>;
 const SessionsSchema = v.object({
@@ -518,6 +520,32 @@ describe("issue 5: every control command against a running daemon", () => {
     expect(text).toMatch(/^bng_health_check_latency_seconds_count\{check="tcpopen",destination="172\.16\.1\.100:80"\} [1-9]/m);
     // Batch sizes are recorded by worker threads, which this in-memory data plane has none of.
     expect(sampleValue(text, "bng_worker_batch_frames_count")).toBe(0);
+  });
+
+  test("packet i/o losses: status, metrics and the CLI show the workers' totals; frames-lost is logged at the first loss, then not again within the minute", async () => {
+    const logMark = harness.logLines.length;
+    const lostLines = () => harness.logLines.slice(logMark).filter((line) => / frames-lost /.test(line));
+    const before = await status();
+    expect(before.io).toEqual({ backend: "mmsg", frames: before.io.frames, kernel_drops: 0, send_refused: 0, receive_errors: 0 });
+    expect(before.io.frames).toBeGreaterThan(0);
+    // What a worker thread copies from its socket once a second.
+    const region = workerCounters(harness.daemon.countersBuffer, 0);
+    recordIoTotals(region, { kernelDrops: 120, sendDropped: 3, receiveErrors: 1 });
+    await harness.waitFor(() => lostLines().length > 0, "a frames-lost line", 3000);
+    expect(lostLines()).toEqual([expect.stringMatching(/ warn  frames-lost kernel_drops=120 send_refused=3 over_s=\d+ kernel_drops_total=120 send_refused_total=3$/)]);
+
+    const report = await status();
+    expect(report.io).toEqual({ ...before.io, kernel_drops: 120, send_refused: 3, receive_errors: 1 });
+    const text = String(await result({ cmd: "metrics" }));
+    expect([sampleValue(text, "bng_kernel_drops_total"), sampleValue(text, "bng_send_refused_total"), sampleValue(text, "bng_receive_errors_total")]).toEqual([120, 3, 1]);
+    const human = await cli("status");
+    expect(human.stdout).toMatch(/^packet i\/o \(mmsg\): \d+ frames received; lost in the kernel \(queue full\) 120, refused on send 3, receive errors 1$/m);
+
+    // More losses within the minute are counted, and not logged again yet (the watch runs every second).
+    recordIoTotals(region, { kernelDrops: 150, sendDropped: 3, receiveErrors: 1 });
+    await Bun.sleep(2300);
+    expect(lostLines()).toHaveLength(1);
+    expect((await status()).io.kernel_drops).toBe(150);
   });
 
   test("the exposition checker rejects what it must, and label values are escaped", () => {
