@@ -284,6 +284,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   const statisticsCell = new Uint32Array(new ArrayBuffer(TPACKET_STATS.size + 4));
   const statisticsPointer = ptr(statisticsCell);
   const statisticsLengthPointer = statisticsPointer + TPACKET_STATS.size;
+  const statisticsCall = `getsockopt(PACKET_STATISTICS, ${ifname})`;
   let closed = false;
 
   function assertOpen(): void {
@@ -311,10 +312,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     collectKernelDrops(): number {
       assertOpen();
       statisticsCell[TPACKET_STATS.size >> 2] = TPACKET_STATS.size;
-      check(
-        libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, statisticsPointer as Pointer, statisticsLengthPointer as Pointer),
-        `getsockopt(PACKET_STATISTICS, ${ifname})`,
-      );
+      check(libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, statisticsPointer as Pointer, statisticsLengthPointer as Pointer), statisticsCall);
       stats.kernelDrops += statisticsCell[TPACKET_STATS.drops >> 2]!;
       return stats.kernelDrops;
     },

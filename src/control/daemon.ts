@@ -145,7 +145,10 @@ export class Daemon implements DaemonView {
   private readonly announcements = new Set<ReturnType<typeof setTimeout>>();
   private readonly arpFrame = new Uint8Array(64);
   private readonly counterRegions: Float64Array[];
-  /** The I/O loss totals the last `frames-lost` line reported, and when. */
+  /**
+   * The I/O loss totals the last `frames-lost` line reported and when it was logged; `sinceMs`:
+   * since when the losses not yet reported can have happened (the last look that found none).
+   */
   private readonly reportedLoss = { kernelDrops: 0, sendRefused: 0, atMs: -Infinity, sinceMs: 0 };
   /**
    * Milliseconds of the clock of session times, the ARP schedule and the uptime: CLOCK_MONOTONIC
@@ -373,16 +376,20 @@ export class Daemon implements DaemonView {
 
   /**
    * Warns when the kernel dropped frames the workers did not read in time (bng is not keeping up)
-   * or refused frames they sent: at the first loss, then at most once a minute while losses go on,
-   * each line with the losses since the one before. Reads the totals without allocating.
+   * or refused frames they sent: at the first loss, then at most once a minute while losses go on
+   * (and once more at stop, `final`), each line with the losses not reported before and the
+   * seconds they happened in. Reads the totals without allocating.
    */
-  private watchIo(): void {
+  private watchIo(final = false): void {
     const kernelDrops = eventTotal(this.counterRegions, EVENT_KERNEL_DROPS);
     const sendRefused = eventTotal(this.counterRegions, EVENT_SEND_REFUSED);
     const reported = this.reportedLoss;
-    if (kernelDrops === reported.kernelDrops && sendRefused === reported.sendRefused) return;
     const nowMs = this.now();
-    if (nowMs - reported.atMs < FRAMES_LOST_LOG_MS) return;
+    if (kernelDrops === reported.kernelDrops && sendRefused === reported.sendRefused) {
+      reported.sinceMs = nowMs;
+      return;
+    }
+    if (!final && nowMs - reported.atMs < FRAMES_LOST_LOG_MS) return;
     this.logger.warn("frames-lost", {
       kernel_drops: kernelDrops - reported.kernelDrops,
       send_refused: sendRefused - reported.sendRefused,
@@ -592,6 +599,7 @@ export class Daemon implements DaemonView {
       this.timer.stop();
       for (const timer of this.announcements) clearTimeout(timer);
       await this.dataplane?.stop();
+      this.watchIo(true);
       this.monitor?.stop();
       await this.metricsServer?.close();
       this.network.close();

@@ -89,8 +89,8 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_frames_total", "counter", "Frames the workers received", [[{}, counters.events.frames]]);
   out.family("bng_arp_replies_total", "counter", "ARP replies sent for VIPs", [[{}, counters.events.arp_replies]]);
   out.family("bng_icmp_replies_total", "counter", "ICMP echo replies sent for VIPs", [[{}, counters.events.icmp_replies]]);
-  out.family("bng_kernel_drops_total", "counter", "Frames the kernel dropped before bng read them (its receive queue or ring was full)", [[{}, status.io.kernel_drops]]);
-  out.family("bng_send_refused_total", "counter", "Frames the kernel refused to send (queue full, link down, too long)", [[{}, status.io.send_refused]]);
+  out.family("bng_kernel_drops_total", "counter", "Frames the kernel dropped before a worker read them (its socket's queue or receive ring was full)", [[{}, status.io.kernel_drops]]);
+  out.family("bng_send_refused_total", "counter", "Frames the kernel refused to send (queue full, link down, frame too long)", [[{}, status.io.send_refused]]);
   out.family("bng_receive_errors_total", "counter", "Receives that failed (interrupted, or the link went down)", [[{}, status.io.receive_errors]]);
   out.family("bng_checksums_completed_total", "counter", "Partial TCP/UDP checksums completed before forwarding", [[{}, counters.events.checksums_completed]]);
   out.family("bng_control_timer_lag_worst_seconds", "gauge", "Worst lateness of the control thread's 100 ms timer in the last 5 s", [[{}, status.timer_lag_ms.recent_worst_ms / 1000]]);

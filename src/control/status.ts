@@ -69,7 +69,7 @@ export interface StatusReport {
   /**
    * The workers' packet I/O (`set io`): frames received, frames the kernel dropped before bng
    * could read them (the socket's queue or receive ring was full: bng is not keeping up), frames
-   * the kernel refused to send, and failed receives. The workers bring the last three up to date
+   * the kernel refused to send (queue full, link down, frame too long), and failed receives. The workers bring the last three up to date
    * once a second.
    */
   io: { backend: Settings["io"]; frames: number; kernel_drops: number; send_refused: number; receive_errors: number };

@@ -82,6 +82,9 @@ function runWorker(start: WorkerStart): void {
       }
     }
   }
+  // The last second's losses too: the daemon reports what is left unreported when it stops.
+  io.collectKernelDrops();
+  recordIoTotals(counters, io.stats);
   io.close();
   parentPort!.postMessage({ type: "stopped" } satisfies WorkerReport);
 }

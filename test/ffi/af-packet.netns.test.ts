@@ -159,9 +159,10 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
       expect(outcome.taken).toBeGreaterThan(0);
       expect(outcome.taken).toBeLessThan(sent);
       // Every blast frame was either taken or dropped for want of room; only the odd frame of the
-      // namespace's own (an IPv6 router solicitation) may be among the drops besides.
+      // namespace's own (an IPv6 router solicitation) may be among the drops besides. The slack
+      // is smaller than the frames taken, so the kernel's tp_packets (taken + dropped) fails it.
       expect(outcome.kernelDrops).toBeGreaterThanOrEqual(sent - outcome.taken);
-      expect(outcome.kernelDrops).toBeLessThanOrEqual(sent - outcome.taken + 10);
+      expect(outcome.kernelDrops).toBeLessThanOrEqual(sent - outcome.taken + 3);
       // The kernel resets its count as it is read: a second read adds nothing.
       expect(outcome.kernelDropsAgain).toBe(outcome.kernelDrops);
       expect(outcome.stats.kernelDrops).toBe(outcome.kernelDrops);
