@@ -114,7 +114,7 @@ export function renderStatus(report: StatusReport): string {
     `sessions: ${report.sessions.current} of ${report.sessions.capacity} (created ${report.sessions.created}, expired ${report.sessions.expired}, evicted ${report.sessions.evicted})`,
     `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, left to kernel ${humanCount(report.totals.passed)}`,
     `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,
-    `packet i/o (${report.io.backend}): ${humanCount(report.io.frames)} frames received; lost in the kernel (queue or ring full) ${humanCount(report.io.kernel_drops)}, refused on send ${humanCount(report.io.send_refused)}, receive errors ${report.io.receive_errors}`,
+    `packet i/o (${report.io.backend}): ${humanCount(report.io.frames)} frames received; lost in the kernel (queue or ring full) ${humanCount(report.io.kernel_drops)}, refused on send ${humanCount(report.io.send_refused)}${report.io.last_send_error ? ` (last ${report.io.last_send_error})` : ""}, receive errors ${report.io.receive_errors}`,
     `control thread timer lag: worst ${report.timer_lag_ms.recent_worst_ms} ms in the last 5 s, ${report.timer_lag_ms.worst_ms} ms since start`,
   ].join("\n");
 }

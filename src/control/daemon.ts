@@ -8,7 +8,7 @@ import { counted, formatDiagnostic, loadConfigFile } from "../config/index.ts";
 import { ipToString, isActive, type Config, type ServerDef, type Settings, type TargetDef } from "../config/model.ts";
 import { writeArpRequest, writeGratuitousArp } from "../dataplane/arp.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
-import { createCounters, EVENT_KERNEL_DROPS, EVENT_SEND_REFUSED, eventTotal, workerRegions } from "../dataplane/counters.ts";
+import { createCounters, EVENT_KERNEL_DROPS, EVENT_SEND_REFUSED, eventTotal, lastSendErrno, workerRegions } from "../dataplane/counters.ts";
 import { NeighbourTable } from "../dataplane/neighbours.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
@@ -23,7 +23,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { planRun, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { startControlServer, type ControlServer } from "./socket-server.ts";
-import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
+import { buildStatus, listNetworks, listSessions, sendError, type DaemonView } from "./status-report.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
@@ -396,6 +396,7 @@ export class Daemon implements DaemonView {
       over_s: Math.round((nowMs - reported.sinceMs) / 1000),
       kernel_drops_total: kernelDrops,
       send_refused_total: sendRefused,
+      last_send_error: sendError(lastSendErrno(this.counterRegions)) ?? "none",
     });
     reported.kernelDrops = kernelDrops;
     reported.sendRefused = sendRefused;

@@ -1,8 +1,9 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
 import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
-import { readCounters, type CountersSnapshot } from "../dataplane/counters.ts";
+import { lastSendErrno, readCounters, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
 import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
+import { errnoName } from "../../ffi/errors.ts";
 import { formatMac } from "../../ffi/interface.ts";
 import { VERSION } from "../version.ts";
 import type { ControlTimer } from "./control-timer.ts";
@@ -29,6 +30,11 @@ export interface DaemonView {
 }
 
 const DEFAULT_SESSION_LIMIT = 100;
+
+/** An errno of a refused send as its name ("ENOBUFS"), null for 0 (none). */
+export function sendError(errno: number): string | null {
+  return errno === 0 ? null : errnoName(errno);
+}
 
 function serverStatus(view: DaemonView, server: ServerDef, counters: CountersSnapshot): ServerStatus {
   const traffic = counters.servers.get(server.id);
@@ -114,6 +120,7 @@ export function buildStatus(view: DaemonView): StatusReport {
       kernel_drops: counters.events.kernel_drops,
       send_refused: counters.events.send_refused,
       receive_errors: counters.events.receive_errors,
+      last_send_error: sendError(lastSendErrno(workerRegions(view.countersBuffer))),
     },
     timer_lag_ms: view.timer.lag(),
   };

@@ -96,7 +96,9 @@ export const SERVER_PACKETS_AT = PASSES_AT + PASS_REASONS.length;
 export const SERVER_BYTES_AT = SERVER_PACKETS_AT + ID_LIMIT;
 export const TARGET_PACKETS_AT = SERVER_BYTES_AT + ID_LIMIT;
 export const TARGET_BYTES_AT = TARGET_PACKETS_AT + ID_LIMIT;
-const REGION_SLOTS = TARGET_BYTES_AT + ID_LIMIT;
+/** The errno of the worker's last refused send (0: none), copied with its I/O totals; not summed. */
+export const LAST_SEND_ERRNO_AT = TARGET_BYTES_AT + ID_LIMIT;
+const REGION_SLOTS = LAST_SEND_ERRNO_AT + 1;
 
 export interface TrafficCount {
   packets: number;
@@ -143,6 +145,7 @@ export interface IoTotals {
   readonly kernelDrops: number;
   readonly sendDropped: number;
   readonly receiveErrors: number;
+  readonly lastSendErrno: number;
 }
 
 /** Copies a worker's I/O totals into its region (the worker is its only writer). */
@@ -150,6 +153,21 @@ export function recordIoTotals(region: Float64Array, totals: IoTotals): void {
   region[EVENTS_AT + EVENT_KERNEL_DROPS] = totals.kernelDrops;
   region[EVENTS_AT + EVENT_SEND_REFUSED] = totals.sendDropped;
   region[EVENTS_AT + EVENT_RECEIVE_ERRORS] = totals.receiveErrors;
+  region[LAST_SEND_ERRNO_AT] = totals.lastSendErrno;
+}
+
+/** The errno of the last send refused by the worker that had the most refused; 0 when none was. */
+export function lastSendErrno(regions: readonly Float64Array[]): number {
+  let errno = 0;
+  let most = 0;
+  for (let i = 0; i < regions.length; i++) {
+    const refused = regions[i]![EVENTS_AT + EVENT_SEND_REFUSED] ?? 0;
+    if (refused > most) {
+      most = refused;
+      errno = regions[i]![LAST_SEND_ERRNO_AT] ?? 0;
+    }
+  }
+  return errno;
 }
 
 /** Every worker's region, for `eventTotal`: views made once, so the sum allocates nothing. */

@@ -10,6 +10,7 @@ import { escapeLabelValue } from "../../src/control/metrics.ts";
 import type { ControlReply, ControlRequest } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { recordIoTotals, workerCounters } from "../../src/dataplane/counters.ts";
+import { ENETDOWN, ENOBUFS } from "../../ffi/errors.ts";
 import { arpFrame, icmpFrame, ip, mac, tcpFrame } from "../fixtures/frames.ts";
 import { withThirdTarget } from "../e2e/bng.ts";
 import {
@@ -61,7 +62,7 @@ const StatusSchema = v.object({
   servers: v.array(ServerSchema),
   targets: v.array(TargetSchema),
   drops: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), Count),
-  io: v.object({ backend: v.picklist(["mmsg", "ring"]), frames: Count, kernel_drops: Count, send_refused: Count, receive_errors: Count }),
+  io: v.object({ backend: v.picklist(["mmsg", "ring"]), frames: Count, kernel_drops: Count, send_refused: Count, receive_errors: Count, last_send_error: v.nullable(v.pipe(v.string(), v.regex(/^E[A-Z0-9]+$/))) }),
 });
 type Status = v.InferOutput<typeof StatusSchema>;
 const SessionsSchema = v.object({
@@ -526,24 +527,24 @@ describe("issue 5: every control command against a running daemon", () => {
     const logMark = harness.logLines.length;
     const lostLines = () => harness.logLines.slice(logMark).filter((line) => / frames-lost /.test(line));
     const before = await status();
-    expect(before.io).toEqual({ backend: "mmsg", frames: before.io.frames, kernel_drops: 0, send_refused: 0, receive_errors: 0 });
+    expect(before.io).toEqual({ backend: "mmsg", frames: before.io.frames, kernel_drops: 0, send_refused: 0, receive_errors: 0, last_send_error: null });
     expect(before.io.frames).toBeGreaterThan(0);
     // What a worker thread copies from its socket once a second.
     const region = workerCounters(harness.daemon.countersBuffer, 0);
-    recordIoTotals(region, { kernelDrops: 120, sendDropped: 3, receiveErrors: 1 });
+    recordIoTotals(region, { kernelDrops: 120, sendDropped: 3, receiveErrors: 1, lastSendErrno: ENOBUFS });
     await harness.waitFor(() => lostLines().length > 0, "a frames-lost line", 3000);
     // The daemon has run for many seconds, but these losses happened within the last one or two.
-    expect(lostLines()).toEqual([expect.stringMatching(/ warn  frames-lost kernel_drops=120 send_refused=3 over_s=[0-2] kernel_drops_total=120 send_refused_total=3$/)]);
+    expect(lostLines()).toEqual([expect.stringMatching(/ warn  frames-lost kernel_drops=120 send_refused=3 over_s=[0-2] kernel_drops_total=120 send_refused_total=3 last_send_error=ENOBUFS$/)]);
 
     const report = await status();
-    expect(report.io).toEqual({ ...before.io, kernel_drops: 120, send_refused: 3, receive_errors: 1 });
+    expect(report.io).toEqual({ ...before.io, kernel_drops: 120, send_refused: 3, receive_errors: 1, last_send_error: "ENOBUFS" });
     const text = String(await result({ cmd: "metrics" }));
     expect([sampleValue(text, "bng_kernel_drops_total"), sampleValue(text, "bng_send_refused_total"), sampleValue(text, "bng_receive_errors_total")]).toEqual([120, 3, 1]);
     const human = await cli("status");
-    expect(human.stdout).toMatch(/^packet i\/o \(mmsg\): \d+ frames received; lost in the kernel \(queue or ring full\) 120, refused on send 3, receive errors 1$/m);
+    expect(human.stdout).toMatch(/^packet i\/o \(mmsg\): \d+ frames received; lost in the kernel \(queue or ring full\) 120, refused on send 3 \(last ENOBUFS\), receive errors 1$/m);
 
     // More losses within the minute are counted, and not logged again yet (the watch runs every second).
-    recordIoTotals(region, { kernelDrops: 150, sendDropped: 3, receiveErrors: 1 });
+    recordIoTotals(region, { kernelDrops: 150, sendDropped: 3, receiveErrors: 1, lastSendErrno: ENOBUFS });
     await Bun.sleep(2300);
     expect(lostLines()).toHaveLength(1);
     expect((await status()).io.kernel_drops).toBe(150);
@@ -555,9 +556,9 @@ describe("issue 5: every control command against a running daemon", () => {
     try {
       await stopping.start(SEED_FAST_CHECKS_TEXT);
       const region = workerCounters(stopping.daemon.countersBuffer, 0);
-      recordIoTotals(region, { kernelDrops: 7, sendDropped: 0, receiveErrors: 0 });
+      recordIoTotals(region, { kernelDrops: 7, sendDropped: 0, receiveErrors: 0, lastSendErrno: 0 });
       await stopping.waitFor(() => stopping.logLines.some((line) => / frames-lost /.test(line)), "the first frames-lost line", 3000);
-      recordIoTotals(region, { kernelDrops: 10, sendDropped: 2, receiveErrors: 0 });
+      recordIoTotals(region, { kernelDrops: 10, sendDropped: 2, receiveErrors: 0, lastSendErrno: ENETDOWN });
       await stopping.stop();
       stopped = true;
     } finally {
@@ -565,8 +566,8 @@ describe("issue 5: every control command against a running daemon", () => {
     }
     const tail = stopping.logLines.filter((line) => / (frames-lost|stopped) /.test(line));
     expect(tail).toEqual([
-      expect.stringMatching(/ frames-lost kernel_drops=7 send_refused=0 over_s=\d+ kernel_drops_total=7 send_refused_total=0$/),
-      expect.stringMatching(/ frames-lost kernel_drops=3 send_refused=2 over_s=\d+ kernel_drops_total=10 send_refused_total=2$/),
+      expect.stringMatching(/ frames-lost kernel_drops=7 send_refused=0 over_s=\d+ kernel_drops_total=7 send_refused_total=0 last_send_error=none$/),
+      expect.stringMatching(/ frames-lost kernel_drops=3 send_refused=2 over_s=\d+ kernel_drops_total=10 send_refused_total=2 last_send_error=ENETDOWN$/),
       expect.stringMatching(/ info  stopped /),
     ]);
   });
