@@ -70,8 +70,8 @@ export interface StatusReport {
    * The workers' packet I/O (`set io`): frames received, frames the kernel dropped before bng
    * could read them (the socket's queue or receive ring was full: bng is not keeping up), frames
    * the kernel refused to send (queue full, link down, frame too long) with the errno of the last
-   * one ("ENOBUFS"; null when none was refused), and failed receives. The workers bring the last three up to date
-   * once a second.
+   * one ("ENOBUFS"; null when none was refused), and failed receives. The workers bring all but
+   * `frames` up to date once a second.
    */
   io: { backend: Settings["io"]; frames: number; kernel_drops: number; send_refused: number; receive_errors: number; last_send_error: string | null };
   /** How late the control thread's 100 ms timer fires (the data plane must never stall it). */

@@ -60,6 +60,11 @@ function runWorker(start: WorkerStart): void {
     randomSeed: (Date.now() ^ (start.index * 0x9e3779b1)) >>> 0,
   });
   const batchStats = workerBatchStats(start.batchStats, start.index);
+  // The I/O's totals for the control side: one getsockopt for the kernel's drops, then copies.
+  const reportIo = (): void => {
+    io.collectKernelDrops();
+    recordIoTotals(counters, io.stats);
+  };
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReport);
   let ioReportedAtS = -1;
   while (Atomics.load(control, STOP) === 0) {
@@ -69,12 +74,10 @@ function runWorker(start: WorkerStart): void {
       processor.processBatch();
       if (io.tx.count > 0) io.send();
     }
-    // The I/O's totals (one getsockopt for the kernel's drops): once a second while frames flow,
-    // and on each idle receive timeout, never per batch.
+    // Once a second while frames flow and on each idle receive timeout, never per batch.
     if (received === 0 || processor.batchSecond !== ioReportedAtS) {
       ioReportedAtS = processor.batchSecond;
-      io.collectKernelDrops();
-      recordIoTotals(counters, io.stats);
+      reportIo();
     }
     if (subscriber.hasNewer()) {
       for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {
@@ -83,8 +86,7 @@ function runWorker(start: WorkerStart): void {
     }
   }
   // The last second's losses too: the daemon reports what is left unreported when it stops.
-  io.collectKernelDrops();
-  recordIoTotals(counters, io.stats);
+  reportIo();
   io.close();
   parentPort!.postMessage({ type: "stopped" } satisfies WorkerReport);
 }
