@@ -18,7 +18,7 @@ mkdirSync(`${root}dist`, { recursive: true });
 const commit = gitCommit();
 const result = await Bun.build({
   // The worker is a second entry point so that `new Worker` finds it inside the executable.
-  entrypoints: [`${root}src/cli/main.ts`, `${root}src/dataplane/worker-thread.ts`],
+  entrypoints: [`${root}src/cli/main.ts`, `${root}src/main/worker.ts`],
   compile: { outfile },
   minify: true,
   sourcemap: "none",

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import type { TargetDef } from "../src/config/model.ts";
 import { createHealthMonitor } from "../src/health/monitor.ts";
+import { createSystemProbes } from "../src/health/system-probes.ts";
 import { Namespaces } from "./lib.ts";
 
 const PORT = 8080;
@@ -56,7 +57,7 @@ async function measureInsideNamespace(): Promise<void> {
   }));
   let events = 0;
   const cpuBefore = process.cpuUsage();
-  const monitor = createHealthMonitor({ targets, realAddressFor: () => LOOPBACK, onChange: () => events++ });
+  const monitor = createHealthMonitor({ targets, realAddressFor: () => LOOPBACK, probes: createSystemProbes(), onChange: () => events++ });
   await Bun.sleep(seconds * 1000);
   const cpu = process.cpuUsage(cpuBefore);
   const stats = monitor.scheduleStats();

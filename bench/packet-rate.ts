@@ -20,7 +20,7 @@
 // forwarder runs at its own limit.
 // Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
-import { filterTableName, vipFilterScript } from "../ffi/ingress-filter.ts";
+import { filterTableName, vipFilterScript } from "../src/host/ingress-filter.ts";
 import { ip } from "../test/fixtures/frames.ts";
 import { cpus } from "node:os";
 import { join } from "node:path";

@@ -1,44 +1,8 @@
-// errno numbers -> names, and an error that tells the operator what to do about a failed call.
-// The numbers are Linux's generic ones (identical on x86-64 and arm64, the two targets bng's
-// struct layouts support).
+// errno numbers and an error that tells the operator what to do about a failed call. The
+// numbers are Linux's generic ones (identical on x86-64 and arm64, the two targets bng's struct
+// layouts support); their names are in src/errno.ts.
+import { errnoName } from "../src/errno.ts";
 
-const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  5: "EIO",
-  6: "ENXIO",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  22: "EINVAL",
-  23: "ENFILE",
-  24: "EMFILE",
-  25: "ENOTTY",
-  28: "ENOSPC",
-  88: "ENOTSOCK",
-  89: "EDESTADDRREQ",
-  90: "EMSGSIZE",
-  91: "EPROTOTYPE",
-  92: "ENOPROTOOPT",
-  93: "EPROTONOSUPPORT",
-  94: "ESOCKTNOSUPPORT",
-  95: "EOPNOTSUPP",
-  97: "EAFNOSUPPORT",
-  98: "EADDRINUSE",
-  99: "EADDRNOTAVAIL",
-  100: "ENETDOWN",
-  101: "ENETUNREACH",
-  105: "ENOBUFS",
-  110: "ETIMEDOUT",
-  111: "ECONNREFUSED",
-};
 
 export const EPERM = 1;
 export const EINTR = 4;
@@ -52,13 +16,16 @@ export const EINVAL = 22;
 export const EMSGSIZE = 90;
 export const ENOPROTOOPT = 92;
 export const EADDRINUSE = 98;
+export const EADDRNOTAVAIL = 99;
 export const ENETDOWN = 100;
+export const ENETUNREACH = 101;
+export const ECONNRESET = 104;
 export const ENOBUFS = 105;
+export const ETIMEDOUT = 110;
+export const ECONNREFUSED = 111;
+export const EHOSTUNREACH = 113;
+export const EINPROGRESS = 115;
 
-/** "ENODEV" for 19; "errno 4242" for a number this table does not know. */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
-}
 
 // What an operator can do when a call fails with this errno and the call site has nothing
 // more specific to say.

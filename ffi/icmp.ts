@@ -1,76 +1,16 @@
-// ICMP echo over a non-blocking socket bound to bng's `real` address, and the socket helpers
-// the health checks share (ffi/tcp-connect.ts imports them).
+// ICMP echo over a non-blocking socket bound to bng's `real` address (the `ping` check).
 //
 // Two socket kinds: an unprivileged datagram ICMP socket (allowed when the process's group is
 // inside net.ipv4.ping_group_range; the kernel then owns the identifier and filters replies),
 // and, when that is refused, a raw ICMP socket (root / CAP_NET_RAW). Nothing here ever blocks:
 // every receive uses MSG_DONTWAIT and callers learn readiness from poll(2) with timeout 0.
 import { ipToString } from "../src/config/model.ts";
-import { EACCES, EAGAIN, EPERM } from "./errors.ts";
-import { AF_INET, MSG_DONTWAIT, POLLFD, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW } from "./layout.ts";
+import { writeIcmpChecksum } from "../src/dataplane/checksum.ts";
+import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED } from "../src/dataplane/frame.ts";
+import { EAGAIN } from "./errors.ts";
+import { describeErrno, sockaddrIn } from "./inet-socket.ts";
+import { AF_INET, ICMP_FILTER, IPPROTO_ICMP, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCKADDR_IN, SOL_RAW } from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
-
-export const SOCK_STREAM = 1;
-export const SOCK_NONBLOCK = 0o4000;
-export const IPPROTO_IP = 0;
-export const IPPROTO_ICMP = 1;
-
-export const EADDRNOTAVAIL = 99;
-export const ENETUNREACH = 101;
-export const ECONNRESET = 104;
-export const ETIMEDOUT = 110;
-export const ECONNREFUSED = 111;
-export const EHOSTUNREACH = 113;
-export const EINPROGRESS = 115;
-
-const SHORT_CAUSES: ReadonlyMap<number, string> = new Map([
-  [ECONNREFUSED, "refused"],
-  [ETIMEDOUT, "timeout"],
-  [EHOSTUNREACH, "host unreachable"],
-  [ENETUNREACH, "network unreachable"],
-  [EADDRNOTAVAIL, "source address not local"],
-  [ECONNRESET, "reset"],
-  [EPERM, "blocked by a local firewall"],
-  [EACCES, "permission denied"],
-]);
-
-/** A short operator-facing cause for a socket error ("refused", "host unreachable", ...). */
-export function describeErrno(errno: number): string {
-  return SHORT_CAUSES.get(errno) ?? String(libc.strerror(errno)).toLowerCase();
-}
-
-export const SOCKADDR_IN_SIZE = 16;
-
-/** struct sockaddr_in for an IPv4 address held as a uint32 (host order) and a port. */
-export function sockaddrIn(address: number, port: number): Uint8Array {
-  const bytes = new Uint8Array(SOCKADDR_IN_SIZE);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, AF_INET, true);
-  view.setUint16(2, port, false);
-  view.setUint32(4, address >>> 0, false);
-  return bytes;
-}
-
-const pollFd = new Uint8Array(POLLFD.size);
-const pollFdView = new DataView(pollFd.buffer);
-
-/** poll(2) one descriptor without waiting; returns revents (0 when not ready). */
-export function pollNow(fd: number, events: number): number {
-  pollFdView.setInt32(POLLFD.fd, fd, true);
-  pollFdView.setInt16(POLLFD.events, events, true);
-  pollFdView.setInt16(POLLFD.revents, 0, true);
-  return libc.poll(pollFd, 1, 0) > 0 ? pollFdView.getInt16(POLLFD.revents, true) : 0;
-}
-
-/** poll(2) `count` descriptors of a struct pollfd array without waiting; returns how many are ready. */
-export function pollAll(pollFds: Uint8Array, count: number): number {
-  return libc.poll(pollFds, count, 0);
-}
-
-export const ICMP_ECHO_REPLY = 0;
-export const ICMP_DEST_UNREACHABLE = 3;
-export const ICMP_ECHO_REQUEST = 8;
-export const ICMP_TIME_EXCEEDED = 11;
 
 /** What a receive drained from an echo socket: a reply, or an ICMP error about one of our requests. */
 export type EchoMessage =
@@ -100,14 +40,6 @@ function icmpErrorCause(type: number, code: number, from: number): string {
   return `${what} (ICMP from ${ipToString(from)})`;
 }
 
-function internetChecksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < bytes.length; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
-  if (bytes.length % 2 === 1) sum += bytes[bytes.length - 1]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 export class IcmpSocketError extends Error {}
 
 const ECHO_PAYLOAD = new TextEncoder().encode("bng health check");
@@ -115,8 +47,6 @@ const RECEIVE_BUFFER_SIZE = 1500;
 const MAX_ERRORS_PER_DRAIN = 8;
 
 /** ICMP_FILTER on a raw socket: a set bit blocks that type; keep replies and the errors we attribute. */
-const SOL_RAW = 255;
-const ICMP_FILTER = 1;
 const RAW_FILTER_MASK = ~((1 << ICMP_ECHO_REPLY) | (1 << ICMP_DEST_UNREACHABLE) | (1 << ICMP_TIME_EXCEEDED)) >>> 0;
 
 /**
@@ -127,7 +57,7 @@ const RAW_FILTER_MASK = ~((1 << ICMP_ECHO_REPLY) | (1 << ICMP_DEST_UNREACHABLE) 
 export class IcmpEchoSocket {
   private readonly request = new Uint8Array(8 + ECHO_PAYLOAD.length);
   private readonly receiveBuffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
-  private readonly fromBuffer = new Uint8Array(SOCKADDR_IN_SIZE);
+  private readonly fromBuffer = new Uint8Array(SOCKADDR_IN.size);
   private readonly fromLength = new Uint32Array(1);
   private closed = false;
 
@@ -158,7 +88,7 @@ export class IcmpEchoSocket {
         );
       }
     }
-    if (libc.bind(fd, address, SOCKADDR_IN_SIZE) !== 0) {
+    if (libc.bind(fd, address, SOCKADDR_IN.size) !== 0) {
       const errno = lastErrno();
       libc.close(fd);
       throw new IcmpSocketError(`cannot bind an ICMP socket to ${ipToString(source)}: ${describeErrno(errno)}`);
@@ -170,8 +100,8 @@ export class IcmpEchoSocket {
       // Several bng processes (or ping) may share the host: a random identifier keeps their replies apart.
       identifier = (Math.random() * 0x10000) | 0;
     } else {
-      const bound = new Uint8Array(SOCKADDR_IN_SIZE);
-      const length = new Uint32Array([SOCKADDR_IN_SIZE]);
+      const bound = new Uint8Array(SOCKADDR_IN.size);
+      const length = new Uint32Array([SOCKADDR_IN.size]);
       libc.getsockname(fd, bound, length);
       identifier = new DataView(bound.buffer).getUint16(2, false);
     }
@@ -186,8 +116,8 @@ export class IcmpEchoSocket {
     view.setUint16(2, 0);
     view.setUint16(4, this.identifier);
     view.setUint16(6, sequence & 0xffff);
-    view.setUint16(2, internetChecksum(this.request));
-    const sent = libc.sendto(this.fd, this.request, this.request.length, MSG_DONTWAIT, sockaddrIn(destination, 0), SOCKADDR_IN_SIZE);
+    writeIcmpChecksum(this.request, 0, this.request.length);
+    const sent = libc.sendto(this.fd, this.request, this.request.length, MSG_DONTWAIT, sockaddrIn(destination, 0), SOCKADDR_IN.size);
     return Number(sent) < 0 ? lastErrno() : 0;
   }
 
@@ -202,7 +132,7 @@ export class IcmpEchoSocket {
     // a healthy socket can return; more means the descriptor itself is broken.
     let errorsInARow = 0;
     for (;;) {
-      this.fromLength[0] = SOCKADDR_IN_SIZE;
+      this.fromLength[0] = SOCKADDR_IN.size;
       const received = Number(
         libc.recvfrom(this.fd, this.receiveBuffer, RECEIVE_BUFFER_SIZE, MSG_DONTWAIT, this.fromBuffer, this.fromLength),
       );

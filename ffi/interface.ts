@@ -5,13 +5,6 @@ import { ENODEV, ENXIO, SyscallError } from "./errors.ts";
 import { AF_INET, IFNAMSIZ, IFREQ, SIOCGIFHWADDR, SIOCGIFMTU, SOCK_CLOEXEC, SOCK_DGRAM } from "./layout.ts";
 import { check, cString, lastErrno, libc } from "./libc.ts";
 
-export interface InterfaceInfo {
-  readonly name: string;
-  readonly index: number;
-  readonly mac: Uint8Array;
-  readonly mtu: number;
-}
-
 const ARPHRD_ETHER = 1;
 
 /** Throws unless `ifname` is a name the kernel could hold (1 to 15 bytes, no '/' or space). */
@@ -77,11 +70,3 @@ export function interfaceMtu(ifname: string): number {
   });
 }
 
-export function readInterface(ifname: string): InterfaceInfo {
-  return { name: ifname, index: interfaceIndex(ifname), mac: interfaceMac(ifname), mtu: interfaceMtu(ifname) };
-}
-
-/** "02:00:5e:10:00:01" */
-export function formatMac(mac: Uint8Array): string {
-  return Array.from(mac.subarray(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join(":");
-}

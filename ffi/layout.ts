@@ -63,12 +63,26 @@ export const IFNAMSIZ = 16;
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
+
+export const IPPROTO_IP = 0;
+export const IPPROTO_ICMP = 1;
+/** IP_BIND_ADDRESS_NO_PORT (SOL_IP): the source port is picked at connect time. */
+export const IP_BIND_ADDRESS_NO_PORT = 24;
+/** SOL_RAW's ICMP_FILTER: a bit set per ICMP type blocks that type on a raw socket. */
+export const SOL_RAW = 255;
+export const ICMP_FILTER = 1;
+
+/** struct sockaddr_in { sa_family_t sin_family; in_port_t sin_port; struct in_addr sin_addr; char zero[8]; } */
+export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
 
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
+export const SO_LINGER = 13;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_RCVTIMEO = 20;

@@ -7,7 +7,7 @@
 // madvise alone is ignored; bng turns them back on. Where THP is "madvise" (the common default)
 // only regions bng advises get huge pages; the rest of the heap is unaffected.
 import { ptr, type Pointer } from "bun:ffi";
-import { errnoName } from "./errors.ts";
+import { errnoName } from "../src/errno.ts";
 import { lastErrno, libc } from "./libc.ts";
 
 const PR_SET_THP_DISABLE = 41;

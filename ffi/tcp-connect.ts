@@ -9,21 +9,25 @@
 // source port at connect time per destination and hundreds of checks never exhaust ports.
 // A finished check is closed with SO_LINGER {on, 0}: the kernel sends RST and keeps no
 // TIME_WAIT entry, so a check every second per target leaves nothing behind on either side.
+import { EINPROGRESS } from "./errors.ts";
+import { describeErrno, pollNow, sockaddrIn } from "./inet-socket.ts";
 import {
-  describeErrno,
-  EINPROGRESS,
+  AF_INET,
+  IP_BIND_ADDRESS_NO_PORT,
   IPPROTO_IP,
-  pollNow,
+  POLLERR,
+  POLLHUP,
+  POLLOUT,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
-  SOCKADDR_IN_SIZE,
-  sockaddrIn,
-} from "./icmp.ts";
-import { AF_INET, POLLERR, POLLHUP, POLLOUT, SO_ERROR, SOCK_CLOEXEC, SOL_SOCKET } from "./layout.ts";
+  SOCKADDR_IN,
+  SOL_SOCKET,
+} from "./layout.ts";
 import { lastErrno, libc } from "./libc.ts";
 
-const IP_BIND_ADDRESS_NO_PORT = 24;
-const SO_LINGER = 13;
 
 /** What a connect attempt knows right after it was started. */
 export type ConnectStart =
@@ -44,12 +48,12 @@ export function startConnect(source: number, destination: number, port: number):
   const fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return { status: "failed", cause: `socket: ${describeErrno(lastErrno())}` };
   libc.setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, noPortOption, 4);
-  if (libc.bind(fd, sockaddrIn(source, 0), SOCKADDR_IN_SIZE) !== 0) {
+  if (libc.bind(fd, sockaddrIn(source, 0), SOCKADDR_IN.size) !== 0) {
     const cause = describeErrno(lastErrno());
     libc.close(fd);
     return { status: "failed", cause };
   }
-  if (libc.connect(fd, sockaddrIn(destination, port), SOCKADDR_IN_SIZE) === 0) return { status: "connected", fd };
+  if (libc.connect(fd, sockaddrIn(destination, port), SOCKADDR_IN.size) === 0) return { status: "connected", fd };
   const errno = lastErrno();
   if (errno === EINPROGRESS) {
     // On loopback and veth the handshake often completes inside connect(2) itself.

@@ -243,7 +243,7 @@ async function main(argv: string[]): Promise<number> {
     case "print":
       return commandPrint(fileArgument());
     case "run": {
-      const { runDaemon } = await import("../control/daemon.ts");
+      const { runDaemon } = await import("../main/run-daemon.ts");
       return runDaemon({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
     }
     case "start": {

@@ -1,15 +1,16 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
 import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
 import { lastSendErrno, readCounters, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
+import { formatMac } from "../dataplane/frame.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
-import { targetHealthStatus, type HealthMonitor } from "../health/monitor.ts";
-import { errnoName } from "../../ffi/errors.ts";
-import { formatMac } from "../../ffi/interface.ts";
+import type { HealthMonitor } from "../health/monitor.ts";
+import type { CheckSnapshot, HealthState, TargetHealthSnapshot } from "../health/state.ts";
+import { errnoName } from "../errno.ts";
 import { VERSION } from "../version.ts";
 import type { ControlTimer } from "./control-timer.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlRequest } from "./protocol.ts";
-import type { ServerStatus, StatusReport, TargetStatus } from "./status.ts";
+import type { CheckStatus, ServerStatus, StatusReport, TargetState, TargetStatus } from "./status.ts";
 
 /** What the status needs to see of a daemon. */
 export interface DaemonView {
@@ -159,5 +160,37 @@ export function listSessions(view: DaemonView, request: Extract<ControlRequest, 
       age_s: nowS - session.createdS,
       idle_s: nowS - session.lastSeenS,
     })),
+  };
+}
+
+/** `bng status` view of a health state: pending counts as down for the public `state` field. */
+export function publicState(state: HealthState): TargetState {
+  return state === "pending" ? "down" : state;
+}
+
+export function checkStatusOf(check: CheckSnapshot, nowMs: number): CheckStatus {
+  const status: CheckStatus = {
+    type: check.kind,
+    interval_s: check.intervalS,
+    timeout_s: check.timeoutS,
+    last_result: check.lastResult,
+    latency_ms: check.latencyMs === undefined ? null : Math.round(check.latencyMs * 1000) / 1000,
+    last_success_s_ago: check.lastSuccessMs === undefined ? null : Math.round((nowMs - check.lastSuccessMs) / 100) / 10,
+  };
+  if (check.port !== undefined) status.port = check.port;
+  if (check.failureCause !== undefined) status.cause = check.failureCause;
+  return status;
+}
+
+/** The health part of a `bng status` target entry (the rest, MAC and counters, is the data plane's). */
+export function targetHealthStatus(
+  snapshot: TargetHealthSnapshot,
+  nowMs: number,
+): Pick<TargetStatus, "state" | "reason" | "checks"> & { health: Exclude<TargetStatus["health"], "no-mac"> } {
+  return {
+    state: publicState(snapshot.state),
+    health: snapshot.state,
+    reason: snapshot.reason,
+    checks: snapshot.checks.map((check) => checkStatusOf(check, nowMs)),
   };
 }

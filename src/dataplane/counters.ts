@@ -2,7 +2,13 @@
 // writer (plain increments, no atomics); the control side sums the regions when it reads.
 // Float64 keeps counts exact to 2^53 and an aligned 8-byte store is never torn on x86-64/arm64.
 
+import type { PacketIOStats } from "./packet-io.ts";
 import { ID_LIMIT } from "./table-layout.ts";
+
+/** Each name's index in its list, so a list is the one source of its names and indexes. */
+function indexesOf<const Names extends readonly string[]>(names: Names): { readonly [Name in Names[number]]: number } {
+  return Object.freeze(Object.fromEntries(names.map((name, index) => [name, index]))) as { readonly [Name in Names[number]]: number };
+}
 
 /** Why a frame addressed to a VIP (or unreadable) was dropped. Indices are stable. */
 export const DROP_REASONS = [
@@ -27,36 +33,16 @@ export const DROP_REASONS = [
   "truncated",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
+export const DROP = indexesOf(DROP_REASONS);
 
-export const DROP_SHORT_ETHERNET = 0;
-export const DROP_SHORT_ARP = 1;
 export const DROP_SHORT_IPV4 = 2;
-export const DROP_BAD_VERSION = 3;
-export const DROP_BAD_IHL = 4;
-export const DROP_IP_OPTIONS = 5;
-export const DROP_BAD_TOTAL_LENGTH = 6;
-export const DROP_SHORT_TCP = 7;
-export const DROP_SHORT_UDP = 8;
-export const DROP_SHORT_ICMP = 9;
-export const DROP_FRAGMENT_UNMAPPED = 10;
-export const DROP_UNSUPPORTED_PROTOCOL = 11;
-export const DROP_ICMP_NOT_ECHO = 12;
-export const DROP_NO_SERVER = 13;
-export const DROP_SERVER_DISABLED = 14;
-export const DROP_NO_TARGET = 15;
-export const DROP_FROM_SELF = 16;
-export const DROP_TX_FULL = 17;
-export const DROP_TRUNCATED = 18;
 
 /** Why a frame was left to the kernel. */
 export const PASS_REASONS = ["not_vip", "not_ipv4", "vlan", "packet_type", "arp"] as const;
 export type PassReason = (typeof PASS_REASONS)[number];
+export const PASS = indexesOf(PASS_REASONS);
 
-export const PASS_NOT_VIP = 0;
 export const PASS_NOT_IPV4 = 1;
-export const PASS_VLAN = 2;
-export const PASS_PACKET_TYPE = 3;
-export const PASS_ARP = 4;
 
 /** Everything else a worker counts. */
 export const EVENTS = [
@@ -67,25 +53,16 @@ export const EVENTS = [
   "icmp_replies",
   "neighbour_sightings",
   "checksums_completed",
+  // The worker's packet I/O, copied from its totals (never incremented per frame): frames the
+  // kernel dropped because the socket's queue or ring was full, frames the kernel refused to
+  // send, and receives that failed (EINTR, ENETDOWN).
   "kernel_drops",
   "send_refused",
   "receive_errors",
 ] as const;
 export type EventName = (typeof EVENTS)[number];
+export const EVENT = indexesOf(EVENTS);
 
-export const EVENT_FRAMES = 0;
-export const EVENT_FORWARDED = 1;
-export const EVENT_FORWARDED_BYTES = 2;
-export const EVENT_ARP_REPLIES = 3;
-export const EVENT_ICMP_REPLIES = 4;
-export const EVENT_NEIGHBOUR_SIGHTINGS = 5;
-export const EVENT_CHECKSUMS_COMPLETED = 6;
-// The worker's packet I/O, copied from its totals (never incremented per frame): frames the kernel
-// dropped because the socket's queue or ring was full, frames the kernel refused to send, and
-// receives that failed (EINTR, ENETDOWN).
-export const EVENT_KERNEL_DROPS = 7;
-export const EVENT_SEND_REFUSED = 8;
-export const EVENT_RECEIVE_ERRORS = 9;
 
 // Region layout, in Float64 slots.
 export const EVENTS_AT = 0;
@@ -140,19 +117,11 @@ function traffic(sums: Float64Array, packetsAt: number, bytesAt: number): Map<nu
   return byId;
 }
 
-/** A worker's packet I/O totals since it opened (ffi/packet-socket.ts AfPacketStats has these fields). */
-export interface IoTotals {
-  readonly kernelDrops: number;
-  readonly sendDropped: number;
-  readonly receiveErrors: number;
-  readonly lastSendErrno: number;
-}
-
 /** Copies a worker's I/O totals into its region (the worker is its only writer). */
-export function recordIoTotals(region: Float64Array, totals: IoTotals): void {
-  region[EVENTS_AT + EVENT_KERNEL_DROPS] = totals.kernelDrops;
-  region[EVENTS_AT + EVENT_SEND_REFUSED] = totals.sendDropped;
-  region[EVENTS_AT + EVENT_RECEIVE_ERRORS] = totals.receiveErrors;
+export function recordIoTotals(region: Float64Array, totals: Readonly<Pick<PacketIOStats, "kernelDrops" | "sendDropped" | "receiveErrors" | "lastSendErrno">>): void {
+  region[EVENTS_AT + EVENT.kernel_drops] = totals.kernelDrops;
+  region[EVENTS_AT + EVENT.send_refused] = totals.sendDropped;
+  region[EVENTS_AT + EVENT.receive_errors] = totals.receiveErrors;
   region[LAST_SEND_ERRNO_AT] = totals.lastSendErrno;
 }
 
@@ -161,7 +130,7 @@ export function lastSendErrno(regions: readonly Float64Array[]): number {
   let errno = 0;
   let most = 0;
   for (let i = 0; i < regions.length; i++) {
-    const refused = regions[i]![EVENTS_AT + EVENT_SEND_REFUSED] ?? 0;
+    const refused = regions[i]![EVENTS_AT + EVENT.send_refused] ?? 0;
     if (refused > most) {
       most = refused;
       errno = regions[i]![LAST_SEND_ERRNO_AT] ?? 0;

@@ -56,7 +56,9 @@ export const ICMP_TYPE = 0;
 export const ICMP_CODE = 1;
 export const ICMP_CHECKSUM = 2;
 export const ICMP_ECHO_REPLY = 0;
+export const ICMP_DEST_UNREACHABLE = 3;
 export const ICMP_ECHO_REQUEST = 8;
+export const ICMP_TIME_EXCEEDED = 11;
 
 export function read16(bytes: Uint8Array, at: number): number {
   return ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
@@ -92,6 +94,11 @@ export function readMacHigh(bytes: Uint8Array, at: number): number {
 
 export function readMacLow(bytes: Uint8Array, at: number): number {
   return read32(bytes, at + 2);
+}
+
+/** "02:00:5e:10:00:01": a MAC as operators and `ip link` write it. */
+export function formatMac(mac: Uint8Array): string {
+  return Array.from(mac.subarray(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join(":");
 }
 
 export function writeMac(bytes: Uint8Array, at: number, macHigh: number, macLow: number): void {

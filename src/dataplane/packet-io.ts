@@ -43,6 +43,27 @@ export interface TxBatch extends PacketBatch {
   readonly rxSlots: Int16Array;
 }
 
+/**
+ * What an engine could not deliver or send, counted since it opened; read them, never reset
+ * them. The workers copy them into their counters once a second (counters.ts recordIoTotals).
+ */
+export interface PacketIOStats {
+  /** Received frames longer than a slot (delivered flagged FRAME_TRUNCATED). */
+  truncatedFrames: number;
+  /** Receives that met an interruption or a link going down and returned an empty batch. */
+  receiveErrors: number;
+  /** tx frames the kernel refused or the engine could not queue (queue or ring full, link down, too long). */
+  sendDropped: number;
+  /** errno of the last refused send, 0 if none. */
+  lastSendErrno: number;
+  /** Frames the kernel dropped before the engine took them (queue or ring full); see collectKernelDrops. */
+  kernelDrops: number;
+}
+
+export function createPacketIOStats(): PacketIOStats {
+  return { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0, kernelDrops: 0 };
+}
+
 export interface PacketIO {
   /** Preallocated batch the receiver fills. */
   readonly rx: PacketBatch;
@@ -55,6 +76,12 @@ export interface PacketIO {
   receive(): number;
   /** Sends tx.count frames (each from `tx` or the rx slot it names); returns the number the kernel accepted. */
   send(): number;
+  readonly stats: PacketIOStats;
+  /**
+   * Brings `stats.kernelDrops` up to date and returns it. May make a system call: call it now
+   * and then (bng's workers: once a second), never per batch.
+   */
+  collectKernelDrops(): number;
   close(): void;
 }
 

@@ -83,6 +83,15 @@ import {
   VIP_SERVER_COUNT,
 } from "./table-layout.ts";
 
+/** Where this worker's event counts are in its counters region (counters.ts), resolved once. */
+const ARP_REPLIES_AT = C.EVENTS_AT + C.EVENT.arp_replies;
+const CHECKSUMS_COMPLETED_AT = C.EVENTS_AT + C.EVENT.checksums_completed;
+const FORWARDED_AT = C.EVENTS_AT + C.EVENT.forwarded;
+const FORWARDED_BYTES_AT = C.EVENTS_AT + C.EVENT.forwarded_bytes;
+const FRAMES_AT = C.EVENTS_AT + C.EVENT.frames;
+const ICMP_REPLIES_AT = C.EVENTS_AT + C.EVENT.icmp_replies;
+const NEIGHBOUR_SIGHTINGS_AT = C.EVENTS_AT + C.EVENT.neighbour_sightings;
+
 /** Kernel packet types (sll_pkttype) the processor acts on. */
 const PACKET_HOST = 0;
 const PACKET_BROADCAST = 1;
@@ -182,7 +191,7 @@ export class Processor {
       this.reasons[slot] = 0;
       this.verdicts[slot] = this.decide(slot);
     }
-    this.count(C.EVENTS_AT + C.EVENT_FRAMES, rx.count);
+    this.count(FRAMES_AT, rx.count);
   }
 
   /**
@@ -238,28 +247,28 @@ export class Processor {
   private decide(slot: number): number {
     const rx = this.rx;
     const packetType = rx.pktTypes[slot];
-    if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS_PACKET_TYPE);
-    if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS_VLAN);
+    if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
+    if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS.vlan);
     const bytes = rx.bytes;
     const at = slot * rx.slotSize;
     const length = rx.lengths[slot] ?? 0;
-    if (length < ETH_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_ETHERNET);
+    if (length < ETH_HEADER_LEN) return this.drop(slot, C.DROP.short_ethernet);
     const table = this.table;
     if (readMacLow(bytes, at + ETH_SRC) === table.ownMacLow && readMacHigh(bytes, at + ETH_SRC) === table.ownMacHigh) {
-      return this.drop(slot, C.DROP_FROM_SELF);
+      return this.drop(slot, C.DROP.from_self);
     }
     const etherType = read16(bytes, at + ETH_TYPE);
     if (etherType === ETHERTYPE_ARP) return this.decideArp(slot, at, length);
     // VLAN-tagged frames are not bng's: it serves the untagged interface it is bound to (bind it
     // to a VLAN device such as eth0.100 to balance on a VLAN).
-    if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS_VLAN);
+    if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS.vlan);
     if (etherType !== ETHERTYPE_IPV4) return this.pass(slot, C.PASS_NOT_IPV4);
-    if (packetType !== PACKET_HOST) return this.pass(slot, C.PASS_PACKET_TYPE);
+    if (packetType !== PACKET_HOST) return this.pass(slot, C.PASS.packet_type);
     return this.decideIpv4(slot, at, length);
   }
 
   private decideArp(slot: number, at: number, length: number): number {
-    if (length < ETH_HEADER_LEN + ARP_LEN) return this.drop(slot, C.DROP_SHORT_ARP);
+    if (length < ETH_HEADER_LEN + ARP_LEN) return this.drop(slot, C.DROP.short_arp);
     const bytes = this.rx.bytes;
     const arpAt = at + ETH_HEADER_LEN;
     if (
@@ -268,7 +277,7 @@ export class Processor {
       bytes[arpAt + ARP_HLEN] !== 6 ||
       bytes[arpAt + ARP_PLEN] !== 4
     ) {
-      return this.pass(slot, C.PASS_ARP);
+      return this.pass(slot, C.PASS.arp);
     }
     const table = this.table;
     const senderIp = read32(bytes, arpAt + ARP_SPA);
@@ -282,14 +291,14 @@ export class Processor {
         readMacHigh(bytes, arpAt + ARP_SHA),
         readMacLow(bytes, arpAt + ARP_SHA),
       );
-      this.count(C.EVENTS_AT + C.EVENT_NEIGHBOUR_SIGHTINGS, 1);
+      this.count(NEIGHBOUR_SIGHTINGS_AT, 1);
       target = table.field(targetAt, T_NEXT_SAME_IP);
     }
-    if (read16(bytes, arpAt + ARP_OP) !== ARP_OP_REQUEST || senderIp === targetIp) return this.pass(slot, C.PASS_ARP);
+    if (read16(bytes, arpAt + ARP_OP) !== ARP_OP_REQUEST || senderIp === targetIp) return this.pass(slot, C.PASS.arp);
     const vipAt = table.findVip(targetIp);
-    if (vipAt < 0 || table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.pass(slot, C.PASS_ARP);
+    if (vipAt < 0 || table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.pass(slot, C.PASS.arp);
     const tx = this.tx;
-    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
     const txSlot = tx.count++;
     tx.rxSlots[txSlot] = -1;
     tx.lengths[txSlot] = writeArpReplyFromRequest(
@@ -301,7 +310,7 @@ export class Processor {
       table.ownMacLow,
       targetIp,
     );
-    this.count(C.EVENTS_AT + C.EVENT_ARP_REPLIES, 1);
+    this.count(ARP_REPLIES_AT, 1);
     return VERDICT_REPLY;
   }
 
@@ -309,37 +318,37 @@ export class Processor {
     const bytes = this.rx.bytes;
     const ipAt = at + ETH_HEADER_LEN;
     if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_IPV4);
-    if (ipv4Version(bytes, ipAt) !== 4) return this.drop(slot, C.DROP_BAD_VERSION);
+    if (ipv4Version(bytes, ipAt) !== 4) return this.drop(slot, C.DROP.bad_version);
     const table = this.table;
     const vipAt = this.vipAts[slot] ?? -1;
-    if (vipAt < 0) return this.pass(slot, C.PASS_NOT_VIP);
+    if (vipAt < 0) return this.pass(slot, C.PASS.not_vip);
     // Only part of a frame longer than its slot is here (a GSO frame from a virtual link).
-    if (((this.rx.flags[slot] ?? 0) & FRAME_TRUNCATED) !== 0) return this.drop(slot, C.DROP_TRUNCATED);
+    if (((this.rx.flags[slot] ?? 0) & FRAME_TRUNCATED) !== 0) return this.drop(slot, C.DROP.truncated);
     const headerLength = ipv4HeaderLength(bytes, ipAt);
-    if (headerLength < IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_BAD_IHL);
+    if (headerLength < IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP.bad_ihl);
     // Options are rare, mostly hostile (source routing), and would make the header's end
     // variable for no benefit: dropped, as Katran does.
-    if (headerLength > IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP_IP_OPTIONS);
+    if (headerLength > IPV4_MIN_HEADER_LEN) return this.drop(slot, C.DROP.ip_options);
     const totalLength = read16(bytes, ipAt + IPV4_TOTAL_LENGTH);
     if (totalLength < headerLength || ETH_HEADER_LEN + totalLength > length) {
-      return this.drop(slot, C.DROP_BAD_TOTAL_LENGTH);
+      return this.drop(slot, C.DROP.bad_total_length);
     }
     const protocol = bytes[ipAt + IPV4_PROTOCOL] ?? 0;
     const fragment = read16(bytes, ipAt + IPV4_FLAGS_FRAGMENT);
     const l4At = ipAt + headerLength;
     const l4Length = totalLength - headerLength;
     if (protocol === IPPROTO_ICMP) return this.decideIcmp(slot, at, vipAt, fragment, l4At, l4Length);
-    if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.drop(slot, C.DROP_UNSUPPORTED_PROTOCOL);
+    if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.drop(slot, C.DROP.unsupported_protocol);
     const clientIp = read32(bytes, ipAt + IPV4_SRC);
     if ((fragment & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return this.decideLaterFragment(slot, vipAt, protocol, clientIp);
-    if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_TCP);
-    if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_UDP);
+    if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP.short_tcp);
+    if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP.short_udp);
     const server = this.servers[slot] ?? NO_SERVER;
-    if (server === NO_SERVER) return this.drop(slot, C.DROP_NO_SERVER);
-    if (server === SERVER_DISABLED) return this.drop(slot, C.DROP_SERVER_DISABLED);
+    if (server === NO_SERVER) return this.drop(slot, C.DROP.no_server);
+    if (server === SERVER_DISABLED) return this.drop(slot, C.DROP.server_disabled);
     const serverAt = table.serverAt(server);
     const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? 0);
-    if (target < 0) return this.drop(slot, C.DROP_NO_TARGET);
+    if (target < 0) return this.drop(slot, C.DROP.no_target);
     return this.forward(slot, at, length, serverAt, target);
   }
 
@@ -383,17 +392,17 @@ export class Processor {
     let only = NO_SERVER;
     for (let server = first; server < end; server++) {
       if (table.field(table.serverAt(server), S_PROTOCOL) !== protocol) continue;
-      if (only !== NO_SERVER) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+      if (only !== NO_SERVER) return this.drop(slot, C.DROP.fragment_unmapped);
       only = server;
     }
-    if (only === NO_SERVER) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    if (only === NO_SERVER) return this.drop(slot, C.DROP.fragment_unmapped);
     const serverAt = table.serverAt(only);
     if (table.field(serverAt, S_ENABLED) !== 1 || table.field(serverAt, S_KEY_PORT) === 1) {
-      return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+      return this.drop(slot, C.DROP.fragment_unmapped);
     }
     const targetId = this.sessions.find(table.field(serverAt, S_ID), clientIp, 0, this.nowS, table.field(serverAt, S_TIMEOUT_S));
     const target = table.targetIndexOfId(targetId);
-    if (target < 0 || !table.keepsSession(only, target)) return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+    if (target < 0 || !table.keepsSession(only, target)) return this.drop(slot, C.DROP.fragment_unmapped);
     const at = slot * this.rx.slotSize;
     return this.forward(slot, at, this.rx.lengths[slot] ?? 0, serverAt, target);
   }
@@ -431,7 +440,7 @@ export class Processor {
    */
   private forward(slot: number, at: number, length: number, serverAt: number, target: number): number {
     const tx = this.tx;
-    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
     const table = this.table;
     const bytes = this.rx.bytes;
     const txSlot = tx.count++;
@@ -441,12 +450,12 @@ export class Processor {
     writeMac(bytes, at + ETH_SRC, table.ownMacHigh, table.ownMacLow);
     tx.lengths[txSlot] = length;
     if (((this.rx.flags[slot] ?? 0) & FRAME_CSUM_NOT_READY) !== 0 && completePartialL4Checksum(bytes, at + ETH_HEADER_LEN)) {
-      this.count(C.EVENTS_AT + C.EVENT_CHECKSUMS_COMPLETED, 1);
+      this.count(CHECKSUMS_COMPLETED_AT, 1);
     }
     const serverId = table.field(serverAt, S_ID);
     const targetId = table.field(targetAt, T_ID);
-    this.count(C.EVENTS_AT + C.EVENT_FORWARDED, 1);
-    this.count(C.EVENTS_AT + C.EVENT_FORWARDED_BYTES, length);
+    this.count(FORWARDED_AT, 1);
+    this.count(FORWARDED_BYTES_AT, length);
     this.count(C.SERVER_PACKETS_AT + serverId, 1);
     this.count(C.SERVER_BYTES_AT + serverId, length);
     this.count(C.TARGET_PACKETS_AT + targetId, 1);
@@ -457,16 +466,16 @@ export class Processor {
   /** Answers an echo request to a VIP that an enabled server uses; other ICMP is dropped. */
   private decideIcmp(slot: number, at: number, vipAt: number, fragment: number, icmpAt: number, icmpLength: number): number {
     if ((fragment & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
-      return this.drop(slot, C.DROP_FRAGMENT_UNMAPPED);
+      return this.drop(slot, C.DROP.fragment_unmapped);
     }
-    if (icmpLength < ICMP_HEADER_LEN) return this.drop(slot, C.DROP_SHORT_ICMP);
+    if (icmpLength < ICMP_HEADER_LEN) return this.drop(slot, C.DROP.short_icmp);
     const bytes = this.rx.bytes;
     if (bytes[icmpAt + ICMP_TYPE] !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_CODE] !== 0) {
-      return this.drop(slot, C.DROP_ICMP_NOT_ECHO);
+      return this.drop(slot, C.DROP.icmp_not_echo);
     }
-    if (this.table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP_SERVER_DISABLED);
+    if (this.table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP.server_disabled);
     const tx = this.tx;
-    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP_TX_FULL);
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
     const txSlot = tx.count++;
     tx.rxSlots[txSlot] = -1;
     const txAt = txSlot * tx.slotSize;
@@ -486,7 +495,7 @@ export class Processor {
     const checksum = read16(out, replyIcmpAt + ICMP_CHECKSUM);
     write16(out, replyIcmpAt + ICMP_CHECKSUM, updatedChecksum(checksum, requestTypeCode, ICMP_ECHO_REPLY << 8));
     tx.lengths[txSlot] = replyLength;
-    this.count(C.EVENTS_AT + C.EVENT_ICMP_REPLIES, 1);
+    this.count(ICMP_REPLIES_AT, 1);
     return VERDICT_REPLY;
   }
 

@@ -10,10 +10,9 @@ export const MAX_WEIGHT = 65535;
 
 export const TARGET_STATES = ["pending", "up", "down", "disabled"] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
-export const TARGET_PENDING = 0;
-export const TARGET_UP = 1;
-export const TARGET_DOWN = 2;
-export const TARGET_DISABLED = 3;
+export const TARGET_UP = TARGET_STATES.indexOf("up");
+export const TARGET_DOWN = TARGET_STATES.indexOf("down");
+export const TARGET_DISABLED = TARGET_STATES.indexOf("disabled");
 
 export const METHOD_RR = METHODS.indexOf("rr");
 export const METHOD_RANDOM = METHODS.indexOf("random");

@@ -8,12 +8,8 @@
 // cancelled and counts as a "timeout". If the thread was stalled for whole intervals, the
 // missed attempts are counted and skipped, never fired in a burst.
 import type { TargetDef } from "../config/model.ts";
-import type { CheckStatus, TargetState, TargetStatus } from "../control/status.ts";
-import type { ProbeAttempt, ProbeDone, Probes } from "./probe.ts";
-import { PingProber } from "./ping.ts";
-import { ReadinessPoller } from "./readiness.ts";
+import type { ProbeAttempt, Probes } from "./probe.ts";
 import {
-  type CheckSnapshot,
   type CheckSpec,
   type HealthEvent,
   type HealthState,
@@ -22,7 +18,6 @@ import {
   TargetHealth,
   type TargetHealthSnapshot,
 } from "./state.ts";
-import { startTcpOpen } from "./tcpopen.ts";
 
 /** Monotonic milliseconds and one-shot timers; injectable so tests control time. */
 export interface Clock {
@@ -36,36 +31,6 @@ export const systemClock: Clock = {
   setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
-
-/** The real probes: FFI sockets bound to the `real` address, polled without blocking. */
-export function createSystemProbes(): Probes {
-  const poller = new ReadinessPoller();
-  const pings = new PingProber(poller);
-  const attempts = new Set<ProbeAttempt>();
-  const track = (start: (done: ProbeDone) => ProbeAttempt, done: ProbeDone): ProbeAttempt => {
-    const attempt: ProbeAttempt = start((result) => {
-      attempts.delete(attempt);
-      done(result);
-    });
-    attempts.add(attempt);
-    return {
-      cancel() {
-        attempts.delete(attempt);
-        attempt.cancel();
-      },
-    };
-  };
-  return {
-    tcpopen: (source, destination, port, done) => track((finish) => startTcpOpen(poller, source, destination, port, finish), done),
-    ping: (source, destination, done) => track((finish) => pings.start(source, destination, finish), done),
-    close() {
-      for (const attempt of attempts) attempt.cancel();
-      attempts.clear();
-      pings.close();
-      poller.stop();
-    },
-  };
-}
 
 export interface ScheduleStats {
   /** Attempts started since the monitor began. */
@@ -83,7 +48,7 @@ export interface HealthMonitorOptions {
   realAddressFor(target: TargetDef): number | undefined;
   onChange(event: HealthEvent): void;
   clock?: Clock;
-  probes?: Probes;
+  probes: Probes;
 }
 
 export interface HealthMonitor {
@@ -204,7 +169,7 @@ function sameChecks(a: readonly CheckSpec[], b: readonly CheckSpec[]): boolean {
 
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const clock = options.clock ?? systemClock;
-  const probes = options.probes ?? createSystemProbes();
+  const probes = options.probes;
   const heap = new TimerHeap();
   const targets = new Map<number, MonitoredTarget>();
   let timer: unknown;
@@ -383,37 +348,5 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       timer = undefined;
       probes.close();
     },
-  };
-}
-
-/** `bng status` view of a health state: pending counts as down for the public `state` field. */
-export function publicState(state: HealthState): TargetState {
-  return state === "pending" ? "down" : state;
-}
-
-export function checkStatusOf(check: CheckSnapshot, nowMs: number): CheckStatus {
-  const status: CheckStatus = {
-    type: check.kind,
-    interval_s: check.intervalS,
-    timeout_s: check.timeoutS,
-    last_result: check.lastResult,
-    latency_ms: check.latencyMs === undefined ? null : Math.round(check.latencyMs * 1000) / 1000,
-    last_success_s_ago: check.lastSuccessMs === undefined ? null : Math.round((nowMs - check.lastSuccessMs) / 100) / 10,
-  };
-  if (check.port !== undefined) status.port = check.port;
-  if (check.failureCause !== undefined) status.cause = check.failureCause;
-  return status;
-}
-
-/** The health part of a `bng status` target entry (the rest, MAC and counters, is the data plane's). */
-export function targetHealthStatus(
-  snapshot: TargetHealthSnapshot,
-  nowMs: number,
-): Pick<TargetStatus, "state" | "reason" | "checks"> & { health: Exclude<TargetStatus["health"], "no-mac"> } {
-  return {
-    state: publicState(snapshot.state),
-    health: snapshot.state,
-    reason: snapshot.reason,
-    checks: snapshot.checks.map((check) => checkStatusOf(check, nowMs)),
   };
 }

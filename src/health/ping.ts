@@ -1,7 +1,8 @@
 // `ping I,T`: ICMP echo from the `real` address. One socket per source address serves every
 // target; requests carry a per-socket sequence number, and a reply counts only when its
 // sequence is in flight and it comes from the address the request went to.
-import { describeErrno, IcmpEchoSocket, IcmpSocketError } from "../../ffi/icmp.ts";
+import { IcmpEchoSocket, IcmpSocketError } from "../../ffi/icmp.ts";
+import { describeErrno } from "../../ffi/inet-socket.ts";
 import { POLLIN } from "../../ffi/layout.ts";
 import type { ProbeAttempt, ProbeDone } from "./probe.ts";
 import type { ReadinessPoller } from "./readiness.ts";

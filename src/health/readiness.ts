@@ -6,7 +6,7 @@
 // under a millisecond to a few), up to 10 ms for attempts that are still waiting. So a
 // latency is measured to ~1 ms when the answer is quick, and a dead target costs at most
 // 100 cheap poll calls a second for all of them together.
-import { pollAll } from "../../ffi/icmp.ts";
+import { pollAll } from "../../ffi/inet-socket.ts";
 import { POLLFD } from "../../ffi/layout.ts";
 
 const MIN_STEP_MS = 1;

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ipToString } from "../../src/config/model.ts";
 import { Daemon } from "../../src/control/daemon.ts";
-import type { Dataplane } from "../../src/control/dataplane-host.ts";
-import { createLogger } from "../../src/control/log.ts";
+import type { Dataplane } from "../../src/control/dependencies.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
 import { workerCounters } from "../../src/dataplane/counters.ts";
 import { NeighbourTable } from "../../src/dataplane/neighbours.ts";
@@ -110,6 +110,7 @@ export class DaemonHarness {
         return dataplane;
       },
       probes: this.probes(),
+      now: monotonicMs,
     });
     this.server = await startControlServer(this.socket, (request) => this.daemon.handle(request));
   }

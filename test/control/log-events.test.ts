@@ -23,7 +23,7 @@ function loggedEvents(text: string): string[] {
     }
     // The health monitor's state changes: one event per state (src/health/state.ts HealthState).
     if (head.includes("`target-${event.to}`")) events.push("target-pending", "target-up", "target-down", "target-disabled");
-    // The real address's origin (ffi/address.ts EnsuredAddress["origin"]).
+    // The real address's origin (src/host/address.ts EnsuredAddress["origin"]).
     if (head.includes("`address-${address.origin}`")) events.push("address-added", "address-adopted", "address-present");
   }
   return events;

@@ -1,7 +1,7 @@
 // The workers' I/O totals in the shared counters: copied per worker, summed by the control side,
 // and the errno of a refused send taken from the worker that refused the most.
 import { describe, expect, test } from "bun:test";
-import { EVENT_KERNEL_DROPS, EVENT_SEND_REFUSED, createCounters, eventTotal, lastSendErrno, readCounters, recordIoTotals, workerCounters, workerRegions } from "../../src/dataplane/counters.ts";
+import { EVENT, createCounters, eventTotal, lastSendErrno, readCounters, recordIoTotals, workerCounters, workerRegions } from "../../src/dataplane/counters.ts";
 import { ENETDOWN, ENOBUFS } from "../../ffi/errors.ts";
 
 describe("I/O totals in the counters", () => {
@@ -13,8 +13,8 @@ describe("I/O totals in the counters", () => {
     recordIoTotals(workerCounters(buffer, 2), { kernelDrops: 9, sendDropped: 4, receiveErrors: 2, lastSendErrno: ENOBUFS });
     const regions = workerRegions(buffer);
     expect(regions).toHaveLength(3);
-    expect(eventTotal(regions, EVENT_KERNEL_DROPS)).toBe(14);
-    expect(eventTotal(regions, EVENT_SEND_REFUSED)).toBe(5);
+    expect(eventTotal(regions, EVENT.kernel_drops)).toBe(14);
+    expect(eventTotal(regions, EVENT.send_refused)).toBe(5);
     const { events } = readCounters(buffer);
     expect({ kernel_drops: events.kernel_drops, send_refused: events.send_refused, receive_errors: events.receive_errors }).toEqual({ kernel_drops: 14, send_refused: 5, receive_errors: 2 });
     // Worker 2 refused the most: its errno is the one reported.

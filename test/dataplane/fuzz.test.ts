@@ -785,23 +785,23 @@ function runFuzz(seed: number, frameCount: number): Tally {
       return n;
     };
     const events = (event: number): number => delta(C.EVENTS_AT + event);
-    check("frames", events(C.EVENT_FRAMES), size);
+    check("frames", events(C.EVENT.frames), size);
     check(
       "drops + passes + forwarded + arp_replies + icmp_replies",
       sum(C.DROPS_AT, C.DROP_REASONS.length) +
         sum(C.PASSES_AT, C.PASS_REASONS.length) +
-        events(C.EVENT_FORWARDED) +
-        events(C.EVENT_ARP_REPLIES) +
-        events(C.EVENT_ICMP_REPLIES),
+        events(C.EVENT.forwarded) +
+        events(C.EVENT.arp_replies) +
+        events(C.EVENT.icmp_replies),
       size,
     );
     C.DROP_REASONS.forEach((name, reason) => check(`drops.${name}`, delta(C.DROPS_AT + reason), verdictCount(VERDICT_DROP, reason)));
     C.PASS_REASONS.forEach((name, reason) => check(`passes.${name}`, delta(C.PASSES_AT + reason), verdictCount(VERDICT_PASS, reason)));
-    check("forwarded", events(C.EVENT_FORWARDED), verdictCount(VERDICT_FORWARD));
-    check("arp_replies + icmp_replies", events(C.EVENT_ARP_REPLIES) + events(C.EVENT_ICMP_REPLIES), verdictCount(VERDICT_REPLY));
-    check("forwarded_bytes", events(C.EVENT_FORWARDED_BYTES), forwardedBytes);
-    check("checksums_completed", events(C.EVENT_CHECKSUMS_COMPLETED), checksumsCompleted);
-    check("neighbour_sightings", events(C.EVENT_NEIGHBOUR_SIGHTINGS), sightings);
+    check("forwarded", events(C.EVENT.forwarded), verdictCount(VERDICT_FORWARD));
+    check("arp_replies + icmp_replies", events(C.EVENT.arp_replies) + events(C.EVENT.icmp_replies), verdictCount(VERDICT_REPLY));
+    check("forwarded_bytes", events(C.EVENT.forwarded_bytes), forwardedBytes);
+    check("checksums_completed", events(C.EVENT.checksums_completed), checksumsCompleted);
+    check("neighbour_sightings", events(C.EVENT.neighbour_sightings), sightings);
     check("tx frames", tx.count, verdictCount(VERDICT_FORWARD) + verdictCount(VERDICT_REPLY));
     for (const t of model.config.targets) check(`target ${t.id} packets`, delta(C.TARGET_PACKETS_AT + t.id), forwardedTo.get(t.id) ?? 0);
     for (const s of model.config.servers) check(`server ${s.id} packets`, delta(C.SERVER_PACKETS_AT + s.id), forwardedBy.get(s.id) ?? 0);

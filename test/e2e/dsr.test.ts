@@ -2,7 +2,7 @@
 // Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { addressMarkerPath } from "../../ffi/address.ts";
+import { addressMarkerPath } from "../../src/host/address.ts";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
 import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG_PATH, withThirdTarget } from "./bng.ts";

@@ -5,7 +5,7 @@
 // Run inside a lab namespace:
 //   bun test/e2e/flood.ts IFNAME DST_MAC VIP PORT SECONDS RATE
 // Prints {"sent": N, "seconds": S} when done. Only ever addresses the lab's VIP.
-import { openPacketIO } from "../../ffi/af-packet.ts";
+import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { writeIpv4HeaderChecksum } from "../../src/dataplane/checksum.ts";
 import { ip, tcpFrame, TCP_SYN } from "../fixtures/frames.ts";
 
@@ -14,7 +14,7 @@ if (!ifname || !dstMac || !vip || !portText || !secondsText || !rateText) {
   console.error("usage: flood.ts IFNAME DST_MAC VIP PORT SECONDS RATE");
   process.exit(2);
 }
-const io = openPacketIO({ ifname, batchSize: 64 });
+const io = openPacketIO("mmsg", { ifname, batchSize: 64 });
 const template = tcpFrame({ src: "02:00:c6:12:ff:01", dst: dstMac, srcIp: "198.18.1.1", dstIp: vip, srcPort: 1024, dstPort: Number(portText), flags: TCP_SYN });
 const { tx } = io;
 for (let slot = 0; slot < tx.slotCount; slot++) {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { errnoName, genericAdvice, SyscallError } from "../../ffi/errors.ts";
+import { genericAdvice, SyscallError } from "../../ffi/errors.ts";
+import { errnoName } from "../../src/errno.ts";
 
 describe("errno names", () => {
   test("the errors the packet path meets have their Linux names", () => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { filterTableName, vipFilterScript } from "../../ffi/ingress-filter.ts";
+import { filterTableName, vipFilterScript } from "../../src/host/ingress-filter.ts";
 import { ip } from "../fixtures/frames.ts";
 import { run } from "../fixtures/process.ts";
 import { vethLab } from "./netns-lab.ts";
 
 const root = process.getuid?.() === 0;
 const hasNft = Bun.spawnSync(["sh", "-c", "command -v nft"]).exitCode === 0;
-const FILTER_MODULE = new URL("../../ffi/ingress-filter.ts", import.meta.url).pathname;
+const FILTER_MODULE = new URL("../../src/host/ingress-filter.ts", import.meta.url).pathname;
 
 describe("the nft script", () => {
   test("replaces the table in one transaction and drops IPv4 frames to each VIP once", () => {

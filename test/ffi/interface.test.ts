@@ -1,9 +1,11 @@
 // Runs in the test's own network namespace: reads the loopback interface and asks for names that
 // do not exist. Nothing here changes any interface.
 import { describe, expect, test } from "bun:test";
-import { openFrameSender, openPacketIO } from "../../ffi/af-packet.ts";
+import { openFrameSender } from "../../ffi/frame-sender.ts";
+import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { SyscallError } from "../../ffi/errors.ts";
-import { formatMac, interfaceIndex, interfaceIndexLookup, interfaceMac, interfaceMtu } from "../../ffi/interface.ts";
+import { interfaceIndex, interfaceIndexLookup, interfaceMac, interfaceMtu } from "../../ffi/interface.ts";
+import { formatMac } from "../../src/dataplane/frame.ts";
 
 const MISSING = `bngfnone${Math.random().toString(16).slice(2, 6)}`;
 
@@ -40,7 +42,7 @@ describe("interface info", () => {
   });
 
   test("opening the packet path on a missing interface fails before any socket is made", () => {
-    expect((thrown(() => openPacketIO({ ifname: MISSING })) as SyscallError).code).toBe("ENODEV");
+    expect((thrown(() => openPacketIO("mmsg", { ifname: MISSING })) as SyscallError).code).toBe("ENODEV");
     expect((thrown(() => openFrameSender(MISSING)) as SyscallError).code).toBe("ENODEV");
   });
 
@@ -55,15 +57,15 @@ describe("interface info", () => {
   });
 
   test("bad options are refused before the interface is looked up", () => {
-    expect((thrown(() => openPacketIO({ ifname: "lo", batchSize: 0 })) as Error).message).toBe(
+    expect((thrown(() => openPacketIO("mmsg", { ifname: "lo", batchSize: 0 })) as Error).message).toBe(
       "batchSize must be an integer from 1 to 1024, got 0",
     );
-    expect(thrown(() => openPacketIO({ ifname: "lo", fanoutGroup: 70000 }))).toBeInstanceOf(RangeError);
+    expect(thrown(() => openPacketIO("mmsg", { ifname: "lo", fanoutGroup: 70000 }))).toBeInstanceOf(RangeError);
   });
 
   const setpriv = Bun.which("setpriv");
   test.skipIf(setpriv === null || process.getuid?.() !== 0)("without CAP_NET_RAW the socket call says what bng needs", () => {
-    const script = `import("${new URL("../../ffi/af-packet.ts", import.meta.url).pathname}").then((m) => { try { m.openPacketIO({ ifname: "lo" }); } catch (e) { console.log(e.message); } })`;
+    const script = `import("${new URL("../../ffi/packet-io/open.ts", import.meta.url).pathname}").then((m) => { try { m.openPacketIO("mmsg", { ifname: "lo" }); } catch (e) { console.log(e.message); } })`;
     const result = Bun.spawnSync([setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script]);
     expect(result.stdout.toString().trim()).toBe("socket(AF_PACKET, SOCK_RAW) failed: EPERM — bng needs root or CAP_NET_RAW");
   });

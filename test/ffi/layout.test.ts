@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { arenaLayout } from "../../ffi/packet-socket.ts";
+import { arenaLayout } from "../../ffi/packet-io/socket.ts";
 import * as layout from "../../ffi/layout.ts";
 
 const compiler = Bun.which("cc") ?? Bun.which("gcc");

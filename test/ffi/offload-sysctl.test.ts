@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseFeatures } from "../../ffi/offload.ts";
-import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+import { parseFeatures } from "../../src/host/offload.ts";
+import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
 
 describe("ethtool -k parsing", () => {
   test("reads on/off and whether the driver fixes the feature", () => {

@@ -21,11 +21,12 @@
 //                                                 the kernel's drops, collected twice
 //   blast IFNAME DST_MAC COUNT                    send COUNT test frames, 64 at a time, 1 ms apart
 import { existsSync } from "node:fs";
-import { openFrameSender, openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/af-packet.ts";
+import { openFrameSender } from "../../ffi/frame-sender.ts";
+import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
-import { disableReceiveCoalescing, readFeatures } from "../../ffi/offload.ts";
-import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+import { disableReceiveCoalescing, readFeatures } from "../../src/host/offload.ts";
+import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
 
 /** IEEE 802 local experimental EtherType: no kernel protocol handler takes these frames. */
 export const TEST_ETHERTYPE = 0x88b5;
@@ -104,7 +105,7 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
 
 /** A PacketIO with the receive backend the test asked for (BNG_TEST_IO). */
 function openTestIO(options: PacketIOOptions): AfPacketIO {
-  return openPacketIO({ ...options, io: process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg" });
+  return openPacketIO(process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg", options);
 }
 
 function ready(): void {
@@ -141,7 +142,7 @@ function sendMode(destinationText: string, marker: string, qdiscBypass: boolean,
   const ownMac = interfaceMac(ifname);
   const sender = openTestIO({ ifname, receiveTimeoutMs: 50, qdiscBypass });
   // A second socket on the same interface, like a second worker: our output must not reach it.
-  const watcher = openPacketIO({ ifname, receiveTimeoutMs: 50 });
+  const watcher = openPacketIO("mmsg", { ifname, receiveTimeoutMs: 50 });
   const frameSender = openFrameSender(ifname);
   ready();
   const accepted = sendTestFrames(sender, destination, marker, lengths);
@@ -207,7 +208,7 @@ function forwardMode(durationMs: number): void {
 function openFilledSender(destinationText: string, marker: string): AfPacketIO {
   const destination = parseMac(destinationText);
   const ownMac = interfaceMac(ifname);
-  const io = openPacketIO({ ifname, receiveTimeoutMs: 20 });
+  const io = openPacketIO("mmsg", { ifname, receiveTimeoutMs: 20 });
   ready();
   const { tx } = io;
   for (let slot = 0; slot < tx.slotCount; slot++) {
@@ -339,7 +340,7 @@ function linkDownMode(): void {
 }
 
 function fanoutMode(group: number, durationMs: number): void {
-  const members = [0, 1].map(() => openPacketIO({ ifname, fanoutGroup: group, receiveTimeoutMs: 20 }));
+  const members = [0, 1].map(() => openPacketIO("mmsg", { ifname, fanoutGroup: group, receiveTimeoutMs: 20 }));
   ready();
   const synSourcePorts = members.map((): number[] => []);
   const deadline = Date.now() + durationMs;

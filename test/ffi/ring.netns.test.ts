@@ -1,4 +1,4 @@
-// The PACKET_MMAP rings (ffi/ring.ts) beside recvmmsg/sendmmsg, in two namespaces joined by veth
+// The PACKET_MMAP rings (ffi/packet-io/ring.ts) beside recvmmsg/sendmmsg, in two namespaces joined by veth
 // (names bngr + random suffix, removed afterwards even on failure): a lone frame on an idle link
 // is handed over at once both ways (no block timeout, "the latency trap"), a link going down does
 // not make the receive ring spin, and the cost per forwarded frame of both backends; the flood

@@ -1,4 +1,4 @@
-// The rings of ffi/ring.ts without a kernel. Their geometry for the slot sizes bng uses: what the
+// The rings of ffi/packet-io/ring.ts without a kernel. Their geometry for the slot sizes bng uses: what the
 // kernel accepts (aligned frames, page-aligned blocks, frame count = frames per block x blocks),
 // no overlap, room for each ring's headers before the frame, at most 16 MiB. And the send ring's
 // protocol, with this test playing the kernel's part on a ring in ordinary memory: what a frame
@@ -6,10 +6,10 @@
 // take are given back, also across the ring's end.
 import { ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
-import type { AfPacketStats } from "../../ffi/af-packet.ts";
+import { createPacketIOStats } from "../../src/dataplane/packet-io.ts";
 import { EMSGSIZE } from "../../ffi/errors.ts";
 import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TPACKET2_HDR, VIRTIO_NET_HDR } from "../../ffi/layout.ts";
-import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, slotViews, takeBackUnsent, type MappedRing } from "../../ffi/ring.ts";
+import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, slotViews, takeBackUnsent, type MappedRing } from "../../ffi/packet-io/ring.ts";
 import { createTxBatch } from "../../src/dataplane/packet-io.ts";
 
 const RINGS: { ring: string; geometryOf: (slotSize: number) => ReturnType<typeof receiveRingGeometry>; headroom: number; frames: number }[] = [
@@ -67,7 +67,7 @@ function sendRingLab(frameCount: number, slotSize = 256) {
   const rx = createTxBatch(8, slotSize);
   const tx = createTxBatch(8, slotSize);
   const sources = slotViews(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
-  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0, kernelDrops: 0 };
+  const stats = createPacketIOStats();
   return { ring, rx, tx, sources, stats, memory };
 }
 

@@ -1,6 +1,7 @@
 // Sends one ICMP echo from argv[2] to argv[3] through ffi/icmp.ts and prints, as JSON, the
 // socket kind the kernel allowed and what came back within a second (polled, never blocking).
-import { IcmpEchoSocket, pollNow } from "../../ffi/icmp.ts";
+import { IcmpEchoSocket } from "../../ffi/icmp.ts";
+import { pollNow } from "../../ffi/inet-socket.ts";
 import { POLLIN } from "../../ffi/layout.ts";
 
 const ipFromText = (text: string) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0);

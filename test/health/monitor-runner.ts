@@ -10,7 +10,8 @@
 // instance the address is marked for, as bng's control socket does.
 import type { TargetDef } from "../../src/config/model.ts";
 import { createHealthMonitor } from "../../src/health/monitor.ts";
-import { AddressError, ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
+import { createSystemProbes } from "../../src/health/system-probes.ts";
+import { AddressError, ensureAddress, type EnsuredAddress } from "../../src/host/address.ts";
 
 interface RunnerTarget {
   id: number;
@@ -62,6 +63,7 @@ const targets: TargetDef[] = spec.targets.map((target) => ({
 const monitor = createHealthMonitor({
   targets,
   realAddressFor: () => real,
+  probes: createSystemProbes(),
   onChange: (event) => print({ type: "event", wallMs: Date.now(), ...event }),
 });
 // Runs until SIGTERM: with no targets, nothing else would keep the process alive.

@@ -2,7 +2,8 @@
 // fake probes: every attempt is visible and the test decides its outcome.
 import { describe, expect, test } from "bun:test";
 import type { TargetDef } from "../../src/config/model.ts";
-import { type Clock, createHealthMonitor, targetHealthStatus } from "../../src/health/monitor.ts";
+import { type Clock, createHealthMonitor } from "../../src/health/monitor.ts";
+import { targetHealthStatus } from "../../src/control/status-report.ts";
 import type { ProbeDone, Probes } from "../../src/health/probe.ts";
 import type { HealthEvent } from "../../src/health/state.ts";
 

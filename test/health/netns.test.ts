@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addressMarkerPath } from "../../ffi/address.ts";
+import { addressMarkerPath } from "../../src/host/address.ts";
 import { type LineProcess, run } from "../fixtures/process.ts";
 import { NamespacePair } from "./netns.ts";
 

@@ -1,24 +1,12 @@
-// The control side of the data plane: starts the worker threads, hands them the shared
-// structures once, publishes forwarding tables, and stops them.
+// Starts the data-plane worker threads (worker.ts), hands them the shared structures once,
+// publishes forwarding tables to them, and stops them.
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Settings } from "../config/model.ts";
+import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
 import { isCompiled } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
-import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "../dataplane/worker-thread.ts";
-
-/** What the daemon needs of a running data plane, whatever runs it. */
-export interface Dataplane {
-  publish(table: ForwardingTable): void;
-  stop(): Promise<void>;
-}
-
-export interface SharedStructures {
-  sessions: SharedArrayBuffer;
-  neighbours: SharedArrayBuffer;
-  counters: SharedArrayBuffer;
-  batchStats: SharedArrayBuffer;
-}
+import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 export interface WorkerOptions {
   ifname: string;
@@ -33,7 +21,7 @@ export interface WorkerOptions {
 
 function workerSpecifier(): string {
   // Inside the executable the worker is an embedded entry point addressed from the bundle root.
-  return isCompiled() ? "./dataplane/worker-thread.ts" : new URL("../dataplane/worker-thread.ts", import.meta.url).href;
+  return isCompiled() ? "./main/worker.ts" : new URL("./worker.ts", import.meta.url).href;
 }
 
 interface RunningWorker {

@@ -3,7 +3,7 @@
 // that copy as well, and the target would see every packet twice. bng's ingress filter
 // (ingress-filter.ts) takes those copies away; where it cannot be installed, bng warns.
 import { readFileSync } from "node:fs";
-import { assertInterfaceName } from "./interface.ts";
+import { assertInterfaceName } from "../../ffi/interface.ts";
 
 export interface Ipv4Forwarding {
   /** net.ipv4.ip_forward */

@@ -1,16 +1,23 @@
-// What bng's two packet backends share: the options, the AF_PACKET socket and its setup, the
-// preallocated arena, and the sendmmsg send path. ffi/af-packet.ts receives with recvmmsg and
-// sends with sendmmsg; ffi/ring.ts receives from a PACKET_MMAP ring and sends through another;
-// both hand an `AttachedBackend` to `openPacketSocketIO`.
+// What bng's AF_PACKET engines share: the options, the socket and its setup, and the
+// preallocated arena. mmsg.ts receives with recvmmsg and sends with sendmmsg; ring.ts receives
+// from a PACKET_MMAP ring and sends through another; both hand an `AttachedBackend` to
+// `openPacketSocketIO`. open.ts picks the engine.
 //
 // The arena holds the rx and tx frame slots, one iovec and one mmsghdr per slot, a sockaddr_ll
 // and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
 // receive or send allocates nothing and makes one system call in the common case.
 import { ptr, type Pointer } from "bun:ffi";
-import type { Settings } from "../src/config/model.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_VLAN_STRIPPED, type PacketBatch, type PacketIO, type TxBatch } from "../src/dataplane/packet-io.ts";
-import { EACCES, EADDRINUSE, EAGAIN, EINTR, ENETDOWN, ENOBUFS, ENODEV, ENOPROTOOPT, EPERM } from "./errors.ts";
-import { interfaceIndex, interfaceMtu } from "./interface.ts";
+import {
+  createPacketIOStats,
+  FRAME_CSUM_NOT_READY,
+  FRAME_VLAN_STRIPPED,
+  type PacketBatch,
+  type PacketIO,
+  type PacketIOStats,
+  type TxBatch,
+} from "../../src/dataplane/packet-io.ts";
+import { EACCES, EADDRINUSE, ENODEV, ENOPROTOOPT, EPERM } from "../errors.ts";
+import { interfaceIndex, interfaceMtu } from "../interface.ts";
 import {
   AF_PACKET,
   AUXDATA_CONTROL_SPACE,
@@ -36,8 +43,8 @@ import {
   TPACKET_STATS,
   TP_STATUS_CSUMNOTREADY,
   TP_STATUS_VLAN_VALID,
-} from "./layout.ts";
-import { check, lastErrno, libc } from "./libc.ts";
+} from "../layout.ts";
+import { check, libc } from "../libc.ts";
 
 export interface PacketIOOptions {
   ifname: string;
@@ -56,48 +63,17 @@ export interface PacketIOOptions {
    * also skip the taps: tcpdump on this host does not show them. Turn off to watch them.
    */
   qdiscBypass?: boolean;
-  /**
-   * How frames are received and sent (`set io`), read by `openPacketIO`: "mmsg" (default)
-   * copies batches out of the socket with recvmmsg and sends them with sendmmsg; "ring" reads
-   * them from a PACKET_MMAP receive ring (ffi/ring.ts) shared with the kernel, without a system
-   * call while frames are waiting, and sends through a PACKET_MMAP send ring.
-   */
-  io?: Settings["io"];
 }
 
-/** Counters of what the socket could not deliver or send; read them, never reset them. */
-export interface AfPacketStats {
-  /** Received frames longer than a slot (delivered flagged FRAME_TRUNCATED). */
-  truncatedFrames: number;
-  /** Receives that met EINTR or ENETDOWN (the link went down) and returned an empty batch. */
-  receiveErrors: number;
-  /**
-   * tx frames not sent: refused by the kernel (queue full, interface down; with sendmmsg also
-   * longer than the MTU), or, with the send ring, longer than their slot or finding their ring
-   * frame still in the driver's hands (frames the kernel skips there as malformed are not counted).
-   */
-  sendDropped: number;
-  /** errno of the last refused send, 0 if none. */
-  lastSendErrno: number;
-  /**
-   * Frames the kernel dropped before bng could take them, for want of room: the socket's receive
-   * queue (recvmmsg) or the receive ring was full. Brought up to date by `collectKernelDrops()`.
-   */
-  kernelDrops: number;
-}
-
+/**
+ * A PacketIO on an AF_PACKET socket. `collectKernelDrops()` reads PACKET_STATISTICS (which the
+ * kernel resets as it is read): one system call that allocates nothing.
+ */
 export interface AfPacketIO extends PacketIO {
   readonly ifname: string;
   readonly ifindex: number;
-  readonly stats: AfPacketStats;
   /** How `send()` hands frames to the kernel: "sendmmsg", or "send ring" (PACKET_TX_RING). */
   readonly sendsWith: string;
-  /**
-   * Adds the frames the kernel dropped since the last call (PACKET_STATISTICS, which the kernel
-   * resets as it is read) to `stats.kernelDrops` and returns the new total. One system call that
-   * allocates nothing: call it now and then (bng's workers: once a second), not per batch.
-   */
-  collectKernelDrops(): number;
 }
 
 const DEFAULT_BATCH_SIZE = 64;
@@ -106,8 +82,6 @@ const DEFAULT_RECEIVE_BUFFER_BYTES = 4 << 20;
 const MIN_SLOT_SIZE = 2048;
 // Ethernet header (14) + one VLAN tag (4) on top of the MTU.
 const LINK_HEADER_ROOM = 18;
-// A signal storm must not keep a send loop spinning.
-const MAX_SEND_INTERRUPTS = 8;
 
 function defaultSlotSize(ifname: string): number {
   const needed = interfaceMtu(ifname) + LINK_HEADER_ROOM;
@@ -214,19 +188,19 @@ export interface PacketSocket {
   readonly qdiscBypass: boolean;
   readonly receiveTimeoutMs: number;
   readonly arena: Arena;
-  readonly stats: AfPacketStats;
+  readonly stats: PacketIOStats;
 }
 
-/** How one backend fills `rx` and, optionally, sends `tx`; created once per socket. */
+/** How one engine fills `rx` and sends `tx`; created once per socket. */
 export interface AttachedBackend {
   /** Fills the arena's rx batch (waiting at most the receive timeout) and returns the count. */
   receive(): number;
   /**
-   * The backend's own send path, named (`AfPacketIO.sendsWith`): `send` sends the arena's tx
-   * batch and returns how many frames the kernel took, counting the rest in
-   * `stats.sendDropped`; it never throws per frame. Absent: the socket sends with sendmmsg.
+   * The engine's send path, named (`AfPacketIO.sendsWith`): `send` sends the arena's tx batch
+   * and returns how many frames the kernel took, counting the rest in `stats.sendDropped`; it
+   * never throws per frame.
    */
-  sender?: { readonly name: string; send(): number };
+  sender: { readonly name: string; send(): number };
   /** Frees what the backend holds besides the socket (the rings' mappings, the send ring's socket); called once. */
   release(): void;
 }
@@ -261,7 +235,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   assertIntegerIn("slotSize", slotSize, 64, 1 << 17);
 
   const arena = layOutArena(batchSize, slotSize);
-  const stats: AfPacketStats = { truncatedFrames: 0, receiveErrors: 0, sendDropped: 0, lastSendErrno: 0, kernelDrops: 0 };
+  const stats = createPacketIOStats();
   const fd = openUnboundPacketSocket();
   const qdiscBypass = options.qdiscBypass ?? true;
   let attachment: AttachedBackend | undefined;
@@ -279,7 +253,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     throw error;
   }
   const attached = attachment;
-  const send = attached.sender?.send ?? sendWithMessages(fd, arena, stats);
+  const send = attached.sender.send;
   // struct tpacket_stats and its length, over an explicit ArrayBuffer whose pointer is kept.
   const statisticsCell = new Uint32Array(new ArrayBuffer(TPACKET_STATS.size + 4));
   const statisticsPointer = ptr(statisticsCell);
@@ -297,7 +271,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     rx: arena.rx,
     tx: arena.tx,
     stats,
-    sendsWith: attached.sender?.name ?? "sendmmsg",
+    sendsWith: attached.sender.name,
 
     receive(): number {
       assertOpen();
@@ -323,48 +297,6 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
       attached.release();
       libc.close(fd);
     },
-  };
-}
-
-/** The sendmmsg send path: the tx batch's frames, each from its own slot or the rx slot it names. */
-function sendWithMessages(fd: number, arena: Arena, stats: AfPacketStats): () => number {
-  const { tx, words, rxFrameAddresses, txFrameAddresses } = arena;
-  const rxSlots = tx.rxSlots;
-  const txMessages = arena.pointer + arena.txMessages;
-  return function send(): number {
-    const total = tx.count;
-    for (let slot = 0; slot < total; slot++) {
-      const iovec = arena.txIovecs + slot * IOVEC.size;
-      const rxSlot = rxSlots[slot]!;
-      const addresses = rxSlot >= 0 ? rxFrameAddresses : txFrameAddresses;
-      const address = (rxSlot >= 0 ? rxSlot : slot) * 2;
-      words[(iovec + IOVEC.base) >> 2] = addresses[address]!;
-      words[((iovec + IOVEC.base) >> 2) + 1] = addresses[address + 1]!;
-      words[(iovec + IOVEC.len) >> 2] = tx.lengths[slot]!;
-    }
-    let next = 0;
-    let accepted = 0;
-    let interrupts = 0;
-    while (next < total) {
-      const sent = libc.sendmmsg(fd, (txMessages + next * MMSGHDR.size) as Pointer, total - next, 0);
-      if (sent > 0) {
-        next += sent;
-        accepted += sent;
-        continue;
-      }
-      const errno = lastErrno();
-      if (errno === EINTR && interrupts++ < MAX_SEND_INTERRUPTS) continue;
-      stats.lastSendErrno = errno;
-      if (errno === EAGAIN || errno === ENOBUFS || errno === ENETDOWN || errno === EINTR) {
-        // The queue or the interface refuses everything now; the rest of the batch is lost.
-        stats.sendDropped += total - next;
-        break;
-      }
-      // Something about this frame (EMSGSIZE, EINVAL): drop it, send the rest.
-      stats.sendDropped++;
-      next++;
-    }
-    return accepted;
   };
 }
 

@@ -2,16 +2,16 @@
 // touches the kernel's network configuration): the `real` addresses, receive coalescing, the
 // nftables table that drops the kernel's copy of VIP frames, the frame sender for ARP. Each
 // change is logged and undone at exit.
-import { ensureAddress, type EnsuredAddress } from "../../ffi/address.ts";
-import { openFrameSender } from "../../ffi/af-packet.ts";
-import { vipIngressFilter } from "../../ffi/ingress-filter.ts";
-import { formatMac, interfaceIndex, interfaceIndexLookup, interfaceMac } from "../../ffi/interface.ts";
+import { ensureAddress, type EnsuredAddress } from "./address.ts";
+import { openFrameSender } from "../../ffi/frame-sender.ts";
+import { vipIngressFilter } from "./ingress-filter.ts";
+import { interfaceIndex, interfaceIndexLookup, interfaceMac } from "../../ffi/interface.ts";
+import { formatMac } from "../dataplane/frame.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
-import { disableReceiveCoalescing, type CoalescingChange } from "../../ffi/offload.ts";
-import { forwardingWarning, readIpv4Forwarding } from "../../ffi/sysctl.ts";
+import { disableReceiveCoalescing, type CoalescingChange } from "./offload.ts";
+import { forwardingWarning, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
-import type { Logger } from "./log.ts";
-import type { RunPlan } from "./plan.ts";
+import type { Logger } from "../log/logger.ts";
 
 /** The box as the daemon uses it; tests substitute an in-memory one. */
 export interface HostNetwork {
@@ -30,8 +30,14 @@ export interface HostNetwork {
   close(): void;
 }
 
+/** What bng runs on: the interface, and its own (`real`) address on each network there. */
+export interface HostSetup {
+  readonly ifname: string;
+  readonly networks: readonly { readonly real: number; readonly prefixLength: number }[];
+}
+
 /** `socketPath`: bng's control socket, after which the addresses it adds are marked as its own. */
-export function openHostNetwork(plan: RunPlan, logger: Logger, socketPath: string): HostNetwork {
+export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: string): HostNetwork {
   const { ifname } = plan;
   // Before anything changes: a second bng on the interface must not touch the first one's setup.
   const claim = claimInterface(ifname);

@@ -1,52 +1,22 @@
-// A data-plane worker thread: one AF_PACKET socket, the hot loop, nothing else. It never waits
-// on anything but the socket (whose receive timeout lets it notice a new table or the stop
-// flag); tables arrive over a MessagePort it drains synchronously between batches.
-import { parentPort, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { openPacketIO } from "../../ffi/af-packet.ts";
+// A data-plane worker thread's entry (a composition root): it opens the packet I/O engine and
+// runs the hot loop over it, nothing else. It never waits on anything but the socket (whose
+// receive timeout lets it notice a new table or the stop word); tables arrive over a
+// MessagePort it drains synchronously between batches.
+import { parentPort, receiveMessageOnPort } from "node:worker_threads";
+import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
-import type { Settings } from "../config/model.ts";
-import { recordBatch, workerBatchStats } from "./batch-stats.ts";
-import { recordIoTotals, workerCounters } from "./counters.ts";
-import { NeighbourTable } from "./neighbours.ts";
-import { Processor } from "./process.ts";
-import { SessionTable } from "./sessions.ts";
-import { ForwardingTable } from "./table.ts";
-import { TableSubscriber } from "./table-exchange.ts";
-
-export interface WorkerStart {
-  index: number;
-  ifname: string;
-  batchSize: number;
-  /** `set io`: recvmmsg/sendmmsg batches or the PACKET_MMAP receive and send rings. */
-  io: Settings["io"];
-  /** PACKET_FANOUT group id when several workers share the interface. */
-  fanoutGroup: number | undefined;
-  exchange: SharedArrayBuffer;
-  table: SharedArrayBuffer;
-  sessions: SharedArrayBuffer;
-  neighbours: SharedArrayBuffer;
-  counters: SharedArrayBuffer;
-  batchStats: SharedArrayBuffer;
-  /** Int32 word 0: set to 1 to stop. */
-  control: SharedArrayBuffer;
-  tables: MessagePort;
-}
-
-export type WorkerReport = { type: "ready" } | { type: "error"; message: string } | { type: "stopped" };
-
-const STOP = 0;
-
-export function createWorkerControl(): SharedArrayBuffer {
-  return new SharedArrayBuffer(4);
-}
-
-export function requestStop(control: SharedArrayBuffer): void {
-  Atomics.store(new Int32Array(control), STOP, 1);
-}
+import { recordBatch, workerBatchStats } from "../dataplane/batch-stats.ts";
+import { recordIoTotals, workerCounters } from "../dataplane/counters.ts";
+import { NeighbourTable } from "../dataplane/neighbours.ts";
+import { Processor } from "../dataplane/process.ts";
+import { SessionTable } from "../dataplane/sessions.ts";
+import { ForwardingTable } from "../dataplane/table.ts";
+import { TableSubscriber } from "../dataplane/table-exchange.ts";
+import { stopRequested, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 function runWorker(start: WorkerStart): void {
   const control = new Int32Array(start.control);
-  const io = openPacketIO({ ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup, io: start.io });
+  const io = openPacketIO(start.io, { ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup });
   const subscriber = new TableSubscriber(start.exchange, start.index, new ForwardingTable(start.table));
   const counters = workerCounters(start.counters, start.index);
   const processor = new Processor({
@@ -67,7 +37,7 @@ function runWorker(start: WorkerStart): void {
   };
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReport);
   let ioReportedAtS = -1;
-  while (Atomics.load(control, STOP) === 0) {
+  while (!stopRequested(control)) {
     const received = io.receive();
     if (received > 0) {
       recordBatch(batchStats, received);

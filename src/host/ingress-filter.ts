@@ -8,7 +8,8 @@
 //
 // Dependency: the `nft` command (nftables) and a kernel with nf_tables' netdev family. Both are
 // optional: without them bng works the same and the kernel keeps doing the useless work.
-import { ipToString } from "../src/config/model.ts";
+import { ipToString } from "../config/model.ts";
+import { runCommand } from "./command.ts";
 
 export class IngressFilterError extends Error {}
 
@@ -39,12 +40,12 @@ export function vipFilterScript(ifname: string, vips: readonly number[]): string
 function runNft(script: string): void {
   let result;
   try {
-    result = Bun.spawnSync(["nft", "-f", "-"], { stdin: Buffer.from(script), stdout: "pipe", stderr: "pipe" });
+    result = runCommand(["nft", "-f", "-"], script);
   } catch (error) {
-    throw new IngressFilterError(`cannot run "nft" (${(error as Error).message}): install nftables`);
+    throw new IngressFilterError(`${(error as Error).message}: install nftables`);
   }
   if (result.exitCode !== 0) {
-    const message = result.stderr.toString().trim().split("\n")[0] || `nft exited with ${result.exitCode}`;
+    const message = result.stderr.trim().split("\n")[0] || `nft exited with ${result.exitCode}`;
     throw new IngressFilterError(message.replace(/^Error: /, ""));
   }
 }

@@ -3,6 +3,7 @@
 // A coalesced frame can be far longer than the MTU: it would not fit a slot, and forwarded as
 // it is, the driver would refuse it. The settings are changed with the `ethtool` command (a
 // documented dependency) and the previous ones put back at exit.
+import { runCommand, type CommandResult } from "./command.ts";
 
 /** ethtool's feature name (as `ethtool -k` prints it) -> the name `ethtool -K` takes. */
 const COALESCING_FEATURES: ReadonlyArray<readonly [feature: string, keyword: string]> = [
@@ -27,16 +28,13 @@ export interface CoalescingChange {
   restore(): readonly string[];
 }
 
-function runEthtool(args: readonly string[]): { exitCode: number; stdout: string; stderr: string } {
-  let result;
+function runEthtool(args: readonly string[]): CommandResult {
   try {
-    result = Bun.spawnSync(["ethtool", ...args], { stdout: "pipe", stderr: "pipe" });
+    const result = runCommand(["ethtool", ...args]);
+    return { ...result, stderr: result.stderr.trim() };
   } catch (error) {
-    throw new Error(
-      `cannot run ethtool (${error instanceof Error ? error.message : String(error)}); install it (e.g. apt install ethtool) or turn GRO/LRO off yourself`,
-    );
+    throw new Error(`${(error as Error).message}; install it (e.g. apt install ethtool) or turn GRO/LRO off yourself`);
   }
-  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString().trim() };
 }
 
 /** Parses `ethtool -k` output: "generic-receive-offload: on" / "large-receive-offload: off [fixed]". */

@@ -12,7 +12,8 @@
 // operator can run the very command an error message names.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ipToString } from "../src/config/model.ts";
+import { ipToString } from "../config/model.ts";
+import { runCommand } from "./command.ts";
 
 export class AddressError extends Error {}
 
@@ -50,17 +51,17 @@ interface CommandResult {
 function runIp(args: string[]): CommandResult {
   let result;
   try {
-    result = Bun.spawnSync(["ip", ...args], { stdout: "pipe", stderr: "pipe" });
+    result = runCommand(["ip", ...args]);
   } catch (error) {
-    throw new AddressError(`cannot run "ip" (${(error as Error).message}) — bng needs iproute2 installed and "ip" in PATH`);
+    throw new AddressError(`${(error as Error).message} — bng needs iproute2 installed and "ip" in PATH`);
   }
-  const stderr = result.stderr.toString().trim();
+  const stderr = result.stderr.trim();
   const error = stderr
     .split("\n")
     .map((line) => line.replace(/^(RTNETLINK answers|Error): /, "").trim())
     .filter((line) => line !== "")
     .join("; ");
-  return { ok: result.exitCode === 0, stdout: result.stdout.toString(), error: error || `ip exited with ${result.exitCode}` };
+  return { ok: result.exitCode === 0, stdout: result.stdout, error: error || `ip exited with ${result.exitCode}` };
 }
 
 interface IpAddrShow {

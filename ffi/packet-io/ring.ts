@@ -22,8 +22,8 @@
 // bench/packet-rate.ts (two rounds, kernel time per forwarded 64-byte frame): receive ring + sendmmsg 2,818-2,867 ns,
 // receive ring + send ring with the header 2,515-2,543 ns, without it 3,038-3,064 ns.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
-import { FRAME_TRUNCATED, type PacketBatch, type TxBatch } from "../src/dataplane/packet-io.ts";
-import { EINTR, EMSGSIZE, ENETDOWN, ENOBUFS, ENOMEM, SyscallError } from "./errors.ts";
+import { FRAME_TRUNCATED, type PacketBatch, type PacketIOStats, type TxBatch } from "../../src/dataplane/packet-io.ts";
+import { EINTR, EMSGSIZE, ENETDOWN, ENOBUFS, ENOMEM, SyscallError } from "../errors.ts";
 import {
   MAP_SHARED,
   MSG_DONTWAIT,
@@ -56,8 +56,8 @@ import {
   TPACKET_REQ,
   TPACKET_V2,
   VIRTIO_NET_HDR,
-} from "./layout.ts";
-import { check, lastErrno, libc } from "./libc.ts";
+} from "../layout.ts";
+import { check, lastErrno, libc } from "../libc.ts";
 import {
   openPacketSocketIO,
   openUnboundPacketSocket,
@@ -66,11 +66,10 @@ import {
   sockaddrLl,
   statusFlags,
   type AfPacketIO,
-  type AfPacketStats,
   type AttachedBackend,
   type PacketIOOptions,
   type PacketSocket,
-} from "./packet-socket.ts";
+} from "./socket.ts";
 
 /**
  * Frames in the receive ring: 32 full batches of 64, so a burst waits in the ring rather than
@@ -359,7 +358,7 @@ export function createSendRing(memory: ArrayBuffer, pointer: number, offsets: Ui
  * marks them to be sent; a frame whose ring frame the kernel still holds, or longer than its
  * slot, is dropped and counted. Returns how many were marked.
  */
-export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, slots: SlotViews, stats: AfPacketStats): number {
+export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, slots: SlotViews, stats: PacketIOStats): number {
   const { words, bytes, view, offsets } = ring;
   const total = tx.count;
   let queued = 0;
@@ -403,7 +402,7 @@ export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, sl
  * would resume. They are given back and counted as dropped, so a frame is never sent late and
  * the kernel's position stays the next frame filled. Returns how many.
  */
-export function takeBackUnsent(ring: MappedRing, queued: number, stats: AfPacketStats): number {
+export function takeBackUnsent(ring: MappedRing, queued: number, stats: PacketIOStats): number {
   const { words, offsets } = ring;
   let unsent = 0;
   while (unsent < queued) {
@@ -419,7 +418,7 @@ export function takeBackUnsent(ring: MappedRing, queued: number, stats: AfPacket
 }
 
 /** Moves the frames the kernel has filled (up to a batch) into rx and gives them back at once. */
-function takeFromRing(ring: MappedRing, rx: PacketBatch, slots: SlotViews, stats: AfPacketStats): number {
+function takeFromRing(ring: MappedRing, rx: PacketBatch, slots: SlotViews, stats: PacketIOStats): number {
   const { bytes, words, view, offsets } = ring;
   const { slotSize, slotCount } = rx;
   let count = 0;

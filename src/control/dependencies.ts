@@ -1,0 +1,38 @@
+// What the daemon needs from the world, as interfaces: the composition root (src/main/) passes
+// the real ones (worker threads, the host's network, FFI probes, CLOCK_MONOTONIC), the tests
+// in-memory ones.
+import type { Config } from "../config/model.ts";
+import type { ForwardingTable } from "../dataplane/table.ts";
+import type { Clock } from "../health/monitor.ts";
+import type { Probes } from "../health/probe.ts";
+import type { HostNetwork } from "../host/host-network.ts";
+import type { Logger } from "../log/logger.ts";
+import type { RunPlan } from "./plan.ts";
+
+/** A running data plane, whatever runs it. */
+export interface Dataplane {
+  publish(table: ForwardingTable): void;
+  stop(): Promise<void>;
+}
+
+/** The shared memory the control side creates once and every worker maps. */
+export interface SharedStructures {
+  sessions: SharedArrayBuffer;
+  neighbours: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  batchStats: SharedArrayBuffer;
+}
+
+export interface DaemonDependencies {
+  logger: Logger;
+  openNetwork(plan: RunPlan): HostNetwork;
+  startDataplane(options: { plan: RunPlan; config: Config; table: ForwardingTable; shared: SharedStructures; onFailure(message: string): void }): Promise<Dataplane>;
+  /**
+   * Milliseconds of the clock of session times, the ARP schedule and the uptime: it must be
+   * the one the data-plane workers stamp sessions with (CLOCK_MONOTONIC in bng).
+   */
+  now: () => number;
+  /** The health checks' probes (src/health/system-probes.ts in bng). */
+  probes: Probes;
+  healthClock?: Clock;
+}

@@ -1,0 +1,92 @@
+// `bng run`: the composition root of the daemon. It wires the real effects into the control
+// plane (the host's network, the data-plane worker threads, FFI health probes, CLOCK_MONOTONIC),
+// owns the control socket, the signals and the pid file, and runs until stopped.
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { Daemon, StartError } from "../control/daemon.ts";
+import type { ControlReply, ControlRequest } from "../control/protocol.ts";
+import { startControlServer, type ControlServer } from "../control/socket-server.ts";
+import { createSystemProbes } from "../health/system-probes.ts";
+import { openHostNetwork } from "../host/host-network.ts";
+import { createLogger } from "../log/logger.ts";
+import { monotonicMs } from "../../ffi/clock.ts";
+import { adviseHugePages } from "../../ffi/memory.ts";
+import { startWorkers } from "./workers.ts";
+
+const DATAPLANE_BATCH_SIZE = 64;
+
+/** A diagnostic's first line (`file:line:column: error: message`), without the quoted source and caret: one log line each. */
+function firstLine(detail: string): string {
+  return detail.split("\n", 1)[0] ?? detail;
+}
+
+export interface RunOptions {
+  configPath: string;
+  socketPath: string;
+  pidFile: string | undefined;
+}
+
+/** `bng run`: the daemon in the foreground until SIGTERM/SIGINT or `bng stop`; SIGHUP reloads. */
+export async function runDaemon(options: RunOptions): Promise<number> {
+  const logger = createLogger();
+  let controlServer: ControlServer | undefined;
+  let daemon: Daemon | undefined;
+  // Signals are handled from the first moment: one that arrives while bng is starting is kept
+  // and acted on as soon as there is something to stop (never the default: dying uncleanly).
+  let stopSignal: NodeJS.Signals | undefined;
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    stopSignal = signal;
+    if (daemon) void daemon.stop(`${signal} received`);
+  };
+  process.on("SIGTERM", onStopSignal);
+  process.on("SIGINT", onStopSignal);
+  process.on("SIGHUP", () => {
+    if (!daemon) return logger.warn("reload-ignored", { reason: "SIGHUP while starting" });
+    void daemon.reload().then((reply) => {
+      if (!reply.ok) for (const detail of reply.errors ?? []) logger.warn("config-error", { error: firstLine(detail) });
+    });
+  });
+  const handler = (request: ControlRequest): Promise<ControlReply> =>
+    daemon ? daemon.handle(request) : Promise.resolve({ ok: false, error: "bng is still starting" });
+  try {
+    controlServer = await startControlServer(options.socketPath, handler);
+  } catch (error) {
+    logger.error("control-socket-failed", { socket: options.socketPath, error: (error as Error).message });
+    return 1;
+  }
+  try {
+    daemon = await Daemon.start(options.configPath, {
+      logger,
+      openNetwork: (plan) => openHostNetwork(plan, logger, options.socketPath),
+      now: monotonicMs,
+      probes: createSystemProbes(),
+      startDataplane: ({ plan, config, table, shared, onFailure }) => {
+        const advice = adviseHugePages(shared.sessions);
+        if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
+        else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
+        return startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure });
+      },
+    });
+  } catch (error) {
+    await controlServer.close();
+    if (error instanceof StartError) {
+      logger.error("start-failed", { reason: error.message });
+      for (const detail of error.details) logger.error("config-error", { error: firstLine(detail) });
+    } else {
+      logger.error("start-failed", { reason: (error as Error).message });
+    }
+    return 1;
+  }
+  const running = daemon;
+  if (options.pidFile) {
+    mkdirSync(dirname(options.pidFile), { recursive: true });
+    writeFileSync(options.pidFile, `${process.pid}\n`);
+  }
+  if (stopSignal) void running.stop(`${stopSignal} received while starting`);
+  else logger.info("ready", { socket: options.socketPath });
+  await running.stopped;
+  await controlServer.close();
+  if (options.pidFile && existsSync(options.pidFile)) unlinkSync(options.pidFile);
+  // A failure exits non-zero so that a supervisor (systemd's Restart=on-failure) restarts bng.
+  return running.failed ? 1 : 0;
+}

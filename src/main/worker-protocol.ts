@@ -1,0 +1,39 @@
+// What the control thread and a data-plane worker thread say to each other at start and stop:
+// the shared structures the worker maps, and a stop word it polls between batches.
+import type { MessagePort } from "node:worker_threads";
+import type { Settings } from "../config/model.ts";
+
+export interface WorkerStart {
+  index: number;
+  ifname: string;
+  batchSize: number;
+  /** `set io`: the packet I/O engine. */
+  io: Settings["io"];
+  /** PACKET_FANOUT group id when several workers share the interface. */
+  fanoutGroup: number | undefined;
+  exchange: SharedArrayBuffer;
+  table: SharedArrayBuffer;
+  sessions: SharedArrayBuffer;
+  neighbours: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  batchStats: SharedArrayBuffer;
+  /** Int32 word 0: set to 1 to stop. */
+  control: SharedArrayBuffer;
+  tables: MessagePort;
+}
+
+export type WorkerReport = { type: "ready" } | { type: "error"; message: string } | { type: "stopped" };
+
+const STOP = 0;
+
+export function createWorkerControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4);
+}
+
+export function requestStop(control: SharedArrayBuffer): void {
+  Atomics.store(new Int32Array(control), STOP, 1);
+}
+
+export function stopRequested(control: Int32Array): boolean {
+  return Atomics.load(control, STOP) !== 0;
+}
