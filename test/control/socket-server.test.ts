@@ -1,13 +1,14 @@
 // The control socket against hostile and careless clients: every bad request gets an error
 // reply or a close, and the server keeps answering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_REQUEST_BYTES, type ControlReply } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { SocketInUseError, startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
+import { MAX_CLIENTS, SocketInUseError, startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
+import { UnsafeDirectoryError } from "../../src/host/private-files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bng-sock-"));
 const path = join(dir, "run", "bng.sock");
@@ -201,5 +202,101 @@ describe("control socket", () => {
     await Bun.write(filePath, "keep me");
     await expect(startControlServer(filePath, async () => ({ ok: true, result: null }))).rejects.toThrow(/not a socket/);
     expect(await Bun.file(filePath).text()).toBe("keep me");
+  });
+  test("1,000 idle connections: the idle ones make room, and status still answers within a second", async () => {
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const socket = connect(path);
+        socket.on("error", () => {});
+        idle.push(socket);
+        await new Promise((resolve) => socket.once("connect", resolve));
+      }
+      const started = performance.now();
+      const reply = await sendControlRequest(path, { cmd: "status" });
+      const elapsedMs = performance.now() - started;
+      console.log(`status with 1,000 idle connections open: ${elapsedMs.toFixed(1)} ms`);
+      expect(reply).toEqual({ ok: true, result: { echo: "status" } });
+      expect(elapsedMs).toBeLessThan(1000);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+  }, 60_000);
+
+  test(`${MAX_CLIENTS} connections all waiting for replies: one more is refused with an error line`, async () => {
+    const busyPath = join(dir, "busy.sock");
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const busyServer = await startControlServer(busyPath, async () => {
+      await released;
+      return { ok: true, result: "late" };
+    });
+    const waiting: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_CLIENTS; i++) {
+        const socket = connect(busyPath);
+        socket.on("error", () => {});
+        waiting.push(socket);
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write('{"cmd":"status"}\n');
+      }
+      await Bun.sleep(100);
+      const refused = await new Promise<string>((resolve) => {
+        const socket = connect(busyPath);
+        let data = "";
+        socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+        socket.on("close", () => resolve(data));
+        socket.on("error", () => {});
+      });
+      expect(JSON.parse(refused)).toEqual({ ok: false, error: `too many control connections (${MAX_CLIENTS} waiting for replies); try again` });
+    } finally {
+      release();
+      for (const socket of waiting) socket.destroy();
+      await busyServer.close();
+    }
+  }, 30_000);
+
+  test("a client that sends without reading replies: bng stops reading it, stays bounded and answers others", async () => {
+    const floodPath = join(dir, "flood.sock");
+    let handledHere = 0;
+    // Big replies: without backpressure 20,000 of them would queue 2 GB in bng.
+    const bigReply = "x".repeat(100_000);
+    const floodServer = await startControlServer(floodPath, async () => {
+      handledHere++;
+      return { ok: true, result: bigReply };
+    });
+    // Another process, so that nothing of this one reads the replies (a paused socket in this
+    // process would still be read into its own buffers).
+    const flooder = Bun.spawn(
+      ["python3", "-c", "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"status\"}\\n'*20000)\ntime.sleep(30)", floodPath],
+      { stdout: "ignore", stderr: "inherit" },
+    );
+    try {
+      const before = process.memoryUsage().rss;
+      await Bun.sleep(1500);
+      const other = await sendControlRequest(floodPath, { cmd: "status" });
+      expect(other.ok).toBe(true);
+      Bun.gc(true);
+      const growthMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+      console.log(`unread replies: ${handledHere} of 20,000 requests handled, rss growth ${growthMiB.toFixed(1)} MiB`);
+      expect(handledHere).toBeGreaterThan(0);
+      expect(handledHere).toBeLessThan(100);
+      expect(growthMiB).toBeLessThan(64);
+    } finally {
+      flooder.kill("SIGKILL");
+      await flooder.exited;
+      await floodServer.close();
+    }
+  }, 30_000);
+
+  test("a socket directory writable by others, or a symlink, is refused", async () => {
+    const open = join(dir, "open-dir");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await expect(startControlServer(join(open, "bng.sock"), async () => ({ ok: true, result: null }))).rejects.toThrow(UnsafeDirectoryError);
+    await expect(startControlServer(join(open, "bng.sock"), async () => ({ ok: true, result: null }))).rejects.toThrow(/chmod 700/);
+    const link = join(dir, "link-dir");
+    symlinkSync(join(dir, "run"), link);
+    await expect(startControlServer(join(link, "bng.sock"), async () => ({ ok: true, result: null }))).rejects.toThrow(/not a directory/);
   });
 });
