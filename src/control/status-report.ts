@@ -30,7 +30,8 @@ export interface DaemonView {
   targetMac(id: number): Uint8Array | undefined;
 }
 
-const DEFAULT_SESSION_LIMIT = 100;
+/** Sessions `show sessions` lists when no --limit is given; the reply always has the total. */
+const DEFAULT_SESSION_LIMIT = 1000;
 
 /** An errno of a refused send as its name ("ENOBUFS"), null for 0 (none). */
 export function sendError(errno: number): string | null {
@@ -141,18 +142,15 @@ export function listNetworks(view: DaemonView) {
 export function listSessions(view: DaemonView, request: Extract<ControlRequest, { cmd: "show" }>) {
   const nowS = view.sessions.secondsAt(view.now());
   const client = request.client === undefined ? undefined : request.client.split(".").reduce((ip, octet) => ((ip << 8) | Number(octet)) >>> 0, 0);
-  const matching = view.sessions
-    .list(nowS)
-    .filter(
-      (session) =>
-        (request.server === undefined || session.serverId === request.server) &&
-        (request.target === undefined || session.targetId === request.target) &&
-        (client === undefined || session.clientIp === client),
-    );
-  const limit = request.limit ?? DEFAULT_SESSION_LIMIT;
+  const { server, target } = request;
+  const { total, sessions } = view.sessions.select(
+    nowS,
+    (serverId, targetId, clientIp) => (server === undefined || serverId === server) && (target === undefined || targetId === target) && (client === undefined || clientIp === client),
+    request.limit ?? DEFAULT_SESSION_LIMIT,
+  );
   return {
-    total: matching.length,
-    sessions: matching.slice(0, limit).map((session) => ({
+    total,
+    sessions: sessions.map((session) => ({
       server: session.serverId,
       client: ipToString(session.clientIp),
       client_port: session.clientPort === 0 ? null : session.clientPort,

@@ -439,19 +439,33 @@ export class SessionTable {
     }
   }
 
-  /** Live sessions at `nowS`, for `show sessions` (allocates: control side only). */
+  /** Every live session at `nowS` (allocates one object each: tests and small tables only). */
   list(nowS: number): SessionInfo[] {
+    return this.select(nowS, () => true, Infinity).sessions;
+  }
+
+  /**
+   * Live sessions at `nowS` that `matches` (server, target, client address): how many there are,
+   * and the first `limit` of them as objects; the others are only counted, so `show sessions`
+   * costs a pass over the table, not an object per session (control side only).
+   */
+  select(nowS: number, matches: (serverId: number, targetId: number, clientIp: number) => boolean, limit: number): { total: number; sessions: SessionInfo[] } {
     const sessions: SessionInfo[] = [];
     const words = this.words;
+    let total = 0;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const at = this.hotAt + slot * HOT_WORDS;
       const targetId = this.targetOf(at);
       if (targetId === NO_TARGET || this.expired(at, nowS)) continue;
       const key = words[at + E_KEY] ?? 0;
+      const clientIp = (words[at + E_CLIENT_IP] ?? 0) >>> 0;
+      if (!matches(key >>> 16, targetId, clientIp)) continue;
+      total++;
+      if (sessions.length >= limit) continue;
       const cold = this.coldOf(at);
       sessions.push({
         serverId: key >>> 16,
-        clientIp: (words[at + E_CLIENT_IP] ?? 0) >>> 0,
+        clientIp,
         clientPort: key & 0xffff,
         targetId,
         createdS: words[cold + C_CREATED_S] ?? 0,
@@ -459,7 +473,7 @@ export class SessionTable {
         timeoutS: words[cold + C_TIMEOUT_S] ?? 0,
       });
     }
-    return sessions;
+    return { total, sessions };
   }
 
   private targetOf(at: number): number {

@@ -262,7 +262,7 @@ describe("issue 5: every control command against a running daemon", () => {
 
     const defaultLimit = v.parse(SessionsSchema, await cliJson("show", "sessions"));
     expect(defaultLimit.total).toBe(60);
-    expect(defaultLimit.sessions).toHaveLength(60); // the default limit is 100
+    expect(defaultLimit.sessions).toHaveLength(60); // the default limit is 1000
     const limited = v.parse(SessionsSchema, await cliJson("show", "sessions", "--limit", "7"));
     expect({ total: limited.total, shown: limited.sessions.length }).toEqual({ total: 60, shown: 7 });
 
