@@ -1,17 +1,12 @@
 // The network's `real` address: bng's own address on the interface, owned by the kernel so
 // health checks are ordinary sockets bound to it. `bng run` adds it when the interface lacks
-// it and removes it again on exit.
-//
-// An address bng added is marked by a file named after bng's control socket, which only one
-// running bng can hold. A bng that was killed (SIGKILL, a crash) leaves address and marker
-// behind; the next one on that socket finds both, takes the address over and removes it at its
-// exit, while an address the operator (or another bng) put there, with no marker, is left alone.
+// it and removes it again on exit. Which addresses bng added is recorded in its host-state
+// file (host-state.ts), so that the next start after a crash takes over or removes them, while
+// an address the operator put there is never touched.
 //
 // Dependency: iproute2's `ip` command (`ip -j addr show`, `ip addr add`, `ip addr del`).
 // It is on every distribution bng targets, its errors are the kernel's own wording, and an
 // operator can run the very command an error message names.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { ipToString } from "../config/model.ts";
 import { runCommand } from "./command.ts";
 
@@ -22,23 +17,17 @@ export interface EnsuredAddress {
   readonly cidr: string;
   readonly ifname: string;
   /**
-   * "added" by this call; "adopted": already there, and marked as added by an earlier bng that
-   * did not get to remove it; "present": already there and not bng's (the operator's).
+   * "added" by this call; "adopted": already there, added by an earlier bng that was killed
+   * before it could remove it (its host-state file says so); "present": already there and not
+   * bng's (the operator's).
    */
   readonly origin: "added" | "adopted" | "present";
-  /** Why the address could not be marked as bng's (it is still used, and removed at exit). */
-  readonly markFailure?: string;
   /**
-   * Removes the address (if still there) and its marker when bng owns it (added or adopted);
-   * a no-op for a present one, and when called twice. Throws an AddressError naming the
-   * command to run when removal fails.
+   * Removes the address (if still there) when bng owns it (added or adopted); a no-op for a
+   * present one, and when called twice. Throws an AddressError naming the command to run when
+   * removal fails.
    */
   undo(): void;
-}
-
-/** The marker file of an address the bng with control socket `socketPath` added. */
-export function addressMarkerPath(socketPath: string, ifname: string, cidr: string): string {
-  return `${socketPath}.address-${ifname}-${cidr.replace("/", "_")}`;
 }
 
 interface CommandResult {
@@ -83,55 +72,44 @@ function advice(error: string): string {
 }
 
 /**
- * Adds `ip/prefixLen` to `ifname` unless it is there already, marking it as added by the bng
- * whose control socket is `socketPath`; see EnsuredAddress.
+ * Adds `ip/prefixLen` to `ifname` unless it is there already. An address already there is
+ * bng's to remove at exit only when `leftByBng` (a killed bng added it); see EnsuredAddress.
+ * `beforeAdding` runs just before the address is added, so bng can record that it is about to.
  */
-export function ensureAddress(ifname: string, ip: number, prefixLen: number, socketPath: string): EnsuredAddress {
+export function ensureAddress(ifname: string, ip: number, prefixLen: number, leftByBng: boolean, beforeAdding: () => void): EnsuredAddress {
   const address = ipToString(ip);
   const cidr = `${address}/${prefixLen}`;
-  const marker = addressMarkerPath(socketPath, ifname, cidr);
   const addCommand = `ip addr add ${cidr} dev ${ifname}`;
   const present = interfaceHas(ifname, address);
   if ("failure" in present) {
     throw new AddressError(`cannot add ${cidr} to ${ifname}: ${present.failure} — ${advice(present.failure)} run: ${addCommand}`);
   }
-  if (present.has && !existsSync(marker)) return { cidr, ifname, origin: "present", undo() {} };
-
-  let markFailure: string | undefined;
+  if (present.has && !leftByBng) return { cidr, ifname, origin: "present", undo() {} };
   if (!present.has) {
+    beforeAdding();
     const added = runIp(["addr", "add", cidr, "dev", ifname]);
     if (!added.ok) throw new AddressError(`cannot add ${cidr} to ${ifname}: ${added.error} — ${advice(added.error)} run: ${addCommand}`);
-    try {
-      mkdirSync(dirname(marker), { recursive: true });
-      writeFileSync(marker, `${cidr} on ${ifname}, added by bng (pid ${process.pid})\n`);
-    } catch (error) {
-      markFailure = (error as Error).message;
-    }
   }
-
   let undone = false;
   return {
     cidr,
     ifname,
     origin: present.has ? "adopted" : "added",
-    ...(markFailure === undefined ? {} : { markFailure }),
     undo() {
       if (undone) return;
-      const still = interfaceHas(ifname, address);
-      // Someone removed the address or the interface already: nothing of ours is left.
-      if ("failure" in still || !still.has) {
-        rmSync(marker, { force: true });
-        undone = true;
-        return;
-      }
-      const removed = runIp(["addr", "del", cidr, "dev", ifname]);
-      if (!removed.ok) {
-        throw new AddressError(
-          `cannot remove ${cidr} from ${ifname}: ${removed.error} — ${advice(removed.error)} run: ip addr del ${cidr} dev ${ifname}`,
-        );
-      }
-      rmSync(marker, { force: true });
+      removeAddress(ifname, cidr);
       undone = true;
     },
   };
+}
+
+/** Removes `cidr` from `ifname` if it is there; throws an AddressError naming the command to run when it cannot. */
+export function removeAddress(ifname: string, cidr: string): void {
+  const still = interfaceHas(ifname, cidr.split("/")[0]!);
+  // Someone removed the address or the interface already: nothing is left to remove.
+  if ("failure" in still || !still.has) return;
+  const removed = runIp(["addr", "del", cidr, "dev", ifname]);
+  if (!removed.ok) {
+    throw new AddressError(`cannot remove ${cidr} from ${ifname}: ${removed.error} — ${advice(removed.error)} run: ip addr del ${cidr} dev ${ifname}`);
+  }
 }

@@ -1,17 +1,19 @@
 // Everything `bng run` changes on the box, in one place (like Seesaw's single component that
 // touches the kernel's network configuration): the `real` addresses, receive coalescing, the
 // nftables table that drops the kernel's copy of VIP frames, the frame sender for ARP. Each
-// change is logged and undone at exit.
-import { ensureAddress, type EnsuredAddress } from "./address.ts";
+// change is recorded in the host-state file before it is made (host-state.ts), logged, and
+// undone at exit; what a killed bng left is undone at the next start.
+import { ensureAddress, removeAddress, type EnsuredAddress } from "./address.ts";
+import { openHostStateRecord, readLeftChanges, type HostChanges, type HostStateRecord } from "./host-state.ts";
 import { openFrameSender } from "../../ffi/frame-sender.ts";
-import { vipIngressFilter } from "./ingress-filter.ts";
+import { deleteFilterTable, vipIngressFilter } from "./ingress-filter.ts";
 import { interfaceIndex, interfaceIndexLookup, interfaceMac } from "../../ffi/interface.ts";
 import { formatMac } from "../dataplane/frame.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
-import { disableReceiveCoalescing, type CoalescingChange } from "./offload.ts";
+import { disableReceiveCoalescing, turnCoalescingOn, type CoalescingChange } from "./offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
-import type { Logger } from "../log/logger.ts";
+import type { LogFields, Logger } from "../log/logger.ts";
 
 /** The box as the daemon uses it; tests substitute an in-memory one. */
 export interface HostNetwork {
@@ -36,8 +38,11 @@ export interface HostSetup {
   readonly networks: readonly { readonly real: number; readonly prefixLength: number }[];
 }
 
-/** `socketPath`: bng's control socket, after which the addresses it adds are marked as its own. */
-export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: string): HostNetwork {
+/**
+ * Claims the interface, repairs what a killed bng left on it (its host-state file under
+ * `runDir`), then makes bng's changes, recording each in that file before it is made.
+ */
+export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string): HostNetwork {
   const { ifname } = plan;
   // Before anything changes: a second bng on the interface must not touch the first one's setup.
   const claim = claimInterface(ifname);
@@ -52,6 +57,21 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: str
     claim.release();
     throw error;
   }
+  const state = openState(runDir, ifname, logger);
+  const adoptable = state ? repairLeftChanges(state, plan, logger) : new Set<string>();
+  // Records a change before it is made; a record that cannot be written is said once and the change still made.
+  let stateFailure: string | undefined;
+  const note = (change: (changes: HostChanges) => void) => {
+    if (!state) return;
+    try {
+      state.record(change);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== stateFailure) logger.warn("host-state-failed", { path: state.path, error: message, effect: "if bng is killed, the next start cannot undo this change" });
+      stateFailure = message;
+    }
+  };
+  note((changes) => changes.addressesAdded.push(...adoptable));
   const addresses: EnsuredAddress[] = [];
   let coalescing: CoalescingChange | undefined;
   let sender: ReturnType<typeof openFrameSender> | undefined;
@@ -60,41 +80,57 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: str
   // Only a concern while the kernel gets VIP frames, i.e. when the ingress filter is unavailable.
   let forwarding: string | undefined;
   const close = () => {
-    sender?.close();
-    try {
-      filter.remove();
-    } catch (error) {
-      logger.error("vip-filter-remove-failed", { interface: ifname, error: (error as Error).message });
-    }
-    if (coalescing) {
+    let complete = true;
+    // Every undo is tried; one that fails is logged and leaves the record in place for the next start.
+    const attempt = (undo: () => void, onFailure: (message: string) => void) => {
       try {
-        const restored = coalescing.restore();
-        if (restored.length > 0) logger.info("offload-restored", { interface: ifname, features: restored.join(",") });
+        undo();
       } catch (error) {
-        logger.error("offload-restore-failed", { interface: ifname, error: (error as Error).message });
+        complete = false;
+        onFailure((error as Error).message);
       }
+    };
+    sender?.close();
+    attempt(
+      () => filter.remove(),
+      (message) => logger.error("vip-filter-remove-failed", { interface: ifname, error: message }),
+    );
+    const change = coalescing;
+    if (change) {
+      attempt(
+        () => {
+          const restored = change.restore();
+          if (restored.length > 0) logger.info("offload-restored", { interface: ifname, features: restored.join(",") });
+        },
+        (message) => logger.error("offload-restore-failed", { interface: ifname, error: message }),
+      );
     }
     for (const address of addresses.reverse()) {
-      try {
-        address.undo();
-        if (address.origin !== "present") logger.info("address-removed", { interface: ifname, address: address.cidr });
-      } catch (error) {
-        logger.error("address-remove-failed", { interface: ifname, address: address.cidr, error: (error as Error).message });
-      }
+      attempt(
+        () => {
+          address.undo();
+          if (address.origin !== "present") logger.info("address-removed", { interface: ifname, address: address.cidr });
+        },
+        (message) => logger.error("address-remove-failed", { interface: ifname, address: address.cidr, error: message }),
+      );
+    }
+    if (complete && state) {
+      attempt(
+        () => state.remove(),
+        (message) => logger.error("host-state-remove-failed", { path: state.path, error: message }),
+      );
     }
     // Last: a successor may start only once everything above is undone.
     claim.release();
   };
   try {
     for (const { real, prefixLength } of plan.networks) {
-      const address = ensureAddress(ifname, real, prefixLength, socketPath);
+      const cidr = `${ipToString(real)}/${prefixLength}`;
+      const address = ensureAddress(ifname, real, prefixLength, adoptable.has(cidr), () => note((changes) => void (changes.addressesAdded.includes(cidr) || changes.addressesAdded.push(cidr))));
       addresses.push(address);
       logger.info(`address-${address.origin}`, { interface: ifname, address: address.cidr });
-      if (address.markFailure !== undefined) {
-        logger.warn("address-mark-failed", { interface: ifname, address: address.cidr, error: address.markFailure, effect: "a bng started after this one is killed leaves the address in place" });
-      }
     }
-    coalescing = disableReceiveCoalescing(ifname);
+    coalescing = disableReceiveCoalescing(ifname, (features) => note((changes) => changes.offloadTurnedOff.push(...features)));
     if (coalescing.turnedOff.length > 0) logger.info("offload-disabled", { interface: ifname, features: coalescing.turnedOff.join(",") });
     if (coalescing.stillOn.length > 0) {
       logger.warn("offload-still-on", { interface: ifname, features: coalescing.stillOn.join(","), effect: "coalesced frames longer than a slot are dropped" });
@@ -110,6 +146,7 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: str
   const stillPresent = () => currentIndex() === ifindex;
   const dropKernelCopies = (vips: readonly number[]) => {
     try {
+      if (!state?.changes.filterTable) note((changes) => (changes.filterTable = true));
       filter.apply(vips);
       filterFailure = undefined;
       logger.info("vip-filter", { interface: ifname, table: `netdev ${filter.table}`, vips: vips.map(ipToString).join(",") || "none" });
@@ -124,4 +161,53 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, socketPath: str
     }
   };
   return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), stillPresent, dropKernelCopies, close };
+}
+
+/** The record of this bng's changes, or undefined (said in the log) when the run directory cannot hold it. */
+function openState(runDir: string, ifname: string, logger: Logger): HostStateRecord | undefined {
+  try {
+    return openHostStateRecord(runDir, ifname);
+  } catch (error) {
+    logger.warn("host-state-unavailable", { directory: runDir, error: (error as Error).message, effect: "if bng is killed, the next start cannot undo its changes to the box" });
+    return undefined;
+  }
+}
+
+/**
+ * Undoes what a killed bng recorded in the state file: receive coalescing back on, its nftables
+ * table deleted, its addresses removed, but for those this start needs as well, which it takes
+ * over (returned). Each failure is logged and the rest goes on.
+ */
+function repairLeftChanges(state: HostStateRecord, plan: HostSetup, logger: Logger): Set<string> {
+  const adoptable = new Set<string>();
+  let left;
+  try {
+    left = readLeftChanges(state.path);
+  } catch (error) {
+    logger.error("host-state-unreadable", { path: state.path, error: (error as Error).message });
+    return adoptable;
+  }
+  if (left === undefined) return adoptable;
+  const { ifname } = plan;
+  const { changes } = left;
+  const needed = new Set(plan.networks.map(({ real, prefixLength }) => `${ipToString(real)}/${prefixLength}`));
+  const repaired: LogFields = { interface: ifname, pid: left.pid };
+  const attempt = (what: string, repair: () => void) => {
+    try {
+      repair();
+    } catch (error) {
+      logger.error("host-repair-failed", { interface: ifname, what, error: (error as Error).message });
+    }
+  };
+  if (changes.offloadTurnedOff.length > 0) attempt("offload", () => (repaired.offload_restored = turnCoalescingOn(ifname, changes.offloadTurnedOff).join(",")));
+  if (changes.filterTable) attempt("vip filter", () => (deleteFilterTable(ifname), (repaired.filter_table = "deleted")));
+  const removed: string[] = [];
+  for (const cidr of changes.addressesAdded) {
+    if (needed.has(cidr)) adoptable.add(cidr);
+    else attempt(`address ${cidr}`, () => (removeAddress(ifname, cidr), removed.push(cidr)));
+  }
+  if (removed.length > 0) repaired.addresses_removed = removed.join(",");
+  if (adoptable.size > 0) repaired.addresses_kept = [...adoptable].join(",");
+  logger.info("host-repaired", repaired);
+  return adoptable;
 }

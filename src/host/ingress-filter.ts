@@ -69,13 +69,19 @@ export function vipIngressFilter(ifname: string): VipIngressFilter {
     },
     remove() {
       if (!applied) return;
-      try {
-        // "table" first: deleting a table someone already removed is then not an error.
-        runNft(`table netdev ${table}\ndelete table netdev ${table}\n`);
-      } catch (error) {
-        throw new IngressFilterError(`${(error as Error).message}; run: nft delete table netdev ${table}`);
-      }
+      deleteFilterTable(ifname);
       applied = false;
     },
   };
+}
+
+/** Deletes bng's table for `ifname` if there is one (also a killed bng's); throws IngressFilterError naming the command to run. */
+export function deleteFilterTable(ifname: string): void {
+  const table = filterTableName(ifname);
+  try {
+    // "table" first: deleting a table someone already removed is then not an error.
+    runNft(`table netdev ${table}\ndelete table netdev ${table}\n`);
+  } catch (error) {
+    throw new IngressFilterError(`${(error as Error).message}; run: nft delete table netdev ${table}`);
+  }
 }

@@ -70,9 +70,13 @@ function keywordsOf(features: readonly string[]): string[] {
   return COALESCING_FEATURES.filter(([feature]) => features.includes(feature)).map(([, keyword]) => keyword);
 }
 
-/** Turns GRO, LRO and hardware GRO off on `ifname`; says what it changed and what it could not. */
-export function disableReceiveCoalescing(ifname: string): CoalescingChange {
+/**
+ * Turns GRO, LRO and hardware GRO off on `ifname`; says what it changed and what it could not.
+ * `beforeTurningOff` gets the features that are on just before they are turned off.
+ */
+export function disableReceiveCoalescing(ifname: string, beforeTurningOff: (features: readonly string[]) => void = () => {}): CoalescingChange {
   const wereOn = coalescingOn(readFeatures(ifname));
+  if (wereOn.length > 0) beforeTurningOff(wereOn);
   setFeatures(ifname, keywordsOf(wereOn), "off");
   const stillOn = coalescingOn(readFeatures(ifname));
   const turnedOff = wereOn.filter((feature) => !stillOn.includes(feature));
@@ -84,9 +88,17 @@ export function disableReceiveCoalescing(ifname: string): CoalescingChange {
     restore(): readonly string[] {
       if (restored) return [];
       restored = true;
-      setFeatures(ifname, keywordsOf(turnedOff), "on");
-      const nowOn = coalescingOn(readFeatures(ifname));
-      return turnedOff.filter((feature) => nowOn.includes(feature));
+      return turnCoalescingOn(ifname, turnedOff);
     },
   };
+}
+
+/**
+ * Turns `features` (names as `ethtool -k` prints them) back on, as restore() does; also what
+ * repairs the box after a bng that turned them off was killed. Returns those now on.
+ */
+export function turnCoalescingOn(ifname: string, features: readonly string[]): readonly string[] {
+  setFeatures(ifname, keywordsOf(features), "on");
+  const nowOn = coalescingOn(readFeatures(ifname));
+  return features.filter((feature) => nowOn.includes(feature));
 }

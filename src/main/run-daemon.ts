@@ -1,16 +1,19 @@
 // `bng run`: the composition root of the daemon. It wires the real effects into the control
 // plane (the host's network, the data-plane worker threads, FFI health probes, CLOCK_MONOTONIC),
 // owns the control socket, the signals and the pid file, and runs until stopped.
-import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { Daemon, StartError } from "../control/daemon.ts";
 import type { ControlReply, ControlRequest } from "../control/protocol.ts";
 import { startControlServer, type ControlServer } from "../control/socket-server.ts";
 import { createSystemProbes } from "../health/system-probes.ts";
-import { openHostNetwork } from "../host/host-network.ts";
+import { openHostNetwork, type HostNetwork } from "../host/host-network.ts";
+import { ensurePrivateDirectory, replacePrivateFile } from "../host/private-files.ts";
+import { runDirectory } from "../host/host-state.ts";
 import { createLogger } from "../log/logger.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
 import { adviseHugePages } from "../../ffi/memory.ts";
+import { installLastResort } from "./last-resort.ts";
 import { startWorkers } from "./workers.ts";
 
 const DATAPLANE_BATCH_SIZE = 64;
@@ -18,6 +21,10 @@ const DATAPLANE_BATCH_SIZE = 64;
 /** A diagnostic's first line (`file:line:column: error: message`), without the quoted source and caret: one log line each. */
 function firstLine(detail: string): string {
   return detail.split("\n", 1)[0] ?? detail;
+}
+
+function removePidFile(path: string): void {
+  if (existsSync(path)) unlinkSync(path);
 }
 
 export interface RunOptions {
@@ -36,15 +43,24 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   let stopSignal: NodeJS.Signals | undefined;
   const onStopSignal = (signal: NodeJS.Signals) => {
     stopSignal = signal;
-    if (daemon) void daemon.stop(`${signal} received`);
+    daemon?.stop(`${signal} received`).catch((error: unknown) => logger.error("stop-failed", { error: (error as Error).message }));
   };
   process.on("SIGTERM", onStopSignal);
   process.on("SIGINT", onStopSignal);
   process.on("SIGHUP", () => {
     if (!daemon) return logger.warn("reload-ignored", { reason: "SIGHUP while starting" });
-    void daemon.reload().then((reply) => {
-      if (!reply.ok) for (const detail of reply.errors ?? []) logger.warn("config-error", { error: firstLine(detail) });
-    });
+    daemon
+      .reload()
+      .then((reply) => {
+        if (!reply.ok) for (const detail of reply.errors ?? []) logger.warn("config-error", { error: firstLine(detail) });
+      })
+      .catch((error: unknown) => logger.error("reload-failed", { error: (error as Error).message, effect: "the running configuration stays" }));
+  });
+  // The box as bng changed it, for the last resort: undone before an exit on an error nothing caught.
+  let network: HostNetwork | undefined;
+  installLastResort(logger, () => {
+    network?.close();
+    if (options.pidFile) removePidFile(options.pidFile);
   });
   const handler = (request: ControlRequest): Promise<ControlReply> =>
     daemon ? daemon.handle(request) : Promise.resolve({ ok: false, error: "bng is still starting" });
@@ -57,7 +73,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   try {
     daemon = await Daemon.start(options.configPath, {
       logger,
-      openNetwork: (plan) => openHostNetwork(plan, logger, options.socketPath),
+      openNetwork: (plan) => (network = openHostNetwork(plan, logger, runDirectory())),
       now: monotonicMs,
       probes: createSystemProbes(),
       startDataplane: ({ plan, config, table, shared, onFailure }) => {
@@ -79,14 +95,21 @@ export async function runDaemon(options: RunOptions): Promise<number> {
   }
   const running = daemon;
   if (options.pidFile) {
-    mkdirSync(dirname(options.pidFile), { recursive: true });
-    writeFileSync(options.pidFile, `${process.pid}\n`);
+    try {
+      ensurePrivateDirectory(dirname(options.pidFile));
+      replacePrivateFile(options.pidFile, `${process.pid}\n`);
+    } catch (error) {
+      logger.error("pid-file-failed", { path: options.pidFile, error: (error as Error).message });
+      await running.stop("the pid file cannot be written");
+      await controlServer.close();
+      return 1;
+    }
   }
   if (stopSignal) void running.stop(`${stopSignal} received while starting`);
   else logger.info("ready", { socket: options.socketPath });
   await running.stopped;
   await controlServer.close();
-  if (options.pidFile && existsSync(options.pidFile)) unlinkSync(options.pidFile);
+  if (options.pidFile) removePidFile(options.pidFile);
   // A failure exits non-zero so that a supervisor (systemd's Restart=on-failure) restarts bng.
   return running.failed ? 1 : 0;
 }

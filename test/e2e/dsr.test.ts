@@ -2,7 +2,7 @@
 // Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { addressMarkerPath } from "../../src/host/address.ts";
+import { hostStatePath, namespaceId } from "../../src/host/host-state.ts";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
 import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG_PATH, withThirdTarget } from "./bng.ts";
@@ -248,8 +248,8 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
   }, 30_000);
 
   test("SIGTERM stops bng within a second with exit code 0; the real address a SIGKILLed bng left is adopted by its successor and removed", async () => {
-    // The killed bng could not remove the address it had added; its successor on the same
-    // socket finds the address with the killed one's marker, takes it over and removes it.
+    // The killed bng could not remove the address it had added; its successor finds it in the
+    // killed one's host-state file, takes it over and removes it.
     expect(bng.process.stderr).toMatch(/address-adopted interface=eth0 address=172\.16\.1\.252\/24/);
     const { exitCode, ms } = await bng.stop();
     console.log(`SIGTERM to exit: ${ms} ms`);
@@ -259,7 +259,8 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
     expect(bng.process.stderr).toMatch(/address-removed interface=eth0 address=172\.16\.1\.252\/24/);
     const addresses = await lab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
     expect(addresses.stdout).not.toContain("172.16.1.252/24");
-    expect(existsSync(addressMarkerPath(`${scratch.dir}/bng.sock`, "eth0", "172.16.1.252/24"))).toBe(false);
+    const namespace = namespaceId((await lab.bngExec(["readlink", "/proc/self/ns/net"])).stdout);
+    expect(existsSync(hostStatePath("/run/bng", namespace, "eth0"))).toBe(false);
   }, 10_000);
 });
 

@@ -24,7 +24,7 @@ interface RunnerTarget {
 interface RunnerSpec {
   real: string;
   targets: RunnerTarget[];
-  ensure?: { ifname: string; prefixLen: number; socket: string };
+  ensure?: { ifname: string; prefixLen: number };
 }
 
 const spec = JSON.parse(process.argv[2] ?? "") as RunnerSpec;
@@ -36,7 +36,7 @@ const real = ipFromText(spec.real);
 let address: EnsuredAddress | undefined;
 if (spec.ensure) {
   try {
-    address = ensureAddress(spec.ensure.ifname, real, spec.ensure.prefixLen, spec.ensure.socket);
+    address = ensureAddress(spec.ensure.ifname, real, spec.ensure.prefixLen, false, () => {});
     print({ type: "address", origin: address.origin, cidr: address.cidr });
   } catch (error) {
     if (!(error instanceof AddressError)) throw error;

@@ -2,10 +2,6 @@
 // another, joined by veth. Intervals 1 s, timeouts 3 s, so "down after T" means after 2-3 s
 // from the change (the last success was at most I before it), checked with 1 s of slack.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { addressMarkerPath } from "../../src/host/address.ts";
 import { type LineProcess, run } from "../fixtures/process.ts";
 import { NamespacePair } from "./netns.ts";
 
@@ -31,10 +27,7 @@ while True:
 `;
 
 const namespaces = new NamespacePair();
-/** Where the runners' address markers go: one "socket" path per pretended bng. */
-const markers = mkdtempSync(join(tmpdir(), "bng-health-"));
-const FIRST_SOCKET = join(markers, "first.sock");
-const ensureOn = (ifname: string, socket: string) => ({ ifname, prefixLen: 24, socket });
+const ensureOn = (ifname: string) => ({ ifname, prefixLen: 24 });
 const addressOfChecker = () => run(["ip", "-n", namespaces.checker, "-4", "addr", "show", "dev", "vcheck"]);
 let runner: LineProcess;
 let listener: LineProcess | undefined;
@@ -88,7 +81,7 @@ async function setUpLab(): Promise<void> {
   await startListener();
   const spec = {
     real: REAL,
-    ensure: ensureOn("vcheck", FIRST_SOCKET),
+    ensure: ensureOn("vcheck"),
     targets: [
       { id: 1, ipaddr: TARGET, port: PORT, tcpopen: [PORT, I, T] },
       { id: 2, ipaddr: TARGET, port: PORT, ping: [I, T] },
@@ -100,7 +93,6 @@ async function setUpLab(): Promise<void> {
 
 afterAll(async () => {
   await namespaces.destroy();
-  rmSync(markers, { recursive: true, force: true });
   expect(run(["ip", "netns", "list"])).not.toContain(namespaces.checker);
 });
 
@@ -108,7 +100,6 @@ describe("in network namespaces", () => {
   test("the real address was added to the checker's interface", () => {
     expect(JSON.parse(runner.lines[0]!)).toEqual({ type: "address", origin: "added", cidr: `${REAL}/24` });
     expect(addressOfChecker()).toContain(`${REAL}/24`);
-    expect(existsSync(addressMarkerPath(FIRST_SOCKET, "vcheck", `${REAL}/24`))).toBe(true);
   });
 
   test(
@@ -190,9 +181,9 @@ describe("in network namespaces", () => {
   );
 
   test(
-    "the real address: a second bng (another socket) finding it present leaves it; the one that added it removes it and its marker on exit",
+    "the real address: a second bng finding it present leaves it; the one that added it removes it on exit",
     async () => {
-      const second = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("vcheck", join(markers, "second.sock")), targets: [] }));
+      const second = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("vcheck"), targets: [] }));
       await second.waitFor((line) => line.includes('"type":"ready"'), 10_000);
       expect(JSON.parse(second.lines[0]!)).toEqual({ type: "address", origin: "present", cidr: `${REAL}/24` });
       await second.stop();
@@ -200,47 +191,14 @@ describe("in network namespaces", () => {
       await runner.stop();
       expect(runner.lines.at(-1)).toBe('{"type":"stopped"}');
       expect(addressOfChecker()).not.toContain(REAL);
-      expect(existsSync(addressMarkerPath(FIRST_SOCKET, "vcheck", `${REAL}/24`))).toBe(false);
     },
     20_000,
   );
 
   test(
-    "the real address of a killed bng: the next one on its socket adopts it and removes it on exit; an unmarked address stays",
-    async () => {
-      const socket = join(markers, "killed.sock");
-      const spec = JSON.stringify({ real: REAL, ensure: ensureOn("vcheck", socket), targets: [] });
-      const killed = namespaces.bun(namespaces.checker, RUNNER, spec);
-      await killed.waitFor((line) => line.includes('"type":"ready"'), 10_000);
-      expect(JSON.parse(killed.lines[0]!)).toMatchObject({ origin: "added" });
-      killed.process.kill("SIGKILL");
-      await killed.exited;
-      expect(killed.process.signalCode).toBe("SIGKILL");
-      expect(addressOfChecker()).toContain(`${REAL}/24`);
-
-      const next = namespaces.bun(namespaces.checker, RUNNER, spec);
-      await next.waitFor((line) => line.includes('"type":"ready"'), 10_000);
-      expect(JSON.parse(next.lines[0]!)).toEqual({ type: "address", origin: "adopted", cidr: `${REAL}/24` });
-      await next.stop();
-      expect(addressOfChecker()).not.toContain(REAL);
-      expect(existsSync(addressMarkerPath(socket, "vcheck", `${REAL}/24`))).toBe(false);
-
-      // The operator's own address (no marker) is never taken over, whatever the socket.
-      run(["ip", "-n", namespaces.checker, "addr", "add", `${REAL}/24`, "dev", "vcheck"]);
-      const onTheOperators = namespaces.bun(namespaces.checker, RUNNER, spec);
-      await onTheOperators.waitFor((line) => line.includes('"type":"ready"'), 10_000);
-      expect(JSON.parse(onTheOperators.lines[0]!)).toMatchObject({ origin: "present" });
-      await onTheOperators.stop();
-      expect(addressOfChecker()).toContain(`${REAL}/24`);
-      run(["ip", "-n", namespaces.checker, "addr", "del", `${REAL}/24`, "dev", "vcheck"]);
-    },
-    30_000,
-  );
-
-  test(
     "a failure to add the real address names the command to run",
     async () => {
-      const failing = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("bnghnosuch0", FIRST_SOCKET), targets: [] }));
+      const failing = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("bnghnosuch0"), targets: [] }));
       expect(await failing.exited).toBe(2);
       expect(JSON.parse(failing.lines[0]!)).toEqual({
         type: "address-error",
