@@ -10,7 +10,8 @@
 // bytes in hex for the first few); {"kind":"advert",...} per advert sent; {"kind":"transition",...}
 // per state change; {"kind":"stopped",...} with the result counts at the end. Times are
 // wall-clock ms (Date.now()), comparable with the other processes of the test.
-import { openFrameSender, openPacketIO } from "../../ffi/af-packet.ts";
+import { openFrameSender } from "../../ffi/frame-sender.ts";
+import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
 import { ipToString } from "../../src/config/model.ts";
 import {
@@ -31,7 +32,7 @@ const realAddress = ip(realText);
 const router = createVrrpRouter({ vrid: Number(vridText), intervalS: 1, realAddress, addresses: vipsText.split(",").map(ip) });
 const machine = new VrrpMachine({ priority: Number(priorityText), intervalS: 1, preempt: true, realAddress, syncPeer: false });
 
-const io = openPacketIO({ ifname, receiveTimeoutMs: 10 });
+const io = openPacketIO("mmsg", { ifname, receiveTimeoutMs: 10 });
 const sender = openFrameSender(ifname);
 const frame = new Uint8Array(MAX_ADVERT_FRAME_LEN);
 const fields = createAdvertFields();
