@@ -14,6 +14,7 @@ import {
   prefixLength,
   vipNetwork,
   type Config,
+  type InterfaceDef,
   type NetworkDef,
   type ServerDef,
   type SourcePos,
@@ -28,18 +29,28 @@ function hostRange(network: NetworkDef): string {
 
 const NOT_YET = "NAT/routing mode is not supported yet; this config parses but `bng run` will refuse it";
 
+type NumberedDef = InterfaceDef | NetworkDef | ServerDef | TargetDef;
+
 class Checker {
   private readonly config: Config;
+  /** Each kind's objects by id (the parser keeps one object per id), so no check is quadratic. */
+  private readonly byId: Record<ObjectKind, Map<number, NumberedDef>>;
+  /** The first server that lists each target, in `targets` or `backup`. */
+  private readonly serverOfTarget = new Map<number, ServerDef>();
 
   constructor(
     private readonly parsed: ParsedFile,
     private readonly sink: DiagnosticSink,
   ) {
     this.config = parsed.config;
+    const index = (defs: NumberedDef[]) => new Map(defs.flatMap((def) => (def.id === undefined ? [] : [[def.id, def] as const])));
+    this.byId = { interface: index(this.config.interfaces), network: index(this.config.networks), server: index(this.config.servers), target: index(this.config.targets) };
+    for (const server of this.config.servers) {
+      for (const id of [...server.targets, ...server.backup]) if (!this.serverOfTarget.has(id)) this.serverOfTarget.set(id, server);
+    }
   }
 
   run(): void {
-    this.checkUniqueIds();
     this.checkInterfaceRefs();
     this.checkNetworkAddresses();
     this.checkServers();
@@ -63,41 +74,7 @@ class Checker {
   }
 
   private isDefined(kind: ObjectKind, id: number): boolean {
-    if (this.parsed.brokenIds[kind].has(id) || this.parsed.unreadableIds.has(kind)) return true;
-    switch (kind) {
-      case "interface":
-        return this.config.interfaces.some((def) => def.id === id);
-      case "network":
-        return this.config.networks.some((def) => def.id === id);
-      case "server":
-        return this.config.servers.some((def) => def.id === id);
-      case "target":
-        return this.config.targets.some((def) => def.id === id);
-    }
-  }
-
-  private checkUniqueIds(): void {
-    const groups: [ObjectKind, { id: number | undefined; pos: SourcePos }[]][] = [
-      ["interface", this.config.interfaces],
-      ["network", this.config.networks],
-      ["server", this.config.servers],
-      ["target", this.config.targets],
-    ];
-    for (const [kind, defs] of groups) {
-      const first = new Map<number, SourcePos>();
-      for (const def of defs) {
-        if (def.id === undefined) continue;
-        const earlier = first.get(def.id);
-        if (earlier) this.sink.error(def.pos.line, def.pos.column, `duplicate ${kind} ${def.id}: already defined on line ${earlier.line}; expected each id once`);
-        else first.set(def.id, def.pos);
-      }
-    }
-    const names = new Map<string, SourcePos>();
-    for (const def of this.config.interfaces) {
-      const earlier = names.get(def.name);
-      if (earlier) this.sink.error(def.pos.line, def.pos.column, `interface ${def.name} is declared twice (first on line ${earlier.line})`);
-      else names.set(def.name, def.pos);
-    }
+    return this.parsed.brokenIds[kind].has(id) || this.parsed.unreadableIds.has(kind) || this.byId[kind].has(id);
   }
 
   private checkInterfaceRefs(): void {
@@ -217,7 +194,7 @@ class Checker {
           this.at(at, target.pos, `target ${target.id} address ${ip} is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected the target's own address, ${hostRange(network)}`);
         }
       }
-      const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
+      const server = this.serverOfTarget.get(target.id);
       // With no network at all, the VIP's error already says so.
       if (!target.dsr || !server || !networksComplete || this.config.networks.length === 0) continue;
       if (this.config.networks.some((network) => networkContains(network, target.ipaddr))) continue;
@@ -271,7 +248,7 @@ class Checker {
     server[list].forEach((id, index) => {
       const column = location?.itemColumns[index];
       const where = location && column !== undefined ? { line: location.line, column } : location;
-      const target = this.config.targets.find((def) => def.id === id);
+      const target = this.byId.target.get(id) as TargetDef | undefined;
       if (!target) {
         if (!this.isDefined("target", id)) this.at(where, server.pos, `server ${server.id} lists target ${id}, which is not defined: expected a \`target ${id} { ... }\` block`);
         return;
@@ -293,23 +270,22 @@ class Checker {
   }
 
   private applyLifecycle(): void {
-    for (const op of this.parsed.lifecycle) {
-      op.ids.forEach((id, index) => {
-        const defs = this.objects(op.kind).filter((def) => def.id === id);
-        const where = { line: op.location.line, column: op.location.itemColumns[index] ?? op.location.column };
-        if (defs.length === 0 && !this.isDefined(op.kind, id)) {
-          this.sink.error(where.line, where.column, `\`${op.verb} ${op.kind} ${id}\`: no ${op.kind} ${id} is defined; expected a \`${op.kind} ${id} { ... }\` block`);
+    for (const state of this.parsed.lifecycle.values()) {
+      const def = this.byId[state.kind].get(state.id);
+      if (def === undefined) {
+        if (!this.isDefined(state.kind, state.id)) {
+          const { kind, id } = state;
+          this.sink.error(state.firstAt.line, state.firstAt.column, `\`${state.firstVerb} ${kind} ${id}\`: no ${kind} ${id} is defined; expected a \`${kind} ${id} { ... }\` block`);
         }
-        for (const def of defs) {
-          if (op.verb === "register" || op.verb === "unregister") def.registered = op.verb === "register";
-          else def.enabled = op.verb === "enable";
-        }
-      });
+        continue;
+      }
+      if (state.registered !== undefined) def.registered = state.registered;
+      if (state.enabled !== undefined) def.enabled = state.enabled;
     }
     // In a file that does not load, a missing `register` is more likely a broken statement.
     if (this.sink.errors.length > 0) return;
     for (const kind of ["interface", "network", "server", "target"] as const) {
-      for (const def of this.objects(kind)) {
+      for (const def of this.byId[kind].values()) {
         if (def.enabled && !def.registered) {
           this.sink.warning(def.pos.line, def.pos.column, `${kind} ${def.id} is enabled but not registered, so it stays inactive: expected \`register ${kind} ${def.id}\``);
         }
@@ -317,18 +293,6 @@ class Checker {
     }
   }
 
-  private objects(kind: ObjectKind): { id: number | undefined; registered: boolean; enabled: boolean; pos: SourcePos }[] {
-    switch (kind) {
-      case "interface":
-        return this.config.interfaces;
-      case "network":
-        return this.config.networks;
-      case "server":
-        return this.config.servers;
-      case "target":
-        return this.config.targets;
-    }
-  }
 
   /** An enabled server whose VIP's network, or that network's interface, does not take part: `bng run` refuses the file. */
   private warnAboutUnusableNetworks(): void {
@@ -366,7 +330,7 @@ class Checker {
     }
     for (const target of this.config.targets) {
       // An unused NAT target harms nothing; one a server balances to would need NAT.
-      const server = this.config.servers.find((def) => def.targets.includes(target.id) || def.backup.includes(target.id));
+      const server = this.serverOfTarget.get(target.id);
       if (target.dsr || !server) continue;
       this.sink.warning(target.pos.line, target.pos.column, `target ${target.id} of server ${server.id} has no \`dsr enable\`, so it is a NAT target: ${NOT_YET}`);
     }

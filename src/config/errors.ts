@@ -13,20 +13,44 @@ export interface Diagnostic {
   message: string;
 }
 
-/** Collects diagnostics in the order they are found. */
+/**
+ * Diagnostics of each severity kept per file. A file of garbage can hold millions of errors;
+ * nobody reads past the first screens, and each one costs memory, so the rest are counted.
+ */
+export const MAX_DIAGNOSTICS = 1000;
+
+/** Collects diagnostics in the order they are found, up to MAX_DIAGNOSTICS of each severity. */
 export class DiagnosticSink {
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
+  /** Diagnostics found beyond MAX_DIAGNOSTICS, not kept. */
+  readonly unreported = { error: 0, warning: 0 };
 
   constructor(readonly file: string) {}
 
   error(line: number, column: number, message: string): void {
-    this.errors.push({ severity: "error", file: this.file, line, column, message });
+    this.add(this.errors, { severity: "error", file: this.file, line, column, message });
   }
 
   warning(line: number, column: number, message: string): void {
-    this.warnings.push({ severity: "warning", file: this.file, line, column, message });
+    this.add(this.warnings, { severity: "warning", file: this.file, line, column, message });
   }
+
+  private add(list: Diagnostic[], diagnostic: Diagnostic): void {
+    if (list.length < MAX_DIAGNOSTICS) list.push(diagnostic);
+    else this.unreported[diagnostic.severity]++;
+  }
+}
+
+/** Longest source line formatDiagnostic shows whole. */
+const MAX_SHOWN_LINE = 160;
+
+/** The last source text formatDiagnostic split into lines: a file's diagnostics are formatted one after another. */
+let linesOf: { text: string; lines: string[] } | undefined;
+
+function lineOfSource(text: string, line: number): string | undefined {
+  if (linesOf?.text !== text) linesOf = { text, lines: text.split("\n") };
+  return linesOf.lines[line - 1];
 }
 
 /**
@@ -36,13 +60,17 @@ export class DiagnosticSink {
 export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined): string {
   if (d.line <= 0) return `${d.file}: ${d.severity}: ${d.message}`;
   const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
-  const rawLine = sourceText?.split("\n")[d.line - 1];
+  const rawLine = sourceText === undefined ? undefined : lineOfSource(sourceText, d.line);
   if (rawLine === undefined) return head;
+  // A line of megabytes is shown as the stretch around the column.
+  const from = rawLine.length > MAX_SHOWN_LINE ? Math.max(0, d.column - 1 - MAX_SHOWN_LINE / 2) : 0;
+  const shown = rawLine.slice(from, from + MAX_SHOWN_LINE);
+  const cut = { before: from > 0 ? "..." : "", after: from + MAX_SHOWN_LINE < rawLine.length ? "..." : "" };
   // Control characters become `?`, one for one, so the caret still lines up.
-  const sourceLine = rawLine.replace(/\r$/, "").replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, "?");
-  const before = sourceLine.slice(0, Math.max(0, d.column - 1));
+  const sourceLine = shown.replace(/\r$/, "").replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, "?");
+  const before = cut.before + sourceLine.slice(0, Math.max(0, d.column - 1 - from));
   const padding = before.replace(/[^\t]/g, " ");
-  return `${head}\n${sourceLine}\n${padding}^`;
+  return `${head}\n${cut.before}${sourceLine}${cut.after}\n${padding}^`;
 }
 
 /**
@@ -50,8 +78,9 @@ export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined):
  * cannot garble the terminal, and long runs cut so one message stays one line.
  */
 export function excerpt(text: string): string {
-  const visible = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-  return visible.length > 40 ? `${visible.slice(0, 40)}...` : visible;
+  // Cut first: the text may be a ten-megabyte token.
+  const visible = text.slice(0, 41).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return visible.length > 40 || text.length > 41 ? `${visible.slice(0, 40)}...` : visible;
 }
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions (`tagrets`). */
@@ -81,6 +110,8 @@ export function closestMatch(found: string, candidates: readonly string[]): stri
   let best: string | undefined;
   let bestDistance = limit + 1;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: a long word costs nothing here.
+    if (Math.abs(candidate.length - lower.length) >= bestDistance) continue;
     const distance = editDistance(lower, candidate);
     if (distance < bestDistance) {
       best = candidate;

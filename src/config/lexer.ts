@@ -21,6 +21,8 @@ export interface Token {
   text: string;
   line: number;
   column: number;
+  /** Characters the token spans in the source (a string's quotes and escapes included). */
+  width: number;
   /** True when no other token precedes it on its line: statements start there. */
   firstOnLine: boolean;
 }
@@ -38,68 +40,90 @@ function classify(text: string): TokenKind {
 }
 
 /**
- * Splits the source into tokens. Reports an unterminated string (a string must close on its
- * own line) and keeps going, so later errors are still found.
+ * Reads tokens one at a time, so a huge file never becomes a huge array: the parser keeps
+ * only the token it looks at and one ahead. Reports an unterminated string (a string must
+ * close on its own line) and keeps going, so later errors are still found.
  */
-export function tokenize(source: string, sink: DiagnosticSink): Token[] {
-  const tokens: Token[] = [];
-  let line = 1;
-  let lineStart = 0;
-  let lastTokenLine = 0;
-  let i = 0;
-  const push = (kind: TokenKind, text: string, start: number): void => {
-    tokens.push({ kind, text, line, column: start - lineStart + 1, firstOnLine: lastTokenLine !== line });
-    lastTokenLine = line;
-  };
-  while (i < source.length) {
-    const ch = source[i]!;
-    if (ch === "\n") {
-      i++;
-      line++;
-      lineStart = i;
-    } else if (isSpace(ch)) {
-      i++;
-    } else if (ch === "/" && source[i + 1] === "/") {
-      while (i < source.length && source[i] !== "\n") i++;
-    } else if (ch === "{" || ch === "}") {
-      push(ch, ch, i);
-      i++;
-    } else if (ch === '"') {
-      const start = i;
-      let text = "";
-      i++;
-      let closed = false;
-      while (i < source.length && source[i] !== "\n") {
-        const c = source[i]!;
-        if (c === '"') {
-          closed = true;
-          i++;
-          break;
+export class Lexer {
+  private i = 0;
+  private line = 1;
+  private lineStart = 0;
+  private lastTokenLine = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly sink: DiagnosticSink,
+  ) {}
+
+  next(): Token | undefined {
+    const source = this.source;
+    while (this.i < source.length) {
+      const ch = source[this.i]!;
+      if (ch === "\n") {
+        this.i++;
+        this.line++;
+        this.lineStart = this.i;
+      } else if (isSpace(ch)) {
+        this.i++;
+      } else if (ch === "/" && source[this.i + 1] === "/") {
+        const end = source.indexOf("\n", this.i);
+        this.i = end < 0 ? source.length : end;
+      } else if (ch === "{" || ch === "}") {
+        this.i++;
+        return this.token(ch, ch, this.i - 1);
+      } else if (ch === '"') {
+        return this.string();
+      } else {
+        const start = this.i;
+        while (this.i < source.length) {
+          const c = source[this.i]!;
+          if (isSpace(c) || c === "{" || c === "}" || c === '"' || (c === "/" && source[this.i + 1] === "/")) break;
+          this.i++;
         }
-        // Backslash escapes only the quote and itself, so Windows-style paths mostly survive.
-        if (c === "\\" && (source[i + 1] === '"' || source[i + 1] === "\\")) {
-          text += source[i + 1];
-          i += 2;
-        } else {
-          text += c;
-          i++;
-        }
+        const text = source.slice(start, this.i);
+        return this.token(classify(text), text, start);
       }
-      if (!closed) {
-        sink.error(line, start - lineStart + 1, `unterminated string: expected a closing \`"\` before the end of the line`);
-      }
-      push("string", text, start);
-    } else {
-      const start = i;
-      while (i < source.length) {
-        const c = source[i]!;
-        if (isSpace(c) || c === "{" || c === "}" || c === '"' || (c === "/" && source[i + 1] === "/")) break;
-        i++;
-      }
-      const text = source.slice(start, i);
-      push(classify(text), text, start);
     }
+    return undefined;
   }
+
+  private token(kind: TokenKind, text: string, start: number): Token {
+    const token = { kind, text, line: this.line, column: start - this.lineStart + 1, width: this.i - start, firstOnLine: this.lastTokenLine !== this.line };
+    this.lastTokenLine = this.line;
+    return token;
+  }
+
+  private string(): Token {
+    const source = this.source;
+    const start = this.i++;
+    const parts: string[] = [];
+    let from = this.i;
+    let closed = false;
+    while (this.i < source.length && source[this.i] !== "\n") {
+      const c = source[this.i]!;
+      if (c === '"') {
+        closed = true;
+        break;
+      }
+      // Backslash escapes only the quote and itself, so Windows-style paths mostly survive.
+      if (c === "\\" && (source[this.i + 1] === '"' || source[this.i + 1] === "\\")) {
+        parts.push(source.slice(from, this.i));
+        from = ++this.i;
+      }
+      this.i++;
+    }
+    parts.push(source.slice(from, this.i));
+    if (closed) this.i++;
+    else this.sink.error(this.line, start - this.lineStart + 1, `unterminated string: expected a closing \`"\` before the end of the line`);
+    return this.token("string", parts.join(""), start);
+  }
+}
+
+/** Every token of the source at once (for tests and small inputs; the parser streams). */
+export function tokenize(source: string, sink: DiagnosticSink): Token[] {
+  const lexer = new Lexer(source, sink);
+  const tokens: Token[] = [];
+  for (let token = lexer.next(); token !== undefined; token = lexer.next()) tokens.push(token);
   return tokens;
 }
 
@@ -110,51 +134,4 @@ export function quoteIfNeeded(text: string): string {
 
 export function quote(text: string): string {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
-/** A dotted IPv4 address as an unsigned 32-bit integer, or why it is not one. */
-export function parseDottedAddress(text: string): { ok: true; value: number } | { ok: false; reason: string } {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((part) => !/^[0-9]{1,3}$/.test(part))) {
-    return { ok: false, reason: "expected an IPv4 address: four numbers 0-255 separated by dots, e.g. 172.16.1.10" };
-  }
-  let value = 0;
-  for (const part of parts) {
-    const octet = Number(part);
-    if (octet > 255) return { ok: false, reason: `expected an IPv4 address, whose four numbers are 0-255 (${part} is not)` };
-    value = value * 256 + octet;
-  }
-  return { ok: true, value };
-}
-
-export interface ListItem {
-  value: number;
-  /** Offset of the item (or of the range it came from) inside the list's text. */
-  offset: number;
-}
-
-const MAX_LIST_LENGTH = 65536;
-
-/** `1,2,5-8` expanded to its numbers, or the first malformed item and where it is. */
-export function parseNumberList(text: string): { ok: true; items: ListItem[] } | { ok: false; offset: number; reason: string } {
-  const items: ListItem[] = [];
-  let offset = 0;
-  for (const part of text.split(",")) {
-    const range = /^([0-9]+)(?:-([0-9]+))?$/.exec(part);
-    if (!range) {
-      const reason =
-        part === ""
-          ? "empty list item: expected a number between the commas (lists are written without spaces, e.g. `1,2,5-8`)"
-          : `\`${part}\` is not a number or a range FROM-TO`;
-      return { ok: false, offset, reason };
-    }
-    const from = Number(range[1]);
-    const to = range[2] === undefined ? from : Number(range[2]);
-    if (to < from) return { ok: false, offset, reason: `range \`${part}\` runs backwards: expected FROM-TO with FROM <= TO` };
-    // A list names a few ids, not millions: cap what it may expand to.
-    if (items.length + (to - from) >= MAX_LIST_LENGTH) return { ok: false, offset, reason: `\`${part}\` makes the list too long: at most ${MAX_LIST_LENGTH} numbers` };
-    for (let value = from; value <= to; value++) items.push({ value, offset });
-    offset += part.length + 1;
-  }
-  return { ok: true, items };
 }

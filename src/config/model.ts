@@ -18,6 +18,9 @@ export type Protocol = "tcp" | "udp";
  */
 export const MAX_OBJECT_ID = 4095;
 
+/** Longest health-check interval or timeout: a day. Longer ones are config errors (and timers past 2^31 ms misfire). */
+export const MAX_CHECK_SECONDS = 86400;
+
 export const METHODS = ["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev"] as const;
 export type Method = (typeof METHODS)[number];
 

@@ -4,7 +4,7 @@
 // across objects are check.ts's.
 import * as v from "valibot";
 import { closestMatch, didYouMean, excerpt, type DiagnosticSink } from "./errors.ts";
-import { parseDottedAddress, parseNumberList, type Token } from "./lexer.ts";
+import { Lexer, type Token } from "./lexer.ts";
 import {
   DEFAULT_SETTINGS,
   MAX_OBJECT_ID,
@@ -18,6 +18,7 @@ import {
   type TargetDef,
 } from "./model.ts";
 import { BLOCK_PARAMS, BLOCK_SCHEMAS, InterfaceName, SETTINGS, issuesOf, type BlockKind, type ParamSpec, type ValueShape } from "./schema.ts";
+import { parseDottedAddress, parseNumberList, wholeNumber, type ListBounds } from "./values.ts";
 
 export const STATEMENTS = [
   "modules",
@@ -60,11 +61,19 @@ export interface BlockLocation {
   params: Map<string, ValueLocation[]>;
 }
 
-export interface LifecycleOp {
-  verb: LifecycleVerb;
+/**
+ * What the lifecycle statements say about one object once the file is read: each statement
+ * sets one flag, so the last one to touch a flag decides it (undefined: never touched). Kept
+ * per object rather than per statement, so a file of a million `enable` lines stays small.
+ */
+export interface LifecycleState {
   kind: ObjectKind;
-  ids: number[];
-  location: ValueLocation;
+  id: number;
+  registered: boolean | undefined;
+  enabled: boolean | undefined;
+  /** The first statement that named the object, for the error when it is never defined. */
+  firstVerb: LifecycleVerb;
+  firstAt: { line: number; column: number };
 }
 
 /** The parser's output: the model (lifecycle not yet applied) and where everything was written. */
@@ -77,11 +86,53 @@ export interface ParsedFile {
   unreadableIds: Set<ObjectKind>;
   /** Short-form interface names that were rejected: networks referring to them are not blamed. */
   brokenInterfaceNames: Set<string>;
-  lifecycle: LifecycleOp[];
+  /** Keyed `KIND ID`, in the order objects were first named. */
+  lifecycle: Map<string, LifecycleState>;
   settingLocations: Map<keyof Settings, ValueLocation>;
 }
 
 type ParamValue = number | number[] | string;
+
+type NumberedDef = InterfaceDef | NetworkDef | ServerDef | TargetDef;
+
+/**
+ * Statements read from one file. The largest real configuration (4095 objects of each kind,
+ * a lifecycle line for each) has about 50,000; beyond this, memory would grow with the file.
+ */
+export const MAX_STATEMENTS = 100_000;
+
+/** A repeatable parameter (`tcpopen`) at most this often per block: each one is a check to run. */
+export const MAX_REPEATS = 16;
+
+/** Module names per file: BalanceNG has about a dozen. */
+export const MAX_MODULES = 64;
+
+const ID_BOUNDS: ListBounds = { min: 1, max: MAX_OBJECT_ID, what: "an id" };
+
+/** The lexer's tokens with one token of lookahead beyond the current one: a file is never held as an array of tokens. */
+class TokenStream {
+  private readonly ahead: Token[] = [];
+  /** The last token read from the file, for errors at its end. */
+  last: Token | undefined;
+
+  constructor(private readonly lexer: Lexer) {}
+
+  peek(offset: 0 | 1 = 0): Token | undefined {
+    while (this.ahead.length <= offset) {
+      const token = this.lexer.next();
+      if (token === undefined) return undefined;
+      this.ahead.push(token);
+      this.last = token;
+    }
+    return this.ahead[offset];
+  }
+
+  advance(): Token | undefined {
+    const token = this.peek();
+    this.ahead.shift();
+    return token;
+  }
+}
 
 interface RawBlock {
   values: Record<string, ParamValue | ParamValue[]>;
@@ -103,12 +154,14 @@ function valueLocation(token: Token, itemColumns: number[] = []): ValueLocation 
 }
 
 class Parser {
-  private index = 0;
   private readonly config: Config;
   private readonly parsed: ParsedFile;
+  /** Where each id of each kind was defined, and each interface name declared. */
+  private readonly defined: Record<ObjectKind, Map<number, SourcePos>> = { interface: new Map(), network: new Map(), server: new Map(), target: new Map() };
+  private readonly interfaceNames = new Map<string, SourcePos>();
 
   constructor(
-    private readonly tokens: Token[],
+    private readonly tokens: TokenStream,
     private readonly sink: DiagnosticSink,
   ) {
     this.config = {
@@ -128,24 +181,71 @@ class Parser {
       brokenIds: { interface: new Set(), network: new Set(), server: new Set(), target: new Set() },
       unreadableIds: new Set(),
       brokenInterfaceNames: new Set(),
-      lifecycle: [],
+      lifecycle: new Map(),
       settingLocations: new Map(),
     };
   }
 
   parseFile(): ParsedFile {
+    let statements = 0;
     for (let token = this.peek(); token !== undefined; token = this.peek()) {
+      if (++statements > MAX_STATEMENTS) {
+        this.error(token, `more than ${MAX_STATEMENTS} statements: bng reads at most ${MAX_STATEMENTS}, and ignores the rest of the file`);
+        break;
+      }
       if (!this.parseStatement(token)) this.skipToNextStatement();
     }
     return this.parsed;
   }
 
+  /**
+   * Adds a defined object to the model unless its id, or an interface's name, is taken: the
+   * first definition counts, so the model holds at most MAX_OBJECT_ID objects of a kind.
+   */
+  private define(kind: ObjectKind, def: NumberedDef): boolean {
+    const earlier = def.id === undefined ? undefined : this.defined[kind].get(def.id);
+    if (earlier) {
+      this.sink.error(def.pos.line, def.pos.column, `duplicate ${kind} ${def.id}: already defined on line ${earlier.line}; expected each id once`);
+      return false;
+    }
+    if (kind === "interface") {
+      // Short forms have no id to bound them.
+      if (this.config.interfaces.length >= MAX_OBJECT_ID) {
+        this.sink.error(def.pos.line, def.pos.column, `more than ${MAX_OBJECT_ID} interfaces: expected at most ${MAX_OBJECT_ID}`);
+        return false;
+      }
+      const { name } = def as InterfaceDef;
+      const first = this.interfaceNames.get(name);
+      if (first) {
+        this.sink.error(def.pos.line, def.pos.column, `interface ${name} is declared twice (first on line ${first.line})`);
+        return false;
+      }
+      this.interfaceNames.set(name, def.pos);
+    }
+    if (def.id !== undefined) this.defined[kind].set(def.id, def.pos);
+    switch (kind) {
+      case "interface":
+        this.config.interfaces.push(def as InterfaceDef);
+        break;
+      case "network":
+        this.config.networks.push(def as NetworkDef);
+        break;
+      case "server":
+        this.config.servers.push(def as ServerDef);
+        break;
+      case "target":
+        this.config.targets.push(def as TargetDef);
+        break;
+    }
+    return true;
+  }
+
   private peek(): Token | undefined {
-    return this.tokens[this.index];
+    return this.tokens.peek();
   }
 
   private advance(): Token | undefined {
-    return this.tokens[this.index++];
+    return this.tokens.advance();
   }
 
   private pos(token: Token): SourcePos {
@@ -153,8 +253,8 @@ class Parser {
   }
 
   private error(token: Token | undefined, message: string): false {
-    const at = token ?? this.tokens[this.tokens.length - 1];
-    this.sink.error(at?.line ?? 1, at === undefined ? 1 : token === undefined ? at.column + at.text.length : at.column, message);
+    const at = token ?? this.tokens.last;
+    this.sink.error(at?.line ?? 1, at === undefined ? 1 : token === undefined ? at.column + at.width : at.column, message);
     return false;
   }
 
@@ -206,7 +306,8 @@ class Parser {
     // `sever 1 {` most likely defines server 1: references to it are not errors of their own.
     const next = this.peek();
     const kind = guess === undefined ? undefined : KIND_WORDS[guess];
-    if (kind !== undefined && next?.kind === "number") this.parsed.brokenIds[kind].add(Number(next.text));
+    const id = next?.kind === "number" ? wholeNumber(next.text) : undefined;
+    if (kind !== undefined && id !== undefined) this.parsed.brokenIds[kind].add(id);
     return this.error(keyword, `unknown keyword ${describe(keyword)}: expected a statement (${STATEMENTS.join(", ")})${didYouMean(keyword.text, STATEMENTS)}`);
   }
 
@@ -224,7 +325,11 @@ class Parser {
   private parseModules(keyword: Token, several: boolean): boolean {
     const token = this.argument(keyword, several ? "a list of module names" : "a module name");
     if (!token) return false;
-    const names = several ? token.text.split(",") : [token.text];
+    // At most one name past the bound is split off a long list.
+    const names = several ? token.text.split(",", MAX_MODULES + 1) : [token.text];
+    if (this.config.modules.length + names.length > MAX_MODULES) {
+      return this.error(token, `too many module names: a configuration names at most ${MAX_MODULES} (bng ignores them all)`);
+    }
     if (names.some((name) => !/^[A-Za-z0-9_-]+$/.test(name))) {
       return this.error(token, `bad module list ${describe(token)}: expected names separated by commas without spaces, e.g. arp,ping,hc,slb`);
     }
@@ -258,8 +363,7 @@ class Parser {
   }
 
   private parseInterface(keyword: Token): boolean {
-    const next = this.tokens[this.index + 1];
-    if (this.peek()?.kind === "number" && next?.kind === "{") return this.parseNumberedBlock(keyword, "interface");
+    if (this.peek()?.kind === "number" && this.tokens.peek(1)?.kind === "{") return this.parseNumberedBlock(keyword, "interface");
     const nameToken = this.argument(keyword, "an interface name (e.g. `interface eth0`) or `N {`");
     if (!nameToken) return false;
     const result = v.safeParse(InterfaceName, nameToken.text);
@@ -270,7 +374,7 @@ class Parser {
     }
     // The short form names an interface bng uses as it is: nothing to register or enable.
     const def: InterfaceDef = { id: undefined, name: result.output, access: undefined, registered: true, enabled: true, pos: this.pos(keyword) };
-    this.config.interfaces.push(def);
+    if (!this.define("interface", def)) return true;
     this.parsed.locations.set(def, { head: def.pos, params: new Map([["name", [valueLocation(nameToken)]]]) });
     return true;
   }
@@ -291,8 +395,8 @@ class Parser {
   private parseNumberedBlock(keyword: Token, kind: ObjectKind): boolean {
     const idToken = this.argument(keyword, `a ${kind} number`);
     if (!idToken) return false;
-    const id = idToken.kind === "number" ? Number(idToken.text) : NaN;
-    if (!(id >= 1 && id <= MAX_OBJECT_ID)) {
+    const id = idToken.kind === "number" ? wholeNumber(idToken.text) : undefined;
+    if (id === undefined || id < 1 || id > MAX_OBJECT_ID) {
       this.parsed.unreadableIds.add(kind);
       return this.error(idToken, `bad ${kind} id ${describe(idToken)}: expected a whole number 1-${MAX_OBJECT_ID}`);
     }
@@ -308,6 +412,7 @@ class Parser {
       this.parsed.brokenIds[kind].add(id);
       return true;
     }
+    if (!this.define(kind, def)) return true;
     this.parsed.locations.set(def, { head: pos, params: raw.locations });
     return true;
   }
@@ -319,7 +424,7 @@ class Parser {
     keyword: Token,
     title: string,
     pos: SourcePos,
-  ): InterfaceDef | NetworkDef | ServerDef | TargetDef | undefined {
+  ): NumberedDef | undefined {
     // Defined only: the lifecycle statements, applied after the whole file is read, do the rest.
     const lifecycle = { registered: false, enabled: false };
     switch (kind) {
@@ -327,7 +432,6 @@ class Parser {
         const block = this.validate(raw, "interface", title, keyword);
         if (!block) return undefined;
         const def: InterfaceDef = { id, name: block.name, access: block.access, ...lifecycle, pos };
-        this.config.interfaces.push(def);
         return def;
       }
       case "network": {
@@ -345,7 +449,6 @@ class Parser {
           ...lifecycle,
           pos,
         };
-        this.config.networks.push(def);
         return def;
       }
       case "server": {
@@ -365,7 +468,6 @@ class Parser {
           ...lifecycle,
           pos,
         };
-        this.config.servers.push(def);
         return def;
       }
       case "target": {
@@ -384,7 +486,6 @@ class Parser {
           ...lifecycle,
           pos,
         };
-        this.config.targets.push(def);
         return def;
       }
     }
@@ -481,6 +582,11 @@ class Parser {
       this.error(key, `duplicate parameter \`${key.text}\` (already set on line ${earlier[0]!.line}): expected it once per block`);
       return;
     }
+    if (earlier !== undefined && earlier.length >= MAX_REPEATS) {
+      raw.hadErrors = true;
+      this.error(key, `too many \`${key.text}\` in ${title}: expected at most ${MAX_REPEATS}`);
+      return;
+    }
     const converted = this.convert(token, spec.shape, `\`${key.text}\` in ${title}`);
     if (converted === undefined) {
       raw.hadErrors = true;
@@ -493,8 +599,9 @@ class Parser {
     raw.values[key.text] = spec.repeats ? [...((previous as ParamValue[] | undefined) ?? []), converted.value] : converted.value;
   }
 
-  private number(token: Token, context: string): number | undefined {
-    if (token.kind === "number") return Number(token.text);
+  /** A number's digits as written: its schema bounds them as text. */
+  private number(token: Token, context: string): string | undefined {
+    if (token.kind === "number") return token.text;
     this.error(token, `bad ${context}: expected a whole number, found ${describe(token)}`);
     return undefined;
   }
@@ -524,12 +631,19 @@ class Parser {
         }
         return { value: address.value, itemColumns: [] };
       }
-      case "list": {
+      case "tuple": {
+        if (token.kind !== "number" && token.kind !== "list") {
+          this.error(token, `bad ${context}: expected numbers separated by commas such as 80,3,10, found ${describe(token)}`);
+          return undefined;
+        }
+        return { value: token.text, itemColumns: [] };
+      }
+      case "ids": {
         if (token.kind !== "number" && token.kind !== "list") {
           this.error(token, `bad ${context}: expected a number or a list such as 1,2,5-8, found ${describe(token)}`);
           return undefined;
         }
-        const list = parseNumberList(token.text);
+        const list = parseNumberList(token.text, ID_BOUNDS);
         if (!list.ok) {
           this.sink.error(token.line, token.column + list.offset, `bad ${context}: ${list.reason}`);
           return undefined;
@@ -549,9 +663,18 @@ class Parser {
     }
     const listToken = this.argument(kindToken, `a list of ${kind} numbers`);
     if (!listToken) return false;
-    const converted = this.convert(listToken, "list", `\`${keyword.text} ${kindToken.text}\` list`);
+    const converted = this.convert(listToken, "ids", `\`${keyword.text} ${kindToken.text}\` list`);
     if (!converted) return true;
-    this.parsed.lifecycle.push({ verb, kind, ids: converted.value as number[], location: valueLocation(listToken, converted.itemColumns) });
+    (converted.value as number[]).forEach((id, index) => {
+      const key = `${kind} ${id}`;
+      let state = this.parsed.lifecycle.get(key);
+      if (state === undefined) {
+        state = { kind, id, registered: undefined, enabled: undefined, firstVerb: verb, firstAt: { line: listToken.line, column: converted.itemColumns[index] ?? listToken.column } };
+        this.parsed.lifecycle.set(key, state);
+      }
+      if (verb === "register" || verb === "unregister") state.registered = verb === "register";
+      else state.enabled = verb === "enable";
+    });
     return true;
   }
 }
@@ -559,11 +682,12 @@ class Parser {
 const SHAPE_NAMES: Record<ValueShape, string> = {
   address: "a dotted IPv4 address",
   number: "a number",
-  list: "a number or a list such as 1,2,5-8",
+  ids: "a number or a list such as 1,2,5-8",
+  tuple: "numbers separated by commas such as 80,3,10",
   word: "a word",
   text: "a name",
 };
 
-export function parseTokens(tokens: Token[], sink: DiagnosticSink): ParsedFile {
-  return new Parser(tokens, sink).parseFile();
+export function parseSource(source: string, sink: DiagnosticSink): ParsedFile {
+  return new Parser(new TokenStream(new Lexer(source, sink)), sink).parseFile();
 }

@@ -3,15 +3,17 @@
 // the defaults and produces the typed fields of the model.
 import * as v from "valibot";
 import { didYouMean, excerpt } from "./errors.ts";
-import { parseDottedAddress } from "./lexer.ts";
-import { DEFAULT_SESSION_TIMEOUT_S, MAX_OBJECT_ID, METHODS, ipToString, type Settings } from "./model.ts";
+import { DEFAULT_SESSION_TIMEOUT_S, MAX_CHECK_SECONDS, METHODS, ipToString, type Settings } from "./model.ts";
+import { isWholeNumberIn, parseDottedAddress, readTuple, wholeNumber } from "./values.ts";
 
 /**
  * How the parser turns a parameter's token into the value its schema receives:
- * address -> unsigned 32-bit number, number -> number, list -> number[] (a lone number is a
- * one-item list), word/text -> string (text is a name: a quoted string reads naturally there).
+ * address -> unsigned 32-bit number; number -> its digits as written (the schema bounds them
+ * as text, so a digit run of any length is an error quoting it); ids -> number[] of ids, each
+ * bounded before a range is expanded (a lone number is a one-item list); tuple -> the text of
+ * `80,3,10` as written; word/text -> string (text is a name: a quoted string reads naturally there).
  */
-export type ValueShape = "address" | "number" | "list" | "word" | "text";
+export type ValueShape = "address" | "number" | "ids" | "tuple" | "word" | "text";
 
 export interface ParamSpec {
   shape: ValueShape;
@@ -32,14 +34,14 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
     nat: { shape: "word" },
     interface: { shape: "word" },
   },
-  gateway: { ipaddr: { shape: "address" }, ping: { shape: "list" } },
+  gateway: { ipaddr: { shape: "address" }, ping: { shape: "tuple" } },
   server: {
     name: { shape: "text" },
     ipaddr: { shape: "address" },
     port: { shape: "number" },
     protocol: { shape: "word" },
-    targets: { shape: "list" },
-    backup: { shape: "list" },
+    targets: { shape: "ids" },
+    backup: { shape: "ids" },
     method: { shape: "word" },
     timeout: { shape: "number" },
     persistence: { shape: "word" },
@@ -49,8 +51,8 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
     ipaddr: { shape: "address" },
     port: { shape: "number" },
     protocol: { shape: "word" },
-    tcpopen: { shape: "list", repeats: true },
-    ping: { shape: "list" },
+    tcpopen: { shape: "tuple", repeats: true },
+    ping: { shape: "tuple" },
     dsr: { shape: "word" },
     weight: { shape: "number" },
   },
@@ -74,9 +76,14 @@ function oneOf<const TOptions extends readonly string[]>(options: TOptions) {
   );
 }
 
+/** Digits as written, bounded as text before they become a number. */
 function integer(min: number, max: number, what: string) {
   const message = expected(`${what} (a whole number ${min}-${max})`);
-  return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+  return v.pipe(
+    v.string(message),
+    v.check((digits) => isWholeNumberIn(digits, min, max), message),
+    v.transform((digits) => wholeNumber(digits)!),
+  );
 }
 
 const Port = integer(0, 65535, "a port number");
@@ -93,40 +100,60 @@ const Mask = v.pipe(
   v.check(isContiguousMask, (issue) => `mask ${ipToString(issue.input)} is not contiguous: expected ones followed by zeros, e.g. 255.255.255.0`),
 );
 
-const Id = integer(1, MAX_OBJECT_ID, "an id");
-
+// The parser hands over arrays of ids it has bounded (1-MAX_OBJECT_ID) before expanding ranges;
+// checking them item by item again would cost a schema run per id of every list.
 const IdList = v.pipe(
-  v.array(Id),
+  v.custom<number[]>(Array.isArray),
   v.check((ids) => new Set(ids).size === ids.length, (issue) => `list \`${shown(issue.input)}\` names an id twice: expected each id once`),
 );
 
-/** `INTERVAL,TIMEOUT` in seconds: a check every INTERVAL, down after TIMEOUT without success. */
-function intervalAndTimeout(first: 0 | 1) {
-  return [
-    v.check<number[], Message<v.CheckIssue<number[]>>>(
-      (numbers) => (numbers[first] ?? 0) >= 1,
-      (issue) => `bad interval in \`${shown(issue.input)}\`: expected an interval of at least 1 second`,
-    ),
-    v.check<number[], Message<v.CheckIssue<number[]>>>(
-      (numbers) => (numbers[first + 1] ?? 0) >= (numbers[first] ?? 0),
-      (issue) => `bad timeout in \`${shown(issue.input)}\`: expected a timeout at least as long as the interval`,
-    ),
-  ] as const;
+/**
+ * A comma tuple such as `80,3,10`, read from its text: `build` checks the numbers and returns
+ * the value, or the message of the first problem; every message quotes the text as written.
+ */
+function tuple<T>(names: string, example: string, build: (numbers: number[], text: string) => T | { problem: string }) {
+  const count = names.split(",").length;
+  return v.pipe(
+    v.string(),
+    v.rawTransform<string, T>(({ dataset, addIssue, NEVER }) => {
+      const text = dataset.value;
+      const numbers = readTuple(text, count);
+      const built = numbers === undefined ? { problem: `expected ${COUNTS[count]} numbers ${names}${count === 2 ? " (seconds)" : ""}, e.g. \`${example}\`, found \`${excerpt(text)}\`` } : build(numbers, text);
+      if (typeof built === "object" && built !== null && "problem" in built) {
+        addIssue({ message: built.problem });
+        return NEVER;
+      }
+      return built as T;
+    }),
+  );
 }
 
-const Ping = v.pipe(
-  v.array(v.number()),
-  v.length(2, expected("two numbers INTERVAL,TIMEOUT (seconds), e.g. `ping 3,8`")),
-  ...intervalAndTimeout(0),
-  v.transform(([intervalS, timeoutS]) => ({ intervalS: intervalS!, timeoutS: timeoutS! })),
-);
+const COUNTS: Record<number, string> = { 2: "two", 3: "three", 4: "four" };
 
-const TcpOpen = v.pipe(
-  v.array(v.number()),
-  v.length(3, expected("three numbers PORT,INTERVAL,TIMEOUT, e.g. `tcpopen 80,3,10`")),
-  v.check((numbers) => (numbers[0] ?? 0) <= 65535, expected("a port 0-65535 as the first number of PORT,INTERVAL,TIMEOUT")),
-  ...intervalAndTimeout(1),
-  v.transform(([port, intervalS, timeoutS]) => ({ port: port!, intervalS: intervalS!, timeoutS: timeoutS! })),
+/** Health checks run every INTERVAL and give up after TIMEOUT: from a second to a day, the timeout no shorter than the interval. */
+function intervalAndTimeout(intervalS: number, timeoutS: number, text: string): { problem: string } | undefined {
+  const quoted = `\`${excerpt(text)}\``;
+  if (!(intervalS >= 1 && intervalS <= MAX_CHECK_SECONDS)) {
+    return { problem: `bad interval in ${quoted}: expected an interval of 1-${MAX_CHECK_SECONDS} seconds (a second to a day)` };
+  }
+  if (timeoutS < intervalS) return { problem: `bad timeout in ${quoted}: expected a timeout at least as long as the interval` };
+  if (timeoutS > MAX_CHECK_SECONDS) return { problem: `bad timeout in ${quoted}: expected a timeout of at most ${MAX_CHECK_SECONDS} seconds (a day)` };
+  return undefined;
+}
+
+/** The port a check connects to, as the first number of its tuple: 0 would never answer. */
+function checkPort(port: number, names: string, text: string): { problem: string } | undefined {
+  if (port >= 1 && port <= 65535) return undefined;
+  return { problem: `expected a port 1-65535 as the first number of ${names}, found \`${excerpt(text)}\`` };
+}
+
+const Ping = tuple("INTERVAL,TIMEOUT", "ping 3,8", ([intervalS, timeoutS], text) => intervalAndTimeout(intervalS!, timeoutS!, text) ?? { intervalS: intervalS!, timeoutS: timeoutS! });
+
+const TcpOpen = tuple(
+  "PORT,INTERVAL,TIMEOUT",
+  "tcpopen 80,3,10",
+  ([port, intervalS, timeoutS], text) =>
+    checkPort(port!, "PORT,INTERVAL,TIMEOUT", text) ?? intervalAndTimeout(intervalS!, timeoutS!, text) ?? { port: port!, intervalS: intervalS!, timeoutS: timeoutS! },
 );
 
 const Name = v.string();
@@ -173,7 +200,7 @@ export const ServerBlock = v.object({
   targets: IdList,
   backup: v.optional(IdList, []),
   method: v.optional(oneOf(METHODS), "rr"),
-  timeout: v.optional(integer(1, 31536000, "an idle timeout in seconds"), DEFAULT_SESSION_TIMEOUT_S),
+  timeout: v.optional(integer(1, 31536000, "an idle timeout in seconds"), String(DEFAULT_SESSION_TIMEOUT_S)),
   persistence: v.optional(oneOf(["client", "clientport"] as const), "client"),
 });
 
@@ -181,12 +208,12 @@ export const TargetBlock = v.object({
   name: v.optional(Name),
   ipaddr: Address,
   // 0: the target takes the server's port unchanged (the only possibility in DSR).
-  port: v.optional(Port, 0),
+  port: v.optional(Port, "0"),
   protocol: v.optional(oneOf(["tcp", "udp"] as const), "tcp"),
   tcpopen: v.optional(v.array(TcpOpen), []),
   ping: v.optional(Ping),
   dsr: v.optional(oneOf(["enable", "disable"] as const), "disable"),
-  weight: v.optional(integer(1, 65535, "a weight"), 1),
+  weight: v.optional(integer(1, 65535, "a weight"), "1"),
 });
 
 export const BLOCK_SCHEMAS = {
@@ -201,7 +228,7 @@ export const LARGEST_MAGLEV_SIZE = 1048573;
 const MAGLEV_SIZE = expected(`a prime number below ${LARGEST_MAGLEV_SIZE + 1}, e.g. 65537`);
 
 function isPrime(n: number): boolean {
-  if (n < 2 || !Number.isInteger(n)) return false;
+  if (n < 2) return false;
   for (let divisor = 2; divisor * divisor <= n; divisor++) if (n % divisor === 0) return false;
   return true;
 }
@@ -226,7 +253,11 @@ export const SETTINGS: Record<string, SettingSpec> = {
     key: "maglevSize",
     shape: "number",
     // The bound comes first: trial division of a huge number would take forever.
-    schema: v.pipe(v.number(), v.maxValue(LARGEST_MAGLEV_SIZE, MAGLEV_SIZE), v.check(isPrime, MAGLEV_SIZE)),
+    schema: v.pipe(
+      v.string(MAGLEV_SIZE),
+      v.check((digits) => isWholeNumberIn(digits, 2, LARGEST_MAGLEV_SIZE) && isPrime(wholeNumber(digits)!), MAGLEV_SIZE),
+      v.transform((digits) => wholeNumber(digits)!),
+    ),
   },
   arprefresh: { key: "arpRefreshS", shape: "number", schema: integer(1, 3600, "seconds between ARP refreshes") },
   metrics: { key: "metrics", shape: "word", schema: v.pipe(v.string(), v.check(isListenAddress, expected("ADDRESS:PORT to serve metrics on, e.g. 127.0.0.1:9100"))) },

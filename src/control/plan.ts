@@ -35,19 +35,21 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   const used = new Map<number, NetworkDef>();
   const unusable = new Map<NetworkDef, ServerDef[]>();
   const dsrTargets = new Map<TargetDef, ServerDef[]>();
+  // An unregistered target never takes part (not even by `bng enable target`): nothing to refuse.
+  const registeredTargets = new Map(config.targets.filter((target) => target.registered).map((target) => [target.id, target]));
   for (const server of servers) {
     const network = vipNetwork(config, server.ipaddr);
     if (network && isActive(network)) used.set(network.id, network);
     else if (network) unusable.set(network, [...(unusable.get(network) ?? []), server]);
     for (const id of [...server.targets, ...server.backup]) {
-      // An unregistered target never takes part (not even by `bng enable target`): nothing to refuse.
-      const target = config.targets.find((candidate) => candidate.id === id && candidate.registered);
+      const target = registeredTargets.get(id);
       if (target && !target.dsr) {
         errors.push(`target ${id} (${ipToString(target.ipaddr)}) of server ${server.id} is not a DSR target: NAT/routing mode is not supported yet; add 'dsr enable' to target ${id}`);
       }
       if (target?.dsr) {
-        const using = dsrTargets.get(target) ?? [];
-        if (!using.includes(server)) dsrTargets.set(target, [...using, server]);
+        const using = dsrTargets.get(target);
+        if (using === undefined) dsrTargets.set(target, [server]);
+        else if (using.at(-1) !== server) using.push(server);
       }
     }
   }

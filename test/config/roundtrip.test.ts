@@ -145,7 +145,7 @@ function generate(random: () => number): Config {
       ipaddr: targetAddress(),
       port,
       protocol: pick(random, ["tcp", "udp"] as const),
-      tcpopen: Array.from({ length: int(0, 3) }, () => ({ port: int(0, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
+      tcpopen: Array.from({ length: int(0, 3) }, () => ({ port: int(1, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
       ping: maybe(() => ({ intervalS: interval, timeoutS: interval * 2, pos: POS })),
       dsr,
       weight: pick(random, [1, int(1, 65535)]),

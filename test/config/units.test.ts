@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { closestMatch, DiagnosticSink, editDistance, formatDiagnostic } from "../../src/config/errors.ts";
-import { parseDottedAddress, parseNumberList, tokenize } from "../../src/config/lexer.ts";
+import { tokenize } from "../../src/config/lexer.ts";
+import { parseDottedAddress, parseNumberList } from "../../src/config/values.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { ctime, formatIdList } from "../../src/config/printer.ts";
 import { isContiguousMask } from "../../src/config/schema.ts";
@@ -45,12 +46,13 @@ describe("values", () => {
   });
 
   test("lists expand ranges in order and point at the bad item", () => {
-    expect(parseNumberList("1,2,5-8")).toEqual({ ok: true, items: [1, 2, 5, 6, 7, 8].map((value, i) => ({ value, offset: i < 2 ? i * 2 : 4 })) });
-    expect(parseNumberList("1,5-2")).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("runs backwards") });
-    expect(parseNumberList("1,,2")).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("empty list item") });
-    expect(parseNumberList("1,2,")).toMatchObject({ ok: false, offset: 4 });
-    expect(parseNumberList("1-999999999")).toMatchObject({ ok: false, reason: expect.stringContaining("too long") });
-    expect(parseNumberList("1-60000,1-60000")).toMatchObject({ ok: false, offset: 8, reason: expect.stringContaining("too long") });
+    const wide = { min: 0, max: 4294967295, what: "a number" };
+    expect(parseNumberList("1,2,5-8", wide)).toEqual({ ok: true, items: [1, 2, 5, 6, 7, 8].map((value, i) => ({ value, offset: i < 2 ? i * 2 : 4 })) });
+    expect(parseNumberList("1,5-2", wide)).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("runs backwards") });
+    expect(parseNumberList("1,,2", wide)).toMatchObject({ ok: false, offset: 2, reason: expect.stringContaining("empty list item") });
+    expect(parseNumberList("1,2,", wide)).toMatchObject({ ok: false, offset: 4 });
+    expect(parseNumberList("1-999999999", wide)).toMatchObject({ ok: false, reason: expect.stringContaining("too long") });
+    expect(parseNumberList("1-60000,1-60000", wide)).toMatchObject({ ok: false, offset: 8, reason: expect.stringContaining("too long") });
   });
 
   test("a huge maglevsize is refused at once rather than tested for primality", () => {
