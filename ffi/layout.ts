@@ -164,3 +164,14 @@ export const POLLERR = 8;
 export const POLLHUP = 16;
 /** struct pollfd { int fd; short events; short revents; } */
 export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+
+/** setsockopt(SOL_SOCKET): attach a classic BPF program (replacing any before it, atomically). */
+export const SO_ATTACH_FILTER = 26;
+/** struct sock_fprog { unsigned short len; struct sock_filter *filter; } */
+export const SOCK_FPROG = { size: 16, len: 0, filter: 8 } as const;
+/** setsockopt(SOL_PACKET): make the interface accept frames to an address while the socket is open. */
+export const PACKET_ADD_MEMBERSHIP = 1;
+/** struct packet_mreq { int mr_ifindex; unsigned short mr_type, mr_alen; unsigned char mr_address[8]; } */
+export const PACKET_MREQ = { size: 16, ifindex: 0, type: 4, alen: 6, address: 8 } as const;
+export const PACKET_MR_MULTICAST = 0;
+export const PACKET_MR_UNICAST = 3;

@@ -115,6 +115,30 @@ const C_VALUES: Record<string, string> = {
   "TPACKET2_HDR.mac": "offsetof(struct tpacket2_hdr, tp_mac)",
   "TPACKET2_HDR.net": "offsetof(struct tpacket2_hdr, tp_net)",
   "TPACKET2_HDR.address": "TPACKET_ALIGN(sizeof(struct tpacket2_hdr))",
+  SOCK_STREAM: "SOCK_STREAM",
+  SOCK_NONBLOCK: "SOCK_NONBLOCK",
+  IPPROTO_IP: "IPPROTO_IP",
+  IPPROTO_ICMP: "IPPROTO_ICMP",
+  IP_BIND_ADDRESS_NO_PORT: "IP_BIND_ADDRESS_NO_PORT",
+  SOL_RAW: "SOL_RAW",
+  ICMP_FILTER: "ICMP_FILTER",
+  SO_LINGER: "SO_LINGER",
+  "SOCKADDR_IN.size": "sizeof(struct sockaddr_in)",
+  "SOCKADDR_IN.family": "offsetof(struct sockaddr_in, sin_family)",
+  "SOCKADDR_IN.port": "offsetof(struct sockaddr_in, sin_port)",
+  "SOCKADDR_IN.addr": "offsetof(struct sockaddr_in, sin_addr)",
+  SO_ATTACH_FILTER: "SO_ATTACH_FILTER",
+  "SOCK_FPROG.size": "sizeof(struct sock_fprog)",
+  "SOCK_FPROG.len": "offsetof(struct sock_fprog, len)",
+  "SOCK_FPROG.filter": "offsetof(struct sock_fprog, filter)",
+  PACKET_ADD_MEMBERSHIP: "PACKET_ADD_MEMBERSHIP",
+  "PACKET_MREQ.size": "sizeof(struct packet_mreq)",
+  "PACKET_MREQ.ifindex": "offsetof(struct packet_mreq, mr_ifindex)",
+  "PACKET_MREQ.type": "offsetof(struct packet_mreq, mr_type)",
+  "PACKET_MREQ.alen": "offsetof(struct packet_mreq, mr_alen)",
+  "PACKET_MREQ.address": "offsetof(struct packet_mreq, mr_address)",
+  PACKET_MR_MULTICAST: "PACKET_MR_MULTICAST",
+  PACKET_MR_UNICAST: "PACKET_MR_UNICAST",
   PROT_READ: "PROT_READ",
   PROT_WRITE: "PROT_WRITE",
   MAP_SHARED: "MAP_SHARED",
@@ -164,6 +188,9 @@ function compilerValues(): Record<string, number> {
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
+#include <linux/filter.h>
+#include <linux/icmp.h>
+#include <netinet/in.h>
 int main(void) {
 ${Object.entries(C_VALUES)
   .map(([name, expression]) => `  printf("%s=%ld\\n", "${name}", (long)(${expression}));`)

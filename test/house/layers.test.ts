@@ -12,8 +12,9 @@ const ROOT = resolve(import.meta.dir, "../..");
 const ALLOWED: Record<string, readonly string[]> = {
   "src/cli": ["*"],
   "src/main": ["*"],
-  "src/control": ["src/config", "src/dataplane", "src/health", "src/host", "src/ha", "src/log", "src/errno.ts", "src/version.ts", "src/runtime"],
+  "src/control": ["src/config", "src/dataplane", "src/health", "src/host", "src/ha", "src/bpf", "src/log", "src/errno.ts", "src/version.ts", "src/runtime"],
   "src/ha": ["src/config", "src/dataplane"],
+  "src/bpf": ["src/dataplane"],
   "src/host": ["ffi", "src/config", "src/dataplane", "src/log"],
   "src/health": ["src/config", "src/dataplane", "ffi"],
   "src/dataplane": ["src/config"],

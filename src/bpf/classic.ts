@@ -1,0 +1,76 @@
+// Classic BPF socket filters (SO_ATTACH_FILTER), written as bytes: the kernel runs them on each
+// frame before it is queued for a packet socket, so a frame the filter refuses costs the socket
+// nothing. Offsets are from the start of the Ethernet header (SOCK_RAW packet sockets).
+import { ETH_TYPE, ETHERTYPE_IPV4, ETH_HEADER_LEN, IPV4_DST, IPV4_PROTOCOL } from "../dataplane/frame.ts";
+
+// Instruction classes, sizes, modes and operations (linux/bpf_common.h).
+const BPF_LD = 0x00;
+const BPF_JMP = 0x05;
+const BPF_RET = 0x06;
+const BPF_W = 0x00;
+const BPF_H = 0x08;
+const BPF_B = 0x10;
+const BPF_ABS = 0x20;
+const BPF_JEQ = 0x10;
+const BPF_K = 0x00;
+
+/** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
+export const SOCK_FILTER_SIZE = 8;
+/** The kernel's limit on a classic program's length (BPF_MAXINSNS). */
+export const MAX_INSTRUCTIONS = 4096;
+/** A jump's offsets are one byte each. */
+const MAX_JUMP = 255;
+
+/** What an accepting filter returns: the bytes of the frame to keep (all of it). */
+const ACCEPT_ALL = 0x40000;
+const REFUSE = 0;
+
+export interface Instruction {
+  readonly code: number;
+  readonly jt: number;
+  readonly jf: number;
+  readonly k: number;
+}
+
+function instruction(code: number, jt: number, jf: number, k: number): Instruction {
+  if (jt > MAX_JUMP || jf > MAX_JUMP) throw new RangeError(`a classic BPF jump reaches at most ${MAX_JUMP} instructions`);
+  return { code, jt, jf, k: k >>> 0 };
+}
+
+const loadHalf = (offset: number) => instruction(BPF_LD | BPF_H | BPF_ABS, 0, 0, offset);
+const loadByte = (offset: number) => instruction(BPF_LD | BPF_B | BPF_ABS, 0, 0, offset);
+const loadWord = (offset: number) => instruction(BPF_LD | BPF_W | BPF_ABS, 0, 0, offset);
+const jumpIfEqual = (value: number, jt: number, jf: number) => instruction(BPF_JMP | BPF_JEQ | BPF_K, jt, jf, value);
+const accept = () => instruction(BPF_RET | BPF_K, 0, 0, ACCEPT_ALL);
+const refuse = () => instruction(BPF_RET | BPF_K, 0, 0, REFUSE);
+
+/** The program as struct sock_filter[], little-endian as the kernel reads it on x86-64 and arm64. */
+export function encodeProgram(program: readonly Instruction[]): Uint8Array {
+  if (program.length === 0 || program.length > MAX_INSTRUCTIONS) throw new RangeError(`a classic BPF program has 1 to ${MAX_INSTRUCTIONS} instructions, not ${program.length}`);
+  const bytes = new Uint8Array(program.length * SOCK_FILTER_SIZE);
+  const view = new DataView(bytes.buffer);
+  program.forEach((step, index) => {
+    const at = index * SOCK_FILTER_SIZE;
+    view.setUint16(at, step.code, true);
+    view.setUint8(at + 2, step.jt);
+    view.setUint8(at + 3, step.jf);
+    view.setUint32(at + 4, step.k, true);
+  });
+  return bytes;
+}
+
+const IPV4_AT = ETH_HEADER_LEN;
+
+/** Accepts IPv4 frames whose protocol is `protocol` and destination `destination`; refuses everything else. */
+export function ipv4ProtocolFilter(protocol: number, destination: number): Instruction[] {
+  return [
+    loadHalf(ETH_TYPE),
+    jumpIfEqual(ETHERTYPE_IPV4, 0, 5),
+    loadByte(IPV4_AT + IPV4_PROTOCOL),
+    jumpIfEqual(protocol, 0, 3),
+    loadWord(IPV4_AT + IPV4_DST),
+    jumpIfEqual(destination, 0, 1),
+    accept(),
+    refuse(),
+  ];
+}
