@@ -439,6 +439,24 @@ export class SessionTable {
     }
   }
 
+  /**
+   * Visits the live sessions in slots `from` to `from + count - 1` (fewer at the table's end) and
+   * returns the slot after the last one looked at: slotCount when the table is done. A full
+   * table transfer walks it this way in slices, without an object per session.
+   */
+  visitLive(from: number, count: number, nowS: number, visit: (serverId: number, clientIp: number, clientPort: number, targetId: number, lastSeenS: number) => void): number {
+    const words = this.words;
+    const end = Math.min(this.slotCount, from + count);
+    for (let slot = from; slot < end; slot++) {
+      const at = this.hotAt + slot * HOT_WORDS;
+      const targetId = this.targetOf(at);
+      if (targetId === NO_TARGET || this.expired(at, nowS)) continue;
+      const key = words[at + E_KEY] ?? 0;
+      visit(key >>> 16, (words[at + E_CLIENT_IP] ?? 0) >>> 0, key & 0xffff, targetId, Atomics.load(words, at + E_LAST_SEEN_S));
+    }
+    return end;
+  }
+
   /** Every live session at `nowS` (allocates one object each: tests and small tables only). */
   list(nowS: number): SessionInfo[] {
     return this.select(nowS, () => true, Infinity).sessions;
