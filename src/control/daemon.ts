@@ -222,10 +222,12 @@ export class Daemon implements DaemonView {
     return buildForwardingTable({ config: this.config, ownMac: this.network.ownMac, targets });
   }
 
-  /** Builds a table from the current state and hands it to the workers. */
+  /** Builds a table from the current state, hands it to the workers and announces the VIPs it can serve (`set announce`). */
   publish(): void {
     if (!this.dataplane || this.stopping) return;
-    this.dataplane.publish(this.buildTable());
+    const table = this.buildTable();
+    this.dataplane.publish(table);
+    this.network.announce(table.servableVips());
   }
 
   private dropSessionsOf(targetId: number, why: string): void {

@@ -193,6 +193,16 @@ export class ForwardingTable {
     if (this.words[at + T_MAC_KNOWN] !== 1 || (state !== TARGET_UP && state !== TARGET_DISABLED)) return false;
     return ((this.words[this.membersAt + server * this.memberWords + (target >> 5)] ?? 0) & (1 << (target & 31))) !== 0;
   }
+
+  /** The VIPs an enabled server with a usable target (or backup) answers: what bng can serve (control side). */
+  servableVips(): number[] {
+    const vips = new Set<number>();
+    for (let server = 0; server < this.serverCount; server++) {
+      const at = this.serverAt(server);
+      if (this.field(at, S_ENABLED) === 1 && this.field(at, S_ACTIVE_COUNT) > 0) vips.add(this.field(at, S_IP) >>> 0);
+    }
+    return [...vips];
+  }
 }
 
 function powerOfTwoAtLeast(n: number): number {

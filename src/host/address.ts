@@ -8,7 +8,7 @@
 // It is on every distribution bng targets, its errors are the kernel's own wording, and an
 // operator can run the very command an error message names.
 import { ipToString } from "../config/model.ts";
-import { runCommand } from "./command.ts";
+import { runIp as runIpCommand, type IpResult } from "./ip-command.ts";
 
 export class AddressError extends Error {}
 
@@ -30,27 +30,8 @@ export interface EnsuredAddress {
   undo(): void;
 }
 
-interface CommandResult {
-  ok: boolean;
-  stdout: string;
-  /** The kernel's complaint without iproute2's prefixes, e.g. "Operation not permitted". */
-  error: string;
-}
-
-function runIp(args: string[]): CommandResult {
-  let result;
-  try {
-    result = runCommand(["ip", ...args]);
-  } catch (error) {
-    throw new AddressError(`${(error as Error).message} — bng needs iproute2 installed and "ip" in PATH`);
-  }
-  const stderr = result.stderr.trim();
-  const error = stderr
-    .split("\n")
-    .map((line) => line.replace(/^(RTNETLINK answers|Error): /, "").trim())
-    .filter((line) => line !== "")
-    .join("; ");
-  return { ok: result.exitCode === 0, stdout: result.stdout, error: error || `ip exited with ${result.exitCode}` };
+function runIp(args: string[]): IpResult {
+  return runIpCommand(args, (message) => new AddressError(message));
 }
 
 interface IpAddrShow {

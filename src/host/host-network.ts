@@ -11,6 +11,7 @@ import { interfaceIndex, interfaceIndexLookup, interfaceMac } from "../../ffi/in
 import { formatMac } from "../dataplane/frame.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
 import { disableReceiveCoalescing, turnCoalescingOn, type CoalescingChange } from "./offload.ts";
+import { routeAnnouncer, withdrawRoute } from "./route-announce.ts";
 import { forwardingWarning, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
@@ -28,6 +29,13 @@ export interface HostNetwork {
    * sees them). Best effort: where it cannot, the reason is logged and nothing else changes.
    */
   dropKernelCopies(vips: readonly number[]): void;
+  /**
+   * `set announce`: makes bng's routing table hold a /32 route for exactly `vips` (those whose
+   * server has a usable target). A no-op without `set announce`. Failures are logged once per cause.
+   */
+  announce(vips: readonly number[]): void;
+  /** The VIPs announced now (empty without `set announce`). */
+  announced(): readonly number[];
   /** Puts back what open changed. */
   close(): void;
 }
@@ -36,6 +44,8 @@ export interface HostNetwork {
 export interface HostSetup {
   readonly ifname: string;
   readonly networks: readonly { readonly real: number; readonly prefixLength: number }[];
+  /** `set announce TABLE`: the routing table bng keeps the VIPs' routes in, if any. */
+  readonly announceTable?: number | undefined;
 }
 
 /**
@@ -77,6 +87,8 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
   let sender: ReturnType<typeof openFrameSender> | undefined;
   const filter = vipIngressFilter(ifname);
   let filterFailure: string | undefined;
+  const announcer = plan.announceTable === undefined ? undefined : routeAnnouncer(ifname, plan.announceTable);
+  let announceFailure: string | undefined;
   // Only a concern while the kernel gets VIP frames, i.e. when the ingress filter is unavailable.
   let forwarding: string | undefined;
   const close = () => {
@@ -91,6 +103,17 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
       }
     };
     sender?.close();
+    if (announcer) {
+      const routes = announcer;
+      attempt(
+        () => {
+          const withdrawn = [...routes.announced].map(ipToString);
+          routes.set([], () => {});
+          if (withdrawn.length > 0) logger.info("routes-withdrawn", { table: routes.table, vips: withdrawn.join(",") });
+        },
+        (message) => logger.error("route-withdraw-failed", { table: routes.table, error: message }),
+      );
+    }
     attempt(
       () => filter.remove(),
       (message) => logger.error("vip-filter-remove-failed", { interface: ifname, error: message }),
@@ -160,7 +183,40 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
       filterFailure = message;
     }
   };
-  return { ifname, ownMac, sendFrame: (frame, length) => openSender.send(frame, length), stillPresent, dropKernelCopies, close };
+  const announce = (vips: readonly number[]) => {
+    if (!announcer) return;
+    const before = new Set(announcer.announced);
+    try {
+      announcer.set(vips, (cidr) => note((changes) => void changes.routes.push({ table: announcer.table, cidr })));
+      announceFailure = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== announceFailure) logger.error("route-announce-failed", { table: announcer.table, error: message, effect: "the router is not told which VIPs this node serves" });
+      announceFailure = message;
+    }
+    const after = announcer.announced;
+    const added = [...after].filter((vip) => !before.has(vip));
+    const removed = [...before].filter((vip) => !after.has(vip));
+    if (added.length > 0) logger.info("routes-announced", { table: announcer.table, vips: added.map(ipToString).join(",") });
+    if (removed.length > 0) logger.info("routes-withdrawn", { table: announcer.table, vips: removed.map(ipToString).join(",") });
+    // What is no longer announced need not be repaired after a crash.
+    if (removed.length > 0) note((changes) => void (changes.routes = changes.routes.filter((route) => after.has(parseCidrAddress(route.cidr)))));
+  };
+  return {
+    ifname,
+    ownMac,
+    sendFrame: (frame, length) => openSender.send(frame, length),
+    stillPresent,
+    dropKernelCopies,
+    announce,
+    announced: () => (announcer ? [...announcer.announced] : []),
+    close,
+  };
+}
+
+/** The address of an "A.B.C.D/N" as a uint32. */
+function parseCidrAddress(cidr: string): number {
+  return cidr.split("/")[0]!.split(".").reduce((address, octet) => address * 256 + Number(octet), 0);
 }
 
 /** The record of this bng's changes, or undefined (said in the log) when the run directory cannot hold it. */
@@ -201,6 +257,9 @@ function repairLeftChanges(state: HostStateRecord, plan: HostSetup, logger: Logg
   };
   if (changes.offloadTurnedOff.length > 0) attempt("offload", () => (repaired.offload_restored = turnCoalescingOn(ifname, changes.offloadTurnedOff).join(",")));
   if (changes.filterTable) attempt("vip filter", () => (deleteFilterTable(ifname), (repaired.filter_table = "deleted")));
+  const withdrawn: string[] = [];
+  for (const route of changes.routes) attempt(`route ${route.cidr} in table ${route.table}`, () => (withdrawRoute(route.table, route.cidr, ifname), withdrawn.push(route.cidr)));
+  if (withdrawn.length > 0) repaired.routes_withdrawn = withdrawn.join(",");
   const removed: string[] = [];
   for (const cidr of changes.addressesAdded) {
     if (needed.has(cidr)) adoptable.add(cidr);

@@ -25,6 +25,8 @@ const ChangesSchema = v.strictObject({
   addressesAdded: v.pipe(v.array(v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/))), v.maxLength(256)),
   /** Whether bng made its nftables table. */
   filterTable: v.boolean(),
+  /** Routes bng announced (`set announce`): table and VIP/32. */
+  routes: v.pipe(v.array(v.strictObject({ table: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff)), cidr: v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/32$/)) })), v.maxLength(4096)),
 });
 export type HostChanges = v.InferOutput<typeof ChangesSchema>;
 
@@ -68,7 +70,7 @@ export function readLeftChanges(path: string): { pid: number; changes: HostChang
 
 /** The record of this bng's changes to `ifname`, kept on disk as they happen. */
 export class HostStateRecord {
-  readonly changes: HostChanges = { offloadTurnedOff: [], addressesAdded: [], filterTable: false };
+  readonly changes: HostChanges = { offloadTurnedOff: [], addressesAdded: [], filterTable: false, routes: [] };
 
   constructor(
     readonly path: string,

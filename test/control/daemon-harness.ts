@@ -43,6 +43,8 @@ export class DaemonHarness {
   readonly hostFrames: Uint8Array[] = [];
   /** The daemon's session table, as its data plane sees it (set once the daemon started). */
   sessions: SessionTable | undefined;
+  /** The VIPs the daemon last asked the host to announce (`set announce`). */
+  announcedVips: number[] = [];
   /** Every VIP list the daemon asked the host to drop the kernel's copies of, in order. */
   readonly kernelDroppedVips: number[][] = [];
   readonly logLines: string[] = [];
@@ -86,6 +88,8 @@ export class DaemonHarness {
         sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
         stillPresent: () => this.interfacePresent,
         dropKernelCopies: (vips) => void this.kernelDroppedVips.push([...vips]),
+        announce: (vips) => void (this.announcedVips = [...vips]),
+        announced: () => this.announcedVips,
         close() {},
       }),
       startDataplane: async ({ table, shared, onFailure }) => {
