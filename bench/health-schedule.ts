@@ -49,6 +49,7 @@ async function measureInsideNamespace(): Promise<void> {
     protocol: "tcp",
     tcpopen: [{ port: PORT, intervalS: 1, timeoutS: 3, pos }],
     ping: undefined,
+    arp: undefined, agent: undefined, script: undefined, http: undefined, dsrcheck: [], alert: undefined, unimplemented: [],
     dsr: true,
     weight: 1,
     registered: true,

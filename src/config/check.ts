@@ -11,7 +11,7 @@ import {
   isActive,
   networkContains,
   networkInterface,
-  prefixLength,
+  nonHostAddress,
   vipNetwork,
   type Config,
   type InterfaceDef,
@@ -20,6 +20,7 @@ import {
   type SourcePos,
   type TargetDef,
 } from "./model.ts";
+import { checkVrrp } from "./check-vrrp.ts";
 import type { BlockLocation, ObjectKind, ParsedFile, ValueLocation } from "./parser.ts";
 
 /** A network's host addresses, for messages: "from 172.16.1.1 to 172.16.1.254". */
@@ -59,6 +60,18 @@ class Checker {
     this.checkVipHostAddresses();
     this.warnAboutUnusableNetworks();
     this.warnAboutRoutingMode();
+    this.warnAboutFinTimeout();
+    if (this.config.vrrp) checkVrrp(this.config, this.config.vrrp, this.location(this.config.vrrp), this.sink, (id) => this.isDefined("network", id));
+  }
+
+  /** A session of a closed connection should not outlive an idle open one. */
+  private warnAboutFinTimeout(): void {
+    const at = this.parsed.settingLocations.get("finTimeoutS");
+    const finTimeoutS = this.config.settings.finTimeoutS;
+    const shorter = this.config.servers.filter((server) => server.sessionTimeoutS < finTimeoutS);
+    if (!at || shorter.length === 0) return;
+    const servers = shorter.map((server) => `server ${server.id} (timeout ${server.sessionTimeoutS})`).join(", ");
+    this.sink.warning(at.line, at.column, `\`set fintimeout ${finTimeoutS}\` is longer than the idle timeout of ${servers}: a closed connection's session would outlive an idle one; expected at most ${Math.min(...shorter.map((server) => server.sessionTimeoutS))}`);
   }
 
   private at(location: { line: number; column: number } | undefined, fallback: SourcePos, message: string): void {
@@ -108,7 +121,7 @@ class Checker {
           this.at(this.param(network, field), network.pos, `\`${field} ${ipToString(ip)}\` is outside network ${network.id} (${cidr(network)}): expected an address inside it`);
           continue;
         }
-        const which = this.nonHostAddress(network, ip);
+        const which = nonHostAddress(network, ip);
         if (which === undefined) continue;
         this.at(
           this.param(network, field),
@@ -167,14 +180,6 @@ class Checker {
     }
   }
 
-  /** Which of `network`'s two non-host addresses `ip` is, if either (a /31 or /32 has none). */
-  private nonHostAddress(network: NetworkDef, ip: number): string | undefined {
-    if (prefixLength(network) > 30) return undefined;
-    if (ip === network.addr) return "the network address";
-    if (ip === broadcastAddress(network)) return "the broadcast address";
-    return undefined;
-  }
-
   /** A target on bng's own address never gets a MAC; a DSR target outside every network cannot be reached at layer 2. */
   private checkTargetAddresses(): void {
     const networksComplete = this.parsed.brokenIds.network.size === 0;
@@ -189,7 +194,7 @@ class Checker {
             `target ${target.id} address ${ip} is the \`real\` address of network ${network.id} (line ${(this.param(network, "real") ?? network.pos).line}), bng's own address: bng cannot resolve a MAC for it, so the target would receive nothing; expected the target's own address, and a \`real\` that no other host uses`,
           );
         }
-        const which = networkContains(network, target.ipaddr) ? this.nonHostAddress(network, target.ipaddr) : undefined;
+        const which = networkContains(network, target.ipaddr) ? nonHostAddress(network, target.ipaddr) : undefined;
         if (which !== undefined) {
           this.at(at, target.pos, `target ${target.id} address ${ip} is ${which} of network ${network.id} (${cidr(network)}), not a host address: expected the target's own address, ${hostRange(network)}`);
         }
@@ -215,7 +220,7 @@ class Checker {
     for (const server of this.config.servers) {
       const network = vipNetwork(this.config, server.ipaddr);
       if (network === undefined) continue;
-      const which = this.nonHostAddress(network, server.ipaddr);
+      const which = nonHostAddress(network, server.ipaddr);
       if (which === undefined) continue;
       this.at(
         this.param(server, "ipaddr"),

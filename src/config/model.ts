@@ -21,7 +21,8 @@ export const MAX_OBJECT_ID = 4095;
 /** Longest health-check interval or timeout: a day. Longer ones are config errors (and timers past 2^31 ms misfire). */
 export const MAX_CHECK_SECONDS = 86400;
 
-export const METHODS = ["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev"] as const;
+/** New methods go at the end: the data plane numbers methods by their index here. */
+export const METHODS = ["rr", "random", "hash", "session", "wrr", "wrandom", "first", "maglev", "agent", "bandwidth"] as const;
 export type Method = (typeof METHODS)[number];
 
 /** How a session is keyed: by client address (BalanceNG's default) or client address and port. */
@@ -40,7 +41,27 @@ export interface InterfaceDef extends Lifecycle {
   id: number | undefined;
   name: string;
   access: "raw" | undefined;
+  /** BalanceNG parameters bng accepts without effect (block form only). */
+  unimplemented: RawStatement[];
   pos: SourcePos;
+}
+
+/**
+ * A BalanceNG statement or block parameter that bng accepts, keeps and prints back, but does
+ * not act on (docs/config.md lists them with their BalanceNG meaning; each one is a warning).
+ */
+export interface RawStatement {
+  /** `ipalias`, `gwhc`, `set bmduration`, `limit`: the keyword, with `set`'s name. */
+  keyword: string;
+  /** The rest of the statement as written: words, numbers and `{` `}` as text, strings unquoted. */
+  args: RawToken[];
+  pos: SourcePos;
+}
+
+export interface RawToken {
+  text: string;
+  /** Written as a double-quoted string (printed back quoted). */
+  quoted: boolean;
 }
 
 export interface NetworkDef extends Lifecycle {
@@ -56,27 +77,54 @@ export interface NetworkDef extends Lifecycle {
   nat: "inside" | "outside" | undefined;
   /** The interface reference exactly as written: a name (`eth0`) or an interface block id (`1`). */
   interfaceRef: string | undefined;
+  unimplemented: RawStatement[];
   pos: SourcePos;
 }
 
 export interface GatewayDef {
   ipaddr: number;
-  ping: PingCheck | undefined;
+  ping: IntervalCheck | undefined;
+  unimplemented: RawStatement[];
   pos: SourcePos;
 }
 
-export interface TcpOpenCheck {
+/**
+ * Every health check runs every `intervalS` seconds (1-86400) and marks its target down after
+ * `timeoutS` seconds (interval-86400) without a success; the first success marks it up.
+ */
+export interface IntervalCheck {
+  intervalS: number;
+  timeoutS: number;
+  pos: SourcePos;
+}
+
+/** `ping I,T` (ICMP echo) and `arp I,T` (an ARP reply from the target's address). */
+export type PingCheck = IntervalCheck;
+
+/** `tcpopen P,I,T`: a TCP connect to the target's address, port P; `dsrcheck P,I,T`: a SYN to VIP:P in a frame to the target's MAC. */
+export interface TcpOpenCheck extends IntervalCheck {
   port: number;
-  intervalS: number;
-  timeoutS: number;
-  pos: SourcePos;
 }
 
-export interface PingCheck {
-  intervalS: number;
-  timeoutS: number;
-  pos: SourcePos;
+/** `agent P,I,T`: a UDP query to the target's agent on port P; its reply is the target's load. */
+export type AgentCheck = TcpOpenCheck;
+
+/** `script "PATH",I,T`: PATH run with the target's address and port; exit 0 within I s is a success. */
+export interface ScriptCheck extends IntervalCheck {
+  /** Absolute path of the program. */
+  path: string;
 }
+
+/** `http "PATH",P,I,T`: GET PATH from the target's address, port P; a 2xx or 3xx status is a success. */
+export interface HttpCheck extends IntervalCheck {
+  /** The request path, starting with `/`. */
+  path: string;
+  port: number;
+}
+
+/** `downpolicy`: what becomes of the packets of clients whose target went down. */
+export const DOWN_POLICIES = ["reschedule", "hold", "reset"] as const;
+export type DownPolicy = (typeof DOWN_POLICIES)[number];
 
 export interface ServerDef extends Lifecycle {
   id: number;
@@ -91,6 +139,13 @@ export interface ServerDef extends Lifecycle {
   /** Idle timeout of this server's sessions in seconds (`timeout`, default 600). */
   sessionTimeoutS: number;
   persistence: Persistence;
+  /**
+   * `downpolicy`, default reschedule: a client of a target that went down gets a new target
+   * on its next packet (reschedule), keeps being sent to it until its session expires (hold),
+   * or has its TCP packets answered with a RST from the VIP (reset).
+   */
+  downPolicy: DownPolicy;
+  unimplemented: RawStatement[];
   pos: SourcePos;
 }
 
@@ -102,8 +157,37 @@ export interface TargetDef extends Lifecycle {
   protocol: Protocol;
   tcpopen: TcpOpenCheck[];
   ping: PingCheck | undefined;
+  arp: PingCheck | undefined;
+  agent: AgentCheck | undefined;
+  script: ScriptCheck | undefined;
+  http: HttpCheck | undefined;
+  /** `dsrcheck`: like tcpopen, through the DSR path (the VIP's port, in a frame to the target's MAC); may repeat. */
+  dsrcheck: TcpOpenCheck[];
   dsr: boolean;
   weight: number;
+  /** `alert "PATH"`: run on every change of the target's state with TARGET_ID ADDRESS NEW_STATE CAUSE. */
+  alert: string | undefined;
+  unimplemented: RawStatement[];
+  pos: SourcePos;
+}
+
+/** `vrrp { ... }`: VRRPv2 (RFC 3768) high availability with session sync to the peer. */
+export interface VrrpDef {
+  /** 1-255, the same on both nodes. */
+  vrid: number;
+  /** 1-254; the higher wins, a tie goes to the higher real address. */
+  priority: number;
+  /** The network whose interface carries the adverts, sent from its `real` address. */
+  networkId: number;
+  /** Advertisement interval in whole seconds, 1-255 (VRRPv2's field), default 1. */
+  intervalS: number;
+  /** `preempt enable|disable`, default enable: a returning higher-priority node takes over. */
+  preempt: boolean;
+  /** `sync ADDRESS`: the peer's real address, to which sessions are replicated. */
+  sync: number | undefined;
+  /** `key "secret"`: authenticates sync messages (HMAC). */
+  key: string | undefined;
+  unimplemented: RawStatement[];
   pos: SourcePos;
 }
 
@@ -121,9 +205,20 @@ export interface Settings {
   arpRefreshS: number;
   /** `set metrics ADDRESS:PORT`: serve Prometheus /metrics over HTTP. */
   metrics: string | undefined;
-  /** `set io mmsg|ring`: packet I/O backend, default mmsg. */
-  io: "mmsg" | "ring";
+  /** `set io mmsg|ring|xdp|auto`: packet I/O backend, default mmsg; auto tries xdp, then ring, then mmsg. */
+  io: IoBackend;
+  /** `set announce TABLE`: kernel routing table (1-4294967295 but 253-255) where VIPs with a usable target are published as /32 routes. */
+  announceTable: number | undefined;
+  /** `set syslog enable|disable`: log to syslog (/dev/log, RFC 5424) too, default disable. */
+  syslog: boolean;
+  /** `set newsessions N`: new sessions per second bng creates (1-10000000, default 50000); above it new clients are served statelessly. */
+  newSessionsPerS: number;
+  /** `set fintimeout S`: idle timeout in seconds (1-600, default 10) of a session once its client sent TCP FIN or RST. */
+  finTimeoutS: number;
 }
+
+export const IO_BACKENDS = ["mmsg", "ring", "xdp", "auto"] as const;
+export type IoBackend = (typeof IO_BACKENDS)[number];
 
 export interface Config {
   file: string;
@@ -137,6 +232,9 @@ export interface Config {
   gateway: GatewayDef | undefined;
   servers: ServerDef[];
   targets: TargetDef[];
+  vrrp: VrrpDef | undefined;
+  /** Top-level BalanceNG statements (and `set` names) bng accepts without effect, in file order. */
+  unimplemented: RawStatement[];
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -147,6 +245,10 @@ export const DEFAULT_SETTINGS: Settings = {
   arpRefreshS: 30,
   metrics: undefined,
   io: "mmsg",
+  announceTable: undefined,
+  syslog: false,
+  newSessionsPerS: 50000,
+  finTimeoutS: 10,
 };
 
 export const DEFAULT_SESSION_TIMEOUT_S = 600;
@@ -184,6 +286,14 @@ export function cidr(network: NetworkDef): string {
 /** A network's broadcast address: every host bit set (172.16.1.255 in 172.16.1.0/24). */
 export function broadcastAddress(network: NetworkDef): number {
   return (network.addr | ~network.mask) >>> 0;
+}
+
+/** Which of `network`'s two non-host addresses `ip` is, if either (a /31 or /32 has none). */
+export function nonHostAddress(network: NetworkDef, ip: number): string | undefined {
+  if (prefixLength(network) > 30) return undefined;
+  if (ip === network.addr) return "the network address";
+  if (ip === broadcastAddress(network)) return "the broadcast address";
+  return undefined;
 }
 
 /**

@@ -3,7 +3,8 @@
 // block), so one run reports every error of a file. Value checks are the schemas' job; checks
 // across objects are check.ts's.
 import * as v from "valibot";
-import { closestMatch, didYouMean, excerpt, type DiagnosticSink } from "./errors.ts";
+import { BlockReader, type RawBlock } from "./blocks.ts";
+import { closestMatch, didYouMean, type DiagnosticSink } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import {
   DEFAULT_SETTINGS,
@@ -16,24 +17,14 @@ import {
   type Settings,
   type SourcePos,
   type TargetDef,
+  type VrrpDef,
 } from "./model.ts";
-import { BLOCK_PARAMS, BLOCK_SCHEMAS, InterfaceName, SETTINGS, issuesOf, type BlockKind, type ParamSpec, type ValueShape } from "./schema.ts";
-import { parseDottedAddress, parseNumberList, wholeNumber, type ListBounds } from "./values.ts";
+import { STATEMENTS, TokenStream, describe, valueLocation, type ValueLocation } from "./reader.ts";
+import { InterfaceName, SETTINGS, issuesOf } from "./schema.ts";
+import { UNIMPLEMENTED_SETTINGS, UNIMPLEMENTED_STATEMENTS, unimplementedWarning } from "./unimplemented.ts";
+import { wholeNumber } from "./values.ts";
 
-export const STATEMENTS = [
-  "modules",
-  "module",
-  "set",
-  "interface",
-  "network",
-  "gateway",
-  "server",
-  "target",
-  "register",
-  "unregister",
-  "enable",
-  "disable",
-] as const;
+export type { ValueLocation } from "./reader.ts";
 
 export type ObjectKind = "interface" | "network" | "server" | "target";
 export type LifecycleVerb = "register" | "unregister" | "enable" | "disable";
@@ -48,13 +39,6 @@ const KIND_WORDS: Record<string, ObjectKind> = {
   target: "target",
   targets: "target",
 };
-
-/** Where a parameter's value was written; list items keep their own column. */
-export interface ValueLocation {
-  line: number;
-  column: number;
-  itemColumns: number[];
-}
 
 export interface BlockLocation {
   head: SourcePos;
@@ -79,7 +63,7 @@ export interface LifecycleState {
 /** The parser's output: the model (lifecycle not yet applied) and where everything was written. */
 export interface ParsedFile {
   config: Config;
-  locations: Map<InterfaceDef | NetworkDef | ServerDef | TargetDef | GatewayDef, BlockLocation>;
+  locations: Map<InterfaceDef | NetworkDef | ServerDef | TargetDef | GatewayDef | VrrpDef, BlockLocation>;
   /** Ids of blocks that had errors: defined as far as references go, but not in the model. */
   brokenIds: Record<ObjectKind, Set<number>>;
   /** Kinds with a block whose id could not be read: any reference to that kind may be to it. */
@@ -91,8 +75,6 @@ export interface ParsedFile {
   settingLocations: Map<keyof Settings, ValueLocation>;
 }
 
-type ParamValue = number | number[] | string;
-
 type NumberedDef = InterfaceDef | NetworkDef | ServerDef | TargetDef;
 
 /**
@@ -101,69 +83,18 @@ type NumberedDef = InterfaceDef | NetworkDef | ServerDef | TargetDef;
  */
 export const MAX_STATEMENTS = 100_000;
 
-/** A repeatable parameter (`tcpopen`) at most this often per block: each one is a check to run. */
-export const MAX_REPEATS = 16;
-
 /** Module names per file: BalanceNG has about a dozen. */
 export const MAX_MODULES = 64;
 
-const ID_BOUNDS: ListBounds = { min: 1, max: MAX_OBJECT_ID, what: "an id" };
-
-/** The lexer's tokens with one token of lookahead beyond the current one: a file is never held as an array of tokens. */
-class TokenStream {
-  private readonly ahead: Token[] = [];
-  /** The last token read from the file, for errors at its end. */
-  last: Token | undefined;
-
-  constructor(private readonly lexer: Lexer) {}
-
-  peek(offset: 0 | 1 = 0): Token | undefined {
-    while (this.ahead.length <= offset) {
-      const token = this.lexer.next();
-      if (token === undefined) return undefined;
-      this.ahead.push(token);
-      this.last = token;
-    }
-    return this.ahead[offset];
-  }
-
-  advance(): Token | undefined {
-    const token = this.peek();
-    this.ahead.shift();
-    return token;
-  }
-}
-
-interface RawBlock {
-  values: Record<string, ParamValue | ParamValue[]>;
-  locations: Map<string, ValueLocation[]>;
-  hadErrors: boolean;
-  /** Parameters already reported (misspelt, valueless, invalid): their absence is not reported again. */
-  accountedFor: Set<string>;
-}
-
-const isStatement = (text: string): boolean => (STATEMENTS as readonly string[]).includes(text);
-
-function describe(token: Token | undefined): string {
-  if (token === undefined) return "the end of the file";
-  return token.kind === "string" ? `"${excerpt(token.text)}"` : `\`${excerpt(token.text)}\``;
-}
-
-function valueLocation(token: Token, itemColumns: number[] = []): ValueLocation {
-  return { line: token.line, column: token.column, itemColumns };
-}
-
-class Parser {
+class Parser extends BlockReader {
   private readonly config: Config;
   private readonly parsed: ParsedFile;
   /** Where each id of each kind was defined, and each interface name declared. */
   private readonly defined: Record<ObjectKind, Map<number, SourcePos>> = { interface: new Map(), network: new Map(), server: new Map(), target: new Map() };
   private readonly interfaceNames = new Map<string, SourcePos>();
 
-  constructor(
-    private readonly tokens: TokenStream,
-    private readonly sink: DiagnosticSink,
-  ) {
+  constructor(tokens: TokenStream, sink: DiagnosticSink) {
+    super(tokens, sink);
     this.config = {
       file: sink.file,
       modules: [],
@@ -174,6 +105,8 @@ class Parser {
       gateway: undefined,
       servers: [],
       targets: [],
+      vrrp: undefined,
+      unimplemented: [],
     };
     this.parsed = {
       config: this.config,
@@ -240,36 +173,6 @@ class Parser {
     return true;
   }
 
-  private peek(): Token | undefined {
-    return this.tokens.peek();
-  }
-
-  private advance(): Token | undefined {
-    return this.tokens.advance();
-  }
-
-  private pos(token: Token): SourcePos {
-    return { file: this.sink.file, line: token.line, column: token.column };
-  }
-
-  private error(token: Token | undefined, message: string): false {
-    const at = token ?? this.tokens.last;
-    this.sink.error(at?.line ?? 1, at === undefined ? 1 : token === undefined ? at.column + at.width : at.column, message);
-    return false;
-  }
-
-  /** After an error: drop tokens up to the next statement that starts a line. */
-  private skipToNextStatement(): void {
-    let depth = 0;
-    for (let token = this.peek(); token !== undefined; token = this.peek()) {
-      // Inside a skipped block `interface` is a network parameter, not a statement.
-      if (token.firstOnLine && isStatement(token.text) && token.kind === "word" && !(depth > 0 && token.text === "interface")) return;
-      this.advance();
-      if (token.kind === "{") depth++;
-      if (token.kind === "}" && depth > 0 && --depth === 0) return;
-    }
-  }
-
   /** Returns false when the statement could not be read, so the caller resynchronises. */
   private parseStatement(keyword: Token): boolean {
     this.advance();
@@ -291,14 +194,27 @@ class Parser {
         return this.parseNumberedBlock(keyword, "target");
       case "gateway":
         return this.parseGateway(keyword);
+      case "vrrp":
+        return this.parseVrrp(keyword);
       case "register":
       case "unregister":
       case "enable":
       case "disable":
         return this.parseLifecycle(keyword, keyword.text as LifecycleVerb);
-      default:
-        return this.unknownStatement(keyword);
+      default: {
+        const accepted = keyword.kind === "word" ? UNIMPLEMENTED_STATEMENTS[keyword.text] : undefined;
+        return accepted ? this.parseUnimplementedStatement(keyword, keyword.text, accepted) : this.unknownStatement(keyword);
+      }
     }
+  }
+
+  /** A BalanceNG statement bng does not implement: kept as written, with a warning. */
+  private parseUnimplementedStatement(keyword: Token, name: string, accepted: (typeof UNIMPLEMENTED_STATEMENTS)[string]): boolean {
+    const args = this.rawArguments(keyword);
+    if (args === undefined) return false;
+    this.sink.warning(keyword.line, keyword.column, unimplementedWarning(`\`${name}\``, accepted!));
+    this.config.unimplemented.push({ keyword: name, args, pos: this.pos(keyword) });
+    return true;
   }
 
   private unknownStatement(keyword: Token): false {
@@ -309,17 +225,6 @@ class Parser {
     const id = next?.kind === "number" ? wholeNumber(next.text) : undefined;
     if (kind !== undefined && id !== undefined) this.parsed.brokenIds[kind].add(id);
     return this.error(keyword, `unknown keyword ${describe(keyword)}: expected a statement (${STATEMENTS.join(", ")})${didYouMean(keyword.text, STATEMENTS)}`);
-  }
-
-  /** The next token as the argument of `keyword`, unless it plainly belongs to something else. */
-  private argument(keyword: Token, what: string): Token | undefined {
-    const token = this.peek();
-    const startsSomethingElse = token !== undefined && token.firstOnLine && isStatement(token.text);
-    if (token === undefined || token.kind === "{" || token.kind === "}" || startsSomethingElse) {
-      this.error(token, `missing ${what} after \`${keyword.text}\`, found ${describe(token)}`);
-      return undefined;
-    }
-    return this.advance();
   }
 
   private parseModules(keyword: Token, several: boolean): boolean {
@@ -342,6 +247,15 @@ class Parser {
     if (!nameToken) return false;
     const names = Object.keys(SETTINGS);
     const spec = SETTINGS[nameToken.text];
+    const accepted = UNIMPLEMENTED_SETTINGS[nameToken.text];
+    if (accepted) {
+      const valueToken = this.argument(nameToken, "a value");
+      if (!valueToken) return false;
+      const name = `set ${nameToken.text}`;
+      this.sink.warning(keyword.line, keyword.column, unimplementedWarning(`\`${name}\``, accepted));
+      this.config.unimplemented.push({ keyword: name, args: [{ text: valueToken.text, quoted: valueToken.kind === "string" }], pos: this.pos(keyword) });
+      return true;
+    }
     if (!spec) {
       this.error(nameToken, `unknown setting ${describe(nameToken)}: expected one of ${names.join(", ")}${didYouMean(nameToken.text, names)}`);
       if (this.peek()?.firstOnLine === false) this.advance();
@@ -373,7 +287,7 @@ class Parser {
       return true;
     }
     // The short form names an interface bng uses as it is: nothing to register or enable.
-    const def: InterfaceDef = { id: undefined, name: result.output, access: undefined, registered: true, enabled: true, pos: this.pos(keyword) };
+    const def: InterfaceDef = { id: undefined, name: result.output, access: undefined, unimplemented: [], registered: true, enabled: true, pos: this.pos(keyword) };
     if (!this.define("interface", def)) return true;
     this.parsed.locations.set(def, { head: def.pos, params: new Map([["name", [valueLocation(nameToken)]]]) });
     return true;
@@ -386,10 +300,38 @@ class Parser {
     const block = this.validate(raw, "gateway", "gateway", keyword);
     if (!block) return true;
     const pos = this.pos(keyword);
-    const ping = block.ping && { ...block.ping, pos: this.paramPos(raw, "ping", 0) ?? pos };
-    this.config.gateway = { ipaddr: block.ipaddr, ping, pos };
-    this.parsed.locations.set(this.config.gateway, { head: pos, params: raw.locations });
+    const gateway: GatewayDef = { ipaddr: block.ipaddr, ping: block.ping && this.at(raw, "ping", block.ping, pos), unimplemented: raw.unimplemented, pos };
+    this.config.gateway = gateway;
+    this.parsed.locations.set(gateway, { head: pos, params: raw.locations });
     return true;
+  }
+
+  private parseVrrp(keyword: Token): boolean {
+    if (this.config.vrrp !== undefined) this.error(keyword, "duplicate `vrrp`: a configuration has one VRRP instance");
+    const raw = this.parseBlock(keyword, "vrrp", "vrrp");
+    if (!raw) return false;
+    const block = this.validate(raw, "vrrp", "vrrp", keyword);
+    if (!block) return true;
+    const pos = this.pos(keyword);
+    const vrrp: VrrpDef = {
+      vrid: block.vrid,
+      priority: block.priority,
+      networkId: block.network,
+      intervalS: block.interval,
+      preempt: block.preempt === "enable",
+      sync: block.sync,
+      key: block.key,
+      unimplemented: raw.unimplemented,
+      pos,
+    };
+    this.config.vrrp = vrrp;
+    this.parsed.locations.set(vrrp, { head: pos, params: raw.locations });
+    return true;
+  }
+
+  /** A check with the position of the parameter that wrote it (the `index`th, for repeated ones). */
+  private at<T extends object>(raw: RawBlock, param: string, value: T, fallback: SourcePos, index = 0): T & { pos: SourcePos } {
+    return { ...value, pos: this.paramPos(raw, param, index) ?? fallback };
   }
 
   private parseNumberedBlock(keyword: Token, kind: ObjectKind): boolean {
@@ -431,7 +373,7 @@ class Parser {
       case "interface": {
         const block = this.validate(raw, "interface", title, keyword);
         if (!block) return undefined;
-        const def: InterfaceDef = { id, name: block.name, access: block.access, ...lifecycle, pos };
+        const def: InterfaceDef = { id, name: block.name, access: block.access, unimplemented: raw.unimplemented, ...lifecycle, pos };
         return def;
       }
       case "network": {
@@ -446,6 +388,7 @@ class Parser {
           virt: block.virt,
           nat: block.nat,
           interfaceRef: block.interface,
+          unimplemented: raw.unimplemented,
           ...lifecycle,
           pos,
         };
@@ -465,6 +408,8 @@ class Parser {
           method: block.method,
           sessionTimeoutS: block.timeout,
           persistence: block.persistence,
+          downPolicy: block.downpolicy,
+          unimplemented: raw.unimplemented,
           ...lifecycle,
           pos,
         };
@@ -479,176 +424,21 @@ class Parser {
           ipaddr: block.ipaddr,
           port: block.port,
           protocol: block.protocol,
-          tcpopen: block.tcpopen.map((check, index) => ({ ...check, pos: this.paramPos(raw, "tcpopen", index) ?? pos })),
-          ping: block.ping && { ...block.ping, pos: this.paramPos(raw, "ping", 0) ?? pos },
+          tcpopen: block.tcpopen.map((check, index) => this.at(raw, "tcpopen", check, pos, index)),
+          ping: block.ping && this.at(raw, "ping", block.ping, pos),
+          arp: block.arp && this.at(raw, "arp", block.arp, pos),
+          agent: block.agent && this.at(raw, "agent", block.agent, pos),
+          script: block.script && this.at(raw, "script", block.script, pos),
+          http: block.http && this.at(raw, "http", block.http, pos),
+          dsrcheck: block.dsrcheck.map((check, index) => this.at(raw, "dsrcheck", check, pos, index)),
           dsr: block.dsr === "enable",
           weight: block.weight,
+          alert: block.alert,
+          unimplemented: raw.unimplemented,
           ...lifecycle,
           pos,
         };
         return def;
-      }
-    }
-  }
-
-  private paramPos(raw: RawBlock, param: string, index: number): SourcePos | undefined {
-    const location = raw.locations.get(param)?.[index];
-    return location && { file: this.sink.file, line: location.line, column: location.column };
-  }
-
-  /** Runs the block's schema; reports every issue at the value (or the block) it concerns. */
-  private validate<K extends BlockKind>(raw: RawBlock, kind: K, title: string, keyword: Token): v.InferOutput<(typeof BLOCK_SCHEMAS)[K]> | undefined {
-    const result = v.safeParse(BLOCK_SCHEMAS[kind], raw.values, { abortPipeEarly: true });
-    if (result.success && !raw.hadErrors) return result.output as v.InferOutput<(typeof BLOCK_SCHEMAS)[K]>;
-    for (const issue of result.success ? [] : issuesOf(result.issues)) {
-      if (issue.param === undefined) {
-        this.error(keyword, `bad ${title}: ${issue.message}`);
-      } else if (issue.missing) {
-        if (!raw.accountedFor.has(issue.param)) this.error(keyword, `${title} is missing its \`${issue.param}\`: expected a line \`${issue.param} VALUE\` inside the block`);
-      } else {
-        const repeats = BLOCK_PARAMS[kind][issue.param]?.repeats === true;
-        const locations = raw.locations.get(issue.param) ?? [];
-        const location = locations[repeats ? (issue.index ?? 0) : 0];
-        const column = repeats || issue.index === undefined ? location?.column : (location?.itemColumns[issue.index] ?? location?.column);
-        this.sink.error(location?.line ?? keyword.line, column ?? keyword.column, `bad \`${issue.param}\` in ${title}: ${issue.message}`);
-      }
-    }
-    return undefined;
-  }
-
-  /** `{ param value ... }` after the block's head; undefined when there is no `{`. */
-  private parseBlock(keyword: Token, kind: BlockKind, title: string): RawBlock | undefined {
-    const open = this.peek();
-    if (open?.kind !== "{") {
-      this.error(open, `expected \`{\` after \`${title}\`, found ${describe(open)}`);
-      return undefined;
-    }
-    this.advance();
-    const params = BLOCK_PARAMS[kind];
-    const names = Object.keys(params);
-    const raw: RawBlock = { values: {}, locations: new Map(), hadErrors: false, accountedFor: new Set() };
-    for (;;) {
-      const token = this.peek();
-      if (token === undefined) {
-        this.error(open, `\`{\` of ${title} is never closed: expected \`}\` before the end of the file`);
-        // A file cut off mid-block: what the block lacks is not worth further errors or warnings.
-        return undefined;
-      }
-      if (token.kind === "}") {
-        this.advance();
-        return raw;
-      }
-      const spec = token.kind === "word" ? params[token.text] : undefined;
-      if (spec) {
-        this.advance();
-        this.parseParam(raw, token, spec, params, title);
-      } else if (token.firstOnLine && token.kind === "word" && isStatement(token.text)) {
-        this.error(token, `expected \`}\` to close ${title} (opened on line ${keyword.line}), found ${describe(token)}`);
-        return raw;
-      } else {
-        this.advance();
-        raw.hadErrors = true;
-        const suggestion = didYouMean(token.text, names);
-        const match = /`(.*)`/.exec(suggestion)?.[1];
-        if (match !== undefined) raw.accountedFor.add(match);
-        this.error(token, `unknown parameter ${describe(token)} in ${title}: expected one of ${names.join(", ")}${suggestion}`);
-        this.skipToNextParam(params);
-      }
-    }
-  }
-
-  private skipToNextParam(params: Record<string, ParamSpec>): void {
-    for (let token = this.peek(); token !== undefined; token = this.peek()) {
-      if (token.kind === "}" || (token.kind === "word" && params[token.text] !== undefined)) return;
-      if (token.firstOnLine && token.kind === "word" && isStatement(token.text)) return;
-      this.advance();
-    }
-  }
-
-  private parseParam(raw: RawBlock, key: Token, spec: ParamSpec, params: Record<string, ParamSpec>, title: string): void {
-    const token = this.peek();
-    const belongsElsewhere =
-      token !== undefined && token.kind === "word" && token.line !== key.line && (params[token.text] !== undefined || isStatement(token.text));
-    if (token === undefined || token.kind === "{" || token.kind === "}" || belongsElsewhere) {
-      raw.hadErrors = true;
-      raw.accountedFor.add(key.text);
-      this.error(token, `missing value after \`${key.text}\`: expected ${SHAPE_NAMES[spec.shape]}, found ${describe(token)}`);
-      return;
-    }
-    this.advance();
-    const earlier = raw.locations.get(key.text);
-    if (earlier !== undefined && !spec.repeats) {
-      raw.hadErrors = true;
-      this.error(key, `duplicate parameter \`${key.text}\` (already set on line ${earlier[0]!.line}): expected it once per block`);
-      return;
-    }
-    if (earlier !== undefined && earlier.length >= MAX_REPEATS) {
-      raw.hadErrors = true;
-      this.error(key, `too many \`${key.text}\` in ${title}: expected at most ${MAX_REPEATS}`);
-      return;
-    }
-    const converted = this.convert(token, spec.shape, `\`${key.text}\` in ${title}`);
-    if (converted === undefined) {
-      raw.hadErrors = true;
-      raw.accountedFor.add(key.text);
-      return;
-    }
-    const location = valueLocation(token, converted.itemColumns);
-    raw.locations.set(key.text, [...(earlier ?? []), location]);
-    const previous = raw.values[key.text];
-    raw.values[key.text] = spec.repeats ? [...((previous as ParamValue[] | undefined) ?? []), converted.value] : converted.value;
-  }
-
-  /** A number's digits as written: its schema bounds them as text. */
-  private number(token: Token, context: string): string | undefined {
-    if (token.kind === "number") return token.text;
-    this.error(token, `bad ${context}: expected a whole number, found ${describe(token)}`);
-    return undefined;
-  }
-
-  /**
-   * The token as the value its parameter's schema expects; reports why when it cannot be.
-   * `context` names what is being read (`` `port` in server 1 ``) for the message.
-   */
-  private convert(token: Token, shape: ValueShape, context: string): { value: ParamValue; itemColumns: number[] } | undefined {
-    switch (shape) {
-      case "word":
-      case "text":
-        return { value: token.text, itemColumns: [] };
-      case "number": {
-        const value = this.number(token, context);
-        return value === undefined ? undefined : { value, itemColumns: [] };
-      }
-      case "address": {
-        if (token.kind !== "address" && token.kind !== "number") {
-          this.error(token, `bad ${context}: expected a dotted IPv4 address such as 172.16.1.10, found ${describe(token)}`);
-          return undefined;
-        }
-        const address = parseDottedAddress(token.text);
-        if (!address.ok) {
-          this.error(token, `bad ${context}: ${address.reason}, found ${describe(token)}`);
-          return undefined;
-        }
-        return { value: address.value, itemColumns: [] };
-      }
-      case "tuple": {
-        if (token.kind !== "number" && token.kind !== "list") {
-          this.error(token, `bad ${context}: expected numbers separated by commas such as 80,3,10, found ${describe(token)}`);
-          return undefined;
-        }
-        return { value: token.text, itemColumns: [] };
-      }
-      case "ids": {
-        if (token.kind !== "number" && token.kind !== "list") {
-          this.error(token, `bad ${context}: expected a number or a list such as 1,2,5-8, found ${describe(token)}`);
-          return undefined;
-        }
-        const list = parseNumberList(token.text, ID_BOUNDS);
-        if (!list.ok) {
-          this.sink.error(token.line, token.column + list.offset, `bad ${context}: ${list.reason}`);
-          return undefined;
-        }
-        return { value: list.items.map((item) => item.value), itemColumns: list.items.map((item) => token.column + item.offset) };
       }
     }
   }
@@ -678,15 +468,6 @@ class Parser {
     return true;
   }
 }
-
-const SHAPE_NAMES: Record<ValueShape, string> = {
-  address: "a dotted IPv4 address",
-  number: "a number",
-  ids: "a number or a list such as 1,2,5-8",
-  tuple: "numbers separated by commas such as 80,3,10",
-  word: "a word",
-  text: "a name",
-};
 
 export function parseSource(source: string, sink: DiagnosticSink): ParsedFile {
   return new Parser(new TokenStream(new Lexer(source, sink)), sink).parseFile();

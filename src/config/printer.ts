@@ -2,7 +2,7 @@
 // header, one parameter per line inside blocks, each kind's register/enable lines after its
 // blocks, and a trailer. Defaults are left out, so reading the output back gives the same model.
 import { quote, quoteIfNeeded } from "./lexer.ts";
-import { DEFAULT_SESSION_TIMEOUT_S, ipToString, type Config, type Lifecycle, type PingCheck } from "./model.ts";
+import { DEFAULT_SESSION_TIMEOUT_S, ipToString, type Config, type IntervalCheck, type Lifecycle, type RawStatement } from "./model.ts";
 import { SETTINGS } from "./schema.ts";
 import { VERSION } from "../version.ts";
 
@@ -40,8 +40,13 @@ function optional<T>(value: T | undefined, line: (value: T) => string): string |
   return value === undefined ? undefined : line(value);
 }
 
-function ping(check: PingCheck | undefined): string | undefined {
-  return optional(check, (c) => `ping ${c.intervalS},${c.timeoutS}`);
+function interval(keyword: string, check: IntervalCheck | undefined): string | undefined {
+  return optional(check, (c) => `${keyword} ${c.intervalS},${c.timeoutS}`);
+}
+
+/** A statement or parameter bng keeps as written: its words, strings quoted again. */
+function raw(statement: RawStatement): string {
+  return [statement.keyword, ...statement.args.map((arg) => (arg.quoted ? quote(arg.text) : arg.text))].join(" ");
 }
 
 function lifecycleLines(kind: string, defs: readonly (Lifecycle & { id: number | undefined })[]): string[] {
@@ -59,11 +64,11 @@ export function printConfig(config: Config, takenAt: Date = new Date()): string 
   for (const key of config.explicitSettings) {
     const name = Object.keys(SETTINGS).find((candidate) => SETTINGS[candidate]!.key === key);
     const value = config.settings[key];
-    if (name !== undefined && value !== undefined) lines.push(`set ${name} ${value}`);
+    if (name !== undefined && value !== undefined) lines.push(`set ${name} ${SETTINGS[name]!.format?.(value) ?? value}`);
   }
   for (const def of config.interfaces) {
     if (def.id === undefined) lines.push(`interface ${def.name}`);
-    else lines.push(...block(`interface ${def.id}`, [`name ${quoteIfNeeded(def.name)}`, optional(def.access, (a) => `access ${a}`)]));
+    else lines.push(...block(`interface ${def.id}`, [`name ${quoteIfNeeded(def.name)}`, optional(def.access, (a) => `access ${a}`), ...def.unimplemented.map(raw)]));
   }
   lines.push(...lifecycleLines("interface", config.interfaces));
   for (const net of config.networks) {
@@ -76,11 +81,27 @@ export function printConfig(config: Config, takenAt: Date = new Date()): string 
         optional(net.virt, (ip) => `virt ${ipToString(ip)}`),
         optional(net.nat, (nat) => `nat ${nat}`),
         optional(net.interfaceRef, (ref) => `interface ${quoteIfNeeded(ref)}`),
+        ...net.unimplemented.map(raw),
       ]),
     );
   }
   lines.push(...lifecycleLines("network", config.networks));
-  if (config.gateway) lines.push(...block("gateway", [`ipaddr ${ipToString(config.gateway.ipaddr)}`, ping(config.gateway.ping)]));
+  if (config.gateway) lines.push(...block("gateway", [`ipaddr ${ipToString(config.gateway.ipaddr)}`, interval("ping", config.gateway.ping), ...config.gateway.unimplemented.map(raw)]));
+  const vrrp = config.vrrp;
+  if (vrrp) {
+    lines.push(
+      ...block("vrrp", [
+        `vrid ${vrrp.vrid}`,
+        `priority ${vrrp.priority}`,
+        `network ${vrrp.networkId}`,
+        vrrp.intervalS !== 1 ? `interval ${vrrp.intervalS}` : undefined,
+        vrrp.preempt ? undefined : "preempt disable",
+        optional(vrrp.sync, (ip) => `sync ${ipToString(ip)}`),
+        optional(vrrp.key, (key) => `key ${quote(key)}`),
+        ...vrrp.unimplemented.map(raw),
+      ]),
+    );
+  }
   for (const server of config.servers) {
     lines.push(
       ...block(`server ${server.id}`, [
@@ -93,6 +114,8 @@ export function printConfig(config: Config, takenAt: Date = new Date()): string 
         server.method !== "rr" ? `method ${server.method}` : undefined,
         server.sessionTimeoutS !== DEFAULT_SESSION_TIMEOUT_S ? `timeout ${server.sessionTimeoutS}` : undefined,
         server.persistence !== "client" ? `persistence ${server.persistence}` : undefined,
+        server.downPolicy !== "reschedule" ? `downpolicy ${server.downPolicy}` : undefined,
+        ...server.unimplemented.map(raw),
       ]),
     );
   }
@@ -105,13 +128,22 @@ export function printConfig(config: Config, takenAt: Date = new Date()): string 
         target.port !== 0 ? `port ${target.port}` : undefined,
         `protocol ${target.protocol}`,
         ...target.tcpopen.map((check) => `tcpopen ${check.port},${check.intervalS},${check.timeoutS}`),
-        ping(target.ping),
+        interval("ping", target.ping),
+        interval("arp", target.arp),
+        optional(target.agent, (c) => `agent ${c.port},${c.intervalS},${c.timeoutS}`),
+        optional(target.script, (c) => `script ${quote(c.path)},${c.intervalS},${c.timeoutS}`),
+        optional(target.http, (c) => `http ${quote(c.path)},${c.port},${c.intervalS},${c.timeoutS}`),
+        ...target.dsrcheck.map((check) => `dsrcheck ${check.port},${check.intervalS},${check.timeoutS}`),
         target.dsr ? "dsr enable" : undefined,
         target.weight !== 1 ? `weight ${target.weight}` : undefined,
+        optional(target.alert, (path) => `alert ${quote(path)}`),
+        ...target.unimplemented.map(raw),
       ]),
     );
   }
   lines.push(...lifecycleLines("target", config.targets));
+  // Last, where everything they might name is defined.
+  lines.push(...config.unimplemented.map(raw));
   lines.push("// end of configuration");
   return `${lines.join("\n")}\n`;
 }

@@ -3,17 +3,19 @@
 // the defaults and produces the typed fields of the model.
 import * as v from "valibot";
 import { didYouMean, excerpt } from "./errors.ts";
-import { DEFAULT_SESSION_TIMEOUT_S, MAX_CHECK_SECONDS, METHODS, ipToString, type Settings } from "./model.ts";
-import { isWholeNumberIn, parseDottedAddress, readTuple, wholeNumber } from "./values.ts";
+import { AgentCheck, AlertPath, HttpCheck, IntervalCheck, PortCheck, ScriptCheck } from "./health-schema.ts";
+import { DEFAULT_SESSION_TIMEOUT_S, DOWN_POLICIES, IO_BACKENDS, MAX_OBJECT_ID, METHODS, ipToString, type Settings } from "./model.ts";
+import { isWholeNumberIn, parseDottedAddress, wholeNumber } from "./values.ts";
 
 /**
  * How the parser turns a parameter's token into the value its schema receives:
  * address -> unsigned 32-bit number; number -> its digits as written (the schema bounds them
  * as text, so a digit run of any length is an error quoting it); ids -> number[] of ids, each
  * bounded before a range is expanded (a lone number is a one-item list); tuple -> the text of
- * `80,3,10` as written; word/text -> string (text is a name: a quoted string reads naturally there).
+ * `80,3,10` as written; path -> a string (quoted or bare); pathTuple -> `"PATH",3,10` as
+ * { path, tuple }; word/text -> string (text is a name: a quoted string reads naturally there).
  */
-export type ValueShape = "address" | "number" | "ids" | "tuple" | "word" | "text";
+export type ValueShape = "address" | "number" | "ids" | "tuple" | "path" | "pathTuple" | "word" | "text";
 
 export interface ParamSpec {
   shape: ValueShape;
@@ -21,7 +23,7 @@ export interface ParamSpec {
   repeats?: true;
 }
 
-export type BlockKind = "interface" | "network" | "gateway" | "server" | "target";
+export type BlockKind = "interface" | "network" | "gateway" | "vrrp" | "server" | "target";
 
 export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
   interface: { name: { shape: "word" }, access: { shape: "word" } },
@@ -35,6 +37,15 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
     interface: { shape: "word" },
   },
   gateway: { ipaddr: { shape: "address" }, ping: { shape: "tuple" } },
+  vrrp: {
+    vrid: { shape: "number" },
+    priority: { shape: "number" },
+    network: { shape: "number" },
+    interval: { shape: "number" },
+    preempt: { shape: "word" },
+    sync: { shape: "address" },
+    key: { shape: "text" },
+  },
   server: {
     name: { shape: "text" },
     ipaddr: { shape: "address" },
@@ -45,6 +56,7 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
     method: { shape: "word" },
     timeout: { shape: "number" },
     persistence: { shape: "word" },
+    downpolicy: { shape: "word" },
   },
   target: {
     name: { shape: "text" },
@@ -53,8 +65,14 @@ export const BLOCK_PARAMS: Record<BlockKind, Record<string, ParamSpec>> = {
     protocol: { shape: "word" },
     tcpopen: { shape: "tuple", repeats: true },
     ping: { shape: "tuple" },
+    arp: { shape: "tuple" },
+    agent: { shape: "tuple" },
+    script: { shape: "pathTuple" },
+    http: { shape: "pathTuple" },
+    dsrcheck: { shape: "tuple", repeats: true },
     dsr: { shape: "word" },
     weight: { shape: "number" },
+    alert: { shape: "path" },
   },
 };
 
@@ -107,55 +125,6 @@ const IdList = v.pipe(
   v.check((ids) => new Set(ids).size === ids.length, (issue) => `list \`${shown(issue.input)}\` names an id twice: expected each id once`),
 );
 
-/**
- * A comma tuple such as `80,3,10`, read from its text: `build` checks the numbers and returns
- * the value, or the message of the first problem; every message quotes the text as written.
- */
-function tuple<T>(names: string, example: string, build: (numbers: number[], text: string) => T | { problem: string }) {
-  const count = names.split(",").length;
-  return v.pipe(
-    v.string(),
-    v.rawTransform<string, T>(({ dataset, addIssue, NEVER }) => {
-      const text = dataset.value;
-      const numbers = readTuple(text, count);
-      const built = numbers === undefined ? { problem: `expected ${COUNTS[count]} numbers ${names}${count === 2 ? " (seconds)" : ""}, e.g. \`${example}\`, found \`${excerpt(text)}\`` } : build(numbers, text);
-      if (typeof built === "object" && built !== null && "problem" in built) {
-        addIssue({ message: built.problem });
-        return NEVER;
-      }
-      return built as T;
-    }),
-  );
-}
-
-const COUNTS: Record<number, string> = { 2: "two", 3: "three", 4: "four" };
-
-/** Health checks run every INTERVAL and give up after TIMEOUT: from a second to a day, the timeout no shorter than the interval. */
-function intervalAndTimeout(intervalS: number, timeoutS: number, text: string): { problem: string } | undefined {
-  const quoted = `\`${excerpt(text)}\``;
-  if (!(intervalS >= 1 && intervalS <= MAX_CHECK_SECONDS)) {
-    return { problem: `bad interval in ${quoted}: expected an interval of 1-${MAX_CHECK_SECONDS} seconds (a second to a day)` };
-  }
-  if (timeoutS < intervalS) return { problem: `bad timeout in ${quoted}: expected a timeout at least as long as the interval` };
-  if (timeoutS > MAX_CHECK_SECONDS) return { problem: `bad timeout in ${quoted}: expected a timeout of at most ${MAX_CHECK_SECONDS} seconds (a day)` };
-  return undefined;
-}
-
-/** The port a check connects to, as the first number of its tuple: 0 would never answer. */
-function checkPort(port: number, names: string, text: string): { problem: string } | undefined {
-  if (port >= 1 && port <= 65535) return undefined;
-  return { problem: `expected a port 1-65535 as the first number of ${names}, found \`${excerpt(text)}\`` };
-}
-
-const Ping = tuple("INTERVAL,TIMEOUT", "ping 3,8", ([intervalS, timeoutS], text) => intervalAndTimeout(intervalS!, timeoutS!, text) ?? { intervalS: intervalS!, timeoutS: timeoutS! });
-
-const TcpOpen = tuple(
-  "PORT,INTERVAL,TIMEOUT",
-  "tcpopen 80,3,10",
-  ([port, intervalS, timeoutS], text) =>
-    checkPort(port!, "PORT,INTERVAL,TIMEOUT", text) ?? intervalAndTimeout(intervalS!, timeoutS!, text) ?? { port: port!, intervalS: intervalS!, timeoutS: timeoutS! },
-);
-
 const Name = v.string();
 
 // Linux limits interface names to 15 bytes (IFNAMSIZ - 1) without spaces or slashes.
@@ -190,7 +159,17 @@ export const NetworkBlock = v.pipe(
   ),
 );
 
-export const GatewayBlock = v.object({ ipaddr: Address, ping: v.optional(Ping) });
+export const GatewayBlock = v.object({ ipaddr: Address, ping: v.optional(IntervalCheck("ping")) });
+
+export const VrrpBlock = v.object({
+  vrid: integer(1, 255, "a virtual router id"),
+  priority: integer(1, 254, "a priority"),
+  network: integer(1, MAX_OBJECT_ID, "a network id"),
+  interval: v.optional(integer(1, 255, "an advertisement interval in seconds"), "1"),
+  preempt: v.optional(oneOf(["enable", "disable"] as const), "enable"),
+  sync: v.optional(Address),
+  key: v.optional(v.pipe(v.string(), v.check((key) => key.length >= 1 && key.length <= 256, expected("a key of 1-256 characters")))),
+});
 
 export const ServerBlock = v.object({
   name: v.optional(Name),
@@ -202,6 +181,7 @@ export const ServerBlock = v.object({
   method: v.optional(oneOf(METHODS), "rr"),
   timeout: v.optional(integer(1, 31536000, "an idle timeout in seconds"), String(DEFAULT_SESSION_TIMEOUT_S)),
   persistence: v.optional(oneOf(["client", "clientport"] as const), "client"),
+  downpolicy: v.optional(oneOf(DOWN_POLICIES), "reschedule"),
 });
 
 export const TargetBlock = v.object({
@@ -210,16 +190,23 @@ export const TargetBlock = v.object({
   // 0: the target takes the server's port unchanged (the only possibility in DSR).
   port: v.optional(Port, "0"),
   protocol: v.optional(oneOf(["tcp", "udp"] as const), "tcp"),
-  tcpopen: v.optional(v.array(TcpOpen), []),
-  ping: v.optional(Ping),
+  tcpopen: v.optional(v.array(PortCheck("tcpopen")), []),
+  ping: v.optional(IntervalCheck("ping")),
+  arp: v.optional(IntervalCheck("arp")),
+  agent: v.optional(AgentCheck),
+  script: v.optional(ScriptCheck),
+  http: v.optional(HttpCheck),
+  dsrcheck: v.optional(v.array(PortCheck("dsrcheck")), []),
   dsr: v.optional(oneOf(["enable", "disable"] as const), "disable"),
   weight: v.optional(integer(1, 65535, "a weight"), "1"),
+  alert: v.optional(AlertPath),
 });
 
 export const BLOCK_SCHEMAS = {
   interface: InterfaceBlock,
   network: NetworkBlock,
   gateway: GatewayBlock,
+  vrrp: VrrpBlock,
   server: ServerBlock,
   target: TargetBlock,
 } as const satisfies Record<BlockKind, v.GenericSchema>;
@@ -242,7 +229,24 @@ interface SettingSpec {
   key: keyof Settings;
   shape: "number" | "word";
   schema: v.GenericSchema<unknown, Settings[keyof Settings]>;
+  /** The value as `set` writes it, when that is not its plain text (booleans). */
+  format?: (value: Settings[keyof Settings]) => string;
 }
+
+/** Kernel routing tables that are not bng's to fill, and why. */
+const RESERVED_TABLES: Record<number, string> = {
+  253: "the kernel's `default` table",
+  254: "the kernel's `main` table, where the box's own routes are",
+  255: "the kernel's `local` table, of the box's own addresses",
+};
+
+const AnnounceTable = v.pipe(
+  integer(1, 4294967295, "a routing table id"),
+  v.check(
+    (table) => RESERVED_TABLES[table] === undefined,
+    (issue) => `table ${issue.input} is ${RESERVED_TABLES[issue.input]}: expected a table of bng's own, e.g. 100 (1-252 or 256-4294967295)`,
+  ),
+);
 
 /** `set NAME VALUE`: the names bng knows, the model field each one sets and its check. */
 export const SETTINGS: Record<string, SettingSpec> = {
@@ -261,7 +265,16 @@ export const SETTINGS: Record<string, SettingSpec> = {
   },
   arprefresh: { key: "arpRefreshS", shape: "number", schema: integer(1, 3600, "seconds between ARP refreshes") },
   metrics: { key: "metrics", shape: "word", schema: v.pipe(v.string(), v.check(isListenAddress, expected("ADDRESS:PORT to serve metrics on, e.g. 127.0.0.1:9100"))) },
-  io: { key: "io", shape: "word", schema: oneOf(["mmsg", "ring"] as const) },
+  io: { key: "io", shape: "word", schema: oneOf(IO_BACKENDS) },
+  announce: { key: "announceTable", shape: "number", schema: AnnounceTable },
+  syslog: {
+    key: "syslog",
+    shape: "word",
+    schema: v.pipe(oneOf(["enable", "disable"] as const), v.transform((word) => word === "enable")),
+    format: (value) => (value ? "enable" : "disable"),
+  },
+  newsessions: { key: "newSessionsPerS", shape: "number", schema: integer(1, 10000000, "new sessions per second") },
+  fintimeout: { key: "finTimeoutS", shape: "number", schema: integer(1, 600, "seconds a closed connection's session lives") },
 };
 
 /** Every issue of a value, or of a block, with the parameter it concerns (`index` in repeated ones). */

@@ -28,8 +28,50 @@ export interface RunPlan {
   networks: NetworkPlan[];
 }
 
+/**
+ * Parts of the language bng reads but does not run yet: `bng run` refuses a configuration that
+ * uses one, naming it, so that nobody believes a check, an alert or a policy is in force when
+ * it is not. Each feature's implementer sets `implemented: true` here, and nowhere else.
+ * `uses` says where a configuration uses the feature ("target 2"), or nothing.
+ */
+export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (config: Config) => string[] }[] = [
+  { keyword: "vrrp", implemented: false, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
+  { keyword: "arp", implemented: false, uses: (config) => targetsWith(config, (target) => target.arp !== undefined) },
+  { keyword: "agent", implemented: false, uses: (config) => targetsWith(config, (target) => target.agent !== undefined) },
+  { keyword: "script", implemented: false, uses: (config) => targetsWith(config, (target) => target.script !== undefined) },
+  { keyword: "http", implemented: false, uses: (config) => targetsWith(config, (target) => target.http !== undefined) },
+  { keyword: "dsrcheck", implemented: false, uses: (config) => targetsWith(config, (target) => target.dsrcheck.length > 0) },
+  { keyword: "alert", implemented: false, uses: (config) => targetsWith(config, (target) => target.alert !== undefined) },
+  { keyword: "downpolicy hold", implemented: false, uses: (config) => serversWith(config, (server) => server.downPolicy === "hold") },
+  { keyword: "downpolicy reset", implemented: false, uses: (config) => serversWith(config, (server) => server.downPolicy === "reset") },
+  { keyword: "method agent", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "agent") },
+  { keyword: "method bandwidth", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "bandwidth") },
+  { keyword: "set announce", implemented: false, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
+  { keyword: "set syslog enable", implemented: false, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
+  { keyword: "set newsessions", implemented: false, uses: (config) => explicitly(config, "newSessionsPerS") },
+  { keyword: "set fintimeout", implemented: false, uses: (config) => explicitly(config, "finTimeoutS") },
+  { keyword: "set io xdp", implemented: false, uses: (config) => (config.settings.io === "xdp" ? ["the settings"] : []) },
+  { keyword: "set io auto", implemented: false, uses: (config) => (config.settings.io === "auto" ? ["the settings"] : []) },
+];
+
+function targetsWith(config: Config, uses: (target: TargetDef) => boolean): string[] {
+  return config.targets.filter(uses).map((target) => `target ${target.id}`);
+}
+
+function serversWith(config: Config, uses: (server: ServerDef) => boolean): string[] {
+  return config.servers.filter(uses).map((server) => `server ${server.id}`);
+}
+
+function explicitly(config: Config, setting: keyof Config["settings"]): string[] {
+  return config.explicitSettings.includes(setting) ? ["the settings"] : [];
+}
+
 export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: false; errors: string[] } {
   const errors: string[] = [];
+  for (const feature of LANGUAGE_FEATURES) {
+    const where = feature.implemented ? [] : feature.uses(config);
+    if (where.length > 0) errors.push(`${where.join(", ")} ${where.length === 1 ? "uses" : "use"} '${feature.keyword}', which bng does not implement yet: remove it to run`);
+  }
   const servers = config.servers.filter(isActive);
   if (servers.length === 0) errors.push("no server is registered and enabled: nothing to balance");
   const used = new Map<number, NetworkDef>();

@@ -21,8 +21,10 @@ describe("the seed's DSR example", () => {
     expect(config.settings).toEqual(DEFAULT_SETTINGS);
     expect(config.explicitSettings).toEqual([]);
     expect(config.gateway).toBeUndefined();
+    expect(config.vrrp).toBeUndefined();
+    expect(config.unimplemented).toEqual([]);
     expect(config.interfaces).toEqual([
-      { id: undefined, name: "eth0", access: undefined, registered: true, enabled: true, pos: { file: "config/dsr-example.conf", line: 3, column: 1 } },
+      { id: undefined, name: "eth0", access: undefined, unimplemented: [], registered: true, enabled: true, pos: { file: "config/dsr-example.conf", line: 3, column: 1 } },
     ]);
     expect(config.networks).toEqual([
       {
@@ -34,6 +36,7 @@ describe("the seed's DSR example", () => {
         virt: undefined,
         nat: undefined,
         interfaceRef: "eth0",
+        unimplemented: [],
         registered: true,
         enabled: true,
         pos: { file: "config/dsr-example.conf", line: 4, column: 1 },
@@ -51,6 +54,8 @@ describe("the seed's DSR example", () => {
         method: "rr",
         sessionTimeoutS: 600,
         persistence: "client",
+        downPolicy: "reschedule",
+        unimplemented: [],
         registered: true,
         enabled: true,
         pos: { file: "config/dsr-example.conf", line: 13, column: 1 },
@@ -66,8 +71,15 @@ describe("the seed's DSR example", () => {
         protocol: "tcp" as const,
         tcpopen: [{ port: 80, intervalS: 3, timeoutS: 10, pos: { file: "config/dsr-example.conf", line: line + 4, column: 9 } }],
         ping: undefined,
+        arp: undefined,
+        agent: undefined,
+        script: undefined,
+        http: undefined,
+        dsrcheck: [],
         dsr: true,
         weight: 1,
+        alert: undefined,
+        unimplemented: [],
         registered: true,
         enabled: true,
         pos: { file: "config/dsr-example.conf", line, column: 1 },
@@ -133,12 +145,26 @@ describe("the annotated example", () => {
       arpRefreshS: 30,
       metrics: "127.0.0.1:9100",
       io: "mmsg",
+      announceTable: 100,
+      syslog: false,
+      newSessionsPerS: 50000,
+      finTimeoutS: 10,
     });
+    expect(config.vrrp).toMatchObject({ vrid: 1, priority: 200, networkId: 1, intervalS: 1, preempt: true, sync: ip("172.16.1.253"), key: "change me" });
     expect(config.networks.map((n) => [n.id, n.registered, n.enabled])).toEqual([[1, true, true], [2, true, false]]);
     const [web, all] = config.servers;
-    expect(web).toMatchObject({ targets: [1, 2, 3], backup: [4], method: "wrr", sessionTimeoutS: 300, persistence: "client", name: "web" });
+    expect(web).toMatchObject({ targets: [1, 2, 3], backup: [4], method: "wrr", sessionTimeoutS: 300, persistence: "client", downPolicy: "reset", name: "web" });
     expect(all).toMatchObject({ port: 0, protocol: "udp", method: "maglev", persistence: "clientport", registered: true, enabled: false });
-    expect(config.targets[0]).toMatchObject({ weight: 3, ping: { intervalS: 2, timeoutS: 6 }, tcpopen: [{ port: 80 }, { port: 443, intervalS: 5, timeoutS: 15 }] });
+    expect(config.targets[0]).toMatchObject({
+      weight: 3,
+      ping: { intervalS: 2, timeoutS: 6 },
+      arp: { intervalS: 2, timeoutS: 6 },
+      tcpopen: [{ port: 80 }, { port: 443, intervalS: 5, timeoutS: 15 }],
+      dsrcheck: [{ port: 80, intervalS: 3, timeoutS: 10 }],
+      alert: "/usr/local/lib/bng/alert",
+    });
+    expect(config.targets[1]).toMatchObject({ http: { path: "/healthz", port: 80, intervalS: 3, timeoutS: 10 }, agent: { port: 439, intervalS: 3, timeoutS: 10 } });
+    expect(config.targets[2]).toMatchObject({ script: { path: "/usr/local/lib/bng/check-web", intervalS: 5, timeoutS: 15 } });
     expect(config.targets.map((t) => [t.id, t.registered, t.enabled])).toEqual([
       [1, true, true], [2, true, true], [3, true, true], [4, true, true], [5, true, true], [6, true, true], [7, false, false],
     ]);

@@ -5,8 +5,11 @@ import { readdirSync } from "node:fs";
 import { loadConfigFile, parseConfig, printConfig } from "../../src/config/index.ts";
 import {
   DEFAULT_SETTINGS,
+  DOWN_POLICIES,
+  IO_BACKENDS,
   METHODS,
   type Config,
+  type RawStatement,
   type InterfaceDef,
   type NetworkDef,
   type ServerDef,
@@ -34,6 +37,14 @@ describe.each(readdirSync("config").filter((name) => name.endsWith(".conf")))("c
   });
 });
 
+/** BalanceNG statements bng keeps as written: words, strings with what needs quoting, blocks. */
+const RAW_STATEMENTS: RawStatement[] = [
+  { keyword: "ipalias", args: ["1", "{", "addr", "172.16.1.20", "}"].map((text) => ({ text, quoted: false })), pos: POS },
+  { keyword: "gwhc", args: [{ text: "enable", quoted: false }, { text: 'a "b" // c', quoted: true }], pos: POS },
+  { keyword: "arp-insert", args: [{ text: "172.16.1.5", quoted: false }, { text: "02:00:00:00:00:05", quoted: false }], pos: POS },
+  { keyword: "set bmduration", args: [{ text: "10", quoted: false }], pos: POS },
+];
+
 function generate(random: () => number): Config {
   const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
   const maybe = <T>(value: () => T): T | undefined => (random() < 0.5 ? value() : undefined);
@@ -55,7 +66,11 @@ function generate(random: () => number): Config {
     maglevSize: () => pick(random, [3, 251, 65537, 1048573]),
     arpRefreshS: () => int(1, 3600),
     metrics: () => `127.0.0.${int(0, 255)}:${int(1, 65535)}`,
-    io: () => pick(random, ["mmsg", "ring"] as const),
+    io: () => pick(random, IO_BACKENDS),
+    announceTable: () => pick(random, [1, 100, 252, 256, 4294967295]),
+    syslog: () => random() < 0.5,
+    newSessionsPerS: () => int(1, 10000000),
+    finTimeoutS: () => int(1, 600),
   };
   for (const key of Object.keys(choices) as (keyof Settings)[]) {
     if (random() < 0.4) {
@@ -68,8 +83,8 @@ function generate(random: () => number): Config {
   const interfaces: InterfaceDef[] = distinct(int(1, 3), 1, 9).map((id, index) => {
     const name = `${pick(random, ["eth", "ens", "veth", "br-x@"])}${index}`;
     return random() < 0.5 && !name.includes("@")
-      ? { id: undefined, name, access: undefined, registered: true, enabled: true, pos: POS }
-      : { id, name, access: maybe(() => "raw" as const), ...lifecycle(), pos: POS };
+      ? { id: undefined, name, access: undefined, unimplemented: [], registered: true, enabled: true, pos: POS }
+      : { id, name, access: maybe(() => "raw" as const), unimplemented: [], ...lifecycle(), pos: POS };
   });
   const interfaceRefs = interfaces.flatMap((def) => (def.id === undefined ? [def.name] : [def.name, String(def.id)]));
 
@@ -87,6 +102,7 @@ function generate(random: () => number): Config {
       virt: maybe(host),
       nat: maybe(() => pick(random, ["inside", "outside"] as const)),
       interfaceRef: maybe(() => pick(random, interfaceRefs)),
+      unimplemented: [],
       ...lifecycle(),
       pos: POS,
     };
@@ -120,6 +136,8 @@ function generate(random: () => number): Config {
       method: pick(random, METHODS),
       sessionTimeoutS: pick(random, [600, int(1, 86400)]),
       persistence: pick(random, ["client", "clientport"] as const),
+      downPolicy: pick(random, DOWN_POLICIES),
+      unimplemented: [],
       ...lifecycle(),
       pos: POS,
     };
@@ -147,8 +165,15 @@ function generate(random: () => number): Config {
       protocol: pick(random, ["tcp", "udp"] as const),
       tcpopen: Array.from({ length: int(0, 3) }, () => ({ port: int(1, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
       ping: maybe(() => ({ intervalS: interval, timeoutS: interval * 2, pos: POS })),
+      arp: maybe(() => ({ intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
+      agent: maybe(() => ({ port: int(1, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
+      script: maybe(() => ({ path: `/usr/lib/${text().replace(/[^a-z/é]/gi, "x")}`, intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
+      http: maybe(() => ({ path: `/${pick(random, ["", "healthz", "a/b?c=d&e", '"quoted"', "x,1,2"])}`, port: int(1, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
+      dsrcheck: Array.from({ length: int(0, 2) }, () => ({ port: int(1, 65535), intervalS: interval, timeoutS: interval + int(0, 30), pos: POS })),
       dsr,
       weight: pick(random, [1, int(1, 65535)]),
+      alert: maybe(() => `/etc/bng/${text().replace(/[\u0000-\u001f]/g, "")}`),
+      unimplemented: maybe(() => [{ keyword: "limit", args: [pick(random, [{ text: "100", quoted: false }, { text: "a b", quoted: true }])], pos: POS }]) ?? [],
       ...lifecycle(),
       pos: POS,
     };
@@ -161,9 +186,22 @@ function generate(random: () => number): Config {
     explicitSettings,
     interfaces,
     networks,
-    gateway: maybe(() => ({ ipaddr: int(0, 0xffffffff), ping: maybe(() => ({ intervalS: 3, timeoutS: 8, pos: POS })), pos: POS })),
+    gateway: maybe(() => ({ ipaddr: int(0, 0xffffffff), ping: maybe(() => ({ intervalS: 3, timeoutS: 8, pos: POS })), unimplemented: [], pos: POS })),
     servers,
     targets,
+    // VRRP runs on a network that takes part and has bng's own address.
+    vrrp: networks.filter((network) => network.real !== undefined && network.registered && network.enabled).map((network) => ({
+      vrid: int(1, 255),
+      priority: int(1, 254),
+      networkId: network.id,
+      intervalS: int(1, 255),
+      preempt: random() < 0.5,
+      sync: undefined,
+      key: maybe(() => `k${text()}`),
+      unimplemented: [],
+      pos: POS,
+    }))[0],
+    unimplemented: Array.from({ length: int(0, 3) }, () => pick(random, RAW_STATEMENTS)),
   };
 }
 

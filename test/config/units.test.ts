@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { closestMatch, DiagnosticSink, editDistance, formatDiagnostic } from "../../src/config/errors.ts";
 import { tokenize } from "../../src/config/lexer.ts";
 import { parseDottedAddress, parseNumberList } from "../../src/config/values.ts";
 import { parseConfig } from "../../src/config/index.ts";
-import { ctime, formatIdList } from "../../src/config/printer.ts";
+import { ctime, formatIdList, printConfig } from "../../src/config/printer.ts";
 import { isContiguousMask } from "../../src/config/schema.ts";
 
 describe("lexer", () => {
@@ -109,5 +110,29 @@ describe("printer helpers", () => {
     expect(formatIdList([1, 2])).toBe("1,2");
     expect(formatIdList([1, 2, 3, 7, 9, 10, 11, 12])).toBe("1-3,7,9-12");
     expect(formatIdList([3, 2, 1])).toBe("3,2,1");
+  });
+});
+
+describe("settings across objects", () => {
+  const seed = readFileSync("config/dsr-example.conf", "utf8");
+
+  test("`set fintimeout` longer than a server's idle timeout is a warning at its value, naming the servers", () => {
+    const result = parseConfig(`set fintimeout 30\n${seed.replace("targets 1,2\n}", "targets 1,2\ntimeout 20\n}")}`, "fin.conf");
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
+      "1:16 `set fintimeout 30` is longer than the idle timeout of server 1 (timeout 20): a closed connection's session would outlive an idle one; expected at most 20",
+    ]);
+    expect(parseConfig(`set fintimeout 20\n${seed.replace("targets 1,2\n}", "targets 1,2\ntimeout 20\n}")}`, "fin.conf").warnings).toEqual([]);
+  });
+
+  test("`set syslog` prints back as written, and the reserved routing tables say why", () => {
+    const result = parseConfig("set syslog enable\nset announce 253\n", "s.conf");
+    expect(result.ok ? [] : result.errors.map((d) => d.message)).toEqual([
+      "bad `set announce`: table 253 is the kernel's `default` table: expected a table of bng's own, e.g. 100 (1-252 or 256-4294967295)",
+    ]);
+    const ok = parseConfig("set syslog enable\nset announce 100\n", "s.conf");
+    if (!ok.ok) throw new Error("does not load");
+    expect(ok.config.settings).toMatchObject({ syslog: true, announceTable: 100 });
+    expect(printConfig(ok.config)).toContain("\nset syslog enable\nset announce 100\n");
   });
 });

@@ -1,7 +1,7 @@
 // planRun: what `bng run` refuses in a valid configuration, and the plan it makes of the seed's.
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/index.ts";
-import { planRun } from "../../src/control/plan.ts";
+import { LANGUAGE_FEATURES, planRun } from "../../src/control/plan.ts";
 import { SEED_CONFIG_TEXT } from "./daemon-harness.ts";
 
 function plan(text: string) {
@@ -164,5 +164,54 @@ describe("bng check announces these refusals as warnings, at the line to look at
       `${interfaceLine}:11 network 1 is on interface 1 (eth0), which is disabled: add 'enable interface 1', or \`bng run\` will refuse this file`,
     ]);
     expect(plan(text).ok).toBe(false);
+  });
+});
+
+describe("features the language has and bng does not run yet", () => {
+  const target1 = (line: string) => SEED_CONFIG_TEXT.replace("tcpopen 80,3,10\ndsr enable", `tcpopen 80,3,10\n${line}\ndsr enable`);
+  const server1 = (line: string) => SEED_CONFIG_TEXT.replace("targets 1,2\n}", `targets 1,2\n${line}\n}`);
+  const USES: Record<string, { text: string; where: string }> = {
+    vrrp: { text: `${SEED_CONFIG_TEXT}vrrp {\nvrid 1\npriority 100\nnetwork 1\nsync 172.16.1.253\n}\n`, where: "the vrrp block" },
+    arp: { text: target1("arp 3,10"), where: "target 1" },
+    agent: { text: target1("agent 439,3,10"), where: "target 1" },
+    script: { text: target1('script "/usr/local/bin/check",3,10'), where: "target 1" },
+    http: { text: target1('http "/healthz",80,3,10'), where: "target 1" },
+    dsrcheck: { text: SEED_CONFIG_TEXT.replaceAll("tcpopen 80,3,10\ndsr enable", "tcpopen 80,3,10\ndsrcheck 80,3,10\ndsr enable"), where: "target 1, target 2" },
+    alert: { text: target1('alert "/usr/local/bin/alert"'), where: "target 1" },
+    "downpolicy hold": { text: server1("downpolicy hold"), where: "server 1" },
+    "downpolicy reset": { text: server1("downpolicy reset"), where: "server 1" },
+    "method agent": { text: server1("method agent"), where: "server 1" },
+    "method bandwidth": { text: server1("method bandwidth"), where: "server 1" },
+    "set announce": { text: `set announce 100\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+    "set syslog enable": { text: `set syslog enable\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+    "set newsessions": { text: `set newsessions 50000\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+    "set fintimeout": { text: `set fintimeout 10\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+    "set io xdp": { text: `set io xdp\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+    "set io auto": { text: `set io auto\n${SEED_CONFIG_TEXT}`, where: "the settings" },
+  };
+
+  test("the table names every feature bng does not run yet, and this test uses each", () => {
+    expect(LANGUAGE_FEATURES.filter((feature) => !feature.implemented).map((feature) => feature.keyword).toSorted()).toEqual(Object.keys(USES).toSorted());
+  });
+
+  test("`bng run` refuses a configuration that uses one, naming it and where it is used", () => {
+    for (const [keyword, { text, where }] of Object.entries(USES)) {
+      const verb = where.includes(",") ? "use" : "uses";
+      expect(errorsOf(text)).toEqual([`${where} ${verb} '${keyword}', which bng does not implement yet: remove it to run`]);
+    }
+  });
+
+  test("what bng does today is not refused: defaults, and the values that mean today's behaviour", () => {
+    for (const text of [SEED_CONFIG_TEXT, server1("downpolicy reschedule"), `set syslog disable\nset io ring\n${SEED_CONFIG_TEXT}`]) expect(plan(text).ok).toBe(true);
+  });
+
+  test("an implementer flips one entry and the refusal is gone", () => {
+    const feature = LANGUAGE_FEATURES.find((candidate) => candidate.keyword === "http")!;
+    feature.implemented = true;
+    try {
+      expect(plan(USES.http!.text).ok).toBe(true);
+    } finally {
+      feature.implemented = false;
+    }
   });
 });

@@ -53,6 +53,7 @@ const targets: TargetDef[] = spec.targets.map((target) => ({
   protocol: "tcp",
   tcpopen: target.tcpopen ? [{ port: target.tcpopen[0], intervalS: target.tcpopen[1], timeoutS: target.tcpopen[2], pos }] : [],
   ping: target.ping ? { intervalS: target.ping[0], timeoutS: target.ping[1], pos } : undefined,
+  arp: undefined, agent: undefined, script: undefined, http: undefined, dsrcheck: [], alert: undefined, unimplemented: [],
   dsr: true,
   weight: 1,
   registered: true,

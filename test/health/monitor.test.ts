@@ -103,6 +103,7 @@ function target(id: number, overrides: Partial<TargetDef> = {}): TargetDef {
     protocol: "tcp",
     tcpopen: [{ port: 80, intervalS: 2, timeoutS: 5, pos }],
     ping: undefined,
+    arp: undefined, agent: undefined, script: undefined, http: undefined, dsrcheck: [], alert: undefined, unimplemented: [],
     dsr: true,
     weight: 1,
     registered: true,
