@@ -8,7 +8,6 @@ import { buildStatus, type DaemonView } from "./status-report.ts";
 
 export interface MetricsView extends DaemonView {
   readonly latency: LatencyHistograms;
-  readonly batchStatsBuffer: SharedArrayBuffer;
 }
 
 type Labels = Record<string, string | number>;
@@ -59,7 +58,7 @@ class Exposition {
 
 export function renderMetrics(view: MetricsView): string {
   const status = buildStatus(view);
-  const counters = readCounters(view.countersBuffer);
+  const counters = readCounters(view.shared.countersBuffer);
   const out = new Exposition();
   const server = (s: (typeof status.servers)[number]) => ({ server: s.id, vip: `${s.ipaddr}:${s.port}/${s.protocol}` });
   const target = (t: (typeof status.targets)[number]) => ({ target: t.id, address: `${t.ipaddr}:${t.port}` });
@@ -103,7 +102,7 @@ export function renderMetrics(view: MetricsView): string {
       return [{ check: kind ?? check, destination: destination ?? "" }, [...LATENCY_BUCKETS_S], histogram.buckets, histogram.count, histogram.sumS];
     }),
   );
-  const batches = readBatchStats(view.batchStatsBuffer);
+  const batches = readBatchStats(view.shared.batchStatsBuffer);
   out.histogram("bng_worker_batch_frames", "Frames per received batch (all workers)", [[{}, [...BATCH_BUCKETS], batches.buckets, batches.count, batches.sum]]);
   return out.text();
 }
