@@ -10,7 +10,8 @@
 // counted and dropped, never installed.
 import { ipToString } from "../config/model.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
-import { JOURNAL_CREATED, JOURNAL_REFRESHED, type SyncJournal } from "../ha/sync-journal.ts";
+import { JOURNAL_CREATED } from "../dataplane/session-journal.ts";
+import type { SyncJournal } from "../ha/sync-journal.ts";
 import {
   createSyncRecord,
   MAX_SYNC_DATAGRAM,
@@ -186,7 +187,7 @@ export class SessionSync {
     let budget = MAX_RECORDS_PER_TICK;
     for (const journal of this.options.journals) {
       budget -= journal.drain(budget, (op, serverId, clientIp, clientPort, targetId, timeS) => {
-        if (op === JOURNAL_CREATED || op === JOURNAL_REFRESHED) this.addUpsert(serverId, clientIp, clientPort, targetId, nowS - timeS);
+        if (op === JOURNAL_CREATED) this.addUpsert(serverId, clientIp, clientPort, targetId, nowS - timeS);
       });
     }
     if (this.encoder.recordCount > 0) this.flush();

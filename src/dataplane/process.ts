@@ -65,6 +65,7 @@ import {
 } from "./frame.ts";
 import type { NeighbourTable } from "./neighbours.ts";
 import { TargetSelector } from "./select/select.ts";
+import { JOURNAL_CREATED, type SessionJournal } from "./session-journal.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
 import {
@@ -120,6 +121,8 @@ export interface ProcessorOptions {
   clock: () => number;
   /** Seed of the random and wrandom methods. */
   randomSeed: number;
+  /** Where the sessions this worker creates are recorded for a VRRP peer; none without `vrrp`. */
+  journal?: SessionJournal;
 }
 
 export class Processor {
@@ -137,6 +140,7 @@ export class Processor {
   private readonly counters: Float64Array;
   private readonly clock: () => number;
   private readonly selector: TargetSelector;
+  private readonly journal: SessionJournal | undefined;
   private nowS = 0;
   /** The sum of the words touchSessionBuckets loaded, kept (and public) so the loads stay in the compiled code. */
   touchedWords = 0;
@@ -158,6 +162,7 @@ export class Processor {
     this.counters = options.counters;
     this.clock = options.clock;
     this.selector = new TargetSelector(options.sessions, options.randomSeed);
+    this.journal = options.journal;
     this.verdicts = new Uint8Array(options.rx.slotCount);
     this.reasons = new Uint8Array(options.rx.slotCount);
     this.vipAts = new Int32Array(options.rx.slotCount);
@@ -428,7 +433,10 @@ export class Processor {
       if (chosen < 0) return -1;
       const chosenId = table.field(table.targetAt(chosen), T_ID);
       boundId = this.sessions.bind(serverId, clientIp, keyPort, this.nowS, timeoutS, chosenId, boundId);
-      if (boundId === chosenId) return chosen;
+      if (boundId === chosenId) {
+        this.journal?.append(JOURNAL_CREATED, serverId, clientIp, keyPort, chosenId, this.nowS);
+        return chosen;
+      }
       bound = table.targetIndexOfId(boundId);
     }
     return bound >= 0 && table.keepsSession(server, bound) ? bound : -1;

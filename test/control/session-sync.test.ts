@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { SessionSync, type SyncTransport } from "../../src/control/session-sync.ts";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
-import { JOURNAL_CREATED, SyncJournal } from "../../src/ha/sync-journal.ts";
+import { JOURNAL_CREATED } from "../../src/dataplane/session-journal.ts";
+import { SyncJournal } from "../../src/ha/sync-journal.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { ip } from "../fixtures/frames.ts";
 
