@@ -29,7 +29,7 @@ import {
   readMacLow,
 } from "./frame.ts";
 import { NEIGHBOUR_CANDIDATE, NEIGHBOUR_CONFIRMED, NEIGHBOUR_REFUTED, type NeighbourTable } from "./neighbours.ts";
-import type { PacketBatch, TxBatch } from "./packet-io.ts";
+import { PACKET_HOST, type PacketBatch, type TxBatch } from "./packet-io.ts";
 import type { ForwardingTable } from "./table.ts";
 import { T_ID, T_NEXT_SAME_IP, VIP_ANSWERS } from "./table-layout.ts";
 import { VERDICT_REPLY, type Verdicts } from "./verdicts.ts";
@@ -74,8 +74,11 @@ export class ArpDecision {
     const senderIp = read32(bytes, arpAt + ARP_SPA);
     const targetIp = read32(bytes, arpAt + ARP_TPA);
     const op = read16(bytes, arpAt + ARP_OP);
-    // A reply sent to bng's MAC may answer the control side's own request (a probe).
-    const toUs = readMacHigh(bytes, at + ETH_DST) === table.ownMacHigh && readMacLow(bytes, at + ETH_DST) === table.ownMacLow;
+    // A reply sent to bng may answer the control side's own request (a probe). The control side
+    // asks from the interface's MAC (PACKET_HOST), which is not the table's while that is a VRRP
+    // virtual MAC.
+    const toUs =
+      this.rx.pktTypes[slot] === PACKET_HOST || (readMacHigh(bytes, at + ETH_DST) === table.ownMacHigh && readMacLow(bytes, at + ETH_DST) === table.ownMacLow);
     const replyTo = op === ARP_OP_REPLY && toUs ? targetIp : 0;
     // Any ARP a target sends (a reply to our request, its own request, a gratuitous
     // announcement) shows its MAC: learned the first time, a candidate when it differs.

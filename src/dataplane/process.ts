@@ -7,7 +7,7 @@
 // verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
 
 import type { PacketBatch, TxBatch } from "./packet-io.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED } from "./packet-io.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED, PACKET_BROADCAST, PACKET_HOST, PACKET_OTHERHOST } from "./packet-io.ts";
 import { ArpDecision } from "./arp-decision.ts";
 import { completePartialL4Checksum } from "./checksum.ts";
 import * as C from "./counters.ts";
@@ -63,6 +63,7 @@ import {
   turnIntoEchoReply,
 } from "./icmp.ts";
 import type { NeighbourTable } from "./neighbours.ts";
+import type { SessionJournal } from "./session-journal.ts";
 import { NOT_TCP, SessionChooser } from "./session-choice.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
@@ -93,10 +94,6 @@ const FRAMES_AT = C.EVENTS_AT + C.EVENT.frames;
 const ICMP_REPLIES_AT = C.EVENTS_AT + C.EVENT.icmp_replies;
 const ICMP_ERRORS_FORWARDED_AT = C.EVENTS_AT + C.EVENT.icmp_errors_forwarded;
 
-/** Kernel packet types (sll_pkttype) the processor acts on. */
-const PACKET_HOST = 0;
-const PACKET_BROADCAST = 1;
-
 /** findServer results below zero. */
 const NO_SERVER = -1;
 const SERVER_DISABLED = -2;
@@ -113,6 +110,8 @@ export interface ProcessorOptions {
   clock: () => number;
   /** Seed of the random and wrandom methods. */
   randomSeed: number;
+  /** Where the sessions this worker creates are recorded for a VRRP peer; none without `vrrp`. */
+  journal?: SessionJournal;
 }
 
 export class Processor {
@@ -155,7 +154,7 @@ export class Processor {
     this.reasons = this.out.reasons;
     this.arp = new ArpDecision(options.rx, options.tx, options.neighbours, this.out);
     this.clock = options.clock;
-    this.chooser = new SessionChooser(options.sessions, options.counters, options.randomSeed);
+    this.chooser = new SessionChooser(options.sessions, options.counters, options.randomSeed, options.journal);
     this.vipAts = new Int32Array(options.rx.slotCount);
     this.servers = new Int32Array(options.rx.slotCount);
     this.bucketAts = new Int32Array(options.rx.slotCount);
@@ -207,7 +206,7 @@ export class Processor {
     const { vipAts, servers, bucketAts } = this;
     for (let slot = 0; slot < rx.count; slot++) {
       bucketAts[slot] = -1;
-      if (rx.pktTypes[slot] !== PACKET_HOST || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
+      if (!this.toUs(slot) || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
       const length = rx.lengths[slot] ?? 0;
       const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
       if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN || read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
@@ -222,6 +221,21 @@ export class Processor {
       bucketAts[slot] = this.sessions.bucketOf(table.field(serverAt, S_ID), read32(bytes, ipAt + IPV4_SRC), this.sessionPort(serverAt, l4At));
     }
     this.touchedWords = this.sessions.touch(bucketAts, rx.count);
+  }
+
+  /**
+   * Whether the frame in `slot` is addressed to bng: to the interface (PACKET_HOST), or to the MAC
+   * the table answers with when that is not the interface's (a VRRP master's virtual MAC, which
+   * the interface accepts through a membership but the kernel marks PACKET_OTHERHOST).
+   */
+  private toUs(slot: number): boolean {
+    const packetType = this.rx.pktTypes[slot];
+    if (packetType === PACKET_HOST) return true;
+    // A frame too short for its Ethernet header is not read for a MAC it does not hold.
+    if (packetType !== PACKET_OTHERHOST || (this.rx.lengths[slot] ?? 0) < ETH_HEADER_LEN) return false;
+    const bytes = this.rx.bytes;
+    const at = slot * this.rx.slotSize;
+    return readMacLow(bytes, at + ETH_DST) === this.table.ownMacLow && readMacHigh(bytes, at + ETH_DST) === this.table.ownMacHigh;
   }
 
   private count(index: number, amount: number): void {
@@ -239,7 +253,8 @@ export class Processor {
   private decide(slot: number): number {
     const rx = this.rx;
     const packetType = rx.pktTypes[slot];
-    if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
+    const toUs = this.toUs(slot);
+    if (!toUs && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
     if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS.vlan);
     const bytes = rx.bytes;
     const at = slot * rx.slotSize;
@@ -255,7 +270,7 @@ export class Processor {
     // to a VLAN device such as eth0.100 to balance on a VLAN).
     if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS.vlan);
     if (etherType !== ETHERTYPE_IPV4) return this.pass(slot, C.PASS_NOT_IPV4);
-    if (packetType !== PACKET_HOST) return this.pass(slot, C.PASS.packet_type);
+    if (!toUs) return this.pass(slot, C.PASS.packet_type);
     return this.decideIpv4(slot, at, length);
   }
 

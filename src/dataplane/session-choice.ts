@@ -9,6 +9,7 @@ import { SessionAdmission } from "./admission.ts";
 import * as C from "./counters.ts";
 import { TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_RST, TCP_FLAG_SYN } from "./frame.ts";
 import { consistentTarget, TargetSelector } from "./select/select.ts";
+import { JOURNAL_CREATED, type SessionJournal } from "./session-journal.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
 import { S_ID, S_TIMEOUT_S, T_ID } from "./table-layout.ts";
@@ -24,11 +25,15 @@ export class SessionChooser {
   private readonly selector: TargetSelector;
   private readonly admission: SessionAdmission;
 
-  /** `counters` is the worker's region (counters.ts); `randomSeed` seeds the random methods. */
+  /**
+   * `counters` is the worker's region (counters.ts); `randomSeed` seeds the random methods;
+   * `journal` records the sessions this worker creates for a VRRP peer (none without `vrrp`).
+   */
   constructor(
     private readonly sessions: SessionTable,
     private readonly counters: Float64Array,
     randomSeed: number,
+    private readonly journal?: SessionJournal,
   ) {
     this.selector = new TargetSelector(sessions, randomSeed);
     this.admission = new SessionAdmission(sessions.admissionWords);
@@ -60,6 +65,7 @@ export class SessionChooser {
       if (chosen < 0) return -1;
       const chosenId = table.field(table.targetAt(chosen), T_ID);
       boundId = sessions.bind(serverId, clientIp, keyPort, nowS, timeoutS, chosenId, boundId);
+      if (boundId === chosenId) this.journal?.append(JOURNAL_CREATED, serverId, clientIp, keyPort, chosenId, nowS);
       bound = boundId === chosenId ? chosen : table.targetIndexOfId(boundId);
       if (bound >= 0 && table.keepsSession(server, bound)) {
         if (tcpFlags !== NOT_TCP) this.followConnection(table, serverId, clientIp, keyPort, nowS, timeoutS, tcpFlags, false);
