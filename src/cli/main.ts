@@ -12,6 +12,9 @@ import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig
 import { versionLine } from "../version.ts";
 import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
 import { USAGE } from "./usage.ts";
+import { commandPass } from "./pass-command.ts";
+import { parseOid, type Oid } from "../snmp/oid.ts";
+import type { PassRequest } from "../snmp/pass.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
 
@@ -29,6 +32,11 @@ const OPTIONS = {
   limit: { type: "string" },
   "pid-file": { type: "string" },
   "log-file": { type: "string" },
+  syslog: { type: "boolean" },
+  // Net-SNMP's pass protocol: GET, GETNEXT and SET of one OID.
+  get: { type: "string", short: "g" },
+  next: { type: "string", short: "n" },
+  set: { type: "string", short: "s" },
 } as const;
 
 type Options = ReturnType<typeof parseCommandLine>["values"];
@@ -38,8 +46,8 @@ type OptionName = keyof typeof OPTIONS;
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   check: ["config"],
   print: ["config"],
-  run: ["config", "socket", "pid-file"],
-  start: ["config", "socket", "pid-file", "log-file"],
+  run: ["config", "socket", "pid-file", "syslog"],
+  start: ["config", "socket", "pid-file", "log-file", "syslog"],
   status: ["socket", "json"],
   show: ["socket", "json", "server", "target", "client", "limit"],
   enable: ["socket", "json"],
@@ -214,6 +222,22 @@ async function commandToggle(options: Options, cmd: "enable" | "disable", kind: 
   return 0;
 }
 
+/** `-g OID`, `-n OID` or `-s OID TYPE VALUE` (snmpd's pass), alone with at most --socket. */
+function passRequest(options: Options, positionals: string[]): { request: PassRequest | "set"; oid: Oid } | undefined {
+  const given = (["get", "next", "set"] as const).filter((name) => options[name] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length > 1) throw new UsageError("give one of -g, -n and -s");
+  const request = given[0]!;
+  const extra = (Object.keys(options) as OptionName[]).find((name) => name !== request && name !== "socket");
+  if (extra !== undefined) throw new UsageError(`-${OPTIONS[request].short} does not take --${extra}`);
+  // snmpd passes a SET's type and value after the OID.
+  if (positionals.length > (request === "set" ? 2 : 0)) throw new UsageError(`-${OPTIONS[request].short} takes one OID; unexpected '${positionals.at(-1)}'`);
+  const text = options[request]!;
+  const oid = parseOid(text);
+  if (oid === undefined) throw new UsageError(`'${text}' is not an OID such as .1.3.6.1.4.1.2771.1.5.0`);
+  return { request, oid };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: options, positionals } = parseCommandLine(argv);
   const [command, ...rest] = positionals;
@@ -225,6 +249,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(versionLine());
     return 0;
   }
+  const pass = passRequest(options, positionals);
+  if (pass !== undefined) return commandPass(pass.request, pass.oid, socketPath(options));
   if (command === undefined) {
     process.stdout.write(`${versionLine()}\n\n${USAGE}`);
     return 0;
