@@ -10,6 +10,7 @@ import type { ServerStatus, StatusReport, TargetStatus } from "../control/status
 import { planRun } from "../control/plan.ts";
 import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
+import { DEFAULT_SYSLOG_SOCKET, processLogOutput } from "../log/output.ts";
 import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
 import { USAGE } from "./usage.ts";
 import { commandPass } from "./pass-command.ts";
@@ -47,7 +48,7 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   check: ["config"],
   print: ["config"],
   run: ["config", "socket", "pid-file", "syslog"],
-  start: ["config", "socket", "pid-file", "log-file", "syslog"],
+  start: ["config", "socket", "pid-file", "log-file"],
   status: ["socket", "json"],
   show: ["socket", "json", "server", "target", "client", "limit"],
   enable: ["socket", "json"],
@@ -270,6 +271,9 @@ async function main(argv: string[]): Promise<number> {
       return commandPrint(fileArgument());
     case "run": {
       const { runDaemon } = await import("../main/run-daemon.ts");
+      const { connectUnixDatagram } = await import("../../ffi/unix-datagram.ts");
+      // The log goes to syslog with --syslog, or when the configuration says `set syslog enable`.
+      processLogOutput.configure({ connect: connectUnixDatagram, path: process.env.BNG_SYSLOG_SOCKET ?? DEFAULT_SYSLOG_SOCKET, forced: options.syslog === true });
       return runDaemon({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
     }
     case "start": {
