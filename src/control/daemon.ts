@@ -14,6 +14,7 @@ import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "
 import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
+import { processLogOutput } from "../log/output.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
@@ -144,6 +145,7 @@ export class Daemon implements DaemonView {
 
   private async begin(): Promise<void> {
     const { logger } = this;
+    processLogOutput.followSetting(this.config.settings.syslog);
     this.monitor = createHealthMonitor({
       targets: this.monitoredTargets(this.config),
       realAddressFor: (target) => this.realAddressFor(target),
@@ -272,6 +274,7 @@ export class Daemon implements DaemonView {
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;
+    processLogOutput.followSetting(loaded.config.settings.syslog);
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
     // The new table already refuses these sessions (keepsSession); removing them after it is
