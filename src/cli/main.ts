@@ -11,7 +11,9 @@ import { planRun } from "../control/plan.ts";
 import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
 import { DEFAULT_SYSLOG_SOCKET, processLogOutput } from "../log/output.ts";
-import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
+import { renderArp, renderHealthChecks, renderParameters, renderServers, renderStatus, renderTargets, renderVrrp, table } from "./render.ts";
+import type { ParameterRow } from "../control/console-requests.ts";
+import type { VrrpStatus } from "../control/vrrp-node.ts";
 import { USAGE } from "./usage.ts";
 import { commandPass } from "./pass-command.ts";
 import { parseOid, type Oid } from "../snmp/oid.ts";
@@ -56,6 +58,8 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   reload: ["config", "socket", "json"],
   stop: ["socket"],
   metrics: ["socket"],
+  clear: ["socket"],
+  control: ["socket"],
 };
 
 function refuseForeignOptions(command: string, options: Options): void {
@@ -152,35 +156,60 @@ function printResult(options: Options, result: unknown, human: (result: never) =
   console.log(options.json ? JSON.stringify(result, null, 2) : human(result as never));
 }
 
+/** What `show WHAT` asks the daemon, and how it prints the reply (human, and --json when it differs from the reply). */
+interface ShowView {
+  request: ControlRequest;
+  human: (result: never) => string;
+  json?: (result: never) => unknown;
+}
+
+const SHOW_VIEWS: Record<string, ShowView> = {
+  servers: { request: { cmd: "show", what: "servers" }, human: (rows: ServerStatus[]) => renderServers(rows) },
+  targets: { request: { cmd: "show", what: "targets" }, human: (rows: TargetStatus[]) => renderTargets(rows) },
+  sessions: { request: { cmd: "show", what: "sessions" }, human: (result: { total: number; sessions: SessionRow[] }) => renderSessions(result) },
+  networks: {
+    request: { cmd: "show", what: "networks" },
+    human: (rows: NetworkRow[]) => table(["NETWORK", "NAME", "ADDRESS", "REAL", "INTERFACE"], rows.map((row) => [String(row.id), row.name ?? "-", row.addr, row.real ?? "-", row.interface])),
+  },
+  hc: {
+    request: { cmd: "show", what: "targets" },
+    human: (rows: TargetStatus[]) => renderHealthChecks(rows),
+    json: (rows: TargetStatus[]) => rows.map(({ id, ipaddr, port, state, health, reason, checks }) => ({ id, ipaddr, port, state, health, reason, checks })),
+  },
+  arp: {
+    request: { cmd: "status" },
+    human: (report: StatusReport) => renderArp(report.targets, report.interface),
+    json: (report: StatusReport) => report.targets.map((target) => ({ address: target.ipaddr, mac: target.mac, interface: report.interface, target: target.id })),
+  },
+  vrrp: { request: { cmd: "show", what: "vrrp" }, human: (vrrp: VrrpStatus | null) => renderVrrp(vrrp) },
+  parameters: { request: { cmd: "show", what: "parameters" }, human: (rows: ParameterRow[]) => renderParameters(rows) },
+  config: { request: { cmd: "show", what: "config" }, human: (text: string) => text.trimEnd() },
+};
+
 async function commandShow(options: Options, what: string | undefined): Promise<number> {
-  if (what !== "servers" && what !== "targets" && what !== "sessions" && what !== "networks") {
-    throw new UsageError("show needs one of: servers, targets, sessions, networks");
-  }
+  const view = what === undefined ? undefined : SHOW_VIEWS[what];
+  if (view === undefined) throw new UsageError(`show needs one of: ${Object.keys(SHOW_VIEWS).join(", ")}`);
   if (what !== "sessions") {
     const filter = (["server", "target", "client", "limit"] as const).find((name) => options[name] !== undefined);
     if (filter !== undefined) throw new UsageError(`--${filter} is for 'show sessions', not 'show ${what}'`);
   }
-  const request: ControlRequest = { cmd: "show", what };
-  const server = positiveInteger(options.server, "--server");
-  const target = positiveInteger(options.target, "--target");
-  const limit = positiveInteger(options.limit, "--limit");
-  if (server !== undefined) request.server = server;
-  if (target !== undefined) request.target = target;
-  if (limit !== undefined) request.limit = limit;
-  if (options.client !== undefined) {
-    if (!v.is(IPV4_TEXT, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
-    request.client = options.client;
+  const request: ControlRequest = { ...view.request };
+  if (request.cmd === "show" && request.what === "sessions") {
+    const server = positiveInteger(options.server, "--server");
+    const target = positiveInteger(options.target, "--target");
+    const limit = positiveInteger(options.limit, "--limit");
+    if (server !== undefined) request.server = server;
+    if (target !== undefined) request.target = target;
+    if (limit !== undefined) request.limit = limit;
+    if (options.client !== undefined) {
+      if (!v.is(IPV4_TEXT, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
+      request.client = options.client;
+    }
   }
   const reply = await ask(options, request);
   if (!reply.ok) return reply.code;
-  const renderers = {
-    servers: (rows: ServerStatus[]) => renderServers(rows),
-    targets: (rows: TargetStatus[]) => renderTargets(rows),
-    sessions: (result: { total: number; sessions: SessionRow[] }) => renderSessions(result),
-    networks: (rows: NetworkRow[]) =>
-      table(["NETWORK", "NAME", "ADDRESS", "REAL", "INTERFACE"], rows.map((row) => [String(row.id), row.name ?? "-", row.addr, row.real ?? "-", row.interface])),
-  };
-  printResult(options, reply.result, renderers[what] as (result: never) => string);
+  const json = view.json;
+  printResult(options, json ? json(reply.result as never) : reply.result, json ? () => view.human(reply.result as never) : view.human);
   return 0;
 }
 
@@ -310,6 +339,20 @@ async function main(argv: string[]): Promise<number> {
       if (!reply.ok) return reply.code;
       console.log(String((reply.result as { message: string }).message));
       return 0;
+    }
+    case "clear": {
+      if (atMost(command, rest, 1)[0] !== "counters") throw new UsageError("clear needs 'counters'");
+      const reply = await ask(options, { cmd: "clear", what: "counters" });
+      if (!reply.ok) return reply.code;
+      console.log(String((reply.result as { message: string }).message));
+      return 0;
+    }
+    case "control": {
+      atMost(command, rest, 0);
+      const { runConsole } = await import("./console.ts");
+      // The console's commands talk to the socket the console was opened on.
+      process.env.BNG_SOCKET = socketPath(options);
+      return runConsole({ socketPath: socketPath(options), execute: main });
     }
     case "metrics": {
       atMost(command, rest, 0);

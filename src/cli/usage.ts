@@ -32,3 +32,25 @@ Options:
   -h, --help                    print this help
   -V, --version                 print the version
 `;
+
+/** `help` inside `bng control`: the commands of the console, each a bng command without the `bng`. */
+export const CONSOLE_HELP = `commands (as on the command line, without 'bng'; TAB completes verbs and ids):
+  status [--json]                     servers, targets, health, sessions, counters, drops
+  show servers|targets|networks [--json]
+  show sessions [--server N] [--target N] [--client IP] [--limit N] [--json]
+  show hc [--json]                    every target's health checks and their last results
+  show arp [--json]                   the MAC learnt for each target's address
+  show vrrp [--json]                  this node's VRRP state
+  show parameters [--json]            every 'set' parameter and its value in force
+  show config                         the running configuration in BalanceNG syntax
+  enable|disable target N             take a target into / out of service (disable drains)
+  enable|disable server N             answer / stop answering for a server's VIP
+  reload [FILE]                       load the configuration again (or FILE)
+  clear counters                      count traffic and drops from zero again (status, show, SNMP)
+  metrics                             counters in the Prometheus text format
+  stop                                stop the running bng
+  check [FILE] | print [FILE]         validate / print a configuration file
+  version                             the version of this bng command
+  help | ?                            this list
+  quit | exit                         leave the console (as does Ctrl-D)
+`;
