@@ -15,6 +15,7 @@ import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
 import { processLogOutput } from "../log/output.ts";
+import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
@@ -311,6 +312,7 @@ export class Daemon implements DaemonView {
         if (request.what === "servers") return { ok: true, result: buildStatus(this).servers };
         if (request.what === "targets") return { ok: true, result: buildStatus(this).targets };
         if (request.what === "networks") return { ok: true, result: listNetworks(this) };
+        if (request.what === "parameters" || request.what === "config" || request.what === "vrrp") return showRunning(this, request.what);
         return { ok: true, result: listSessions(this, request) };
       }
       case "enable":
@@ -323,6 +325,8 @@ export class Daemon implements DaemonView {
         return this.reload(request.file);
       case "metrics":
         return { ok: true, result: renderMetrics(this) };
+      case "clear":
+        return clearCounters(this);
       case "stop":
         setTimeout(() => void this.stop("stop requested over the control socket"), 10);
         return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };

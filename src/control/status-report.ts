@@ -1,12 +1,13 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
 import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
-import { lastSendErrno, readCounters, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
+import { lastSendErrno, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import { formatMac } from "../dataplane/frame.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
 import type { HealthMonitor } from "../health/monitor.ts";
 import type { CheckSnapshot, HealthState, TargetHealthSnapshot } from "../health/state.ts";
 import { errnoName } from "../errno.ts";
 import { VERSION } from "../version.ts";
+import { countersSinceCleared } from "./console-requests.ts";
 import type { ControlTimer } from "./control-timer.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlRequest } from "./protocol.ts";
@@ -87,8 +88,8 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
   return statuses;
 }
 
-export function buildStatus(view: DaemonView): StatusReport {
-  const counters = readCounters(view.countersBuffer);
+/** `counters` defaults to those since the last `clear counters`; the metrics pass all of them. */
+export function buildStatus(view: DaemonView, counters: CountersSnapshot = countersSinceCleared(view.countersBuffer)): StatusReport {
   const servers = view.config.servers.filter((server) => server.registered).map((server) => serverStatus(view, server, counters));
   const current = servers.reduce((sum, server) => sum + server.sessions, 0);
   return {
