@@ -380,4 +380,4 @@ if (import.meta.main) {
   );
 }
 
-export { main };
+export { COMMAND_OPTIONS, main };

@@ -104,3 +104,18 @@ describe("pass answers", () => {
     expect(walked.length).toBe(3 + 11 + 30);
   });
 });
+
+describe("bng -g / -n / -s on the command line", () => {
+  test("SET is refused as not writable; bad requests are usage errors that print nothing on stdout", async () => {
+    const { runCli } = await import("../control/harness.ts");
+    expect(await runCli(["-s", ".1.3.6.1.4.1.2771.1.5.0", "string", "x"])).toEqual({ code: 0, stdout: "not-writable\n", stderr: "" });
+    for (const argv of [["-g", "1.x"], ["-g", ".1.3", "-n", ".1.3"], ["-n", ".1.3", "status"], ["-g", ".1.3", "--json"]]) {
+      const result = await runCli(argv);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe("");
+    }
+    const unreachable = await runCli(["-n", ".1.3.6.1.4.1.2771", "--socket", "/nonexistent/bng.sock"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stdout).toBe("");
+  });
+});
