@@ -7,13 +7,16 @@ import type { AfPacketIO, PacketIOOptions } from "./socket.ts";
 
 export type { AfPacketIO, PacketIOOptions } from "./socket.ts";
 
-/** The engines and how each opens; `Settings["io"]` names them. */
-const ENGINES: Record<Settings["io"], (options: PacketIOOptions) => AfPacketIO> = {
+/** The engines there are and how each opens; `set io` names them. */
+const ENGINES: Partial<Record<Settings["io"], (options: PacketIOOptions) => AfPacketIO>> = {
   mmsg: openMmsgIO,
   ring: openRingIO,
 };
 
 /** A PacketIO on `options.ifname` of the engine `engine`. */
 export function openPacketIO(engine: Settings["io"], options: PacketIOOptions): AfPacketIO {
-  return ENGINES[engine](options);
+  const open = ENGINES[engine];
+  // bng run refuses a configuration naming an engine this build lacks (src/control/plan.ts).
+  if (open === undefined) throw new Error(`set io ${engine}: this packet I/O engine is not available`);
+  return open(options);
 }

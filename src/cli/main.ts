@@ -13,7 +13,7 @@ import { versionLine } from "../version.ts";
 import { DEFAULT_SYSLOG_SOCKET, processLogOutput } from "../log/output.ts";
 import { renderArp, renderHealthChecks, renderParameters, renderServers, renderStatus, renderTargets, renderVrrp, table } from "./render.ts";
 import type { ParameterRow } from "../control/console-requests.ts";
-import type { VrrpStatus } from "../control/vrrp-node.ts";
+import type { HaStatus } from "../control/ha.ts";
 import { USAGE } from "./usage.ts";
 import { commandPass } from "./pass-command.ts";
 import { parseOid, type Oid } from "../snmp/oid.ts";
@@ -181,7 +181,7 @@ const SHOW_VIEWS: Record<string, ShowView> = {
     human: (report: StatusReport) => renderArp(report.targets, report.interface),
     json: (report: StatusReport) => report.targets.map((target) => ({ address: target.ipaddr, mac: target.mac, interface: report.interface, target: target.id })),
   },
-  vrrp: { request: { cmd: "show", what: "vrrp" }, human: (vrrp: VrrpStatus | null) => renderVrrp(vrrp) },
+  vrrp: { request: { cmd: "show", what: "vrrp" }, human: (vrrp: HaStatus | null) => renderVrrp(vrrp) },
   parameters: { request: { cmd: "show", what: "parameters" }, human: (rows: ParameterRow[]) => renderParameters(rows) },
   config: { request: { cmd: "show", what: "config" }, human: (text: string) => text.trimEnd() },
 };

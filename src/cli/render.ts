@@ -1,7 +1,7 @@
 // Human renderings of control replies: aligned tables with readable units, like `ipvsadm -Ln`.
 import type { ParameterRow } from "../control/console-requests.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
-import type { VrrpStatus } from "../control/vrrp-node.ts";
+import type { HaStatus } from "../control/ha.ts";
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
@@ -154,7 +154,7 @@ export function renderParameters(rows: ParameterRow[]): string {
 }
 
 /** `show vrrp`: this node's VRRP state, or that it runs none. */
-export function renderVrrp(vrrp: VrrpStatus | null): string {
+export function renderVrrp(vrrp: HaStatus | null): string {
   if (vrrp === null) return "vrrp: not configured (no vrrp block in the running configuration)";
   const received = Object.entries(vrrp.adverts_received).map(([result, count]) => `${result}=${count}`).join(" ") || "none";
   const last = vrrp.last_transition === null ? "none" : `${vrrp.last_transition} ${vrrp.last_transition_s_ago ?? "?"}s ago`;
@@ -162,5 +162,8 @@ export function renderVrrp(vrrp: VrrpStatus | null): string {
     `vrrp ${vrrp.vrid}: ${vrrp.state}, priority ${vrrp.priority} (advertised ${vrrp.effective_priority}), master ${vrrp.master ?? "unknown"}`,
     `transitions: ${vrrp.transitions}, last: ${last}`,
     `adverts: sent ${vrrp.adverts_sent}, received ${received}`,
+    vrrp.sync === null
+      ? "session sync: off (no sync peer)"
+      : `session sync with ${vrrp.sync.peer}: sent ${vrrp.sync.sent}, received ${vrrp.sync.received}, rejected ${vrrp.sync.rejected}, last ${vrrp.sync.last_s === null ? "never" : `${vrrp.sync.last_s}s ago`}`,
   ].join("\n");
 }

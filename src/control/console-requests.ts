@@ -10,14 +10,14 @@ import { SETTINGS } from "../config/schema.ts";
 import type { CountersSnapshot, TrafficCount } from "../dataplane/counters.ts";
 import { readCounters } from "../dataplane/counters.ts";
 import type { ControlReply } from "./protocol.ts";
-import type { VrrpStatus } from "./vrrp-node.ts";
+import type { HaStatus } from "./ha.ts";
 
 /** What these requests see of the daemon. */
 export interface ConsoleView {
   readonly config: Config;
-  readonly countersBuffer: SharedArrayBuffer;
-  /** The VRRP node, when the daemon runs one. */
-  readonly vrrp?: { status(): VrrpStatus } | undefined;
+  readonly shared: { readonly countersBuffer: SharedArrayBuffer };
+  /** The VRRP pair's state; undefined without a `vrrp` block. */
+  haStatus(): HaStatus | undefined;
 }
 
 export interface ParameterRow {
@@ -42,13 +42,13 @@ export function showParameters(config: Config): ParameterRow[] {
 export function showRunning(view: ConsoleView, what: "parameters" | "config" | "vrrp"): ControlReply {
   if (what === "parameters") return { ok: true, result: showParameters(view.config) };
   if (what === "config") return { ok: true, result: printConfig(view.config) };
-  return { ok: true, result: view.vrrp?.status() ?? null };
+  return { ok: true, result: view.haStatus() ?? null };
 }
 
 const baselines = new WeakMap<SharedArrayBuffer, CountersSnapshot>();
 
 export function clearCounters(view: ConsoleView): ControlReply {
-  baselines.set(view.countersBuffer, readCounters(view.countersBuffer));
+  baselines.set(view.shared.countersBuffer, readCounters(view.shared.countersBuffer));
   return { ok: true, result: { message: "counters cleared: status, show and SNMP count from now (the Prometheus metrics keep counting)" } };
 }
 

@@ -4,12 +4,9 @@
 // The parts live beside it: the reload plan (reload-plan.ts), target MACs and announcements
 // (target-resolution.ts), the I/O-loss watch (io-watch.ts), enable/disable (operator.ts).
 import { resolve } from "node:path";
-import { counted, formatDiagnostic, loadConfigFile } from "../config/index.ts";
+import { counted } from "../config/index.ts";
 import { ipToString, isActive, type Config, type TargetDef } from "../config/model.ts";
-import { createBatchStats } from "../dataplane/batch-stats.ts";
-import { createCounters, workerRegions } from "../dataplane/counters.ts";
-import { NeighbourTable } from "../dataplane/neighbours.ts";
-import { SessionTable } from "../dataplane/sessions.ts";
+import { virtualMac as virtualMacOf } from "../ha/vrrp-advert.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
 import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
@@ -19,13 +16,16 @@ import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
+import { HighAvailability, type HaStatus } from "./ha.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
-import { startMetricsServer, type MetricsServer } from "./metrics-server.ts";
+import { MetricsEndpoint } from "./metrics-server.ts";
 import { setServerEnabled, setTargetEnabled } from "./operator.ts";
-import { planRun, type RunPlan } from "./plan.ts";
+import { loadForRun, StartError } from "./load.ts";
+import type { RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
-import { planReload, servedVips, startSettingsOf, type StartSettings } from "./reload-plan.ts";
+import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
+import { SharedState } from "./shared-state.ts";
 import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
 import { TargetResolver, UNRESOLVED_ARP_INTERVAL_MS } from "./target-resolution.ts";
 
@@ -36,31 +36,10 @@ const INTERFACE_WATCH_MS = 1000;
 /** How often bng looks whether the kernel dropped or refused frames (the workers update their totals once a second). */
 const IO_WATCH_MS = 1000;
 
-export class StartError extends Error {
-  constructor(
-    message: string,
-    readonly details: string[] = [],
-  ) {
-    super(message);
-  }
-}
-
-function loadChecked(path: string): { ok: true; config: Config; plan: RunPlan } | { ok: false; message: string; details: string[] } {
-  const result = loadConfigFile(path);
-  if (!result.ok) {
-    const count = result.errors.length;
-    return { ok: false, message: `${path}: ${count} configuration error${count === 1 ? "" : "s"}`, details: result.errors.map((error) => formatDiagnostic(error, result.source)) };
-  }
-  const planned = planRun(result.config);
-  if (!planned.ok) return { ok: false, message: `${path} cannot run`, details: planned.errors };
-  return { ok: true, config: result.config, plan: planned.plan };
-}
-
 export class Daemon implements DaemonView {
   readonly startedAtMs: number;
-  readonly sessions: SessionTable;
-  readonly countersBuffer: SharedArrayBuffer;
-  readonly batchStatsBuffer: SharedArrayBuffer;
+  /** What the workers share with this thread. */
+  readonly shared: SharedState;
   readonly latency = new LatencyHistograms();
   readonly timer: ControlTimer;
   readonly stopped: Promise<void>;
@@ -76,12 +55,13 @@ export class Daemon implements DaemonView {
   expiredSessions = 0;
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
-  private readonly neighbours: NeighbourTable;
   private readonly resolver: TargetResolver;
   private readonly ioWatch: IoLossWatch;
+  private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
-  private metricsServer: MetricsServer | undefined;
+  /** The VRRP pair, when the configuration has a `vrrp` block. */
+  private ha: HighAvailability | undefined;
   private stopping: Promise<void> | undefined;
   private resolveStopped!: () => void;
 
@@ -104,19 +84,17 @@ export class Daemon implements DaemonView {
     this.config = config;
     this.startSettings = startSettingsOf(config);
     this.plan = plan;
-    this.sessions = SessionTable.create(config.settings.sessionCapacity, this.startedAtMs);
-    this.neighbours = NeighbourTable.create();
-    this.countersBuffer = createCounters(config.settings.workers);
-    this.batchStatsBuffer = createBatchStats(config.settings.workers);
+    this.shared = new SharedState(config.settings, this.startedAtMs);
     this.resolver = new TargetResolver({
       logger: this.logger,
       network,
-      neighbours: this.neighbours,
+      neighbours: this.shared.neighbours,
       now: this.now,
       realAddressFor: (target) => this.realAddressFor(target),
       onMacChange: () => this.publish(),
     });
-    this.ioWatch = new IoLossWatch(workerRegions(this.countersBuffer), this.logger, this.now);
+    this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
+    this.metrics = new MetricsEndpoint(() => renderMetrics(this), this.logger);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
   }
 
@@ -131,7 +109,7 @@ export class Daemon implements DaemonView {
   /** Loads, checks and starts everything; throws StartError with every reason it cannot. */
   static async start(configPath: string, deps: DaemonDependencies): Promise<Daemon> {
     const path = resolve(configPath);
-    const loaded = loadChecked(path);
+    const loaded = loadForRun(path);
     if (!loaded.ok) throw new StartError(loaded.message, loaded.details);
     const network = deps.openNetwork(loaded.plan);
     const daemon = new Daemon(deps, network, path, loaded.config, loaded.plan);
@@ -165,21 +143,23 @@ export class Daemon implements DaemonView {
       plan: this.plan,
       config: this.config,
       table: this.buildTable(),
-      shared: { sessions: this.sessions.buffer, neighbours: this.neighbours.buffer, counters: this.countersBuffer, batchStats: this.batchStatsBuffer },
+      shared: this.shared.structures(),
       onFailure: (message) => {
         logger.error("dataplane-failed", { error: message });
         this.failed = true;
         void this.stop("data plane failed");
       },
     });
-    await this.serveMetrics(this.config.settings.metrics);
+    await this.metrics.serve(this.config.settings.metrics);
     this.timer.every("resolve-targets", UNRESOLVED_ARP_INTERVAL_MS, () => this.resolver.resolve(this.config));
     this.timer.every("poll-neighbours", NEIGHBOUR_POLL_MS, () => this.resolver.pollNeighbours(this.config));
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
     this.timer.every("watch-io", IO_WATCH_MS, () => this.ioWatch.check());
     this.resolver.resolve(this.config);
-    for (const server of this.config.servers) if (isActive(server)) this.resolver.announce(server.ipaddr);
+    // A VRRP node announces its VIPs when it becomes master, not before.
+    if (this.config.vrrp) this.startHighAvailability();
+    else for (const server of this.config.servers) if (isActive(server)) this.resolver.announce(server.ipaddr);
     logger.info("started", {
       config: this.configPath,
       interface: this.plan.ifname,
@@ -191,17 +171,36 @@ export class Daemon implements DaemonView {
     });
   }
 
-  /** (Re)starts the /metrics listener when `set metrics` names one; stops it when it no longer does. */
-  private async serveMetrics(address: string | undefined): Promise<void> {
-    if (this.metricsServer?.address === address) return;
-    if (this.metricsServer) {
-      await this.metricsServer.close();
-      this.logger.info("metrics-stopped", { address: this.metricsServer.address });
-      this.metricsServer = undefined;
-    }
-    if (address === undefined) return;
-    this.metricsServer = await startMetricsServer(address, () => renderMetrics(this));
-    this.logger.info("metrics-listening", { url: `http://${address}/metrics` });
+  /** Runs the `vrrp` block: adverts, tracking and session sync, on the control timer. */
+  private startHighAvailability(): void {
+    const vrrp = this.config.vrrp!;
+    const ha = new HighAvailability({
+      vrrp,
+      config: () => this.config,
+      plan: this.plan,
+      link: this.deps.openVrrpLink(this.plan.ifname, virtualMacOf(vrrp.vrid)),
+      openSyncTransport: this.deps.openSyncTransport,
+      sessions: this.shared.sessions,
+      journals: this.shared.journals,
+      now: this.now,
+      logger: this.logger,
+      onRoleChange: (master) => {
+        this.publish();
+        if (master) for (const vip of vrrpVips(this.config, vrrp.networkId)) this.resolver.announce(vip, ha.virtualMac);
+      },
+      linkUp: () => this.network.linkUp(),
+      usable: (id) => this.monitor.state(id) === "up" && this.resolver.targetMac(id) !== undefined && this.config.targets.some((target) => target.id === id && isActive(target)),
+    });
+    this.ha = ha;
+    ha.start(this.timer, TICK_MS);
+  }
+
+  haStatus(): HaStatus | undefined {
+    return this.ha?.status();
+  }
+
+  announcedVips(): readonly number[] {
+    return this.network.announced();
   }
 
   private monitoredTargets(config: Config): TargetDef[] {
@@ -222,7 +221,9 @@ export class Daemon implements DaemonView {
     for (const target of this.config.targets) {
       targets.set(target.id, { mac: this.resolver.targetMac(target.id), state: this.monitor.state(target.id) ?? "pending" });
     }
-    return buildForwardingTable({ config: this.config, ownMac: this.network.ownMac, targets });
+    const ha = this.ha;
+    // A VRRP master answers with the virtual MAC; a backup stays silent for the VIPs.
+    return buildForwardingTable({ config: this.config, ownMac: ha?.isMaster ? ha.virtualMac : this.network.ownMac, standby: ha !== undefined && !ha.isMaster, targets });
   }
 
   /** Builds a table from the current state, hands it to the workers and announces the VIPs it can serve (`set announce`). */
@@ -234,7 +235,7 @@ export class Daemon implements DaemonView {
   }
 
   private dropSessionsOf(targetId: number, why: string): void {
-    const removed = this.sessions.removeTarget(targetId);
+    const removed = this.shared.sessions.removeTarget(targetId);
     if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
   }
 
@@ -248,7 +249,7 @@ export class Daemon implements DaemonView {
 
   /** One tick's share of the session sweep: the whole table within SESSION_SWEEP_MS. */
   private sweepSessions(): void {
-    this.expiredSessions += this.sessions.sweepTurn(this.sessions.secondsAt(this.now()), SESSION_SWEEP_MS / TICK_MS);
+    this.expiredSessions += this.shared.sessions.sweepTurn(this.shared.sessions.secondsAt(this.now()), SESSION_SWEEP_MS / TICK_MS);
   }
 
   /**
@@ -257,7 +258,7 @@ export class Daemon implements DaemonView {
    */
   async reload(file?: string): Promise<ControlReply> {
     const path = file === undefined ? this.startConfigPath : resolve(file);
-    const loaded = loadChecked(path);
+    const loaded = loadForRun(path);
     if (!loaded.ok) {
       this.logger.warn("reload-refused", { config: path, errors: loaded.details.length, reason: loaded.message });
       return { ok: false, error: `reload refused, the running configuration stays: ${loaded.message}`, errors: loaded.details };
@@ -271,7 +272,7 @@ export class Daemon implements DaemonView {
     for (const id of changes.renewedTargets) this.resolver.renew(id);
     // The workers judge a session's idleness by its server's timeout in the new table at once;
     // the stored timeouts (sweep, show sessions) follow.
-    for (const { id, timeoutS } of changes.retimedServers) this.sessions.retimeServer(id, timeoutS);
+    for (const { id, timeoutS } of changes.retimedServers) this.shared.sessions.retimeServer(id, timeoutS);
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;
@@ -283,18 +284,18 @@ export class Daemon implements DaemonView {
     // and `show sessions` true.
     for (const id of changes.renewedTargets) this.dropSessionsOf(id, "reload");
     const { members } = changes;
-    const orphaned = this.sessions.removeWhere((serverId) => !members.has(serverId));
+    const orphaned = this.shared.sessions.removeWhere((serverId) => !members.has(serverId));
     if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
-    const unlisted = this.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
+    const unlisted = this.shared.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
     if (unlisted > 0) this.logger.info("sessions-removed", { sessions: unlisted, why: "target no longer listed by its server" });
     this.network.dropKernelCopies(servedVips(loaded.config));
     try {
-      await this.serveMetrics(loaded.config.settings.metrics);
+      await this.metrics.serve(loaded.config.settings.metrics);
     } catch (error) {
       this.logger.error("metrics-failed", { error: (error as Error).message });
     }
     this.resolver.resolve(this.config);
-    for (const vip of changes.newVips) this.resolver.announce(vip);
+    if (!this.ha) for (const vip of changes.newVips) this.resolver.announce(vip);
     const summary = `${counted(loaded.config.servers.length, "server")}, ${counted(loaded.config.targets.length, "target")}`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
     if (changes.deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
@@ -318,7 +319,7 @@ export class Daemon implements DaemonView {
       case "enable":
       case "disable": {
         const enabled = request.cmd === "enable";
-        const context = { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.sessions, publish: () => this.publish(), announce: (vip: number) => this.resolver.announce(vip) };
+        const context = { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.shared.sessions, publish: () => this.publish(), announce: (vip: number) => this.resolver.announce(vip) };
         return request.kind === "target" ? setTargetEnabled(context, request.id, enabled) : setServerEnabled(context, request.id, enabled);
       }
       case "reload":
@@ -339,11 +340,13 @@ export class Daemon implements DaemonView {
     this.stopping = (async () => {
       this.logger.info("stopping", { reason });
       this.timer.stop();
+      // The peer takes over at once on the priority-0 advert, while this node still forwards.
+      this.ha?.stop();
       this.resolver.stop();
       await this.dataplane?.stop();
       this.ioWatch.check(true);
       this.monitor?.stop();
-      await this.metricsServer?.close();
+      await this.metrics.close();
       this.network.close();
       this.logger.info("stopped", { uptime_s: Math.round((this.now() - this.startedAtMs) / 1000) });
       this.resolveStopped();

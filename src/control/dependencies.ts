@@ -8,6 +8,8 @@ import type { Probes } from "../health/probe.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RunPlan } from "./plan.ts";
+import type { SyncTransport } from "./session-sync.ts";
+import type { VrrpLink } from "./vrrp-node.ts";
 
 /** A running data plane, whatever runs it. */
 export interface Dataplane {
@@ -21,6 +23,8 @@ export interface SharedStructures {
   neighbours: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   batchStats: SharedArrayBuffer;
+  /** Per worker: its journal of sessions created, which the VRRP master streams to its peer. */
+  journals: SharedArrayBuffer[];
 }
 
 export interface DaemonDependencies {
@@ -34,5 +38,9 @@ export interface DaemonDependencies {
   now: () => number;
   /** The health checks' probes (src/health/system-probes.ts in bng). */
   probes: Probes;
+  /** `vrrp`: where adverts are read (holding the virtual MAC in the interface's filter) and sent. */
+  openVrrpLink(ifname: string, virtualMac: Uint8Array): VrrpLink;
+  /** `vrrp { sync }`: UDP between this node's real address and the peer's. */
+  openSyncTransport(realAddress: number, peerAddress: number): SyncTransport;
   healthClock?: Clock;
 }

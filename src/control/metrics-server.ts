@@ -1,6 +1,7 @@
 // `set metrics ADDRESS:PORT`: Prometheus scrapes GET /metrics over HTTP. node:http, so the
 // same code runs on Bun and Deno.
 import { createServer, type Server } from "node:http";
+import type { Logger } from "../log/logger.ts";
 
 const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -37,4 +38,31 @@ export async function startMetricsServer(address: string, render: () => string):
     address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The /metrics listener as `set metrics` says at each (re)load: started, moved or stopped. */
+export class MetricsEndpoint {
+  private server: MetricsServer | undefined;
+
+  constructor(
+    private readonly render: () => string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Serves on `address`, or nowhere when undefined; a listener on another address is stopped first. */
+  async serve(address: string | undefined): Promise<void> {
+    if (this.server?.address === address) return;
+    if (this.server) {
+      await this.server.close();
+      this.logger.info("metrics-stopped", { address: this.server.address });
+      this.server = undefined;
+    }
+    if (address === undefined) return;
+    this.server = await startMetricsServer(address, this.render);
+    this.logger.info("metrics-listening", { url: `http://${address}/metrics` });
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
 }

@@ -1,7 +1,7 @@
 // What a reload changes, decided without touching anything: the running configuration and the
 // next one go in, a refusal or the list of changes comes out. The daemon applies the changes
 // (daemon.ts); this file is pure, so every case is tested without a kernel.
-import { ipToString, isActive, type Config, type Settings } from "../config/model.ts";
+import { ipToString, isActive, vipNetwork, type Config, type Settings } from "../config/model.ts";
 import type { RunPlan } from "./plan.ts";
 
 /**
@@ -45,6 +45,17 @@ export function networkSetupChanges(running: RunPlan, next: RunPlan): string[] {
   return changes;
 }
 
+/** The VIPs of the active servers in network `networkId`: those a VRRP pair on it stands for. */
+export function vrrpVips(config: Config, networkId: number): number[] {
+  return [...new Set(config.servers.filter((server) => isActive(server) && vipNetwork(config, server.ipaddr)?.id === networkId).map((server) => server.ipaddr))];
+}
+
+/** What only a restart can change of a VRRP pair: the block itself and the addresses it stands for. */
+function vrrpChanges(running: Config, next: Config): string[] {
+  const shape = (config: Config) => (config.vrrp ? JSON.stringify({ ...config.vrrp, pos: undefined, vips: vrrpVips(config, config.vrrp.networkId).sort() }) : "none");
+  return shape(running) === shape(next) ? [] : ["the vrrp block or the VIPs it stands for changed"];
+}
+
 /** The VIPs bng owns: those of the registered servers, each once. */
 export function servedVips(config: Config): number[] {
   return [...new Set(config.servers.filter((server) => server.registered).map((server) => server.ipaddr))];
@@ -67,7 +78,7 @@ export type ReloadPlan = { ok: true; changes: ReloadChanges } | { ok: false; ref
 
 /** Decides a reload from `running` (and the start settings in effect) to `next`. */
 export function planReload(running: { config: Config; plan: RunPlan; startSettings: StartSettings }, next: { config: Config; plan: RunPlan }): ReloadPlan {
-  const setupChanges = networkSetupChanges(running.plan, next.plan);
+  const setupChanges = [...networkSetupChanges(running.plan, next.plan), ...vrrpChanges(running.config, next.config)];
   if (setupChanges.length > 0) return { ok: false, refusal: `reload refused: ${setupChanges.join("; ")}; that needs a restart of bng` };
   const renewedTargets: number[] = [];
   for (const old of running.config.targets) {

@@ -2,13 +2,14 @@
 import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
 import { lastSendErrno, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import { formatMac } from "../dataplane/frame.ts";
-import type { SessionTable } from "../dataplane/sessions.ts";
+import type { SharedState } from "./shared-state.ts";
 import type { HealthMonitor } from "../health/monitor.ts";
 import type { CheckSnapshot, HealthState, TargetHealthSnapshot } from "../health/state.ts";
 import { errnoName } from "../errno.ts";
 import { VERSION } from "../version.ts";
 import { countersSinceCleared } from "./console-requests.ts";
 import type { ControlTimer } from "./control-timer.ts";
+import type { HaStatus } from "./ha.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlRequest } from "./protocol.ts";
 import type { CheckStatus, ServerStatus, StatusReport, TargetState, TargetStatus } from "./status.ts";
@@ -21,14 +22,17 @@ export interface DaemonView {
   readonly configPath: string;
   readonly plan: RunPlan;
   readonly startedAtMs: number;
-  readonly sessions: SessionTable;
-  readonly countersBuffer: SharedArrayBuffer;
+  readonly shared: Pick<SharedState, "sessions" | "countersBuffer" | "batchStatsBuffer">;
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
   readonly timer: Pick<ControlTimer, "lag">;
   /** The daemon's clock of session times: monotonic milliseconds. */
   readonly now: () => number;
   targetMac(id: number): Uint8Array | undefined;
+  /** The VRRP pair's status, when the configuration has a `vrrp` block. */
+  haStatus(): HaStatus | undefined;
+  /** The VIPs announced by `set announce` now. */
+  announcedVips(): readonly number[];
 }
 
 /** Sessions `show sessions` lists when no --limit is given; the reply always has the total. */
@@ -49,7 +53,7 @@ function serverStatus(view: DaemonView, server: ServerDef, counters: CountersSna
     protocol: server.protocol,
     method: server.method,
     enabled: server.enabled,
-    sessions: view.sessions.sessionsOfServer(server.id),
+    sessions: view.shared.sessions.sessionsOfServer(server.id),
     packets: traffic?.packets ?? 0,
     bytes: traffic?.bytes ?? 0,
     targets: server.targets,
@@ -79,7 +83,7 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
       health: unresolved ? "no-mac" : health.health,
       reason: unresolved ? `no ARP reply from ${ipToString(target.ipaddr)} yet` : health.reason,
       mac: mac ? formatMac(mac) : null,
-      sessions: view.sessions.sessionsOfTarget(target.id),
+      sessions: view.shared.sessions.sessionsOfTarget(target.id),
       packets: traffic?.packets ?? 0,
       bytes: traffic?.bytes ?? 0,
       checks: health.checks,
@@ -89,7 +93,7 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
 }
 
 /** `counters` defaults to those since the last `clear counters`; the metrics pass all of them. */
-export function buildStatus(view: DaemonView, counters: CountersSnapshot = countersSinceCleared(view.countersBuffer)): StatusReport {
+export function buildStatus(view: DaemonView, counters: CountersSnapshot = countersSinceCleared(view.shared.countersBuffer)): StatusReport {
   const servers = view.config.servers.filter((server) => server.registered).map((server) => serverStatus(view, server, counters));
   const current = servers.reduce((sum, server) => sum + server.sessions, 0);
   return {
@@ -111,10 +115,10 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
     },
     sessions: {
       current,
-      capacity: view.sessions.slotCount,
-      created: view.sessions.created,
+      capacity: view.shared.sessions.slotCount,
+      created: view.shared.sessions.created,
       expired: view.expiredSessions,
-      evicted: view.sessions.evictions,
+      evicted: view.shared.sessions.evictions,
     },
     drops: { ...counters.drops },
     io: {
@@ -123,9 +127,20 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
       kernel_drops: counters.events.kernel_drops,
       send_refused: counters.events.send_refused,
       receive_errors: counters.events.receive_errors,
-      last_send_error: sendError(lastSendErrno(workerRegions(view.countersBuffer))),
+      last_send_error: sendError(lastSendErrno(workerRegions(view.shared.countersBuffer))),
     },
     timer_lag_ms: view.timer.lag(),
+    ...vrrpAndAnnounce(view),
+  };
+}
+
+/** The status fields only some configurations have: `vrrp` and `announce`. */
+function vrrpAndAnnounce(view: DaemonView): Pick<StatusReport, "vrrp" | "announce"> {
+  const ha = view.haStatus();
+  const table = view.config.settings.announceTable;
+  return {
+    ...(ha ? { vrrp: ha } : {}),
+    ...(table !== undefined ? { announce: { table, announced: view.announcedVips().map(ipToString).sort() } } : {}),
   };
 }
 
@@ -141,10 +156,10 @@ export function listNetworks(view: DaemonView) {
 }
 
 export function listSessions(view: DaemonView, request: Extract<ControlRequest, { cmd: "show" }>) {
-  const nowS = view.sessions.secondsAt(view.now());
+  const nowS = view.shared.sessions.secondsAt(view.now());
   const client = request.client === undefined ? undefined : request.client.split(".").reduce((ip, octet) => ((ip << 8) | Number(octet)) >>> 0, 0);
   const { server, target } = request;
-  const { total, sessions } = view.sessions.select(
+  const { total, sessions } = view.shared.sessions.select(
     nowS,
     (serverId, targetId, clientIp) => (server === undefined || serverId === server) && (target === undefined || targetId === target) && (client === undefined || clientIp === client),
     request.limit ?? DEFAULT_SESSION_LIMIT,

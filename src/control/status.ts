@@ -2,6 +2,7 @@
 // interface that scripts depend on; add fields, never rename or remove them.
 import type { Settings } from "../config/model.ts";
 import type { LagReport } from "./control-timer.ts";
+import type { HaStatus } from "./ha.ts";
 
 export type TargetState = "up" | "down" | "disabled";
 
@@ -76,4 +77,8 @@ export interface StatusReport {
   io: { backend: Settings["io"]; frames: number; kernel_drops: number; send_refused: number; receive_errors: number; last_send_error: string | null };
   /** How late the control thread's 100 ms timer fires (the data plane must never stall it). */
   timer_lag_ms: LagReport;
+  /** `vrrp`: this node's role in the pair, its adverts, and the session sync with the peer. */
+  vrrp?: HaStatus;
+  /** `set announce TABLE`: the routing table and the VIPs announced in it now. */
+  announce?: { table: number; announced: string[] };
 }

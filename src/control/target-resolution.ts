@@ -97,13 +97,16 @@ export class TargetResolver {
     if (changed) this.options.onMacChange();
   }
 
-  /** Three gratuitous ARPs for a VIP, one second apart, so neighbours update their caches. */
-  announce(vip: number): void {
+  /**
+   * Three gratuitous ARPs for a VIP, one second apart, so neighbours update their caches; from
+   * `mac` (a VRRP master's virtual MAC), else the interface's.
+   */
+  announce(vip: number, mac: Uint8Array = this.options.network.ownMac): void {
     for (let i = 0; i < GRATUITOUS_ARP_COUNT; i++) {
       const timer = setTimeout(() => {
         this.announcements.delete(timer);
         if (this.stopped) return;
-        this.send(writeGratuitousArp(this.arpFrame, 0, this.options.network.ownMac, vip), "gratuitous arp for", vip);
+        this.send(writeGratuitousArp(this.arpFrame, 0, mac, vip), "gratuitous arp for", vip);
       }, i * 1000);
       this.announcements.add(timer);
     }

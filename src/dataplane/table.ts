@@ -81,7 +81,13 @@ export interface TargetRuntime {
 
 export interface ForwardingTableInput {
   config: Pick<Config, "servers" | "targets" | "settings">;
+  /** The MAC bng answers ARP with and forwards from: the interface's, or the VRRP virtual MAC. */
   ownMac: Uint8Array;
+  /**
+   * A VRRP backup: silent for the VIPs, as if every server were disabled (no ARP or ping answer,
+   * VIP frames dropped as server_disabled), while target MACs are still learned.
+   */
+  standby?: boolean;
   /** By target id. A target missing here is pending with an unknown MAC. */
   targets: ReadonlyMap<number, TargetRuntime>;
 }
@@ -306,7 +312,7 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     words[at + VIP_IP] = vip;
     words[at + VIP_FIRST_SERVER] = first;
     words[at + VIP_SERVER_COUNT] = onVip.length;
-    words[at + VIP_ANSWERS] = onVip.some((s) => s.enabled) ? 1 : 0;
+    words[at + VIP_ANSWERS] = !input.standby && onVip.some((s) => s.enabled) ? 1 : 0;
   }
 
   words.fill(-1, targetIdMapAt, targetIdMapAt + ID_LIMIT);
@@ -350,7 +356,7 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     words[at + S_PORT] = server.port;
     words[at + S_PROTOCOL] = protocolNumber(server.protocol);
     words[at + S_METHOD] = methodCode(server.method);
-    words[at + S_ENABLED] = server.enabled ? 1 : 0;
+    words[at + S_ENABLED] = !input.standby && server.enabled ? 1 : 0;
     words[at + S_TIMEOUT_S] = server.sessionTimeoutS;
     words[at + S_KEY_PORT] = server.persistence === "clientport" ? 1 : 0;
     words[at + S_ACTIVE_AT] = listAt;

@@ -38,6 +38,8 @@ export const IPPROTO_VRRP = 112;
 export const VRRP_GROUP = 0xe0000012;
 const VRRP_GROUP_MAC_HIGH = 0x0100;
 const VRRP_GROUP_MAC_LOW = 0x5e000012;
+/** The group's MAC as bytes, for the interface's multicast filter. */
+export const VRRP_GROUP_MAC = Uint8Array.of(0x01, 0x00, 0x5e, 0x00, 0x00, 0x12);
 /** The virtual router MAC is 00:00:5e:00:01:VRID (RFC 3768 section 7.3): its high 16 bits. */
 export const VIRTUAL_MAC_HIGH = 0x0000;
 const VIRTUAL_MAC_LOW_BASE = 0x5e000100;

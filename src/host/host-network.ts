@@ -12,7 +12,7 @@ import { formatMac } from "../dataplane/frame.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
 import { disableReceiveCoalescing, turnCoalescingOn, type CoalescingChange } from "./offload.ts";
 import { routeAnnouncer, withdrawRoute } from "./route-announce.ts";
-import { forwardingWarning, readIpv4Forwarding } from "./sysctl.ts";
+import { forwardingWarning, linkOperational, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 
@@ -24,6 +24,8 @@ export interface HostNetwork {
   sendFrame(frame: Uint8Array, length: number): void;
   /** False once the interface bng runs on is gone (deleted, or renamed and replaced). */
   stillPresent(): boolean;
+  /** Whether the interface's link is up (its operational state), for VRRP tracking. */
+  linkUp(): boolean;
   /**
    * Has the kernel drop its own copy of IPv4 frames to `vips` as they arrive (bng's tap still
    * sees them). Best effort: where it cannot, the reason is logged and nothing else changes.
@@ -207,6 +209,7 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
     ownMac,
     sendFrame: (frame, length) => openSender.send(frame, length),
     stillPresent,
+    linkUp: () => linkOperational(ifname),
     dropKernelCopies,
     announce,
     announced: () => (announcer ? [...announcer.announced] : []),

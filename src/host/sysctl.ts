@@ -31,3 +31,18 @@ export function forwardingWarning(ifname: string, forwarding: Ipv4Forwarding): s
   if (!forwarding.onInterface) return undefined;
   return `IPv4 forwarding is on for ${ifname}: the kernel will route a second copy of every VIP frame; turn it off with \`sysctl -w net.ipv4.conf.${ifname}.forwarding=0\``;
 }
+
+/**
+ * Whether `ifname`'s link is up as the kernel reports it (/sys/class/net/IFNAME/operstate):
+ * "up", or "unknown" for drivers that do not report one (dummy, some tunnels). "down" and
+ * "lowerlayerdown" (a veth whose peer is down) are not; an interface gone is not either.
+ */
+export function linkOperational(ifname: string, sysClassNet = "/sys/class/net"): boolean {
+  assertInterfaceName(ifname);
+  try {
+    const state = readFileSync(`${sysClassNet}/${ifname}/operstate`, "utf8").trim();
+    return state === "up" || state === "unknown";
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,8 @@
 // owns the control socket, the signals and the pid file, and runs until stopped.
 import { existsSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import { Daemon, StartError } from "../control/daemon.ts";
+import { Daemon } from "../control/daemon.ts";
+import { StartError } from "../control/load.ts";
 import type { ControlReply, ControlRequest } from "../control/protocol.ts";
 import { startControlServer, type ControlServer } from "../control/socket-server.ts";
 import { createSystemProbes } from "../health/system-probes.ts";
@@ -13,7 +14,12 @@ import { runDirectory } from "../host/host-state.ts";
 import { createLogger } from "../log/logger.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
 import { adviseHugePages } from "../../ffi/memory.ts";
+import { encodeProgram, ipv4ProtocolFilter } from "../bpf/classic.ts";
+import { IPPROTO_VRRP, VRRP_GROUP, VRRP_GROUP_MAC } from "../ha/vrrp-advert.ts";
+import { openFilteredSocket } from "../../ffi/filtered-socket.ts";
+import { PACKET_MR_MULTICAST, PACKET_MR_UNICAST } from "../../ffi/layout.ts";
 import { installLastResort } from "./last-resort.ts";
+import { openUdpSyncTransport } from "./udp-sync-transport.ts";
 import { startWorkers } from "./workers.ts";
 
 const DATAPLANE_BATCH_SIZE = 64;
@@ -76,11 +82,29 @@ export async function runDaemon(options: RunOptions): Promise<number> {
       openNetwork: (plan) => (network = openHostNetwork(plan, logger, runDirectory())),
       now: monotonicMs,
       probes: createSystemProbes(),
+      openVrrpLink: (ifname, virtualMac) => {
+        // Adverts only, and the interface keeps accepting frames to the virtual MAC while it is open.
+        const socket = openFilteredSocket(ifname, encodeProgram(ipv4ProtocolFilter(IPPROTO_VRRP, VRRP_GROUP)), [
+          { type: PACKET_MR_MULTICAST, mac: VRRP_GROUP_MAC },
+          { type: PACKET_MR_UNICAST, mac: virtualMac },
+        ]);
+        return { receive: (buffer) => socket.receive(buffer), send: (frame, length) => network!.sendFrame(frame, length), close: () => socket.close() };
+      },
+      openSyncTransport: (realAddress, peerAddress) => openUdpSyncTransport(realAddress, peerAddress, logger),
       startDataplane: ({ plan, config, table, shared, onFailure }) => {
         const advice = adviseHugePages(shared.sessions);
         if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
         else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
-        return startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure });
+        return startWorkers({
+          ifname: plan.ifname,
+          workers: config.settings.workers,
+          batchSize: DATAPLANE_BATCH_SIZE,
+          io: config.settings.io,
+          table,
+          shared,
+          journalSessions: config.vrrp?.sync !== undefined,
+          onFailure,
+        });
       },
     });
   } catch (error) {

@@ -530,7 +530,7 @@ describe("issue 5: every control command against a running daemon", () => {
     expect(before.io).toEqual({ backend: "mmsg", frames: before.io.frames, kernel_drops: 0, send_refused: 0, receive_errors: 0, last_send_error: null });
     expect(before.io.frames).toBeGreaterThan(0);
     // What a worker thread copies from its socket once a second.
-    const region = workerCounters(harness.daemon.countersBuffer, 0);
+    const region = workerCounters(harness.daemon.shared.countersBuffer, 0);
     recordIoTotals(region, { kernelDrops: 120, sendDropped: 3, receiveErrors: 1, lastSendErrno: ENOBUFS });
     await harness.waitFor(() => lostLines().length > 0, "a frames-lost line", 3000);
     // The daemon has run for many seconds, but these losses happened within the last one or two.
@@ -555,7 +555,7 @@ describe("issue 5: every control command against a running daemon", () => {
     let stopped = false;
     try {
       await stopping.start(SEED_FAST_CHECKS_TEXT);
-      const region = workerCounters(stopping.daemon.countersBuffer, 0);
+      const region = workerCounters(stopping.daemon.shared.countersBuffer, 0);
       recordIoTotals(region, { kernelDrops: 7, sendDropped: 0, receiveErrors: 0, lastSendErrno: 0 });
       await stopping.waitFor(() => stopping.logLines.some((line) => / frames-lost /.test(line)), "the first frames-lost line", 3000);
       recordIoTotals(region, { kernelDrops: 10, sendDropped: 2, receiveErrors: 0, lastSendErrno: ENETDOWN });

@@ -88,6 +88,7 @@ export class DaemonHarness {
         sendFrame: (frame, length) => void this.hostFrames.push(frame.slice(0, length)),
         stillPresent: () => this.interfacePresent,
         dropKernelCopies: (vips) => void this.kernelDroppedVips.push([...vips]),
+        linkUp: () => this.interfacePresent,
         announce: (vips) => void (this.announcedVips = [...vips]),
         announced: () => this.announcedVips,
         close() {},
@@ -115,6 +116,12 @@ export class DaemonHarness {
       },
       probes: this.probes(),
       now: monotonicMs,
+      openVrrpLink: () => {
+        throw new Error("the in-memory daemon has no VRRP link: test VRRP in namespaces");
+      },
+      openSyncTransport: () => {
+        throw new Error("the in-memory daemon has no sync transport: test session sync in namespaces");
+      },
     });
     this.server = await startControlServer(this.socket, (request) => this.daemon.handle(request));
   }
