@@ -11,6 +11,8 @@ import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "
 import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
+import { processLogOutput } from "../log/output.ts";
+import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
@@ -122,6 +124,7 @@ export class Daemon implements DaemonView {
 
   private async begin(): Promise<void> {
     const { logger } = this;
+    processLogOutput.followSetting(this.config.settings.syslog);
     this.monitor = createHealthMonitor({
       targets: this.monitoredTargets(this.config),
       realAddressFor: (target) => this.realAddressFor(target),
@@ -273,6 +276,7 @@ export class Daemon implements DaemonView {
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;
+    processLogOutput.followSetting(loaded.config.settings.syslog);
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
     // The new table already refuses these sessions (keepsSession); removing them after it is
@@ -309,6 +313,7 @@ export class Daemon implements DaemonView {
         if (request.what === "servers") return { ok: true, result: buildStatus(this).servers };
         if (request.what === "targets") return { ok: true, result: buildStatus(this).targets };
         if (request.what === "networks") return { ok: true, result: listNetworks(this) };
+        if (request.what === "parameters" || request.what === "config" || request.what === "vrrp") return showRunning(this, request.what);
         return { ok: true, result: listSessions(this, request) };
       }
       case "enable":
@@ -321,6 +326,8 @@ export class Daemon implements DaemonView {
         return this.reload(request.file);
       case "metrics":
         return { ok: true, result: renderMetrics(this) };
+      case "clear":
+        return clearCounters(this);
       case "stop":
         setTimeout(() => void this.stop("stop requested over the control socket"), 10);
         return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };
