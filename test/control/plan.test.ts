@@ -171,7 +171,6 @@ describe("features the language has and bng does not run yet", () => {
   const target1 = (line: string) => SEED_CONFIG_TEXT.replace("tcpopen 80,3,10\ndsr enable", `tcpopen 80,3,10\n${line}\ndsr enable`);
   const server1 = (line: string) => SEED_CONFIG_TEXT.replace("targets 1,2\n}", `targets 1,2\n${line}\n}`);
   const USES: Record<string, { text: string; where: string }> = {
-    vrrp: { text: `${SEED_CONFIG_TEXT}vrrp {\nvrid 1\npriority 100\nnetwork 1\nsync 172.16.1.253\n}\n`, where: "the vrrp block" },
     arp: { text: target1("arp 3,10"), where: "target 1" },
     agent: { text: target1("agent 439,3,10"), where: "target 1" },
     script: { text: target1('script "/usr/local/bin/check",3,10'), where: "target 1" },
