@@ -182,8 +182,6 @@ describe("features the language has and bng does not run yet", () => {
     "method agent": { text: server1("method agent"), where: "server 1" },
     "method bandwidth": { text: server1("method bandwidth"), where: "server 1" },
     "set announce": { text: `set announce 100\n${SEED_CONFIG_TEXT}`, where: "the settings" },
-    "set newsessions": { text: `set newsessions 50000\n${SEED_CONFIG_TEXT}`, where: "the settings" },
-    "set fintimeout": { text: `set fintimeout 10\n${SEED_CONFIG_TEXT}`, where: "the settings" },
     "set io xdp": { text: `set io xdp\n${SEED_CONFIG_TEXT}`, where: "the settings" },
     "set io auto": { text: `set io auto\n${SEED_CONFIG_TEXT}`, where: "the settings" },
   };

@@ -198,7 +198,7 @@ const cases: Case[] = [
     { verdict: "reply", out: echo(0, VIP, CLIENT, OWN_MAC, CLIENT_MAC, new Uint8Array(0)) },
   ),
   one("ICMP echo request to another address is left to the kernel", echo(8, CLIENT, "10.0.0.200", CLIENT_MAC, OWN_MAC), pass("not_vip")),
-  one("ICMP destination unreachable to a VIP is dropped", echo(3, CLIENT, VIP, CLIENT_MAC, OWN_MAC), drop("icmp_not_echo")),
+  one("ICMP destination unreachable to a VIP quoting no packet of the VIP is dropped", echo(3, CLIENT, VIP, CLIENT_MAC, OWN_MAC), drop("icmp_error_malformed")),
   one("ICMP echo to a VIP of only disabled servers is dropped", echo(8, CLIENT, VIP_DISABLED, CLIENT_MAC, OWN_MAC), drop("server_disabled")),
   one(
     "ICMP message shorter than its header is dropped",
