@@ -1,20 +1,21 @@
 // bng and keepalived 2.x (Debian's, vrrp_version 2, the same VRID) as the two routers of the
 // seed's lab: below keepalived bng stays backup and silent; when keepalived dies bng takes over
 // within RFC 3768's time; keepalived started below bng's priority logs bng's adverts as a master's.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { RunningProcess } from "../fixtures/process.ts";
+import { describeWith, program, ROOT } from "../fixtures/requirements.ts";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
+import { BngInLab, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
 import { pairConfig, startNode, vipArpAnswerers, waitForStatus } from "./ha-pair.ts";
-import { BNG_REAL_ADDRESS, createLab, SECOND_BNG_REAL_ADDRESS, SWITCH_PREFIX_LENGTH, VIP, type Lab, type LabProcess } from "./lab.ts";
+import { BNG_REAL_ADDRESS, createLab, SECOND_BNG_REAL_ADDRESS, SWITCH_PREFIX_LENGTH, VIP, type Lab } from "./lab.ts";
 
 const SEED = readFileSync(SEED_CONFIG_PATH, "utf8").replaceAll("tcpopen 80,3,10", "tcpopen 80,1,3");
-const keepalivedBinary = Bun.which("keepalived");
 const BNG_PRIORITY = 200;
 /** RFC 3768's Master_Down_Interval for bng (3 x 1 s + skew), and a second of slack. */
 const TAKEOVER_BOUND_MS = 3000 + ((256 - BNG_PRIORITY) * 1000) / 256 + 1000;
 
-describe.skipIf(!isRoot() || keepalivedBinary === null)("bng beside keepalived", () => {
+describeWith([ROOT, program("keepalived")], "bng beside keepalived", () => {
   let lab: Lab;
   let scratch: Scratch;
   let boxB = "";
@@ -34,7 +35,7 @@ describe.skipIf(!isRoot() || keepalivedBinary === null)("bng beside keepalived",
   }, 30_000);
 
   /** keepalived in box B at `priority`; its log comes on stderr (-l). */
-  async function startKeepalived(name: string, priority: number): Promise<LabProcess> {
+  async function startKeepalived(name: string, priority: number): Promise<RunningProcess> {
     const config = scratch.write(
       `${name}.conf`,
       `global_defs {
@@ -53,7 +54,7 @@ vrrp_instance VI {
 }
 `,
     );
-    const keepalived = lab.spawnIn(boxB, [keepalivedBinary!, "-n", "-l", "-D", "-R", "-f", config, "-p", join(scratch.dir, `${name}.pid`), "-r", join(scratch.dir, `${name}.vrrp.pid`)]);
+    const keepalived = lab.spawnIn(boxB, ["keepalived", "-n", "-l", "-D", "-R", "-f", config, "-p", join(scratch.dir, `${name}.pid`), "-r", join(scratch.dir, `${name}.vrrp.pid`)]);
     await keepalived.waitForOutput(/Registering Kernel netlink/, 10_000);
     return keepalived;
   }

@@ -1,11 +1,12 @@
 // A VRRP pair of bng boxes in the seed's lab, for the high-availability tests: box A (the lab's
 // bng box, 172.16.1.252) and box B (addBngBox, 172.16.1.253), their configurations, the
 // long-lived client, and who answers ARP for the VIP.
+import type { RunningProcess } from "../fixtures/process.ts";
 import { join } from "node:path";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import type { StatusReport } from "../../src/control/status.ts";
 import { BngInLab, type Scratch } from "./bng.ts";
-import { ROUTER_ADDRESS, SECOND_BNG_REAL_ADDRESS, VIP, type Lab, type LabProcess } from "./lab.ts";
+import { ROUTER_ADDRESS, SECOND_BNG_REAL_ADDRESS, VIP, type Lab } from "./lab.ts";
 
 const SEED_REAL = "real 172.16.1.252";
 const LONG_LIVED_CLIENT = join(import.meta.dir, "long-lived-client.mjs");
@@ -79,7 +80,7 @@ export interface LongLivedConnection {
 
 /** Long-lived connections from the client namespace (test/e2e/long-lived-client.mjs), one per client address. */
 export class LongLivedClients {
-  private constructor(private readonly process: LabProcess) {}
+  private constructor(private readonly process: RunningProcess) {}
 
   static async open(lab: Lab, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
     // A takeover stalls a connection for a few seconds; TCP retransmits through it. Only a reset, a

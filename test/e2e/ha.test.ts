@@ -1,10 +1,11 @@
 // A VRRP pair of bng boxes with session sync (issue 21), in the seed's lab: one master answers
 // for the VIP, a SIGKILL of the master hands its clients to the backup with their sessions, the
 // killed node comes back without breaking anything, and hostile traffic changes nothing.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { BUN } from "../fixtures/process.ts";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
+import { BngInLab, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { LongLivedClients, loggedAt, pairConfig, startNode, vipArpAnswerers, waitForStatus } from "./ha-pair.ts";
 import { BNG_REAL_ADDRESS, createLab, SECOND_BNG_REAL_ADDRESS, type Lab } from "./lab.ts";
@@ -20,7 +21,7 @@ const BOXES = [
   { port: "bng2", name: "B" },
 ];
 
-describe.skipIf(!isRoot())("a VRRP pair of bng boxes with session sync", () => {
+describeWith([ROOT], "a VRRP pair of bng boxes with session sync", () => {
   let lab: Lab;
   let scratch: Scratch;
   let boxB = "";
@@ -124,7 +125,7 @@ describe.skipIf(!isRoot())("a VRRP pair of bng boxes with session sync", () => {
   }, 60_000);
 });
 
-describe.skipIf(!isRoot())("the same pair without session sync", () => {
+describeWith([ROOT], "the same pair without session sync", () => {
   let lab: Lab;
   let scratch: Scratch;
   let a: BngInLab | undefined;

@@ -1,15 +1,16 @@
 // A real `bng run` process logging to syslog: with --syslog, and with `set syslog enable` in its
 // configuration, its lines reach a receiver bound where /dev/log would be (BNG_SYSLOG_SOCKET),
 // and stderr keeps none of them; a reload to `set syslog disable` brings them back to stderr.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { BngProcess, DummyNamespace, IS_ROOT, SEED_CONFIG_TEXT } from "../control/harness.ts";
+import { BngProcess, DummyNamespace, SEED_CONFIG_TEXT } from "../control/harness.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { SyslogReceiver } from "./syslog-receiver.ts";
 
-describe.skipIf(!IS_ROOT)("bng run logging to syslog", () => {
+describeWith([ROOT], "bng run logging to syslog", () => {
   let dir = "";
   let namespace: DummyNamespace | undefined;
   const running: (BngProcess | SyslogReceiver)[] = [];

@@ -1,6 +1,6 @@
 // A real syslog receiver for the tests: python3 binds a unix datagram socket at a path (as
 // syslogd binds /dev/log) and prints each datagram it receives as one line, newlines escaped.
-import { LineProcess } from "../fixtures/process.ts";
+import { RunningProcess } from "../fixtures/process.ts";
 
 const RECEIVER = `
 import socket, sys
@@ -12,9 +12,9 @@ while True:
     print(data.decode("utf-8", "backslashreplace").replace("\\n", "\\\\n"), flush=True)
 `;
 
-export class SyslogReceiver extends LineProcess {
+export class SyslogReceiver extends RunningProcess {
   constructor(readonly path: string) {
-    super(Bun.spawn(["python3", "-c", RECEIVER, path], { stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "stdout");
+    super(["python3", "-c", RECEIVER, path], { lines: "stdout" });
   }
 
   /** Resolves once the socket is bound; the datagrams are the lines after "bound". */

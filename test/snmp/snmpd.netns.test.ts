@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DaemonHarness, IS_ROOT } from "../control/harness.ts";
+import { DaemonHarness } from "../control/harness.ts";
+import { IS_ROOT } from "../fixtures/requirements.ts";
 import { BUN, REPO, run } from "../fixtures/process.ts";
 
 const SNMPD = Bun.which("snmpd");
