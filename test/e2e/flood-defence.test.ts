@@ -7,15 +7,15 @@
 // overflow the table, so eviction must choose between them and the known clients. The flood
 // comes from the lab's router side of the switch, to bng's MAC and the VIP, with sources in
 // 100.64.0.0/10 that no lab host has: it stays inside the lab.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, REPO } from "../fixtures/process.ts";
 import { BNG_MAC, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { isRoot, SEED_CONFIG_PATH, type BngInLab } from "./bng.ts";
+import { SEED_CONFIG_PATH, type BngInLab } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
 
-const root = isRoot();
 const KNOWN_CLIENTS = 32;
 const FLOOD_SECONDS = 5;
 const FLOOD_RATE = 120_000;
@@ -35,7 +35,7 @@ function targetsByClient(results: RequestResult[]): Map<string, string> {
   return new Map(results.map((result) => [result.client, result.target!]));
 }
 
-describe.skipIf(!root)("flood defence", () => {
+describeWith([ROOT], "flood defence", () => {
   const fixture = labWithBng({ prefix: "bngd", clients: KNOWN_CLIENTS, config: CONFIG });
   let lab: Lab;
   let bng: BngInLab;

@@ -4,13 +4,13 @@
 // the target lowers its path MTU and the download completes. The same download with those ICMP
 // errors kept from bng (an nftables rule on the lab's switch, i.e. what bng did before: drop
 // them) stalls, so the forwarding is what makes it work.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { readFileSync } from "node:fs";
 import { BNG_MAC, ROUTER_ADDRESS, VIP, clientAddress, type Lab } from "./lab.ts";
-import { isRoot, SEED_CONFIG_PATH, type BngInLab, type Scratch } from "./bng.ts";
+import { SEED_CONFIG_PATH, type BngInLab, type Scratch } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
 
-const root = isRoot();
 const DOWNLOAD_BYTES = 1 << 20;
 const BOTTLENECK_MTU = 1280;
 // The clients' own link keeps 1500: their SYNs offer an MSS of 1460, so the targets' segments
@@ -20,7 +20,7 @@ const BOTTLENECK_MTU = 1280;
 const STALLED_CLIENT = clientAddress(0);
 const CLIENT = clientAddress(1);
 
-describe.skipIf(!root)("path MTU discovery through bng", () => {
+describeWith([ROOT], "path MTU discovery through bng", () => {
   const fixture = labWithBng({ prefix: "bngm", clients: 2, config: readFileSync(SEED_CONFIG_PATH, "utf8") });
   let lab: Lab;
   let bng: BngInLab;
