@@ -1,0 +1,73 @@
+// `script`: a real program run by the monitor in the checker namespace with the target's
+// address and port; a mode file decides whether it exits 0, exits 1 or hangs. I = 1 s, T = 3 s.
+import { describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { processRunning, TARGET, useCheckLab } from "./check-lab.ts";
+
+const I = 1;
+const T = 3;
+
+const lab = useCheckLab(async (lab) => {
+  writeFileSync(
+    script,
+    `#!/bin/sh
+echo "$1 $2" >> ${argsFile}
+case "$(cat ${modeFile})" in
+  ok) exit 0 ;;
+  fail) echo "starting check"; echo "database replica lagging" >&2; exit 1 ;;
+  hang) sleep 300 & echo "$$ $!" >> ${pidFile}; wait ;;
+esac
+`,
+  );
+  chmodSync(script, 0o755);
+  setMode("ok");
+  await lab.startMonitor([{ id: 1, ipaddr: TARGET, port: 8443, script: [script, I, T] }]);
+});
+const dir = lab.makeDir("bng-script-check-");
+const script = join(dir, "check.sh");
+const modeFile = join(dir, "mode");
+const argsFile = join(dir, "args");
+const pidFile = join(dir, "pids");
+const setMode = (mode: "ok" | "fail" | "hang") => writeFileSync(modeFile, `${mode}\n`);
+
+describe("script in network namespaces", () => {
+  test(
+    "exit 0: up, and the script got the target's address and port",
+    async () => {
+      const up = await lab.nextEvent(1, "up", 3000, 0);
+      expect(up.cause).toMatch(new RegExp(`^script ${script} exited 0 in [0-9.]+ ms$`));
+      expect(readFileSync(argsFile, "utf8").split("\n")[0]).toBe(`${TARGET} 8443`);
+    },
+    10_000,
+  );
+
+  test(
+    "exit 1: down T s after the last success, the cause ends with the last line it wrote; exit 0 again: up",
+    async () => {
+      setMode("fail");
+      const down = await lab.nextEvent(1, "down", (T + 2) * 1000);
+      expect(down.cause).toBe(`script ${script} exit 1: database replica lagging for ${T} s`);
+      setMode("ok");
+      await lab.nextEvent(1, "up", (I + 2) * 1000);
+    },
+    15_000,
+  );
+
+  test(
+    "a hanging script: killed at the interval with everything it started, and down after T s",
+    async () => {
+      setMode("hang");
+      const down = await lab.nextEvent(1, "down", (T + 2) * 1000);
+      expect(down.cause).toBe(`script ${script} timeout (killed) for ${T} s`);
+      setMode("ok");
+      await lab.nextEvent(1, "up", (I + 2) * 1000);
+      // The last hanging run was killed when the first good one started.
+      const pids = readFileSync(pidFile, "utf8").trim().split(/\s+/);
+      expect(pids.length).toBeGreaterThanOrEqual(4);
+      for (const deadline = Date.now() + 1000; pids.some(processRunning) && Date.now() < deadline; ) await Bun.sleep(20);
+      expect(pids.filter(processRunning)).toEqual([]);
+    },
+    15_000,
+  );
+});
