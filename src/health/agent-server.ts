@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { udpPortTaken } from "../../ffi/udp-port.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { agentReply, DEFAULT_AGENT_PORT, isAgentQuery } from "./agent-protocol.ts";
 import { describeExit, lastLine, startChild } from "./child-process.ts";
@@ -53,6 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentServer> {
   let running = false;
   let stopped = false;
   const counts = { queries: 0, replies: 0, ignored: 0 };
+  if (udpPortTaken(options.port)) throw new Error(`UDP port ${options.port} is taken (another agent runs?)`);
 
   const socket = await Bun.udpSocket({
     hostname: options.hostname ?? "0.0.0.0",

@@ -18,8 +18,11 @@ interface LoadLine {
   load: number;
 }
 
+/** `bng agent ARGS` in the target namespace, its log (stderr) read as its lines. */
+const spawnAgent = (lab: CheckLab, ...args: string[]) => lab.spawnInTarget(["sh", "-c", `exec "$0" test/health/agent-runner.ts "$@" 2>&1`, process.execPath, ...args]);
+
 const startAgent = async (lab: CheckLab, ...args: string[]) => {
-  const agent = lab.spawnInTarget(["sh", "-c", `exec "$0" test/health/agent-runner.ts "$@" 2>&1`, process.execPath, ...args]);
+  const agent = spawnAgent(lab, ...args);
   await agent.waitFor(/agent-listening/, 10_000);
   return agent;
 };
@@ -81,6 +84,16 @@ describe("agent in network namespaces", () => {
       await lab.nextEvent(1, "up", (I + 2) * 1000);
     },
     15_000,
+  );
+
+  test(
+    "a second agent on a port that is taken refuses to start",
+    async () => {
+      const second = spawnAgent(lab, String(SCRIPTED_PORT));
+      expect(await second.exited).toBe(1);
+      expect(second.lines.join("\n")).toMatch(new RegExp(`error agent-failed port=${SCRIPTED_PORT} error="UDP port ${SCRIPTED_PORT} is taken`));
+    },
+    10_000,
   );
 
   test(
