@@ -1,55 +1,66 @@
 // Benchmark (not a timed test): does the health monitor keep its schedule with 500 targets
-// checked by `tcpopen` every second on one core?
+// checked every second on one CPU, by `tcpopen` or by `http`?
 //
-//   node_modules/.bin/bun bench/health-schedule.ts [--targets 500] [--seconds 20] [--mode open|blackhole]
+//   node_modules/.bin/bun bench/health-schedule.ts [--check tcpopen|http] [--targets 500] [--seconds 20] [--mode open|blackhole]
 //
 // Runs as root. It creates a private network namespace (`<id>-health`, a bench/lib.ts family:
 // removed at the end, also on failure or a signal, and by the next benchmark if this one is
-// killed) with only loopback, starts a listener on 127.0.0.1 there, and
-// runs the monitor inside it pinned to one CPU (taskset). `open`: every connect succeeds.
-// `blackhole`: an nftables rule drops the SYNs, so every attempt stays in flight for its whole
-// interval and is cancelled as a timeout (the worst case for the readiness poller).
-// Prints one JSON object: attempts, missed intervals, worst and mean schedule lag, CPU use,
-// and how many targets ended up / down.
+// killed) with only loopback, starts a server there and runs the monitor inside it pinned to
+// CPU 0 (taskset). `tcpopen`: a python listener on 127.0.0.1 that accepts and closes; every
+// target is 127.0.0.1. `http`: a real HTTP server (Bun.serve, every address) pinned to the last
+// CPU; target N is 127.0.1.0 + N, and each attempt is a whole exchange (connect, GET /health,
+// the response head, reset). `open`: every attempt succeeds. `blackhole`: an nftables rule drops
+// the SYNs, so every attempt stays in flight for its whole interval and is cancelled as a
+// timeout (the worst case for the readiness poller).
+// Prints one JSON object: attempts, missed intervals, worst and mean schedule lag, CPU use, how
+// many targets ended up / down and the causes of their last failures; for http also the
+// requests the server answered.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { TargetDef } from "../src/config/model.ts";
 import { createHealthMonitor } from "../src/health/monitor.ts";
 import { createSystemProbes } from "../src/health/system-probes.ts";
-import { Namespaces } from "./lib.ts";
+import { BUN, makeScratch, Namespaces, nsArgv, removeScratch, runSync, spawn, type Child } from "./lib.ts";
 
 const PORT = 8080;
 const LOOPBACK = 0x7f000001;
+const FIRST_HTTP_TARGET = 0x7f000100;
 
 const { values } = parseArgs({
   options: {
+    check: { type: "string", default: "tcpopen" },
     targets: { type: "string", default: "500" },
     seconds: { type: "string", default: "20" },
     mode: { type: "string", default: "open" },
-    cpu: { type: "string", default: "0" },
     inner: { type: "boolean", default: false },
   },
 });
+const check = values.check;
 const targetCount = Number(values.targets);
 const seconds = Number(values.seconds);
 const mode = values.mode;
+if (check !== "tcpopen" && check !== "http") throw new Error(`--check tcpopen|http, not ${check}`);
 if (mode !== "open" && mode !== "blackhole") throw new Error(`--mode open|blackhole, not ${mode}`);
-
-function run(command: string[]): void {
-  const result = Bun.spawnSync(command, { stdout: "ignore", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${command.join(" ")}: ${result.stderr.toString().trim()}`);
-}
 
 async function measureInsideNamespace(): Promise<void> {
   const pos = { file: "bench", line: 1, column: 1 };
+  const every = { intervalS: 1, timeoutS: 3, pos };
   const targets: TargetDef[] = Array.from({ length: targetCount }, (_, index) => ({
     id: index + 1,
     name: undefined,
-    ipaddr: LOOPBACK,
+    ipaddr: check === "http" ? FIRST_HTTP_TARGET + index + 1 : LOOPBACK,
     port: PORT,
     protocol: "tcp",
-    tcpopen: [{ port: PORT, intervalS: 1, timeoutS: 3, pos }],
+    tcpopen: check === "tcpopen" ? [{ port: PORT, ...every }] : [],
     ping: undefined,
-    arp: undefined, agent: undefined, script: undefined, http: undefined, dsrcheck: [], alert: undefined, unimplemented: [],
+    arp: undefined,
+    agent: undefined,
+    script: undefined,
+    http: check === "http" ? { path: "/health", port: PORT, ...every } : undefined,
+    dsrcheck: [],
+    alert: undefined,
+    unimplemented: [],
     dsr: true,
     weight: 1,
     registered: true,
@@ -62,11 +73,17 @@ async function measureInsideNamespace(): Promise<void> {
   await Bun.sleep(seconds * 1000);
   const cpu = process.cpuUsage(cpuBefore);
   const stats = monitor.scheduleStats();
-  const states = monitor.snapshot().map((target) => target.state);
+  const snapshot = monitor.snapshot();
   monitor.stop();
   const cpuPercent = ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100;
+  const lastFailureCauses: Record<string, number> = {};
+  for (const target of snapshot) {
+    const cause = target.checks[0]?.failureCause;
+    if (cause !== undefined) lastFailureCauses[cause] = (lastFailureCauses[cause] ?? 0) + 1;
+  }
   console.log(
     JSON.stringify({
+      check,
       mode,
       targets: targetCount,
       seconds,
@@ -76,8 +93,9 @@ async function measureInsideNamespace(): Promise<void> {
       worstLagMs: Number(stats.worstLagMs.toFixed(2)),
       meanLagMs: Number(stats.meanLagMs.toFixed(3)),
       cpuPercent: Number(cpuPercent.toFixed(1)),
-      up: states.filter((state) => state === "up").length,
-      down: states.filter((state) => state === "down").length,
+      up: snapshot.filter((target) => target.state === "up").length,
+      down: snapshot.filter((target) => target.state === "down").length,
+      lastFailureCauses,
       events,
     }),
   );
@@ -95,25 +113,42 @@ while True:
     c.close()
 `;
 
+const HTTP_SERVER = `
+let requests = 0;
+Bun.serve({ hostname: "0.0.0.0", port: ${PORT}, fetch: () => (requests++, new Response("ok\\n")) });
+console.log("listening");
+process.on("SIGTERM", () => { console.log(JSON.stringify({ requests })); process.exit(0); });
+`;
+
+async function startServer(namespace: string, scratch: string): Promise<Child> {
+  if (check === "tcpopen") return spawn(nsArgv(namespace, ["python3", "-c", LISTENER]));
+  const file = join(scratch, "server.ts");
+  writeFileSync(file, HTTP_SERVER);
+  return spawn(nsArgv(namespace, [BUN, file], navigator.hardwareConcurrency - 1));
+}
+
 async function main(): Promise<void> {
   const namespaces = new Namespaces();
-  let listener: ReturnType<typeof Bun.spawn> | undefined;
+  const scratch = makeScratch("health");
   try {
     const namespace = await namespaces.add("health");
-    listener = Bun.spawn(["ip", "netns", "exec", namespace, "python3", "-c", LISTENER], { stdout: "pipe", stderr: "inherit" });
-    const reader = (listener.stdout as ReadableStream<Uint8Array>).getReader();
-    await reader.read();
+    const server = await startServer(namespace, scratch);
+    await server.waitFor(/listening/, 10_000);
     if (mode === "blackhole") {
-      run(["ip", "netns", "exec", namespace, "nft", `add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`]);
+      const dropped = runSync(nsArgv(namespace, ["nft", `add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`]));
+      if (dropped.exitCode !== 0) throw new Error(`nft: ${dropped.stderr.trim()}`);
     }
-    const self = ["taskset", "-c", values.cpu, process.execPath, import.meta.path, "--inner", "--targets", String(targetCount), "--seconds", String(seconds), "--mode", mode];
-    const measured = Bun.spawn(["ip", "netns", "exec", namespace, ...self], { stdout: "inherit", stderr: "inherit" });
+    const inner = ["--inner", "--check", check, "--targets", String(targetCount), "--seconds", String(seconds), "--mode", mode];
+    const measured = spawn(nsArgv(namespace, [BUN, import.meta.path, ...inner], 0));
     const exitCode = await measured.exited;
-    if (exitCode !== 0) throw new Error(`the measuring process exited with ${exitCode}`);
+    if (exitCode !== 0) throw new Error(`the measuring process exited with ${exitCode}: ${measured.stderr}`);
+    await server.stop();
+    const result = JSON.parse(measured.stdout.trim().split("\n").pop()!) as object;
+    const served = check === "http" ? (JSON.parse(server.stdout.trim().split("\n").pop()!) as { requests: number }) : undefined;
+    console.log(JSON.stringify(served ? { ...result, serverRequests: served.requests } : result));
   } finally {
-    listener?.kill("SIGKILL");
-    await listener?.exited;
     namespaces.remove();
+    removeScratch(scratch);
   }
 }
 
