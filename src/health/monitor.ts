@@ -5,7 +5,8 @@
 // attempt runs within the first min(I, 1 s) after start (phases spread evenly by a golden-ratio
 // sequence, so hundreds of targets never fire together), then every I s after that, without
 // drift. An attempt still in flight when the next one is due has had its I seconds: it is
-// cancelled and counts as a "timeout". If the thread was stalled for whole intervals, the
+// cancelled and fails as a "timeout", or with the probe's own word for what it was still
+// waiting for ("no response", "timeout (killed)"). If the thread was stalled for whole intervals, the
 // missed attempts are counted and skipped, never fired in a burst.
 //
 // Every change of a target's state goes to `onChange`, and to the target's `alert` program
