@@ -21,7 +21,9 @@ import { parseArgs } from "node:util";
 import type { TargetDef } from "../src/config/model.ts";
 import { createHealthMonitor } from "../src/health/monitor.ts";
 import { createSystemProbes } from "../src/health/system-probes.ts";
-import { BUN, makeScratch, Namespaces, nsArgv, removeScratch, runSync, spawn, type Child } from "./lib.ts";
+import { NamespaceFamily } from "../test/fixtures/namespaces.ts";
+import { BUN, run, type RunningProcess } from "../test/fixtures/process.ts";
+import { makeScratch, NAMESPACE_PREFIX, removeScratch } from "./lib.ts";
 
 const PORT = 8080;
 const LOOPBACK = 0x7f000001;
@@ -120,34 +122,33 @@ console.log("listening");
 process.on("SIGTERM", () => { console.log(JSON.stringify({ requests })); process.exit(0); });
 `;
 
-async function startServer(namespace: string, scratch: string): Promise<Child> {
-  if (check === "tcpopen") return spawn(nsArgv(namespace, ["python3", "-c", LISTENER]));
+function startServer(namespaces: NamespaceFamily, namespace: string, scratch: string): RunningProcess {
+  if (check === "tcpopen") return namespaces.spawn(namespace, ["python3", "-c", LISTENER]);
   const file = join(scratch, "server.ts");
   writeFileSync(file, HTTP_SERVER);
-  return spawn(nsArgv(namespace, [BUN, file], navigator.hardwareConcurrency - 1));
+  return namespaces.spawn(namespace, ["taskset", "-c", String(navigator.hardwareConcurrency - 1), BUN, file]);
 }
 
 async function main(): Promise<void> {
-  const namespaces = new Namespaces();
+  const namespaces = new NamespaceFamily(NAMESPACE_PREFIX);
   const scratch = makeScratch("health");
   try {
-    const namespace = await namespaces.add("health");
-    const server = await startServer(namespace, scratch);
-    await server.waitFor(/listening/, 10_000);
+    const namespace = namespaces.add("health");
+    const server = startServer(namespaces, namespace, scratch);
+    await server.waitFor(/^listening$/, 10_000);
     if (mode === "blackhole") {
-      const dropped = runSync(nsArgv(namespace, ["nft", `add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`]));
-      if (dropped.exitCode !== 0) throw new Error(`nft: ${dropped.stderr.trim()}`);
+      run(["ip", "netns", "exec", namespace, "nft", `add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`]);
     }
     const inner = ["--inner", "--check", check, "--targets", String(targetCount), "--seconds", String(seconds), "--mode", mode];
-    const measured = spawn(nsArgv(namespace, [BUN, import.meta.path, ...inner], 0));
-    const exitCode = await measured.exited;
-    if (exitCode !== 0) throw new Error(`the measuring process exited with ${exitCode}: ${measured.stderr}`);
+    const measured = await namespaces.exec(namespace, ["taskset", "-c", "0", BUN, import.meta.path, ...inner], { allowFailure: true, timeoutMs: (seconds + 60) * 1000 });
+    process.stderr.write(measured.stderr);
+    if (measured.exitCode !== 0) throw new Error(`the measuring process exited with ${measured.exitCode}`);
     await server.stop();
     const result = JSON.parse(measured.stdout.trim().split("\n").pop()!) as object;
     const served = check === "http" ? (JSON.parse(server.stdout.trim().split("\n").pop()!) as { requests: number }) : undefined;
     console.log(JSON.stringify(served ? { ...result, serverRequests: served.requests } : result));
   } finally {
-    namespaces.remove();
+    namespaces.destroyNow();
     removeScratch(scratch);
   }
 }

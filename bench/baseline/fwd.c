@@ -1,6 +1,6 @@
 // The native baseline for the packet-rate benchmark: the smallest forwarder of bng's design.
 // One AF_PACKET socket bound to IFNAME (ETH_P_ALL, PACKET_IGNORE_OUTGOING, PACKET_AUXDATA,
-// PACKET_QDISC_BYPASS, 4 MiB receive buffer, 100 ms receive timeout, as bng's ffi/af-packet.ts),
+// PACKET_QDISC_BYPASS, 4 MiB receive buffer, 100 ms receive timeout, as bng's ffi/packet-io/mmsg.ts),
 // recvmmsg of up to 64 frames (MSG_WAITFORONE), then every IPv4 frame to VIP whose packet type
 // is PACKET_HOST is copied to a tx slot with destination MAC = TARGET_MAC and source MAC = the
 // interface's own MAC, and the batch goes back out with one sendmmsg. No sessions, no target

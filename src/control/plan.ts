@@ -35,7 +35,7 @@ export interface RunPlan {
  * `uses` says where a configuration uses the feature ("target 2"), or nothing.
  */
 export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (config: Config) => string[] }[] = [
-  { keyword: "vrrp", implemented: false, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
+  { keyword: "vrrp", implemented: true, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
   { keyword: "arp", implemented: true, uses: (config) => targetsWith(config, (target) => target.arp !== undefined) },
   { keyword: "agent", implemented: true, uses: (config) => targetsWith(config, (target) => target.agent !== undefined) },
   { keyword: "script", implemented: true, uses: (config) => targetsWith(config, (target) => target.script !== undefined) },
@@ -47,9 +47,9 @@ export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (
   { keyword: "method agent", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "agent") },
   { keyword: "method bandwidth", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "bandwidth") },
   { keyword: "set announce", implemented: false, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
-  { keyword: "set syslog enable", implemented: false, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
-  { keyword: "set newsessions", implemented: false, uses: (config) => explicitly(config, "newSessionsPerS") },
-  { keyword: "set fintimeout", implemented: false, uses: (config) => explicitly(config, "finTimeoutS") },
+  { keyword: "set syslog enable", implemented: true, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
+  { keyword: "set newsessions", implemented: true, uses: (config) => explicitly(config, "newSessionsPerS") },
+  { keyword: "set fintimeout", implemented: true, uses: (config) => explicitly(config, "finTimeoutS") },
   { keyword: "set io xdp", implemented: false, uses: (config) => (config.settings.io === "xdp" ? ["the settings"] : []) },
   { keyword: "set io auto", implemented: false, uses: (config) => (config.settings.io === "auto" ? ["the settings"] : []) },
 ];

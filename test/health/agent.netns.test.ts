@@ -1,17 +1,21 @@
 // `agent`: the monitor's UDP query against `bng agent` running in the target namespace, whose
 // reported load the test controls through `--script`. I = 1 s, T = 3 s.
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LineProcess } from "../fixtures/process.ts";
-import { type CheckLab, TARGET, useCheckLab } from "./check-lab.ts";
+import type { RunningProcess } from "../fixtures/process.ts";
+import { CheckLab, TARGET, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
+const lab = new CheckLab();
+const script = join(lab.dir, "load.sh");
+const loadFile = join(lab.dir, "load");
 const SCRIPTED_PORT = 4439;
 const LOADAVG_PORT = 4440;
-let scripted: LineProcess;
-let loadavg: LineProcess;
+let scripted: RunningProcess;
+let loadavg: RunningProcess;
 
 interface LoadLine {
   targetId: number;
@@ -19,10 +23,10 @@ interface LoadLine {
 }
 
 /** `bng agent ARGS` in the target namespace, its log (stderr) read as its lines. */
-const spawnAgent = (lab: CheckLab, ...args: string[]) => lab.spawnInTarget(["sh", "-c", `exec "$0" test/health/agent-runner.ts "$@" 2>&1`, process.execPath, ...args]);
+const spawnAgent = (...args: string[]) => lab.spawnInTarget([process.execPath, "test/health/agent-runner.ts", ...args], { lines: "stderr" });
 
-const startAgent = async (lab: CheckLab, ...args: string[]) => {
-  const agent = spawnAgent(lab, ...args);
+const startAgent = async (...args: string[]) => {
+  const agent = spawnAgent(...args);
   await agent.waitFor(/agent-listening/, 10_000);
   return agent;
 };
@@ -34,22 +38,21 @@ async function nextLoad(targetId: number, load: number, timeoutMs: number): Prom
   }, timeoutMs);
 }
 
-const lab = useCheckLab(async (lab) => {
+async function setUp(): Promise<void> {
   writeFileSync(script, `#!/bin/sh\ncat ${loadFile}\n`);
   chmodSync(script, 0o755);
   writeFileSync(loadFile, "0.25\n");
-  scripted = await startAgent(lab, String(SCRIPTED_PORT), "--script", script);
-  loadavg = await startAgent(lab, String(LOADAVG_PORT));
+  scripted = await startAgent(String(SCRIPTED_PORT), "--script", script);
+  loadavg = await startAgent(String(LOADAVG_PORT));
   await lab.startMonitor([
     { id: 1, ipaddr: TARGET, port: 80, agent: [SCRIPTED_PORT, I, T] },
     { id: 2, ipaddr: TARGET, port: 80, agent: [LOADAVG_PORT, I, T] },
   ]);
-});
-const dir = lab.makeDir("bng-agent-check-");
-const script = join(dir, "load.sh");
-const loadFile = join(dir, "load");
+}
 
-describe("agent in network namespaces", () => {
+describeWith([ROOT], "agent in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "the agent's reply is the script's load: up, and each reply's load reaches the monitor",
     async () => {
@@ -89,7 +92,7 @@ describe("agent in network namespaces", () => {
   test(
     "a second agent on a port that is taken refuses to start",
     async () => {
-      const second = spawnAgent(lab, String(SCRIPTED_PORT));
+      const second = spawnAgent(String(SCRIPTED_PORT));
       expect(await second.exited).toBe(1);
       expect(second.lines.join("\n")).toMatch(new RegExp(`error agent-failed port=${SCRIPTED_PORT} error="UDP port ${SCRIPTED_PORT} is taken`));
     },

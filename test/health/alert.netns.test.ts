@@ -1,20 +1,34 @@
 // `alert`: programs run on each change of a target's state, with TARGET_ID ADDRESS NEW_STATE
 // CAUSE. The monitor checks a real listener in the target namespace; the alerts record their
 // arguments, fail, or hang (killed at the runner's 1 s alert timeout). I = 1 s, T = 3 s.
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LineProcess } from "../fixtures/process.ts";
-import { processRunning, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
+import type { RunningProcess } from "../fixtures/process.ts";
+import { CheckLab, processRunning, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
+const lab = new CheckLab();
+const recorded = join(lab.dir, "recorded");
+const hungPids = join(lab.dir, "hung-pids");
 const PORT = 8080;
 const CLOSED_PORT = 8099;
 const ALERT_TIMEOUT_MS = 1000;
-let listener: LineProcess | undefined;
+let listener: RunningProcess | undefined;
 
-const lab = useCheckLab(async (lab) => {
+function program(name: string, body: string): string {
+  const path = join(lab.dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+async function setUp(): Promise<void> {
+  const recording = program("record.sh", `printf '%s|%s|%s|%s\\n' "$1" "$2" "$3" "$4" >> ${recorded}`);
+  const failing = program("fail.sh", `echo "pager gateway unreachable" >&2; exit 3`);
+  const hanging = program("hang.sh", `sleep 300 & echo "$$ $!" >> ${hungPids}; wait`);
   await startListener();
   await lab.startMonitor(
     [
@@ -24,21 +38,7 @@ const lab = useCheckLab(async (lab) => {
     ],
     { alertTimeoutMs: ALERT_TIMEOUT_MS },
   );
-});
-const dir = lab.makeDir("bng-alert-");
-const recorded = join(dir, "recorded");
-const hungPids = join(dir, "hung-pids");
-
-function program(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
 }
-
-const recording = program("record.sh", `printf '%s|%s|%s|%s\\n' "$1" "$2" "$3" "$4" >> ${recorded}`);
-const failing = program("fail.sh", `echo "pager gateway unreachable" >&2; exit 3`);
-const hanging = program("hang.sh", `sleep 300 & echo "$$ $!" >> ${hungPids}; wait`);
 
 async function startListener(): Promise<void> {
   listener = lab.spawnInTarget(["python3", "-c", tcpListener("0.0.0.0", PORT)]);
@@ -58,7 +58,9 @@ function logLines(event: string): string[] {
   return lab.lines<{ line: string }>("log").map((log) => log.line).filter((line) => line.includes(` ${event} `));
 }
 
-describe("alert in network namespaces", () => {
+describeWith([ROOT], "alert in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "up, down and up again: the alert gets TARGET_ID ADDRESS NEW_STATE CAUSE each time, in order",
     async () => {

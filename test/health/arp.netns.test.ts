@@ -1,18 +1,23 @@
 // `arp`: ARP requests from the real address out of the checker's veth, answered by the target
 // namespace's kernel. I = 1 s, T = 3 s.
-import { describe, expect, test } from "bun:test";
-import { TARGET, useCheckLab } from "./check-lab.ts";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { CheckLab, TARGET, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
-const lab = useCheckLab(async (lab) => {
+const lab = new CheckLab();
+
+async function setUp(): Promise<void> {
   await lab.startMonitor([
     { id: 1, ipaddr: TARGET, port: 80, arp: [I, T] },
     { id: 2, ipaddr: "10.214.0.99", port: 80, arp: [I, T] },
   ]);
-});
+}
 
-describe("arp in network namespaces", () => {
+describeWith([ROOT], "arp in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "the target answers: up; an address nobody holds: down after T s without a reply",
     async () => {

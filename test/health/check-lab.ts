@@ -1,12 +1,12 @@
 // The lab of the namespace tests of each check kind: a checker namespace running the health
 // monitor with the real probes (monitor-runner.ts) from REAL, and a target namespace holding
-// TARGET, joined by veth (netns.ts). Each test file makes one with useCheckLab.
+// TARGET, joined by veth. Each test file makes one with useCheckLab, inside describeWith([ROOT]).
 import { afterAll, beforeAll } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LineProcess, run } from "../fixtures/process.ts";
-import { NamespacePair } from "./netns.ts";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
+import { BUN, run, type RunningProcess, type StartOptions } from "../fixtures/process.ts";
 
 export const REAL = "10.214.0.252";
 export const TARGET = "10.214.0.11";
@@ -51,36 +51,35 @@ while True:
 }
 
 export class CheckLab {
-  readonly namespaces = new NamespacePair();
-  runner: LineProcess | undefined;
-  private readonly dirs: string[] = [];
+  /** The suite's files (scripts, state): made with the lab, removed with it. */
+  readonly dir = join(tmpdir(), `bng-check-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  runner: RunningProcess | undefined;
+  private family: NamespaceFamily | undefined;
+  private checker = "";
+  private target = "";
 
-  /** A temporary directory for the suite's files, removed with the lab. */
-  makeDir(prefix: string): string {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    this.dirs.push(dir);
-    return dir;
-  }
-
-  /** Both namespaces, TARGET on the target's veth; the runner adds REAL on the checker's. */
+  /** Both namespaces (checker: vcheck, target: vtarget with TARGET); the runner adds REAL on vcheck. */
   create(): void {
-    this.namespaces.create();
-    this.inTarget(["ip", "addr", "add", `${TARGET}/24`, "dev", "vtarget"]);
+    mkdirSync(this.dir);
+    this.family = new NamespaceFamily("bngq");
+    this.checker = this.family.add("checker");
+    this.target = this.family.add("target");
+    this.family.veth({ ns: this.checker, ifname: "vcheck" }, { ns: this.target, ifname: "vtarget", address: `${TARGET}/24` });
   }
 
   /** Runs a command in the target namespace and returns its stdout. */
   inTarget(command: string[]): string {
-    return run(["ip", "netns", "exec", this.namespaces.target, ...command]);
+    return run(["ip", "netns", "exec", this.target, ...command]);
   }
 
-  spawnInTarget(command: string[]): LineProcess {
-    return this.namespaces.spawn(this.namespaces.target, command);
+  spawnInTarget(command: string[], options?: StartOptions): RunningProcess {
+    return this.family!.spawn(this.target, command, options);
   }
 
   /** Starts the monitor on `targets` (monitor-runner.ts's RunnerTarget objects) and waits for it. */
-  async startMonitor(targets: object[], extra: object = {}): Promise<LineProcess> {
+  async startMonitor(targets: object[], extra: object = {}): Promise<RunningProcess> {
     const spec = { real: REAL, ensure: { ifname: "vcheck", prefixLen: 24 }, targets, ...extra };
-    const runner = this.namespaces.bun(this.namespaces.checker, RUNNER, JSON.stringify(spec));
+    const runner = this.family!.spawn(this.checker, [BUN, RUNNER, JSON.stringify(spec)]);
     this.runner = runner;
     await runner.waitFor((line) => line.includes('"type":"ready"'), 10_000);
     return runner;
@@ -105,23 +104,21 @@ export class CheckLab {
   }
 
   async destroy(): Promise<void> {
-    await this.namespaces.destroy();
-    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+    await this.family?.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** The suite's lab: created and `setUp` before its tests (all of it destroyed when that fails), destroyed after them. */
-export function useCheckLab(setUp: (lab: CheckLab) => Promise<void>): CheckLab {
-  const lab = new CheckLab();
+/** Registers the hooks that create `lab` and run `setUp` before the suite's tests (destroying all of it when that fails) and destroy it after them. Call it inside the suite's describe. */
+export function useCheckLab(lab: CheckLab, setUp: () => Promise<void>): void {
   beforeAll(async () => {
     try {
       lab.create();
-      await setUp(lab);
+      await setUp();
     } catch (error) {
       await lab.destroy();
       throw error;
     }
   }, 20_000);
   afterAll(() => lab.destroy());
-  return lab;
 }

@@ -2,12 +2,12 @@
 // the daemon accepts them, runs them from its real address and acts on them. Target 1 has
 // `http` and `agent` (a bng agent on it reports the load a file says), target 2 `arp` and a
 // `script` that fetches its page with curl. I = 1 s, T = 3 s.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, readFileSync } from "node:fs";
-import { BngInLab, isRoot, Scratch, SEED_CONFIG_PATH } from "../e2e/bng.ts";
+import { BngInLab, Scratch, SEED_CONFIG_PATH } from "../e2e/bng.ts";
 import { createLab, type Lab } from "../e2e/lab.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 
-const root = isRoot();
 const T = 3;
 let lab: Lab;
 let scratch: Scratch;
@@ -16,10 +16,10 @@ let script: string;
 
 const target = (id: number) => async () => (await bng.status()).targets.find((candidate) => candidate.id === id)!;
 
-describe.skipIf(!root)("the other checks in bng run", () => {
+describeWith([ROOT], "the other checks in bng run", () => {
   beforeAll(async () => {
     scratch = new Scratch();
-    lab = await createLab({ prefix: "bngk", clients: 2 });
+    lab = await createLab({ prefix: "bngj", clients: 2 });
     const loadFile = scratch.write("load", "0.5\n");
     const loadScript = scratch.write("load.sh", `#!/bin/sh\ncat ${loadFile}\n`);
     script = scratch.write("fetch.sh", `#!/bin/sh\nexec curl -sf -o /dev/null --max-time 1 "http://$1:$2/"\n`);

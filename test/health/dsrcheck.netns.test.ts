@@ -2,18 +2,20 @@
 // target: the VIP on its loopback, ARP for it silenced, a listener on every address. Removing
 // the VIP from lo breaks the DSR path while the target's own address still answers: dsrcheck
 // goes down, tcpopen stays up. I = 1 s, T = 3 s.
-import { describe, expect, test } from "bun:test";
-import { REAL, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { CheckLab, REAL, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
+const lab = new CheckLab();
 const VIP = "10.214.0.10";
 const PORT = 8080;
 const OWN_ADDRESS_ONLY_PORT = 8081;
 /** The target's half-open connections from the checker: what a SYN-ACK left without a RST. */
 const halfOpen = () => lab.inTarget(["ss", "-Htn", "state", "syn-recv"]).split("\n").filter((line) => line.includes(REAL));
 
-const lab = useCheckLab(async (lab) => {
+async function setUp(): Promise<void> {
   lab.inTarget(["ip", "addr", "add", `${VIP}/32`, "dev", "lo"]);
   for (const setting of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"]) lab.inTarget(["sysctl", "-q", "-w", setting]);
   await lab.spawnInTarget(["python3", "-c", tcpListener("0.0.0.0", PORT)]).waitFor(/listening/, 5000);
@@ -26,9 +28,11 @@ const lab = useCheckLab(async (lab) => {
     { id: 3, ipaddr: TARGET, port: OWN_ADDRESS_ONLY_PORT, dsrcheck: [OWN_ADDRESS_ONLY_PORT, I, T], dsrPath },
     { id: 4, ipaddr: TARGET, port: PORT, dsrcheck: [PORT, I, T] },
   ]);
-});
+}
 
-describe("dsrcheck in network namespaces", () => {
+describeWith([ROOT], "dsrcheck in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "the VIP answers through the target's MAC: up, and the target keeps no half-open connection",
     async () => {

@@ -1,21 +1,24 @@
 // `http`: the real probe against a real HTTP server (Bun.serve) in the target namespace. I = 1 s,
 // T = 3 s: a change of the server's status shows within T + 1 s.
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LineProcess } from "../fixtures/process.ts";
-import { REAL, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
+import type { RunningProcess } from "../fixtures/process.ts";
+import { CheckLab, REAL, TARGET, tcpListener, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
+const lab = new CheckLab();
+const statusFile = join(lab.dir, "status");
 const PORT = 8080;
 const SILENT_PORT = 8081;
 const GARBAGE_PORT = 8082;
 const PATH = "/health?full=1";
 
-let server: LineProcess;
+let server: RunningProcess;
 
-const lab = useCheckLab(async (lab) => {
+async function setUp(): Promise<void> {
   writeFileSync(statusFile, "200\n");
   server = lab.spawnInTarget([process.execPath, "test/health/http-server.ts", String(PORT), statusFile]);
   await server.waitFor(/listening/, 10_000);
@@ -29,10 +32,11 @@ const lab = useCheckLab(async (lab) => {
     { id: 3, ipaddr: TARGET, port: 80, http: ["/", 8099, I, T] },
     { id: 4, ipaddr: TARGET, port: 80, http: ["/", GARBAGE_PORT, I, T] },
   ]);
-});
-const statusFile = join(lab.makeDir("bng-http-check-"), "status");
+}
 
-describe("http in network namespaces", () => {
+describeWith([ROOT], "http in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "a 200 marks the target up; the request is GET PATH from the real address",
     async () => {

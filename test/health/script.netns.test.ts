@@ -1,14 +1,20 @@
 // `script`: a real program run by the monitor in the checker namespace with the target's
 // address and port; a mode file decides whether it exits 0, exits 1 or hangs. I = 1 s, T = 3 s.
-import { describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processRunning, TARGET, useCheckLab } from "./check-lab.ts";
+import { CheckLab, processRunning, TARGET, useCheckLab } from "./check-lab.ts";
 
 const I = 1;
 const T = 3;
+const lab = new CheckLab();
+const script = join(lab.dir, "check.sh");
+const modeFile = join(lab.dir, "mode");
+const argsFile = join(lab.dir, "args");
+const pidFile = join(lab.dir, "pids");
 
-const lab = useCheckLab(async (lab) => {
+async function setUp(): Promise<void> {
   writeFileSync(
     script,
     `#!/bin/sh
@@ -23,15 +29,12 @@ esac
   chmodSync(script, 0o755);
   setMode("ok");
   await lab.startMonitor([{ id: 1, ipaddr: TARGET, port: 8443, script: [script, I, T] }]);
-});
-const dir = lab.makeDir("bng-script-check-");
-const script = join(dir, "check.sh");
-const modeFile = join(dir, "mode");
-const argsFile = join(dir, "args");
-const pidFile = join(dir, "pids");
+}
 const setMode = (mode: "ok" | "fail" | "hang") => writeFileSync(modeFile, `${mode}\n`);
 
-describe("script in network namespaces", () => {
+describeWith([ROOT], "script in network namespaces", () => {
+  useCheckLab(lab, setUp);
+
   test(
     "exit 0: up, and the script got the target's address and port",
     async () => {
