@@ -30,6 +30,15 @@ export function processRunning(pid: string): boolean {
   }
 }
 
+/** Whether every process of `pids` is gone within a second: a SIGKILLed process on a busy machine takes a moment to die. */
+export async function processesEnd(pids: readonly string[]): Promise<boolean> {
+  for (const deadline = Date.now() + 1000; pids.some(processRunning); ) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(10);
+  }
+  return true;
+}
+
 /**
  * A python3 TCP server on ADDRESS:PORT that prints "listening" when ready and runs `handle`
  * (python, one line) on each accepted connection `c`: by default it closes it; `held.append(c)`

@@ -2,7 +2,7 @@
 // their leftovers killed at exit; and the concurrency limit's order.
 import { describe, expect, test } from "bun:test";
 import { ConcurrencyLimit, describeExit, lastLine, startChild } from "../../src/health/child-process.ts";
-import { processRunning } from "./check-lab.ts";
+import { processesEnd } from "./check-lab.ts";
 
 const sh = (script: string) => ["/bin/sh", "-c", script];
 
@@ -23,13 +23,13 @@ describe("startChild", () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(outcome).toMatchObject({ exitCode: null, signal: "SIGKILL", killed: true });
     expect(describeExit(outcome)).toBe("killed by SIGKILL");
-    expect(processRunning(outcome.output.trim())).toBe(false);
+    expect(await processesEnd([outcome.output.trim()])).toBe(true);
   });
 
   test("what a program leaves running in its group when it exits is killed; kill() ends it at once", async () => {
     const leftover = await startChild(sh("sleep 300 & echo $!"), { outputLimit: 64 }).finished;
     expect(leftover.exitCode).toBe(0);
-    expect(processRunning(leftover.output.trim())).toBe(false);
+    expect(await processesEnd([leftover.output.trim()])).toBe(true);
     const child = startChild(sh("sleep 300"), { outputLimit: 64 });
     child.kill();
     expect(await child.finished).toMatchObject({ killed: true, signal: "SIGKILL" });
