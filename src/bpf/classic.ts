@@ -1,17 +1,36 @@
 // Classic BPF socket filters (SO_ATTACH_FILTER), written as bytes: the kernel runs them on each
 // frame before it is queued for a packet socket, so a frame the filter refuses costs the socket
 // nothing. Offsets are from the start of the Ethernet header (SOCK_RAW packet sockets).
-import { ETH_TYPE, ETHERTYPE_IPV4, ETH_HEADER_LEN, IPV4_DST, IPV4_PROTOCOL } from "../dataplane/frame.ts";
+import {
+  ARP_OP,
+  ARP_OP_REPLY,
+  ETH_TYPE,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETH_HEADER_LEN,
+  IPPROTO_TCP,
+  IPV4_DST,
+  IPV4_FLAGS_FRAGMENT,
+  IPV4_FRAGMENT_OFFSET_MASK,
+  IPV4_PROTOCOL,
+  L4_DST_PORT,
+} from "../dataplane/frame.ts";
 
 // Instruction classes, sizes, modes and operations (linux/bpf_common.h).
 const BPF_LD = 0x00;
+const BPF_LDX = 0x01;
 const BPF_JMP = 0x05;
 const BPF_RET = 0x06;
 const BPF_W = 0x00;
 const BPF_H = 0x08;
 const BPF_B = 0x10;
 const BPF_ABS = 0x20;
+const BPF_IND = 0x40;
+const BPF_MSH = 0xa0;
 const BPF_JEQ = 0x10;
+const BPF_JGT = 0x20;
+const BPF_JGE = 0x30;
+const BPF_JSET = 0x40;
 const BPF_K = 0x00;
 
 /** struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
@@ -40,7 +59,13 @@ function instruction(code: number, jt: number, jf: number, k: number): Instructi
 const loadHalf = (offset: number) => instruction(BPF_LD | BPF_H | BPF_ABS, 0, 0, offset);
 const loadByte = (offset: number) => instruction(BPF_LD | BPF_B | BPF_ABS, 0, 0, offset);
 const loadWord = (offset: number) => instruction(BPF_LD | BPF_W | BPF_ABS, 0, 0, offset);
+/** X = 4 * (the low nibble of the byte at `offset`): the IPv4 header's length. */
+const loadHeaderLengthX = (offset: number) => instruction(BPF_LDX | BPF_B | BPF_MSH, 0, 0, offset);
+const loadHalfAfterX = (offset: number) => instruction(BPF_LD | BPF_H | BPF_IND, 0, 0, offset);
 const jumpIfEqual = (value: number, jt: number, jf: number) => instruction(BPF_JMP | BPF_JEQ | BPF_K, jt, jf, value);
+const jumpIfAtLeast = (value: number, jt: number, jf: number) => instruction(BPF_JMP | BPF_JGE | BPF_K, jt, jf, value);
+const jumpIfAbove = (value: number, jt: number, jf: number) => instruction(BPF_JMP | BPF_JGT | BPF_K, jt, jf, value);
+const jumpIfAnyBit = (bits: number, jt: number, jf: number) => instruction(BPF_JMP | BPF_JSET | BPF_K, jt, jf, bits);
 const accept = () => instruction(BPF_RET | BPF_K, 0, 0, ACCEPT_ALL);
 const refuse = () => instruction(BPF_RET | BPF_K, 0, 0, REFUSE);
 
@@ -70,6 +95,36 @@ export function ipv4ProtocolFilter(protocol: number, destination: number): Instr
     jumpIfEqual(protocol, 0, 3),
     loadWord(IPV4_AT + IPV4_DST),
     jumpIfEqual(destination, 0, 1),
+    accept(),
+    refuse(),
+  ];
+}
+
+/** Accepts ARP replies (to anyone); refuses everything else. */
+export function arpReplyFilter(): Instruction[] {
+  return [
+    loadHalf(ETH_TYPE),
+    jumpIfEqual(ETHERTYPE_ARP, 0, 3),
+    loadHalf(ETH_HEADER_LEN + ARP_OP),
+    jumpIfEqual(ARP_OP_REPLY, 0, 1),
+    accept(),
+    refuse(),
+  ];
+}
+
+/** Accepts unfragmented IPv4 TCP segments (or first fragments) to a destination port from `low` to `high`; refuses everything else. */
+export function tcpPortRangeFilter(low: number, high: number): Instruction[] {
+  return [
+    loadHalf(ETH_TYPE),
+    jumpIfEqual(ETHERTYPE_IPV4, 0, 9),
+    loadByte(IPV4_AT + IPV4_PROTOCOL),
+    jumpIfEqual(IPPROTO_TCP, 0, 7),
+    loadHalf(IPV4_AT + IPV4_FLAGS_FRAGMENT),
+    jumpIfAnyBit(IPV4_FRAGMENT_OFFSET_MASK, 5, 0),
+    loadHeaderLengthX(IPV4_AT),
+    loadHalfAfterX(IPV4_AT + L4_DST_PORT),
+    jumpIfAtLeast(low, 0, 2),
+    jumpIfAbove(high, 1, 0),
     accept(),
     refuse(),
   ];

@@ -14,7 +14,7 @@ export interface Histogram {
   sumS: number;
 }
 
-/** Key: "tcpopen 172.16.1.100:80" or "ping 172.16.1.100". */
+/** Key: "tcpopen 172.16.1.100:80", "ping 172.16.1.100", "http 172.16.1.100:80", "dsrcheck 172.16.1.10:80" (the VIPs), ... */
 export class LatencyHistograms {
   readonly byCheck = new Map<string, Histogram>();
 
@@ -42,6 +42,31 @@ export class LatencyHistograms {
       ping: (source, destination, done) =>
         probes.ping(source, destination, (result) => {
           if (result.ok) this.observe(`ping ${addressOf(destination)}`, result.latencyMs / 1000);
+          done(result);
+        }),
+      arp: (source, destination, done) =>
+        probes.arp(source, destination, (result) => {
+          if (result.ok) this.observe(`arp ${addressOf(destination)}`, result.latencyMs / 1000);
+          done(result);
+        }),
+      agent: (source, destination, port, done) =>
+        probes.agent(source, destination, port, (result) => {
+          if (result.ok) this.observe(`agent ${addressOf(destination)}:${port}`, result.latencyMs / 1000);
+          done(result);
+        }),
+      script: (path, destination, port, done) =>
+        probes.script(path, destination, port, (result) => {
+          if (result.ok) this.observe(`script ${addressOf(destination)}:${port}`, result.latencyMs / 1000);
+          done(result);
+        }),
+      http: (source, destination, port, path, done) =>
+        probes.http(source, destination, port, path, (result) => {
+          if (result.ok) this.observe(`http ${addressOf(destination)}:${port}`, result.latencyMs / 1000);
+          done(result);
+        }),
+      dsrcheck: (source, path, port, done) =>
+        probes.dsrcheck(source, path, port, (result) => {
+          if (result.ok) this.observe(`dsrcheck ${path.vips.map(addressOf).join(",")}:${port}`, result.latencyMs / 1000);
           done(result);
         }),
       close: () => probes.close(),

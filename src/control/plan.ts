@@ -36,10 +36,10 @@ export interface RunPlan {
  */
 export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (config: Config) => string[] }[] = [
   { keyword: "vrrp", implemented: true, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
-  { keyword: "arp", implemented: false, uses: (config) => targetsWith(config, (target) => target.arp !== undefined) },
-  { keyword: "agent", implemented: false, uses: (config) => targetsWith(config, (target) => target.agent !== undefined) },
-  { keyword: "script", implemented: false, uses: (config) => targetsWith(config, (target) => target.script !== undefined) },
-  { keyword: "http", implemented: false, uses: (config) => targetsWith(config, (target) => target.http !== undefined) },
+  { keyword: "arp", implemented: true, uses: (config) => targetsWith(config, (target) => target.arp !== undefined) },
+  { keyword: "agent", implemented: true, uses: (config) => targetsWith(config, (target) => target.agent !== undefined) },
+  { keyword: "script", implemented: true, uses: (config) => targetsWith(config, (target) => target.script !== undefined) },
+  { keyword: "http", implemented: true, uses: (config) => targetsWith(config, (target) => target.http !== undefined) },
   { keyword: "dsrcheck", implemented: false, uses: (config) => targetsWith(config, (target) => target.dsrcheck.length > 0) },
   { keyword: "alert", implemented: false, uses: (config) => targetsWith(config, (target) => target.alert !== undefined) },
   { keyword: "downpolicy hold", implemented: false, uses: (config) => serversWith(config, (server) => server.downPolicy === "hold") },

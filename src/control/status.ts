@@ -7,8 +7,8 @@ import type { HaStatus } from "./ha.ts";
 export type TargetState = "up" | "down" | "disabled";
 
 export interface CheckStatus {
-  type: "tcpopen" | "ping";
-  /** tcpopen port; absent for ping. */
+  type: "tcpopen" | "ping" | "arp" | "agent" | "script" | "http" | "dsrcheck";
+  /** The port of tcpopen, agent, http and dsrcheck; absent for the others. */
   port?: number;
   interval_s: number;
   timeout_s: number;

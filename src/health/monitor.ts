@@ -5,10 +5,14 @@
 // attempt runs within the first min(I, 1 s) after start (phases spread evenly by a golden-ratio
 // sequence, so hundreds of targets never fire together), then every I s after that, without
 // drift. An attempt still in flight when the next one is due has had its I seconds: it is
-// cancelled and counts as a "timeout". If the thread was stalled for whole intervals, the
+// cancelled and fails as a "timeout", or with the probe's own word for what it was still
+// waiting for ("no response", "timeout (killed)"). If the thread was stalled for whole intervals, the
 // missed attempts are counted and skipped, never fired in a burst.
+//
+// Every change of a target's state goes to `onChange`, and to the target's `alert` program
+// through `alerts` (alerts.ts) when the target names one.
 import type { TargetDef } from "../config/model.ts";
-import type { ProbeAttempt, Probes } from "./probe.ts";
+import type { DsrPath, ProbeAttempt, ProbeDone, Probes } from "./probe.ts";
 import {
   type CheckSpec,
   type HealthEvent,
@@ -18,6 +22,7 @@ import {
   TargetHealth,
   type TargetHealthSnapshot,
 } from "./state.ts";
+import { type HeapEntry, TimerHeap } from "./timer-heap.ts";
 
 /** Monotonic milliseconds and one-shot timers; injectable so tests control time. */
 export interface Clock {
@@ -49,12 +54,27 @@ export interface HealthMonitorOptions {
   onChange(event: HealthEvent): void;
   clock?: Clock;
   probes: Probes;
+  /** For `dsrcheck`: the target's MAC and the VIPs it serves, asked at every attempt. Without it the check fails ("target MAC not resolved"). */
+  dsrPathFor?(target: TargetDef): DsrPath;
+  /** Runs targets' `alert` programs on their changes of state. */
+  alerts?: AlertSink;
+  /** Every load an `agent` check brings back, for `method agent`. */
+  onAgentLoad?(targetId: number, load: number): void;
+}
+
+/** Where the monitor sends a target's change of state when the target has an `alert` program. */
+export interface AlertSink {
+  alert(path: string, event: HealthEvent): void;
+  /** Ends what still runs (bng stops). */
+  close(): void;
 }
 
 export interface HealthMonitor {
   /** Per target, by id: state, reason, and per check last result, latency, last success. */
   snapshot(): TargetHealthSnapshot[];
   state(targetId: number): HealthState | undefined;
+  /** The load the target's `agent` check last brought back; undefined before its first reply or without one. */
+  agentLoad(targetId: number): number | undefined;
   /** The operator's enable/disable; false when no such target is monitored. */
   setEnabled(targetId: number, enabled: boolean): boolean;
   /**
@@ -66,87 +86,26 @@ export interface HealthMonitor {
   scheduleStats(): ScheduleStats;
   /** The monitor clock's now, for turning snapshot times into ages. */
   nowMs(): number;
-  /** Cancels every timer and attempt and closes every socket. */
+  /** Cancels every timer and attempt, closes every socket and ends running alerts. */
   stop(): void;
 }
 
 export function checkSpecsOf(target: TargetDef): CheckSpec[] {
-  const specs: CheckSpec[] = target.tcpopen.map((check) => ({
-    kind: "tcpopen",
-    port: check.port,
-    intervalS: check.intervalS,
-    timeoutS: check.timeoutS,
-  }));
-  if (target.ping) specs.push({ kind: "ping", intervalS: target.ping.intervalS, timeoutS: target.ping.timeoutS });
+  const every = (check: { intervalS: number; timeoutS: number }) => ({ intervalS: check.intervalS, timeoutS: check.timeoutS });
+  const specs: CheckSpec[] = target.tcpopen.map((check) => ({ kind: "tcpopen", port: check.port, ...every(check) }));
+  if (target.ping) specs.push({ kind: "ping", ...every(target.ping) });
+  if (target.arp) specs.push({ kind: "arp", ...every(target.arp) });
+  if (target.agent) specs.push({ kind: "agent", port: target.agent.port, ...every(target.agent) });
+  if (target.script) specs.push({ kind: "script", path: target.script.path, ...every(target.script) });
+  if (target.http) specs.push({ kind: "http", path: target.http.path, port: target.http.port, ...every(target.http) });
+  for (const check of target.dsrcheck) specs.push({ kind: "dsrcheck", port: check.port, ...every(check) });
   return specs;
-}
-
-interface HeapEntry {
-  atMs: number;
-  order: number;
-  cancelled: boolean;
-  run(nowMs: number): void;
-}
-
-/** Due entries ordered by time, then by insertion. */
-class TimerHeap {
-  private readonly entries: HeapEntry[] = [];
-  private inserted = 0;
-
-  get size(): number {
-    return this.entries.length;
-  }
-
-  peek(): HeapEntry | undefined {
-    return this.entries[0];
-  }
-
-  push(atMs: number, run: (nowMs: number) => void): HeapEntry {
-    const entry: HeapEntry = { atMs, order: this.inserted++, cancelled: false, run };
-    const entries = this.entries;
-    entries.push(entry);
-    let index = entries.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.before(entry, entries[parent]!)) break;
-      entries[index] = entries[parent]!;
-      index = parent;
-    }
-    entries[index] = entry;
-    return entry;
-  }
-
-  pop(): HeapEntry | undefined {
-    const entries = this.entries;
-    const top = entries[0];
-    const last = entries.pop();
-    if (top === undefined || last === undefined || entries.length === 0) return top;
-    let index = 0;
-    for (;;) {
-      const left = index * 2 + 1;
-      if (left >= entries.length) break;
-      const right = left + 1;
-      const child = right < entries.length && this.before(entries[right]!, entries[left]!) ? right : left;
-      if (!this.before(entries[child]!, last)) break;
-      entries[index] = entries[child]!;
-      index = child;
-    }
-    entries[index] = last;
-    return top;
-  }
-
-  clear(): void {
-    this.entries.length = 0;
-  }
-
-  private before(a: HeapEntry, b: HeapEntry): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order);
-  }
 }
 
 /** Golden-ratio phases: any number of checks spread evenly, each new one into the largest gap. */
 const GOLDEN_FRACTION = 0.6180339887498949;
 const MAX_START_SPREAD_MS = 1000;
+const NO_DSR_PATH: DsrPath = { vips: [], mac: undefined };
 
 interface MonitoredTarget {
   def: TargetDef;
@@ -179,7 +138,10 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const stats = { attempts: 0, missedIntervals: 0, worstLagMs: 0, totalLagMs: 0 };
 
   const emit = (event: HealthEvent | undefined) => {
-    if (event) options.onChange(event);
+    if (!event) return;
+    options.onChange(event);
+    const alert = targets.get(event.targetId)?.def.alert;
+    if (alert !== undefined) options.alerts?.alert(alert, event);
   };
 
   function armTimer(): void {
@@ -240,13 +202,30 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     const done = (result: ProbeResult) => {
       if (runner.inFlight !== attempt) return;
       runner.inFlight = undefined;
+      if (result.ok && result.load !== undefined) options.onAgentLoad?.(target.def.id, result.load);
       record(target, runner, result);
     };
-    const attempt =
-      runner.spec.kind === "tcpopen"
-        ? probes.tcpopen(target.source, target.def.ipaddr, runner.spec.port, done)
-        : probes.ping(target.source, target.def.ipaddr, done);
+    const attempt = startProbe(runner.spec, target.source, target.def, done);
     runner.inFlight = attempt;
+  }
+
+  function startProbe(spec: CheckSpec, source: number, def: TargetDef, done: ProbeDone): ProbeAttempt {
+    switch (spec.kind) {
+      case "tcpopen":
+        return probes.tcpopen(source, def.ipaddr, spec.port, done);
+      case "ping":
+        return probes.ping(source, def.ipaddr, done);
+      case "arp":
+        return probes.arp(source, def.ipaddr, done);
+      case "agent":
+        return probes.agent(source, def.ipaddr, spec.port, done);
+      case "script":
+        return probes.script(spec.path, def.ipaddr, def.port, done);
+      case "http":
+        return probes.http(source, def.ipaddr, spec.port, spec.path, done);
+      case "dsrcheck":
+        return probes.dsrcheck(source, options.dsrPathFor?.(def) ?? NO_DSR_PATH, spec.port, done);
+    }
   }
 
   function scheduleCheck(target: MonitoredTarget, runner: CheckRunner, dueMs: number): void {
@@ -258,10 +237,12 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       stats.missedIntervals += missed;
       stats.worstLagMs = Math.max(stats.worstLagMs, lagMs);
       stats.totalLagMs += lagMs;
-      if (runner.inFlight) {
-        runner.inFlight.cancel();
+      const late = runner.inFlight;
+      if (late) {
+        const cause = late.pendingCause?.() ?? "timeout";
+        late.cancel();
         runner.inFlight = undefined;
-        record(target, runner, { ok: false, cause: "timeout" });
+        record(target, runner, { ok: false, cause });
       }
       startAttempt(target, runner);
       scheduleCheck(target, runner, dueMs + (missed + 1) * intervalMs);
@@ -301,6 +282,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   return {
     snapshot: () => [...targets.values()].map((target) => target.health.snapshot()).sort((a, b) => a.id - b.id),
     state: (targetId) => targets.get(targetId)?.health.current,
+    agentLoad: (targetId) => targets.get(targetId)?.health.agentLoad(),
     setEnabled(targetId, enabled) {
       const target = targets.get(targetId);
       if (!target) return false;
@@ -347,6 +329,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
       if (timer !== undefined) clock.clearTimer(timer);
       timer = undefined;
       probes.close();
+      options.alerts?.close();
     },
   };
 }

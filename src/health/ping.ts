@@ -4,7 +4,7 @@
 import { IcmpEchoSocket, IcmpSocketError } from "../../ffi/icmp.ts";
 import { describeErrno } from "../../ffi/inet-socket.ts";
 import { POLLIN } from "../../ffi/layout.ts";
-import type { ProbeAttempt, ProbeDone } from "./probe.ts";
+import { failLater, type ProbeAttempt, type ProbeDone } from "./probe.ts";
 import type { ReadinessPoller } from "./readiness.ts";
 
 interface PendingEcho {
@@ -26,15 +26,7 @@ class EchoChannel {
     const sequence = this.freeSequence();
     const startedAt = performance.now();
     const errno = this.socket.send(destination, sequence);
-    if (errno !== 0) {
-      let cancelled = false;
-      queueMicrotask(() => cancelled || done({ ok: false, cause: describeErrno(errno) }));
-      return {
-        cancel() {
-          cancelled = true;
-        },
-      };
-    }
+    if (errno !== 0) return failLater(describeErrno(errno), done);
     this.pending.set(sequence, { destination, startedAt, done });
     this.poller.watch(this.socket.fd, POLLIN, () => this.receive());
     // Across loopback or a veth the reply is often queued before sendto(2) even returns.
@@ -78,13 +70,7 @@ export class PingProber {
         channel = new EchoChannel(IcmpEchoSocket.open(source), this.poller);
       } catch (error) {
         if (!(error instanceof IcmpSocketError)) throw error;
-        let cancelled = false;
-        queueMicrotask(() => cancelled || done({ ok: false, cause: error.message }));
-        return {
-          cancel() {
-            cancelled = true;
-          },
-        };
+        return failLater(error.message, done);
       }
       this.channels.set(source, channel);
     }

@@ -6,6 +6,9 @@
 // under a millisecond to a few), up to 10 ms for attempts that are still waiting. So a
 // latency is measured to ~1 ms when the answer is quick, and a dead target costs at most
 // 100 cheap poll calls a second for all of them together.
+//
+// Packet sockets whose frames are read by receiving until nothing waits (the ARP and DSR-path
+// checks' filtered sockets) are drained on the same ticks instead of polled.
 import { pollAll } from "../../ffi/inet-socket.ts";
 import { POLLFD } from "../../ffi/layout.ts";
 
@@ -21,6 +24,7 @@ interface Watch {
 
 export class ReadinessPoller {
   private readonly watches = new Map<number, Watch>();
+  private readonly drains = new Set<() => void>();
   private pollFds = new Uint8Array(64 * POLLFD.size);
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastWorkMs = 0;
@@ -36,14 +40,26 @@ export class ReadinessPoller {
     this.watches.delete(fd);
   }
 
+  /** Calls `drain()` on every tick, from the fast rate on, until stopDraining(drain). */
+  drainEachTick(drain: () => void): void {
+    this.drains.add(drain);
+    this.lastWorkMs = performance.now();
+    this.arm(MIN_STEP_MS);
+  }
+
+  stopDraining(drain: () => void): void {
+    this.drains.delete(drain);
+  }
+
   /** New work on an already watched socket: poll at the fast rate again. */
   poke(): void {
     this.lastWorkMs = performance.now();
-    if (this.watches.size > 0) this.arm(MIN_STEP_MS);
+    if (this.watches.size > 0 || this.drains.size > 0) this.arm(MIN_STEP_MS);
   }
 
   stop(): void {
     this.watches.clear();
+    this.drains.clear();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -58,6 +74,14 @@ export class ReadinessPoller {
 
   private tick(): void {
     this.timer = undefined;
+    this.pollWatched();
+    for (const drain of this.drains) drain();
+    if (this.watches.size === 0 && this.drains.size === 0) return;
+    const age = performance.now() - this.lastWorkMs;
+    this.arm(Math.min(MAX_STEP_MS, Math.max(MIN_STEP_MS, Math.round(age / 4))));
+  }
+
+  private pollWatched(): void {
     const count = this.watches.size;
     if (count === 0) return;
     if (this.pollFds.length < count * POLLFD.size) this.pollFds = new Uint8Array(count * 2 * POLLFD.size);
@@ -77,8 +101,5 @@ export class ReadinessPoller {
         if (revents !== 0 && this.watches.get(watch.fd) === watch) watch.onReady(revents);
       });
     }
-    if (this.watches.size === 0) return;
-    const age = performance.now() - this.lastWorkMs;
-    this.arm(Math.min(MAX_STEP_MS, Math.max(MIN_STEP_MS, Math.round(age / 4))));
   }
 }

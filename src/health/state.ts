@@ -12,10 +12,18 @@ import { ipToString } from "../config/model.ts";
 
 export type CheckSpec =
   | { kind: "tcpopen"; port: number; intervalS: number; timeoutS: number }
-  | { kind: "ping"; intervalS: number; timeoutS: number };
+  | { kind: "ping"; intervalS: number; timeoutS: number }
+  | { kind: "arp"; intervalS: number; timeoutS: number }
+  | { kind: "agent"; port: number; intervalS: number; timeoutS: number }
+  | { kind: "script"; path: string; intervalS: number; timeoutS: number }
+  | { kind: "http"; path: string; port: number; intervalS: number; timeoutS: number }
+  | { kind: "dsrcheck"; port: number; intervalS: number; timeoutS: number };
 
-/** The outcome of one check attempt. */
-export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; cause: string };
+/**
+ * The outcome of one check attempt. A success may carry what it learned: the HTTP status
+ * (`http`) or the load the target's agent reported (`agent`).
+ */
+export type ProbeResult = { ok: true; latencyMs: number; status?: number; load?: number } | { ok: false; cause: string };
 
 export type CheckState = "pending" | "up" | "down";
 export type HealthState = "pending" | "up" | "down" | "disabled";
@@ -34,8 +42,12 @@ export interface HealthEvent {
 
 export interface CheckSnapshot {
   kind: CheckSpec["kind"];
-  /** tcpopen only. */
+  /** tcpopen, agent, http and dsrcheck. */
   port: number | undefined;
+  /** script (the program) and http (the request path). */
+  path: string | undefined;
+  /** agent: the load of its last reply. */
+  load: number | undefined;
   intervalS: number;
   timeoutS: number;
   state: CheckState;
@@ -61,8 +73,38 @@ export interface TargetHealthSnapshot {
   checks: CheckSnapshot[];
 }
 
-function checkLabel(spec: CheckSpec): string {
-  return spec.kind === "tcpopen" ? `tcpopen ${spec.port}` : "ping";
+/** How events and reasons name a check: "tcpopen 80", "http 80 /health", "script /usr/local/bin/check". */
+export function checkLabel(spec: CheckSpec): string {
+  switch (spec.kind) {
+    case "ping":
+    case "arp":
+      return spec.kind;
+    case "script":
+      return `script ${spec.path}`;
+    case "http":
+      return `http ${spec.port} ${spec.path}`;
+    default:
+      return `${spec.kind} ${spec.port}`;
+  }
+}
+
+/** What a success of each kind is called in the reason: "tcpopen 80 connected in 0.4 ms". */
+function successVerb(spec: CheckSpec, status: number | undefined, load: number | undefined): string {
+  switch (spec.kind) {
+    case "tcpopen":
+      return "connected";
+    case "ping":
+    case "arp":
+      return "reply";
+    case "agent":
+      return `load ${load}`;
+    case "script":
+      return "exited 0";
+    case "http":
+      return `status ${status}`;
+    case "dsrcheck":
+      return "SYN-ACK from the VIP";
+  }
 }
 
 function formatLatency(latencyMs: number): string {
@@ -76,6 +118,10 @@ class CheckHealth {
   latencyMs: number | undefined;
   lastSuccessMs: number | undefined;
   lastAttemptMs: number | undefined;
+  /** The HTTP status of the last success (http). */
+  status: number | undefined;
+  /** The load of the last success (agent). */
+  load: number | undefined;
   /** Why the check is up or down, kept from the moment it changed. */
   stateCause = "no result yet";
 
@@ -92,6 +138,8 @@ class CheckHealth {
       this.failureCause = undefined;
       this.latencyMs = result.latencyMs;
       this.lastSuccessMs = atMs;
+      this.status = result.status;
+      if (result.load !== undefined) this.load = result.load;
       if (this.state !== "up") {
         this.state = "up";
         this.stateCause = this.successText();
@@ -118,14 +166,15 @@ class CheckHealth {
   }
 
   successText(): string {
-    const latency = formatLatency(this.latencyMs ?? 0);
-    return this.spec.kind === "tcpopen" ? `${checkLabel(this.spec)} connected in ${latency} ms` : `ping reply in ${latency} ms`;
+    return `${checkLabel(this.spec)} ${successVerb(this.spec, this.status, this.load)} in ${formatLatency(this.latencyMs ?? 0)} ms`;
   }
 
   snapshot(): CheckSnapshot {
     return {
       kind: this.spec.kind,
-      port: this.spec.kind === "tcpopen" ? this.spec.port : undefined,
+      port: "port" in this.spec ? this.spec.port : undefined,
+      path: "path" in this.spec ? this.spec.path : undefined,
+      load: this.load,
       intervalS: this.spec.intervalS,
       timeoutS: this.spec.timeoutS,
       state: this.state,
@@ -260,6 +309,12 @@ export class TargetHealth {
     if (previous === current) return undefined;
     this.state = previous;
     return this.transition(current, atMs, `configuration changed, ${this.describe(current)}`);
+  }
+
+  /** The load the `agent` check last brought back. */
+  agentLoad(): number | undefined {
+    for (const check of this.checks) if (check.spec.kind === "agent") return check.load;
+    return undefined;
   }
 
   /** The earliest time a check would go down without a success; undefined when none can. */

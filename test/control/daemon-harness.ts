@@ -74,6 +74,11 @@ export class DaemonHarness {
     return {
       tcpopen: (_source, destination, _port, done) => answer(destination, done),
       ping: (_source, destination, done) => answer(destination, done),
+      arp: (_source, destination, done) => answer(destination, done),
+      agent: (_source, destination, _port, done) => answer(destination, done),
+      script: (_path, destination, _port, done) => answer(destination, done),
+      http: (_source, destination, _port, _path, done) => answer(destination, done),
+      dsrcheck: (_source, path, _port, done) => answer(path.vips[0] ?? 0, done),
       close() {},
     };
   }

@@ -4,14 +4,19 @@
 //   {"type":"address-error","message":...}      and exit 2, when adding failed
 //   {"type":"ready","wallMs":...}               the monitor started
 //   {"type":"event","wallMs":...,...HealthEvent}
+//   {"type":"load","wallMs":...,"targetId":...,"load":...}   every load an agent check brought back
+//   {"type":"log","line":...}                  a line the alert runner logged (docs/logs.md format)
 //   {"type":"stopped"}                          after SIGTERM: monitor stopped, address undone
-// Argument: one JSON object { real, targets: [{id, ipaddr, port, tcpopen?: [port,I,T], ping?: [I,T]}],
-// ensure?: { ifname, prefixLen, socket } } with addresses in dotted form; `socket` names the
-// instance the address is marked for, as bng's control socket does.
+// Argument: one JSON object { real, targets: [RunnerTarget], ensure?: { ifname, prefixLen },
+// alertTimeoutMs? } with addresses in dotted form. A target's checks are given as in the
+// configuration ([port, I, T], ["PATH", I, T], ...); `dsrPath` is what the daemon would give
+// its dsrcheck (the VIPs and the target's MAC).
 import type { TargetDef } from "../../src/config/model.ts";
+import { createAlertRunner } from "../../src/health/alerts.ts";
 import { createHealthMonitor } from "../../src/health/monitor.ts";
 import { createSystemProbes } from "../../src/health/system-probes.ts";
 import { AddressError, ensureAddress, type EnsuredAddress } from "../../src/host/address.ts";
+import { createLogger } from "../../src/log/logger.ts";
 
 interface RunnerTarget {
   id: number;
@@ -19,12 +24,20 @@ interface RunnerTarget {
   port: number;
   tcpopen?: [number, number, number];
   ping?: [number, number];
+  arp?: [number, number];
+  agent?: [number, number, number];
+  script?: [string, number, number];
+  http?: [string, number, number, number];
+  dsrcheck?: [number, number, number];
+  alert?: string;
+  dsrPath?: { vips: string[]; mac: string };
 }
 
 interface RunnerSpec {
   real: string;
   targets: RunnerTarget[];
   ensure?: { ifname: string; prefixLen: number };
+  alertTimeoutMs?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "") as RunnerSpec;
@@ -53,7 +66,13 @@ const targets: TargetDef[] = spec.targets.map((target) => ({
   protocol: "tcp",
   tcpopen: target.tcpopen ? [{ port: target.tcpopen[0], intervalS: target.tcpopen[1], timeoutS: target.tcpopen[2], pos }] : [],
   ping: target.ping ? { intervalS: target.ping[0], timeoutS: target.ping[1], pos } : undefined,
-  arp: undefined, agent: undefined, script: undefined, http: undefined, dsrcheck: [], alert: undefined, unimplemented: [],
+  arp: target.arp ? { intervalS: target.arp[0], timeoutS: target.arp[1], pos } : undefined,
+  agent: target.agent ? { port: target.agent[0], intervalS: target.agent[1], timeoutS: target.agent[2], pos } : undefined,
+  script: target.script ? { path: target.script[0], intervalS: target.script[1], timeoutS: target.script[2], pos } : undefined,
+  http: target.http ? { path: target.http[0], port: target.http[1], intervalS: target.http[2], timeoutS: target.http[3], pos } : undefined,
+  dsrcheck: target.dsrcheck ? [{ port: target.dsrcheck[0], intervalS: target.dsrcheck[1], timeoutS: target.dsrcheck[2], pos }] : [],
+  alert: target.alert,
+  unimplemented: [],
   dsr: true,
   weight: 1,
   registered: true,
@@ -61,11 +80,18 @@ const targets: TargetDef[] = spec.targets.map((target) => ({
   pos,
 }));
 
+const macFromText = (text: string) => Uint8Array.from(text.split(":"), (part) => parseInt(part, 16));
+const dsrPaths = new Map(spec.targets.map((target) => [target.id, target.dsrPath ? { vips: target.dsrPath.vips.map(ipFromText), mac: macFromText(target.dsrPath.mac) } : { vips: [], mac: undefined }]));
+const logger = createLogger((line) => print({ type: "log", line }));
+
 const monitor = createHealthMonitor({
   targets,
   realAddressFor: () => real,
   probes: createSystemProbes(),
   onChange: (event) => print({ type: "event", wallMs: Date.now(), ...event }),
+  dsrPathFor: (target) => dsrPaths.get(target.id)!,
+  alerts: createAlertRunner({ logger, ...(spec.alertTimeoutMs === undefined ? {} : { timeoutMs: spec.alertTimeoutMs }) }),
+  onAgentLoad: (targetId, load) => print({ type: "load", wallMs: Date.now(), targetId, load }),
 });
 // Runs until SIGTERM: with no targets, nothing else would keep the process alive.
 setInterval(() => {}, 60_000);

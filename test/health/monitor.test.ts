@@ -2,10 +2,10 @@
 // fake probes: every attempt is visible and the test decides its outcome.
 import { describe, expect, test } from "bun:test";
 import type { TargetDef } from "../../src/config/model.ts";
-import { type Clock, createHealthMonitor } from "../../src/health/monitor.ts";
+import { type AlertSink, type Clock, createHealthMonitor, type HealthMonitorOptions } from "../../src/health/monitor.ts";
 import { targetHealthStatus } from "../../src/control/status-report.ts";
-import type { ProbeDone, Probes } from "../../src/health/probe.ts";
-import type { HealthEvent } from "../../src/health/state.ts";
+import type { DsrPath, ProbeDone, Probes } from "../../src/health/probe.ts";
+import type { CheckSpec, HealthEvent } from "../../src/health/state.ts";
 
 class FakeClock implements Clock {
   now = 0;
@@ -45,10 +45,13 @@ class FakeClock implements Clock {
 }
 
 interface FakeAttempt {
-  kind: "tcpopen" | "ping";
+  kind: CheckSpec["kind"];
   source: number;
   destination: number;
   port: number | undefined;
+  path?: string;
+  dsrPath?: DsrPath;
+  pendingCause?: string;
   startedMs: number;
   cancelled: boolean;
   answered: boolean;
@@ -65,6 +68,21 @@ class FakeProbes implements Probes {
   }
   ping(source: number, destination: number, done: ProbeDone) {
     return this.start({ kind: "ping", source, destination, port: undefined, done });
+  }
+  arp(source: number, destination: number, done: ProbeDone) {
+    return this.start({ kind: "arp", source, destination, port: undefined, done });
+  }
+  agent(source: number, destination: number, port: number, done: ProbeDone) {
+    return this.start({ kind: "agent", source, destination, port, done });
+  }
+  script(path: string, destination: number, port: number, done: ProbeDone) {
+    return this.start({ kind: "script", source: 0, destination, port, path, done });
+  }
+  http(source: number, destination: number, port: number, path: string, done: ProbeDone) {
+    return this.start({ kind: "http", source, destination, port, path, done });
+  }
+  dsrcheck(source: number, dsrPath: DsrPath, port: number, done: ProbeDone) {
+    return this.start({ kind: "dsrcheck", source, destination: dsrPath.vips[0] ?? 0, port, dsrPath, done });
   }
   close(): void {
     this.closed = true;
@@ -87,6 +105,7 @@ class FakeProbes implements Probes {
       cancel() {
         attempt.cancelled = true;
       },
+      pendingCause: () => attempt.pendingCause ?? "timeout",
     };
   }
 }
@@ -113,11 +132,11 @@ function target(id: number, overrides: Partial<TargetDef> = {}): TargetDef {
   };
 }
 
-function setup(targets: TargetDef[], realAddressFor: (def: TargetDef) => number | undefined = () => REAL) {
+function setup(targets: TargetDef[], realAddressFor: (def: TargetDef) => number | undefined = () => REAL, more: Partial<HealthMonitorOptions> = {}) {
   const clock = new FakeClock();
   const probes = new FakeProbes(clock);
   const events: HealthEvent[] = [];
-  const monitor = createHealthMonitor({ targets, realAddressFor, clock, probes, onChange: (event) => events.push(event) });
+  const monitor = createHealthMonitor({ targets, realAddressFor, clock, probes, onChange: (event) => events.push(event), ...more });
   return { clock, probes, events, monitor };
 }
 
@@ -334,4 +353,113 @@ test("status view: pending is down publicly, with per-check result, cause, laten
     checks: [{ type: "tcpopen", port: 80, interval_s: 2, timeout_s: 5, last_result: "fail", cause: "refused", latency_ms: 0.432, last_success_s_ago: 1.5 }],
   });
   monitor.stop();
+});
+
+describe("the other checks", () => {
+  const every = { intervalS: 1, timeoutS: 3, pos };
+  const VIP = 0xac10010a;
+  const TARGET_MAC = new Uint8Array([2, 0, 0, 0, 0, 7]);
+
+  test("each kind goes to its probe with what the configuration and the daemon give it", () => {
+    const def = target(7, {
+      port: 8443,
+      tcpopen: [],
+      arp: every,
+      agent: { port: 439, ...every },
+      script: { path: "/usr/local/bin/check-db", ...every },
+      http: { path: "/health", port: 8080, ...every },
+      dsrcheck: [{ port: 443, ...every }],
+    });
+    const dsrPaths: TargetDef[] = [];
+    const { clock, probes, monitor } = setup([def], () => REAL, {
+      dsrPathFor: (asked) => {
+        dsrPaths.push(asked);
+        return { vips: [VIP], mac: TARGET_MAC };
+      },
+    });
+    clock.advance(999);
+    // In the order of their phases, not of the configuration.
+    const attempts = probes.attempts.map(({ kind, source, destination, port, path, dsrPath }) => ({ kind, source, destination, port, path, dsrPath }));
+    expect(attempts.sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { kind: "agent", source: REAL, destination: 0xac100107, port: 439, path: undefined, dsrPath: undefined },
+      { kind: "arp", source: REAL, destination: 0xac100107, port: undefined, path: undefined, dsrPath: undefined },
+      { kind: "dsrcheck", source: REAL, destination: VIP, port: 443, path: undefined, dsrPath: { vips: [VIP], mac: TARGET_MAC } },
+      { kind: "http", source: REAL, destination: 0xac100107, port: 8080, path: "/health", dsrPath: undefined },
+      { kind: "script", source: 0, destination: 0xac100107, port: 8443, path: "/usr/local/bin/check-db", dsrPath: undefined },
+    ]);
+    expect(dsrPaths).toEqual([def]);
+    expect(monitor.snapshot()[0]!.checks.map((check) => [check.kind, check.port, check.path])).toEqual([
+      ["arp", undefined, undefined],
+      ["agent", 439, undefined],
+      ["script", undefined, "/usr/local/bin/check-db"],
+      ["http", 8080, "/health"],
+      ["dsrcheck", 443, undefined],
+    ]);
+    monitor.stop();
+  });
+
+  test("without the daemon's DSR path a dsrcheck is asked with no VIP and no MAC", () => {
+    const { clock, probes, monitor } = setup([target(1, { tcpopen: [], dsrcheck: [{ port: 80, ...every }] })]);
+    clock.advance(1000);
+    expect(probes.attempts[0]?.dsrPath).toEqual({ vips: [], mac: undefined });
+    monitor.stop();
+  });
+
+  test("an attempt still open at the next due time fails with the probe's own cause when it gives one", () => {
+    const { clock, probes, events, monitor } = setup([target(1, { tcpopen: [], http: { path: "/", port: 80, ...every } })]);
+    clock.advance(1000);
+    probes.open()[0]!.pendingCause = "no response";
+    clock.advance(1000);
+    expect(monitor.snapshot()[0]!.checks[0]).toMatchObject({ lastResult: "fail", failureCause: "no response" });
+    clock.advance(2000);
+    expect(events.at(-1)).toMatchObject({ to: "down", cause: "http 80 / no response for 3 s" });
+    monitor.stop();
+  });
+
+  test("successes carry the HTTP status and the agent's load into the reason; each load is passed on and kept", () => {
+    const loads: [number, number][] = [];
+    const { clock, probes, events, monitor } = setup(
+      [target(1, { tcpopen: [], http: { path: "/ok", port: 80, ...every } }), target(2, { tcpopen: [], agent: { port: 439, ...every } })],
+      () => REAL,
+      { onAgentLoad: (targetId, load) => loads.push([targetId, load]) },
+    );
+    expect(monitor.agentLoad(2)).toBeUndefined();
+    clock.advance(1000);
+    for (const attempt of probes.open()) {
+      attempt.answered = true;
+      attempt.done(attempt.kind === "http" ? { ok: true, latencyMs: 1.5, status: 204 } : { ok: true, latencyMs: 0.3, load: 0.75 });
+    }
+    expect(events.map((event) => event.cause).sort()).toEqual(["agent 439 load 0.75 in 0.3 ms", "http 80 /ok status 204 in 1.5 ms"]);
+    clock.advance(1000);
+    probes.open().find((attempt) => attempt.kind === "agent")!.done({ ok: true, latencyMs: 0.3, load: 2 });
+    expect(loads).toEqual([
+      [2, 0.75],
+      [2, 2],
+    ]);
+    expect(monitor.agentLoad(2)).toBe(2);
+    expect(monitor.agentLoad(1)).toBeUndefined();
+    expect(monitor.snapshot()[1]!.checks[0]!.load).toBe(2);
+    monitor.stop();
+  });
+
+  test("every change of a target with an alert goes to the alert sink with its path; stop closes the sink", () => {
+    const alerted: [string, HealthEvent][] = [];
+    let closed = false;
+    const alerts: AlertSink = {
+      alert: (path, event) => alerted.push([path, event]),
+      close: () => void (closed = true),
+    };
+    const { clock, probes, events, monitor } = setup([target(1, { alert: "/etc/bng/page.sh" }), target(2)], () => REAL, { alerts });
+    clock.advance(1000);
+    probes.answerAll({ ok: true, latencyMs: 1 });
+    monitor.setEnabled(1, false);
+    monitor.setEnabled(2, false);
+    expect(events.map((event) => `${event.targetId} ${event.to}`)).toEqual(["1 up", "2 up", "1 disabled", "2 disabled"]);
+    expect(alerted.map(([path, event]) => `${path} ${event.targetId} ${event.to}`)).toEqual(["/etc/bng/page.sh 1 up", "/etc/bng/page.sh 1 disabled"]);
+    monitor.replaceTargets([target(1, { alert: "/etc/bng/other.sh" })]);
+    monitor.setEnabled(1, true);
+    expect(alerted.at(-1)?.[0]).toBe("/etc/bng/other.sh");
+    monitor.stop();
+    expect(closed).toBe(true);
+  });
 });

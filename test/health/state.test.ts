@@ -172,6 +172,8 @@ test("the snapshot keeps per check the last result, cause, latency and last succ
     {
       kind: "tcpopen",
       port: 80,
+      path: undefined,
+      load: undefined,
       intervalS: 2,
       timeoutS: 10,
       state: "up",
@@ -184,6 +186,8 @@ test("the snapshot keeps per check the last result, cause, latency and last succ
     {
       kind: "ping",
       port: undefined,
+      path: undefined,
+      load: undefined,
       intervalS: 3,
       timeoutS: 8,
       state: "pending",

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "src/ha": ["src/config", "src/dataplane"],
   "src/bpf": ["src/dataplane"],
   "src/host": ["ffi", "src/config", "src/dataplane", "src/log"],
-  "src/health": ["src/config", "src/dataplane", "ffi"],
+  "src/health": ["src/config", "src/dataplane", "src/bpf", "src/log", "ffi"],
   "src/dataplane": ["src/config"],
   "src/config": ["src/version.ts"],
   "src/log": [],
@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Health files that run probes over sockets; the rest of src/health is the state machine and its scheduler. */
-const HEALTH_PROBES = ["ping.ts", "tcpopen.ts", "readiness.ts", "system-probes.ts"];
+const HEALTH_PROBES = ["ping.ts", "tcpopen.ts", "readiness.ts", "system-probes.ts", "http.ts", "agent.ts", "arp-probe.ts", "dsr-probe.ts", "frame-channel.ts", "agent-server.ts"];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
