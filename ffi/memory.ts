@@ -4,7 +4,7 @@
 // walks the page tables. 2 MiB pages cover the table with a handful of TLB entries.
 //
 // Bun turns transparent huge pages off for its whole process (prctl PR_SET_THP_DISABLE), so
-// madvise alone is ignored; bng turns them back on. Where THP is "madvise" (the common default)
+// madvise alone is ignored; bng turns them back on (a no-op where they are on, as on Deno). Where THP is "madvise" (the common default)
 // only regions bng advises get huge pages; the rest of the heap is unaffected.
 import { errnoName } from "../src/errno.ts";
 import { lastErrno, libc } from "./libc.ts";
