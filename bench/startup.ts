@@ -1,7 +1,8 @@
 // Start-up benchmark: the time from spawning `bng run` to its `ready` log line on stderr (the
 // control socket is listening, the data-plane worker has its socket, health checks are running),
-// for the source tree run by bun and for the single executable dist/bng (built first with
-// build.ts unless told not to), and the executable's size. bng runs in a namespace of its own
+// for the source tree run by bun, for the single executable dist/bng (built first with
+// build.ts unless told not to) and for the source tree on Deno (bin/bng-deno: a figure, no
+// target), and the executable's size. bng runs in a namespace of its own
 // (`bngbXXXX-lb`, a veth to `bngbXXXX-peer`), removed at the end.
 // Run alone: node_modules/.bin/bun bench/startup.ts [--runs N] [--no-build]
 import { join } from "node:path";
@@ -21,7 +22,7 @@ export interface StartupOptions {
 }
 
 export interface StartupVariant {
-  variant: "source" | "executable";
+  variant: "source" | "executable" | "deno";
   command: string;
   /** The first start (cold: files and JIT caches), not in the median. */
   firstMs: number;
@@ -58,6 +59,7 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
     namespaces.veth({ ns: lb, ifname: "eth0" }, { ns: peer, ifname: "eth0" });
     const variants: [StartupVariant["variant"], string[]][] = [["source", [BUN, join(REPO, "src/cli/main.ts")]]];
     if (result.executableBytes !== undefined) variants.push(["executable", [DIST]]);
+    variants.push(["deno", [join(REPO, "bin/bng-deno")]]);
     for (const [variant, command] of variants) {
       const times: number[] = [];
       let rssBytes = NaN;

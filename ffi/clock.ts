@@ -3,13 +3,13 @@
 // CLOCK_MONOTONIC in milliseconds is one clock for the whole process. Session times, the ARP
 // schedule and the uptime count on it, so a step of the wall clock (NTP setting it at boot, an
 // operator's `date -s`) neither ends every session at once nor stops targets being re-ARPed
-// until the clock catches up. performance.now() and Bun.nanoseconds() will not do: they count
+// until the clock catches up. performance.now() (and Bun.nanoseconds()) will not do: they count
 // from each thread's own start (a worker started 12 ms after the main thread read 11-13 ms
 // less at the same instant), and session times are shared between the workers and the control
 // thread. The calling thread's CPU time is for the benchmarks.
-import { ptr, type Pointer } from "bun:ffi";
 import { SyscallError } from "./errors.ts";
 import { lastErrno, libc } from "./libc.ts";
+import { native } from "./native.ts";
 
 const CLOCK_MONOTONIC = 1;
 const CLOCK_THREAD_CPUTIME_ID = 3;
@@ -20,7 +20,7 @@ const CLOCK_THREAD_CPUTIME_ID = 3;
 // 300,000 calls (ptr() of it gave another address) and the clock read the same time across
 // 100 ms of sleep; test/ffi/clock.test.ts caught it.
 const timespec = new Int32Array(new ArrayBuffer(16));
-const timespecPointer = ptr(timespec) as Pointer;
+const timespecPointer = native.pointer(native.addressOf(timespec));
 
 function readMs(clock: number): number {
   if (libc.clock_gettime(clock, timespecPointer) !== 0) throw new SyscallError(`clock_gettime(clock ${clock})`, lastErrno());

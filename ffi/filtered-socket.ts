@@ -3,7 +3,6 @@
 // control thread reads it from its timers. Memberships make the interface accept frames to
 // addresses that are not its own (a multicast group, the VRRP virtual MAC) for as long as the
 // socket is open, without promiscuous mode.
-import { ptr } from "bun:ffi";
 import { EAGAIN, SyscallError } from "./errors.ts";
 import { interfaceIndex } from "./interface.ts";
 import {
@@ -19,6 +18,7 @@ import {
   SOL_SOCKET,
 } from "./layout.ts";
 import { check, lastErrno, libc } from "./libc.ts";
+import { native } from "./native.ts";
 import { openUnboundPacketSocket, setIntOption, sockaddrLl } from "./packet-io/socket.ts";
 
 export interface FilteredSocket {
@@ -41,7 +41,7 @@ function attachFilter(fd: number, program: Uint8Array, ifname: string): void {
   const fprog = new Uint8Array(SOCK_FPROG.size);
   const view = new DataView(fprog.buffer);
   view.setUint16(SOCK_FPROG.len, program.length / 8, true);
-  view.setBigUint64(SOCK_FPROG.filter, BigInt(ptr(program)), true);
+  view.setBigUint64(SOCK_FPROG.filter, BigInt(native.addressOf(program)), true);
   check(libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, SOCK_FPROG.size), `setsockopt(SO_ATTACH_FILTER, ${ifname})`);
 }
 
@@ -66,7 +66,7 @@ export function openFilteredSocket(ifname: string, program: Uint8Array, membersh
     // The filter before the bind: no frame is queued unfiltered in between.
     attachFilter(fd, program, ifname);
     setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-    check(libc.bind(fd, ptr(sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER)), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`);
+    check(libc.bind(fd, sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`);
     for (const membership of memberships) addMembership(fd, ifindex, membership, ifname);
   } catch (error) {
     libc.close(fd);

@@ -3,7 +3,6 @@
 // an abstract unix socket named after the interface, bound for bng's lifetime. Abstract names
 // belong to the network namespace (so eth0 in another namespace is another interface) and
 // vanish with the process, also on SIGKILL, so a crashed bng never blocks its successor.
-import { ptr } from "bun:ffi";
 import { EADDRINUSE, SyscallError } from "./errors.ts";
 import { assertInterfaceName } from "./interface.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCKADDR_UN } from "./layout.ts";
@@ -26,7 +25,7 @@ export function claimInterface(ifname: string): InterfaceClaim {
   new DataView(address.buffer).setUint16(SOCKADDR_UN.family, AF_UNIX, true);
   address.set(path, SOCKADDR_UN.path + 1);
   const fd = check(libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket(AF_UNIX) for the interface claim");
-  if (libc.bind(fd, ptr(address), SOCKADDR_UN.path + 1 + path.length) < 0) {
+  if (libc.bind(fd, address, SOCKADDR_UN.path + 1 + path.length) < 0) {
     const errno = lastErrno();
     libc.close(fd);
     if (errno === EADDRINUSE) throw new InterfaceInUseError(`another bng is already running on ${ifname} in this network namespace; stop it first (two would both answer for its VIPs)`);

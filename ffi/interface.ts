@@ -1,6 +1,5 @@
 // What bng needs to know about its interface: index (to bind), MAC (source of forwarded
 // frames, ARP answers) and MTU (slot size). Read in the namespace of the calling process.
-import { ptr } from "bun:ffi";
 import { ENODEV, ENXIO, SyscallError } from "./errors.ts";
 import { AF_INET, IFNAMSIZ, IFREQ, SIOCGIFHWADDR, SIOCGIFMTU, SOCK_CLOEXEC, SOCK_DGRAM } from "./layout.ts";
 import { check, cString, lastErrno, libc } from "./libc.ts";
@@ -54,7 +53,7 @@ function withIfreq<T>(ifname: string, read: (fd: number, ifreq: Uint8Array) => T
 
 export function interfaceMac(ifname: string): Uint8Array {
   return withIfreq(ifname, (fd, ifreq) => {
-    check(libc.ioctl(fd, SIOCGIFHWADDR, ptr(ifreq)), `ioctl(${ifname}, SIOCGIFHWADDR)`, noSuchInterface(ifname));
+    check(libc.ioctl(fd, SIOCGIFHWADDR, ifreq), `ioctl(${ifname}, SIOCGIFHWADDR)`, noSuchInterface(ifname));
     const family = ifreq[IFREQ.union]! | (ifreq[IFREQ.union + 1]! << 8);
     if (family !== ARPHRD_ETHER) {
       throw new Error(`interface ${ifname} is not Ethernet (hardware type ${family}); bng balances Ethernet frames`);
@@ -65,7 +64,7 @@ export function interfaceMac(ifname: string): Uint8Array {
 
 export function interfaceMtu(ifname: string): number {
   return withIfreq(ifname, (fd, ifreq) => {
-    check(libc.ioctl(fd, SIOCGIFMTU, ptr(ifreq)), `ioctl(${ifname}, SIOCGIFMTU)`, noSuchInterface(ifname));
+    check(libc.ioctl(fd, SIOCGIFMTU, ifreq), `ioctl(${ifname}, SIOCGIFMTU)`, noSuchInterface(ifname));
     return new DataView(ifreq.buffer).getInt32(IFREQ.union, true);
   });
 }

@@ -1,61 +1,49 @@
-// The libc functions bng calls through bun:ffi: the packet path and the health checks.
+// The libc functions bng calls through the runtime's FFI (native.ts): the packet path and the
+// health checks.
 //
-// errno is thread-local. This module opens libc at evaluation time, and every Bun Worker
-// evaluates its own instance of each module it imports, so a Worker that imports this file
-// gets bindings created in its own thread, and `lastErrno()` asks `__errno_location()` for the
-// calling thread's errno each time (never a cached address from another thread). Read it
-// right after the failing call, before any other libc call.
-import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+// errno is thread-local. This module opens libc at evaluation time, and every Worker (Bun's
+// and Deno's) evaluates its own instance of each module it imports, so a Worker that imports
+// this file gets bindings and an errno reader made in its own thread. Read errno right after
+// the failing call, before any other libc call.
 import { SyscallError } from "./errors.ts";
+import { native } from "./native.ts";
+import type { Signatures } from "./native/types.ts";
 
 const SYMBOLS = {
-  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  setsockopt: {
-    args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32],
-    returns: FFIType.i32,
-  },
-  getsockopt: {
-    args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr],
-    returns: FFIType.i32,
-  },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "buffer", "u32"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "buffer", "u32"], returns: "i32" },
+  getsockopt: { args: ["i32", "i32", "i32", "buffer", "buffer"], returns: "i32" },
   // int recvmmsg(int fd, struct mmsghdr *msgs, unsigned vlen, int flags, struct timespec *timeout)
-  recvmmsg: {
-    args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr],
-    returns: FFIType.i32,
-  },
-  sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-  sendto: {
-    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32],
-    returns: FFIType.i64_fast,
-  },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  recvmmsg: { args: ["i32", "pointer", "u32", "i32", "pointer"], returns: "i32" },
+  sendmmsg: { args: ["i32", "pointer", "u32", "i32"], returns: "i32" },
+  sendto: { args: ["i32", "buffer", "u64", "i32", "buffer", "u32"], returns: "isize" },
+  // The send ring's kick, once per batch: send(fd, NULL, 0, flags). Declared i32 (the byte count
+  // of one batch fits) so that no 64-bit result is boxed per call.
+  send: { args: ["i32", "pointer", "u64", "i32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
   // The health checks' non-blocking TCP connect and ICMP echo.
-  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  recvfrom: {
-    args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.ptr],
-    returns: FFIType.i64_fast,
-  },
-  poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-  // The PACKET_MMAP receive ring.
-  mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.ptr },
-  munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  connect: { args: ["i32", "buffer", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "buffer", "buffer"], returns: "i32" },
+  recvfrom: { args: ["i32", "buffer", "u64", "i32", "buffer", "buffer"], returns: "isize" },
+  poll: { args: ["buffer", "u64", "i32"], returns: "i32" },
+  // The PACKET_MMAP rings.
+  mmap: { args: ["pointer", "u64", "i32", "i32", "i32", "i64"], returns: "address" },
+  munmap: { args: ["pointer", "u64"], returns: "i32" },
   // Copies a frame out of the ring without the view object that subarray() would allocate per
   // frame; void, so no pointer is boxed back (measured as fast as TypedArray.set at 64 and 1,500 B).
-  memcpy: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.void },
+  memcpy: { args: ["pointer", "pointer", "u64"], returns: "void" },
   // Huge pages for the session table (ffi/memory.ts).
-  prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
-  madvise: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+  madvise: { args: ["pointer", "u64", "i32"], returns: "i32" },
   // CLOCK_MONOTONIC for session times (ffi/clock.ts).
-  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-  if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
+  clock_gettime: { args: ["i32", "pointer"], returns: "i32" },
+  strerror: { args: ["i32"], returns: "cstring" },
+  if_nametoindex: { args: ["buffer"], returns: "u32" },
   // ioctl is variadic; every request bng makes passes one pointer, which the x86-64 and arm64
   // calling conventions pass exactly as a fixed third argument.
-  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
-  __errno_location: { args: [], returns: FFIType.ptr },
-} as const;
+  ioctl: { args: ["i32", "u64", "buffer"], returns: "i32" },
+} as const satisfies Signatures;
 
 // glibc first; musl names its libc after the architecture.
 const LIBC_SONAMES = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
@@ -71,7 +59,7 @@ function openLibc() {
   const failures: string[] = [];
   for (const soname of LIBC_SONAMES) {
     try {
-      return dlopen(soname, SYMBOLS);
+      return { symbols: native.open(soname, SYMBOLS), errno: native.errnoReader(soname) };
     } catch (error) {
       failures.push(`${soname}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -79,13 +67,13 @@ function openLibc() {
   throw new Error(`cannot load the C library (tried ${failures.join("; ")})`);
 }
 
+const opened = openLibc();
+
 /** libc bindings of the thread that evaluated this module. */
-export const libc = openLibc().symbols;
+export const libc = opened.symbols;
 
 /** The calling thread's errno. */
-export function lastErrno(): number {
-  return read.i32(libc.__errno_location() as Pointer, 0);
-}
+export const lastErrno: () => number = opened.errno;
 
 /** Throws a SyscallError for `call` when `result` is negative; returns `result` otherwise. */
 export function check(result: number, call: string, advice?: (errno: number) => string | undefined): number {

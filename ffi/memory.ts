@@ -4,11 +4,11 @@
 // walks the page tables. 2 MiB pages cover the table with a handful of TLB entries.
 //
 // Bun turns transparent huge pages off for its whole process (prctl PR_SET_THP_DISABLE), so
-// madvise alone is ignored; bng turns them back on. Where THP is "madvise" (the common default)
+// madvise alone is ignored; bng turns them back on (a no-op where they are on, as on Deno). Where THP is "madvise" (the common default)
 // only regions bng advises get huge pages; the rest of the heap is unaffected.
-import { ptr, type Pointer } from "bun:ffi";
 import { errnoName } from "../src/errno.ts";
 import { lastErrno, libc } from "./libc.ts";
+import { native } from "./native.ts";
 
 const PR_SET_THP_DISABLE = 41;
 const MADV_HUGEPAGE = 14;
@@ -31,13 +31,14 @@ export interface HugePageAdvice {
  * returned for the log.
  */
 export function adviseHugePages(buffer: SharedArrayBuffer): HugePageAdvice {
-  const address = ptr(new Uint8Array(buffer));
+  const address = native.addressOf(new Uint8Array(buffer));
   const start = Math.ceil(address / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
   const end = Math.floor((address + buffer.byteLength) / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
   if (end <= start) return { advisedBytes: 0, failure: undefined };
   const length = end - start;
+  const startPointer = native.pointer(start);
   if (libc.prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) < 0) return { advisedBytes: 0, failure: `prctl(PR_SET_THP_DISABLE): ${errnoName(lastErrno())}` };
-  if (libc.madvise(start as Pointer, length, MADV_HUGEPAGE) < 0) return { advisedBytes: 0, failure: `madvise(MADV_HUGEPAGE): ${errnoName(lastErrno())}` };
-  libc.madvise(start as Pointer, length, MADV_COLLAPSE);
+  if (libc.madvise(startPointer, length, MADV_HUGEPAGE) < 0) return { advisedBytes: 0, failure: `madvise(MADV_HUGEPAGE): ${errnoName(lastErrno())}` };
+  libc.madvise(startPointer, length, MADV_COLLAPSE);
   return { advisedBytes: length, failure: undefined };
 }

@@ -2,7 +2,6 @@
 // queue in batches with recvmmsg and sent back with sendmmsg. Every message header, iovec,
 // address and control buffer is in the arena (socket.ts), laid out once: a receive or a send
 // allocates nothing and makes one system call in the common case.
-import { type Pointer } from "bun:ffi";
 import { FRAME_TRUNCATED, type PacketIOStats } from "../../src/dataplane/packet-io.ts";
 import { EAGAIN, EINTR, ENETDOWN, ENOBUFS, SyscallError } from "../errors.ts";
 import { AUXDATA_CONTROL_SPACE, CMSGHDR, IOVEC, MMSGHDR, MSG_TRUNC, MSG_WAITFORONE, PACKET_AUXDATA, SOCKADDR_LL, SOL_PACKET, TPACKET_AUXDATA } from "../layout.ts";
@@ -31,10 +30,10 @@ function receiveWithMessages(socket: PacketSocket): () => number {
   const { fd, ifname, arena, stats } = socket;
   const { rx, words, bytes } = arena;
   const batchSize = rx.slotCount;
-  const rxMessages = arena.pointer + arena.rxMessages;
+  const rxMessages = arena.rxMessagesPointer;
   return function receive(): number {
     // MSG_WAITFORONE: wait (up to SO_RCVTIMEO) for the first frame only, then take what is queued.
-    const received = libc.recvmmsg(fd, rxMessages as Pointer, batchSize, MSG_WAITFORONE, null);
+    const received = libc.recvmmsg(fd, rxMessages, batchSize, MSG_WAITFORONE, null);
     if (received < 0) {
       rx.count = 0;
       const errno = lastErrno();
@@ -76,7 +75,7 @@ function receiveWithMessages(socket: PacketSocket): () => number {
 function sendWithMessages(fd: number, arena: Arena, stats: PacketIOStats): () => number {
   const { tx, words, rxFrameAddresses, txFrameAddresses } = arena;
   const rxSlots = tx.rxSlots;
-  const txMessages = arena.pointer + arena.txMessages;
+  const txMessages = arena.txMessagePointers;
   return function send(): number {
     const total = tx.count;
     for (let slot = 0; slot < total; slot++) {
@@ -92,7 +91,7 @@ function sendWithMessages(fd: number, arena: Arena, stats: PacketIOStats): () =>
     let accepted = 0;
     let interrupts = 0;
     while (next < total) {
-      const sent = libc.sendmmsg(fd, (txMessages + next * MMSGHDR.size) as Pointer, total - next, 0);
+      const sent = libc.sendmmsg(fd, txMessages[next]!, total - next, 0);
       if (sent > 0) {
         next += sent;
         accepted += sent;

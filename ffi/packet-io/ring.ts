@@ -21,7 +21,6 @@
 // Measured on 2026-11-30 with C forwarders (not kept in the repository) on the topology of
 // bench/packet-rate.ts (two rounds, kernel time per forwarded 64-byte frame): receive ring + sendmmsg 2,818-2,867 ns,
 // receive ring + send ring with the header 2,515-2,543 ns, without it 3,038-3,064 ns.
-import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { FRAME_TRUNCATED, type PacketBatch, type PacketIOStats, type TxBatch } from "../../src/dataplane/packet-io.ts";
 import { EINTR, EMSGSIZE, ENETDOWN, ENOBUFS, ENOMEM, SyscallError } from "../errors.ts";
 import {
@@ -58,6 +57,7 @@ import {
   VIRTIO_NET_HDR,
 } from "../layout.ts";
 import { check, lastErrno, libc } from "../libc.ts";
+import { native, type NativePointer } from "../native.ts";
 import {
   openPacketSocketIO,
   openUnboundPacketSocket,
@@ -150,7 +150,7 @@ export function openRingIO(options: PacketIOOptions): AfPacketIO {
 type Geometry = ReturnType<typeof ringGeometry>;
 
 /** Sets up `fd`'s ring of `kind` (PACKET_RX_RING or PACKET_TX_RING) and maps it; returns its address. */
-function mapRing(fd: number, kind: typeof PACKET_RX_RING | typeof PACKET_TX_RING, geometry: Geometry, ifname: string): Pointer {
+function mapRing(fd: number, kind: typeof PACKET_RX_RING | typeof PACKET_TX_RING, geometry: Geometry, ifname: string): number {
   const request = new Uint32Array(TPACKET_REQ.size / 4);
   request[TPACKET_REQ.blockSize / 4] = geometry.blockSize;
   request[TPACKET_REQ.blockNr / 4] = geometry.blockCount;
@@ -162,7 +162,7 @@ function mapRing(fd: number, kind: typeof PACKET_RX_RING | typeof PACKET_TX_RING
   );
   const mapped = libc.mmap(null, geometry.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   // MAP_FAILED is (void *)-1, which arrives as 2^64 - 1.
-  if (mapped === null || Number(mapped) >= 2 ** 63) {
+  if (mapped === 0 || mapped >= 2 ** 63) {
     const errno = lastErrno();
     throw new SyscallError(`mmap(${what}, ${ifname}, ${geometry.size} bytes)`, errno, errno === ENOMEM ? `out of memory for the ${what}; use \`set io mmsg\`` : undefined);
   }
@@ -175,8 +175,7 @@ function attachRings(socket: PacketSocket): AttachedBackend {
   setIntOption(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2, "setsockopt(PACKET_VERSION, TPACKET_V2)");
   setIntOption(fd, SOL_PACKET, PACKET_RESERVE, RING_RESERVE, "setsockopt(PACKET_RESERVE)");
   const receiveMapping = mapRing(fd, PACKET_RX_RING, receiveGeometry, ifname);
-  const { rx, tx } = arena;
-  const slots = slotViews(rx, tx, arena.pointer + (rx.bytes.byteOffset - arena.bytes.byteOffset), arena.pointer + (tx.bytes.byteOffset - arena.bytes.byteOffset));
+  const slots = slotViews(arena.rx, arena.tx, arena.rxSlotPointers, arena.txSlotPointers);
   let sendFd = -1;
   let sender: ReturnType<typeof attachSendRing> | undefined;
   try {
@@ -193,7 +192,7 @@ function attachRings(socket: PacketSocket): AttachedBackend {
       },
     };
   } catch (error) {
-    libc.munmap(receiveMapping, receiveGeometry.size);
+    libc.munmap(native.pointer(receiveMapping), receiveGeometry.size);
     if (sender !== undefined) sender.release();
     else if (sendFd >= 0) libc.close(sendFd);
     throw error;
@@ -206,59 +205,81 @@ export interface MappedRing {
   /** The ring as 32-bit words: statuses are read and handed back with Atomics (ordering). */
   readonly words: Int32Array;
   readonly view: DataView;
-  /** The address of `bytes`, for memcpy. */
-  readonly pointer: number;
+  /** The address of `bytes`. */
+  readonly address: number;
   /** Byte offset of each frame in the ring. */
   readonly offsets: Uint32Array;
+  /**
+   * Per frame, a kept pointer to a place in it for memcpy, and that place's offset from the
+   * frame's start (-1: none yet). Made the first time a frame is copied with memcpy, again only
+   * if the place moves (the kernel's tp_mac), so copying allocates nothing in the steady state.
+   */
+  readonly copyPointers: NativePointer[];
+  readonly copyPointerOffsets: Int32Array;
   /** The next frame to take (receive) or fill (send): the kernel goes through them in order. */
   next: number;
 }
 
-function mappedRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): MappedRing {
-  return { bytes: new Uint8Array(memory), words: new Int32Array(memory), view: new DataView(memory), pointer, offsets, next: 0 };
-}
-
-/** The arena's rx and tx slots as words and at their addresses: where frames are copied to and from. */
-export interface SlotViews {
-  readonly rxWords: Int32Array;
-  readonly txWords: Int32Array;
-  readonly rxPointer: number;
-  readonly txPointer: number;
-}
-
-/** The views of `rx` and `tx`, whose bytes are at `rxPointer` and `txPointer`. */
-export function slotViews(rx: PacketBatch, tx: TxBatch, rxPointer: number, txPointer: number): SlotViews {
+function mappedRing(memory: ArrayBuffer, address: number, offsets: Uint32Array): MappedRing {
   return {
-    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
-    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
-    rxPointer,
-    txPointer,
+    bytes: new Uint8Array(memory),
+    words: new Int32Array(memory),
+    view: new DataView(memory),
+    address,
+    offsets,
+    copyPointers: new Array<NativePointer>(offsets.length),
+    copyPointerOffsets: new Int32Array(offsets.length).fill(-1),
+    next: 0,
   };
 }
 
-function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Pointer, slots: SlotViews): { receive(): number; release(): void } {
+/** A kept pointer to byte `offset` of ring frame `frame`. */
+function ringPointer(ring: MappedRing, frame: number, offset: number): NativePointer {
+  if (ring.copyPointerOffsets[frame] !== offset) {
+    ring.copyPointers[frame] = native.pointer(ring.address + ring.offsets[frame]! + offset);
+    ring.copyPointerOffsets[frame] = offset;
+  }
+  return ring.copyPointers[frame]!;
+}
+
+/** The arena's rx and tx slots as words and as kept pointers: where frames are copied to and from. */
+export interface SlotViews {
+  readonly rxWords: Int32Array;
+  readonly txWords: Int32Array;
+  readonly rxPointers: readonly NativePointer[];
+  readonly txPointers: readonly NativePointer[];
+}
+
+/** The views of `rx` and `tx`, whose slots are at `rxPointers` and `txPointers`. */
+export function slotViews(rx: PacketBatch, tx: TxBatch, rxPointers: readonly NativePointer[], txPointers: readonly NativePointer[]): SlotViews {
+  return {
+    rxWords: new Int32Array(rx.bytes.buffer, rx.bytes.byteOffset, rx.bytes.byteLength >> 2),
+    txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
+    rxPointers,
+    txPointers,
+  };
+}
+
+function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: number, slots: SlotViews): { receive(): number; release(): void } {
   const { fd, ifname, arena, stats, receiveTimeoutMs } = socket;
   const { rx } = arena;
-  const ring = mappedRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
+  const ring = mappedRing(native.memoryAt(mapped, geometry.size), mapped, geometry.offsets);
+  const mapping = native.pointer(mapped);
 
-  // One pollfd and one SO_ERROR cell (value, length), their pointers taken once; the receiver's
-  // closure keeps the arrays referenced, so the addresses stay valid.
-  const pollCell = new Uint8Array(new ArrayBuffer(POLLFD.size));
+  // One pollfd and one SO_ERROR cell (value, length), made once.
+  const pollCell = new Uint8Array(POLLFD.size);
   const pollView = new DataView(pollCell.buffer);
   pollView.setInt32(POLLFD.fd, fd, true);
   pollView.setInt16(POLLFD.events, POLLIN, true);
-  const pollPointer = ptr(pollCell);
-  // Both over explicit ArrayBuffers, as every array whose pointer is kept (ffi/README.md).
-  const errorCell = new Int32Array(new ArrayBuffer(8));
-  const errorPointer = ptr(errorCell);
-  const errorLengthPointer = errorPointer + 4;
+  const errorCell = new Int32Array(1);
+  const errorLength = new Uint32Array(1);
 
   // A pending socket error (ENETDOWN when the link goes down) makes poll return POLLERR at once,
   // every time, until it is read: read it as recvmmsg would, or the worker would spin.
   function takePendingError(): void {
     errorCell[0] = 0;
-    errorCell[1] = 4;
-    check(libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, errorPointer as Pointer, errorLengthPointer as Pointer), `getsockopt(SO_ERROR, ${ifname})`);
+    errorLength[0] = 4;
+    check(libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, errorCell, errorLength), `getsockopt(SO_ERROR, ${ifname})`);
     const pending = errorCell[0]!;
     if (pending === 0) return;
     if (pending === ENETDOWN || pending === EINTR) {
@@ -273,7 +294,7 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
       const count = takeFromRing(ring, rx, slots, stats);
       if (count !== 0) return count;
       // Nothing waiting: sleep until a frame is written or the timeout passes.
-      const ready = libc.poll(pollPointer as Pointer, 1, receiveTimeoutMs);
+      const ready = libc.poll(pollCell, 1, receiveTimeoutMs);
       if (ready === 0) return 0;
       if (ready < 0) {
         const errno = lastErrno();
@@ -285,7 +306,7 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: Poi
       return takeFromRing(ring, rx, slots, stats);
     },
     release(): void {
-      libc.munmap(mapped, geometry.size);
+      libc.munmap(mapping, geometry.size);
     },
   };
 }
@@ -312,14 +333,15 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
     );
   }
   const mapped = mapRing(sendFd, PACKET_TX_RING, geometry, ifname);
+  const mapping = native.pointer(mapped);
   let ring: MappedRing;
   try {
-    ring = createSendRing(toArrayBuffer(mapped, 0, geometry.size), Number(mapped), geometry.offsets);
+    ring = createSendRing(native.memoryAt(mapped, geometry.size), mapped, geometry.offsets);
     // Protocol 0: the socket receives nothing; the kernel reads each frame's EtherType from it.
-    const bound = libc.bind(sendFd, ptr(sockaddrLl(ifindex, 0)), SOCKADDR_LL.size);
+    const bound = libc.bind(sendFd, sockaddrLl(ifindex, 0), SOCKADDR_LL.size);
     if (bound < 0) throw new SyscallError(`bind(AF_PACKET send ring, ${ifname})`, lastErrno());
   } catch (error) {
-    libc.munmap(mapped, geometry.size);
+    libc.munmap(mapping, geometry.size);
     throw error;
   }
   return {
@@ -328,7 +350,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
       if (queued === 0) return 0;
       // One call sends every frame marked; MSG_DONTWAIT: it does not wait for the driver to
       // finish with them, only to take them.
-      const sent = Number(libc.sendto(sendFd, null, 0, MSG_DONTWAIT, null, 0));
+      const sent = libc.send(sendFd, null, 0, MSG_DONTWAIT);
       if (sent < 0) stats.lastSendErrno = lastErrno();
       const unsent = takeBackUnsent(ring, queued, stats);
       // Taken only in part without an error: the kernel had no memory (or send buffer) for a buffer.
@@ -336,7 +358,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
       return queued - unsent;
     },
     release(): void {
-      libc.munmap(mapped, geometry.size);
+      libc.munmap(mapping, geometry.size);
       libc.close(sendFd);
     },
   };
@@ -347,8 +369,8 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
  * starts at SEND_DATA_AT, set here once; its virtio_net_hdr asks for nothing (no checksum, no
  * segmentation) but hdr_len, written per frame: the rest stays as the kernel zeroed it.
  */
-export function createSendRing(memory: ArrayBuffer, pointer: number, offsets: Uint32Array): MappedRing {
-  const ring = mappedRing(memory, pointer, offsets);
+export function createSendRing(memory: ArrayBuffer, address: number, offsets: Uint32Array): MappedRing {
+  const ring = mappedRing(memory, address, offsets);
   for (const frameAt of offsets) ring.view.setUint16(frameAt + TPACKET2_HDR.mac, SEND_DATA_AT, true);
   return ring;
 }
@@ -382,7 +404,7 @@ export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, sl
     if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0) {
       copyWords(fromRx ? slots.rxWords : slots.txWords, fromRx ? rx.bytes : tx.bytes, from, words, bytes, to, length);
     } else {
-      libc.memcpy((ring.pointer + to) as Pointer, ((fromRx ? slots.rxPointer : slots.txPointer) + from) as Pointer, length);
+      libc.memcpy(ringPointer(ring, ring.next, SEND_FRAME_AT), fromRx ? slots.rxPointers[rxSlot]! : slots.txPointers[slot]!, length);
     }
     view.setUint32(frameAt + TPACKET2_HDR.len, VIRTIO_NET_HDR.size + length, true);
     // hdr_len: what the kernel copies into the buffer it sends. The 32-bit store also clears
@@ -430,10 +452,11 @@ function takeFromRing(ring: MappedRing, rx: PacketBatch, slots: SlotViews, stats
     const capturedLength = view.getUint32(frameAt + TPACKET2_HDR.snaplen, true);
     const wireLength = view.getUint32(frameAt + TPACKET2_HDR.len, true);
     const length = capturedLength < slotSize ? capturedLength : slotSize;
-    const from = frameAt + view.getUint16(frameAt + TPACKET2_HDR.mac, true);
+    const mac = view.getUint16(frameAt + TPACKET2_HDR.mac, true);
+    const from = frameAt + mac;
     const to = count * slotSize;
     if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0 && (to & 3) === 0) copyWords(words, bytes, from, slots.rxWords, rx.bytes, to, length);
-    else libc.memcpy((slots.rxPointer + to) as Pointer, (ring.pointer + from) as Pointer, length);
+    else libc.memcpy(slots.rxPointers[count]!, ringPointer(ring, ring.next, mac), length);
     rx.lengths[count] = length;
     rx.pktTypes[count] = bytes[frameAt + TPACKET2_HDR.address + SOCKADDR_LL.pkttype]!;
     let flags = statusFlags(status);

@@ -4,9 +4,9 @@
 // `openPacketSocketIO`. open.ts picks the engine.
 //
 // The arena holds the rx and tx frame slots, one iovec and one mmsghdr per slot, a sockaddr_ll
-// and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here; a
-// receive or send allocates nothing and makes one system call in the common case.
-import { ptr, type Pointer } from "bun:ffi";
+// and a PACKET_AUXDATA control buffer per rx slot. Every pointer is computed once here (and
+// made a kept NativePointer where the packet path passes it to C); a receive or send allocates
+// nothing and makes one system call in the common case.
 import {
   createPacketIOStats,
   FRAME_CSUM_NOT_READY,
@@ -45,6 +45,7 @@ import {
   TP_STATUS_VLAN_VALID,
 } from "../layout.ts";
 import { check, libc } from "../libc.ts";
+import { native, type NativePointer } from "../native.ts";
 
 export interface PacketIOOptions {
   ifname: string;
@@ -100,7 +101,7 @@ function socketAdvice(errno: number): string | undefined {
 
 export function setIntOption(fd: number, level: number, option: number, value: number, call: string, advice?: (errno: number) => string | undefined): void {
   const cell = new Int32Array([value]);
-  check(libc.setsockopt(fd, level, option, ptr(cell), 4), call, advice);
+  check(libc.setsockopt(fd, level, option, cell, 4), call, advice);
 }
 
 /**
@@ -110,14 +111,14 @@ export function setIntOption(fd: number, level: number, option: number, value: n
  */
 export function setBufferSize(fd: number, forcedOption: number, option: number, optionName: string, bytes: number): void {
   const cell = new Int32Array([bytes]);
-  if (libc.setsockopt(fd, SOL_SOCKET, forcedOption, ptr(cell), 4) < 0) setIntOption(fd, SOL_SOCKET, option, bytes, `setsockopt(${optionName})`);
+  if (libc.setsockopt(fd, SOL_SOCKET, forcedOption, cell, 4) < 0) setIntOption(fd, SOL_SOCKET, option, bytes, `setsockopt(${optionName})`);
 }
 
 function setTimeoutOption(fd: number, option: number, milliseconds: number, call: string): void {
   const timeval = new BigInt64Array(TIMEVAL.size / 8);
   timeval[0] = BigInt(Math.floor(milliseconds / 1000));
   timeval[1] = BigInt((milliseconds % 1000) * 1000);
-  check(libc.setsockopt(fd, SOL_SOCKET, option, ptr(timeval), TIMEVAL.size), call);
+  check(libc.setsockopt(fd, SOL_SOCKET, option, timeval, TIMEVAL.size), call);
 }
 
 /** A sockaddr_ll naming `ifindex` with protocol `protocolNetworkOrder`. */
@@ -162,7 +163,7 @@ function configurePacketSocket(fd: number, ifname: string, ifindex: number, sett
   // would only add a queue and a lock.
   if (settings.qdiscBypass) setIntOption(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)");
   const address = sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER);
-  check(libc.bind(fd, ptr(address), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`, (errno) =>
+  check(libc.bind(fd, address, SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`, (errno) =>
     errno === ENODEV ? `interface ${ifname} disappeared; see \`ip link\`` : undefined,
   );
   if (fanoutGroup !== undefined) {
@@ -254,10 +255,9 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   }
   const attached = attachment;
   const send = attached.sender.send;
-  // struct tpacket_stats and its length, over an explicit ArrayBuffer whose pointer is kept.
-  const statisticsCell = new Uint32Array(new ArrayBuffer(TPACKET_STATS.size + 4));
-  const statisticsPointer = ptr(statisticsCell);
-  const statisticsLengthPointer = statisticsPointer + TPACKET_STATS.size;
+  // struct tpacket_stats and its length, made once.
+  const statisticsCell = new Uint32Array(TPACKET_STATS.size >> 2);
+  const statisticsLength = new Uint32Array(1);
   const statisticsCall = `getsockopt(PACKET_STATISTICS, ${ifname})`;
   let closed = false;
 
@@ -285,8 +285,8 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
 
     collectKernelDrops(): number {
       assertOpen();
-      statisticsCell[TPACKET_STATS.size >> 2] = TPACKET_STATS.size;
-      check(libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, statisticsPointer as Pointer, statisticsLengthPointer as Pointer), statisticsCall);
+      statisticsLength[0] = TPACKET_STATS.size;
+      check(libc.getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, statisticsCell, statisticsLength), statisticsCall);
       stats.kernelDrops += statisticsCell[TPACKET_STATS.drops >> 2]!;
       return stats.kernelDrops;
     },
@@ -301,6 +301,7 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
 }
 
 export interface Arena {
+  /** The arena's address, for arithmetic at setup. */
   readonly pointer: number;
   readonly bytes: Uint8Array;
   /** The same memory as 32-bit words (little-endian: the low half of each size_t field). */
@@ -310,9 +311,16 @@ export interface Arena {
   /** Per slot, the address of its frame as the two 32-bit words of a pointer (low, high). */
   readonly rxFrameAddresses: Uint32Array;
   readonly txFrameAddresses: Uint32Array;
+  /** Per slot, its frame as a kept pointer (the rings' memcpy). */
+  readonly rxSlotPointers: readonly NativePointer[];
+  readonly txSlotPointers: readonly NativePointer[];
   readonly txIovecs: number;
   readonly rxMessages: number;
   readonly txMessages: number;
+  /** The rx mmsghdrs, as passed to recvmmsg. */
+  readonly rxMessagesPointer: NativePointer;
+  /** Per slot, its tx mmsghdr and those after it, as passed to sendmmsg (after a partial send, from the first unsent). */
+  readonly txMessagePointers: readonly NativePointer[];
   readonly rxAddresses: number;
   readonly rxControls: number;
 }
@@ -338,7 +346,7 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
   const buffer = new ArrayBuffer(layout.size);
   const bytes = new Uint8Array(buffer);
   const words = new Uint32Array(buffer);
-  const pointer = ptr(bytes);
+  const pointer = native.addressOf(bytes);
   const batch = (frames: number): PacketBatch => ({
     slotCount: batchSize,
     slotSize,
@@ -358,6 +366,7 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     for (let slot = 0; slot < batchSize; slot++) addresses.set(pointerWords(pointer + frames + slot * slotSize), slot * 2);
     return addresses;
   };
+  const kept = (start: number, stride: number) => Array.from({ length: batchSize }, (_, slot) => native.pointer(pointer + start + slot * stride));
   for (let slot = 0; slot < batchSize; slot++) {
     const rxIovec = layout.rxIovecs + slot * IOVEC.size;
     setPointer(rxIovec + IOVEC.base, pointer + layout.rxFrames + slot * slotSize);
@@ -386,9 +395,13 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     tx: { ...batch(layout.txFrames), rxSlots: new Int16Array(batchSize).fill(-1) },
     rxFrameAddresses: frameAddresses(layout.rxFrames),
     txFrameAddresses: frameAddresses(layout.txFrames),
+    rxSlotPointers: kept(layout.rxFrames, slotSize),
+    txSlotPointers: kept(layout.txFrames, slotSize),
     txIovecs: layout.txIovecs,
     rxMessages: layout.rxMessages,
     txMessages: layout.txMessages,
+    rxMessagesPointer: native.pointer(pointer + layout.rxMessages),
+    txMessagePointers: kept(layout.txMessages, MMSGHDR.size),
     rxAddresses: layout.rxAddresses,
     rxControls: layout.rxControls,
   };

@@ -1,7 +1,9 @@
 // BalanceNG's `bng -c FILE start`: run the daemon in the background with a pid file, and
 // return once it answers on its control socket (or report why it did not start).
+import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { selfCommand } from "../runtime/self.ts";
 import { sendControlRequest } from "./socket-client.ts";
 
@@ -38,20 +40,25 @@ export async function startInBackground(options: BackgroundOptions): Promise<num
   mkdirSync(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, "a");
   // The daemon writes the pid file itself and removes it when it stops.
-  const child = Bun.spawn([...selfCommand(), "run", options.configPath, "--socket", options.socketPath, "--pid-file", pidFile], {
-    stdio: ["ignore", logFd, logFd],
-    detached: true,
-  });
+  const [program, ...args] = [...selfCommand(), "run", options.configPath, "--socket", options.socketPath, "--pid-file", pidFile];
+  const child = spawn(program!, args, { stdio: ["ignore", logFd, logFd], detached: true });
+  // A program that cannot be started is reported as an event, not thrown.
+  let spawnError: Error | undefined;
+  child.once("error", (error) => (spawnError = error));
   closeSync(logFd);
   child.unref();
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
   while (Date.now() < deadline) {
+    if (spawnError !== undefined) {
+      console.error(`bng: cannot start ${program}: ${spawnError.message}`);
+      return 1;
+    }
     if (child.exitCode !== null) break;
     if ((await answering(options.socketPath)) !== undefined) {
       console.log(`bng: running with PID ${child.pid}, log ${logFile}, pid file ${pidFile}`);
       return 0;
     }
-    await Bun.sleep(100);
+    await sleep(100);
   }
   const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-10).join("\n") : "";
   console.error(`bng: did not start (see ${logFile}):\n${tail}`);

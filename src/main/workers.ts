@@ -3,7 +3,7 @@
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { Settings } from "../config/model.ts";
 import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
-import { isCompiled } from "../runtime/self.ts";
+import { workerModule } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
 import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
@@ -21,11 +21,6 @@ export interface WorkerOptions {
   onFailure(message: string): void;
 }
 
-function workerSpecifier(): string {
-  // Inside the executable the worker is an embedded entry point addressed from the bundle root.
-  return isCompiled() ? "./main/worker.ts" : new URL("./worker.ts", import.meta.url).href;
-}
-
 interface RunningWorker {
   worker: Worker;
   tables: MessagePort;
@@ -41,7 +36,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const running: RunningWorker[] = [];
   let stopping = false;
   const started = Array.from({ length: options.workers }, (_, index) => {
-    const worker = new Worker(workerSpecifier());
+    const worker = new Worker(workerModule(new URL("./worker.ts", import.meta.url), "./main/worker.ts"));
     const channel = new MessageChannel();
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ControlTimer, TICK_MS } from "../../src/control/control-timer.ts";
 
 /** A ControlTimer on a fake clock: `advance(ms)` moves the clock and fires the tick. */
@@ -99,12 +100,12 @@ describe("the control thread's timer", () => {
     let runs = 0;
     const timer = new ControlTimer({ onJobError: () => {}, onJobRecovered: () => {} });
     timer.every("count", TICK_MS, () => runs++);
-    for (let waited = 0; runs < 3 && waited < 5000; waited += 50) await Bun.sleep(50);
+    for (let waited = 0; runs < 3 && waited < 5000; waited += 50) await sleep(50);
     timer.stop();
     expect(runs).toBeGreaterThanOrEqual(3);
     expect(timer.lag().samples).toBe(runs);
     const stoppedAt = runs;
-    await Bun.sleep(3 * TICK_MS);
+    await sleep(3 * TICK_MS);
     expect(runs).toBe(stoppedAt);
   });
 });

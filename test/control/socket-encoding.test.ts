@@ -2,6 +2,7 @@
 // in both directions (names in a config are the operator's and need not be ASCII; a status
 // with many targets is larger than one read).
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -50,7 +51,7 @@ test("a request whose character is split across two writes is read whole", async
     socket.on("connect", async () => {
       socket.write(line.subarray(0, split));
       // Nothing to await between the halves: give the server a moment to read the first alone.
-      await Bun.sleep(30);
+      await sleep(30);
       socket.write(line.subarray(split));
     });
     socket.on("data", (chunk: Buffer) => {

@@ -1,15 +1,18 @@
 // The control socket against hostile and careless clients: every bad request gets an error
 // reply or a close, and the server keeps answering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_REQUEST_BYTES, type ControlReply } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { MAX_CLIENTS, SocketInUseError, startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
 import { UnsafeDirectoryError } from "../../src/host/private-files.ts";
-import { startProcess } from "../fixtures/process.ts";
+import { collectGarbage } from "../runtime/gc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bng-sock-"));
 const path = join(dir, "run", "bng.sock");
@@ -130,7 +133,7 @@ describe("control socket", () => {
     }
     const reply = await sendControlRequest(path, { cmd: "status" });
     expect(reply.ok).toBe(true);
-    Bun.gc(true);
+    collectGarbage();
     const growthMiB = (process.memoryUsage().rss - before) / 2 ** 20;
     console.log(`rss growth after 1000 malformed requests: ${growthMiB.toFixed(1)} MiB`);
     expect(growthMiB).toBeLessThan(64);
@@ -160,7 +163,7 @@ describe("control socket", () => {
   test("a request that takes longer than the idle limit to handle gets its own reply, and the limit applies again after it", async () => {
     const slowPath = join(dir, "slow.sock");
     const slow = await startControlServer(slowPath, async () => {
-      await Bun.sleep(700);
+      await sleep(700);
       return { ok: true, result: "served late" };
     }, 200);
     try {
@@ -187,9 +190,12 @@ describe("control socket", () => {
 
   test("a stale socket file (its daemon killed) is replaced", async () => {
     const stalePath = join(dir, "stale.sock");
-    const child = startProcess([process.execPath, "-e", `require("node:net").createServer().listen(${JSON.stringify(stalePath)}, () => console.log("listening"))`]);
-    await child.waitFor(/listening/);
-    await child.stop(0, "SIGKILL");
+    const listener = "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen()\nprint('listening',flush=True)\ntime.sleep(30)";
+    const child = spawn("python3", ["-c", listener, stalePath], { stdio: ["ignore", "pipe", "inherit"] });
+    await once(child.stdout, "data");
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
     expect(statSync(stalePath).isSocket()).toBe(true);
     const replacement = await startControlServer(stalePath, async () => ({ ok: true, result: 2 }));
     expect(await sendControlRequest(stalePath, { cmd: "status" })).toEqual({ ok: true, result: 2 });
@@ -198,9 +204,9 @@ describe("control socket", () => {
 
   test("a path that is not a socket is never removed", async () => {
     const filePath = join(dir, "not-a-socket");
-    await Bun.write(filePath, "keep me");
+    writeFileSync(filePath, "keep me");
     await expect(startControlServer(filePath, async () => ({ ok: true, result: null }))).rejects.toThrow(/not a socket/);
-    expect(await Bun.file(filePath).text()).toBe("keep me");
+    expect(readFileSync(filePath, "utf8")).toBe("keep me");
   });
   test("1,000 idle connections: the idle ones make room, and status still answers within a second", async () => {
     const idle: Socket[] = [];
@@ -239,7 +245,7 @@ describe("control socket", () => {
         await new Promise((resolve) => socket.once("connect", resolve));
         socket.write('{"cmd":"status"}\n');
       }
-      await Bun.sleep(100);
+      await sleep(100);
       const refused = await new Promise<string>((resolve) => {
         const socket = connect(busyPath);
         let data = "";
@@ -266,20 +272,26 @@ describe("control socket", () => {
     });
     // Another process, so that nothing of this one reads the replies (a paused socket in this
     // process would still be read into its own buffers).
-    const flooder = startProcess(["python3", "-c", "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"status\"}\\n'*20000)\ntime.sleep(30)", floodPath]);
+    const flooder = spawn(
+      "python3",
+      ["-c", "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"status\"}\\n'*20000)\ntime.sleep(30)", floodPath],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    const flooderExited = once(flooder, "exit");
     try {
       const before = process.memoryUsage().rss;
-      await Bun.sleep(1500);
+      await sleep(1500);
       const other = await sendControlRequest(floodPath, { cmd: "status" });
       expect(other.ok).toBe(true);
-      Bun.gc(true);
+      collectGarbage();
       const growthMiB = (process.memoryUsage().rss - before) / 2 ** 20;
       console.log(`unread replies: ${handledHere} of 20,000 requests handled, rss growth ${growthMiB.toFixed(1)} MiB`);
       expect(handledHere).toBeGreaterThan(0);
       expect(handledHere).toBeLessThan(100);
       expect(growthMiB).toBeLessThan(64);
     } finally {
-      await flooder.stop(0, "SIGKILL");
+      flooder.kill("SIGKILL");
+      await flooderExited;
       await floodServer.close();
     }
   }, 30_000);

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
 import type { FlipJob } from "./session-flip.worker.ts";
 import type { RaceJob } from "./session-race.worker.ts";
@@ -11,14 +12,14 @@ async function race(): Promise<{ sessions: SessionTable; results: Int32Array[] }
   const sessions = SessionTable.create(16 * CLIENTS, 0);
   const start = new SharedArrayBuffer(8);
   const results = [new SharedArrayBuffer(CLIENTS * 4), new SharedArrayBuffer(CLIENTS * 4)];
-  const workers = [1, 2].map(() => new Worker(new URL("./session-race.worker.ts", import.meta.url).href));
+  const workers = [1, 2].map(() => new Worker(new URL("./session-race.worker.ts", import.meta.url).href, { type: "module" }));
   const done = workers.map((worker) => new Promise((resolve) => (worker.onmessage = resolve)));
   workers.forEach((worker, i) => {
     const job: RaceJob = { sessions: sessions.buffer, start, results: results[i]!, clients: CLIENTS, preferredTarget: i + 1, reverse: i === 1 };
     worker.postMessage(job);
   });
   const startWords = new Int32Array(start);
-  while (Atomics.load(startWords, 1) < 2) await Bun.sleep(1);
+  while (Atomics.load(startWords, 1) < 2) await sleep(1);
   Atomics.store(startWords, 0, 1);
   Atomics.notify(startWords, 0);
   await Promise.all(done);
@@ -81,7 +82,7 @@ async function flipRace(): Promise<{ wrong: number; flipsSeen: number }> {
   const clientB = 0x0a000002;
   const control = new SharedArrayBuffer(8);
   const controlWords = new Int32Array(control);
-  const worker = new Worker(new URL("./session-flip.worker.ts", import.meta.url).href);
+  const worker = new Worker(new URL("./session-flip.worker.ts", import.meta.url).href, { type: "module" });
   const done = new Promise((resolve, reject) => {
     worker.onmessage = resolve;
     worker.onerror = (event) => reject(new Error(`flip writer failed: ${event.message}`));
@@ -91,7 +92,7 @@ async function flipRace(): Promise<{ wrong: number; flipsSeen: number }> {
   try {
     const job: FlipJob = { sessions: sessions.buffer, control, clients: [clientA, clientB], targets: [1, 2], rebinds: 4_000_000 };
     worker.postMessage(job);
-    while (Atomics.load(controlWords, 0) === 0) await Promise.race([Bun.sleep(1), done]);
+    while (Atomics.load(controlWords, 0) === 0) await Promise.race([sleep(1), done]);
     // At session time 0 with an endless timeout: the lookups only read, never refresh last-seen.
     let lastHolder = 0;
     for (let lookups = 0; Atomics.load(controlWords, 1) === 0 && lookups < 8_000_000; lookups += 2) {

@@ -185,7 +185,7 @@ describe("sessions", () => {
     const words = new Int32Array(table.buffer);
     expect(words[8]).toBe(0);
     Atomics.store(words, 8, 1);
-    const worker = new Worker(new URL("./session-sweep.worker.ts", import.meta.url).href);
+    const worker = new Worker(new URL("./session-sweep.worker.ts", import.meta.url).href, { type: "module" });
     try {
       const removed = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("the sweep waited on the bucket's lock")), 3000);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { monotonicMs } from "../../ffi/clock.ts";
 
 const uptimeMs = () => Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
@@ -26,7 +27,7 @@ describe("monotonicMs", () => {
     expect(backwards).toBe(0);
     const start = monotonicMs();
     const startPerformance = performance.now();
-    await Bun.sleep(200);
+    await sleep(200);
     const elapsed = monotonicMs() - start;
     expect(Math.abs(elapsed - (performance.now() - startPerformance))).toBeLessThan(5);
   });
@@ -37,17 +38,17 @@ describe("monotonicMs", () => {
     const flags = new Int32Array(shared, 16, 2);
     // Started at least 300 ms after this thread, the worker's performance.now() counts from its
     // own start and reads at least that much less.
-    await Bun.sleep(300);
-    const worker = new Worker(new URL("./clock-worker.ts", import.meta.url).href);
+    await sleep(300);
+    const worker = new Worker(new URL("./clock-worker.ts", import.meta.url).href, { type: "module" });
     try {
       worker.postMessage(shared);
-      await Bun.sleep(100);
+      await sleep(100);
       Atomics.store(flags, 0, 1);
       Atomics.notify(flags, 0);
       const deadline = performance.now() + 5000;
       while (Atomics.load(flags, 1) === 0) {
         if (performance.now() > deadline) throw new Error("the worker did not answer");
-        await Bun.sleep(1);
+        await sleep(1);
       }
       const mainMonotonic = monotonicMs();
       const mainPerformance = performance.now();

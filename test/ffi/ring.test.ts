@@ -4,11 +4,11 @@
 // protocol, with this test playing the kernel's part on a ring in ordinary memory: what a frame
 // looks like when it is handed over, which frames are dropped, and how frames the kernel did not
 // take are given back, also across the ring's end.
-import { ptr } from "bun:ffi";
 import { describe, expect, test } from "bun:test";
 import { createPacketIOStats } from "../../src/dataplane/packet-io.ts";
 import { EMSGSIZE } from "../../ffi/errors.ts";
 import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TPACKET2_HDR, VIRTIO_NET_HDR } from "../../ffi/layout.ts";
+import { native } from "../../ffi/native.ts";
 import { createSendRing, putInSendRing, receiveRingGeometry, sendRingGeometry, slotViews, takeBackUnsent, type MappedRing } from "../../ffi/packet-io/ring.ts";
 import { createTxBatch } from "../../src/dataplane/packet-io.ts";
 
@@ -63,10 +63,11 @@ function sendRingLab(frameCount: number, slotSize = 256) {
   const frameSize = Math.ceil((44 + slotSize) / 16) * 16;
   const offsets = Uint32Array.from({ length: frameCount }, (_, frame) => frame * frameSize);
   const memory = new ArrayBuffer(frameCount * frameSize);
-  const ring = createSendRing(memory, ptr(new Uint8Array(memory)), offsets);
+  const ring = createSendRing(memory, native.addressOf(new Uint8Array(memory)), offsets);
   const rx = createTxBatch(8, slotSize);
   const tx = createTxBatch(8, slotSize);
-  const sources = slotViews(rx, tx, ptr(rx.bytes), ptr(tx.bytes));
+  const slotPointers = (batch: typeof rx) => Array.from({ length: batch.slotCount }, (_, slot) => native.pointer(native.addressOf(batch.bytes) + slot * batch.slotSize));
+  const sources = slotViews(rx, tx, slotPointers(rx), slotPointers(tx));
   const stats = createPacketIOStats();
   return { ring, rx, tx, sources, stats, memory };
 }
