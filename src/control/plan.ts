@@ -26,6 +26,8 @@ export interface NetworkPlan {
 export interface RunPlan {
   ifname: string;
   networks: NetworkPlan[];
+  /** `set announce TABLE`: the routing table bng keeps the servable VIPs' routes in. */
+  announceTable?: number | undefined;
 }
 
 /**
@@ -140,5 +142,5 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   }
   const [ifname] = names;
   if (errors.length > 0 || ifname === undefined) return { ok: false, errors };
-  return { ok: true, plan: { ifname, networks } };
+  return { ok: true, plan: { ifname, networks, announceTable: config.settings.announceTable } };
 }
