@@ -4,6 +4,7 @@ import { readBatchStats, BATCH_BUCKETS } from "../dataplane/batch-stats.ts";
 import { readCounters } from "../dataplane/counters.ts";
 import { VERSION } from "../version.ts";
 import { LATENCY_BUCKETS_S, type Histogram, type LatencyHistograms } from "./latency.ts";
+import type { HaStatus } from "./ha.ts";
 import { buildStatus, type DaemonView } from "./status-report.ts";
 
 export interface MetricsView extends DaemonView {
@@ -104,5 +105,30 @@ export function renderMetrics(view: MetricsView): string {
   );
   const batches = readBatchStats(view.shared.batchStatsBuffer);
   out.histogram("bng_worker_batch_frames", "Frames per received batch (all workers)", [[{}, [...BATCH_BUCKETS], batches.buckets, batches.count, batches.sum]]);
+  if (status.vrrp) pairFamilies(out, status.vrrp);
+  if (status.announce) {
+    const announced = new Set(status.announce.announced);
+    const vips = [...new Set(status.servers.map((s) => s.ipaddr))].sort();
+    out.family("bng_vip_announced", "gauge", "1 while the VIP's /32 route is in bng's announce table (set announce), else 0", vips.map((vip) => [{ vip, table: status.announce!.table }, announced.has(vip) ? 1 : 0]));
+  }
   return out.text();
+}
+
+/** The VRRP pair and its session sync (`vrrp`). */
+function pairFamilies(out: Exposition, vrrp: HaStatus): void {
+  const vrid = { vrid: vrrp.vrid };
+  out.family("bng_vrrp_state", "gauge", "1 for this node's VRRP state (init, backup or master), 0 for the others", (["init", "backup", "master"] as const).map((state) => [{ ...vrid, state }, vrrp.state === state ? 1 : 0]));
+  out.family("bng_vrrp_priority", "gauge", "The priority this node advertises (1 while unhealthy)", [[vrid, vrrp.effective_priority]]);
+  out.family("bng_vrrp_transitions_total", "counter", "VRRP state changes", [[vrid, vrrp.transitions]]);
+  out.family("bng_vrrp_adverts_sent_total", "counter", "VRRP adverts sent", [[vrid, vrrp.adverts_sent]]);
+  out.family("bng_vrrp_adverts_received_total", "counter", "VRRP frames received, by check result", Object.entries(vrrp.adverts_received).map(([result, count]) => [{ ...vrid, result }, count]));
+  const sync = vrrp.sync;
+  if (!sync) return;
+  const peer = { peer: sync.peer };
+  out.family("bng_sync_datagrams_sent_total", "counter", "Session sync datagrams sent to the peer", [[peer, sync.sent]]);
+  out.family("bng_sync_datagrams_received_total", "counter", "Session sync datagrams accepted from the peer", [[peer, sync.received]]);
+  out.family("bng_sync_datagrams_rejected_total", "counter", "Session sync datagrams rejected, by reason", Object.entries(sync.rejected_by).map(([reason, count]) => [{ ...peer, reason }, count]));
+  out.family("bng_sync_sessions_sent_total", "counter", "Session records sent to the peer", [[peer, sync.sessions_sent]]);
+  out.family("bng_sync_sessions_installed_total", "counter", "Session records received and installed", [[peer, sync.sessions_installed]]);
+  out.family("bng_sync_last_received_seconds", "gauge", "Seconds since the last accepted sync datagram (-1 before the first)", [[peer, sync.last_s ?? -1]]);
 }

@@ -37,7 +37,7 @@ export interface RunPlan {
  * `uses` says where a configuration uses the feature ("target 2"), or nothing.
  */
 export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (config: Config) => string[] }[] = [
-  { keyword: "vrrp", implemented: false, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
+  { keyword: "vrrp", implemented: true, uses: (config) => (config.vrrp ? ["the vrrp block"] : []) },
   { keyword: "arp", implemented: false, uses: (config) => targetsWith(config, (target) => target.arp !== undefined) },
   { keyword: "agent", implemented: false, uses: (config) => targetsWith(config, (target) => target.agent !== undefined) },
   { keyword: "script", implemented: false, uses: (config) => targetsWith(config, (target) => target.script !== undefined) },

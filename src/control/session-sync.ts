@@ -1,7 +1,8 @@
 // Session sync between the two nodes of a VRRP pair, over UDP between their `real` addresses.
-// The master streams what its workers journal (sessions created, and refreshed now and then) in
-// batches, and the whole table when the peer appears (a new boot epoch), asks, or missed events
-// (a journal overflowed). The backup installs what it receives in its own session table, so
+// The master streams the sessions its workers journal as they create them, in batches; sends
+// every live session again within REFRESH_PERIOD_S (a slow walk of the table), so the backup's
+// copies stay as fresh as the master's; and sends the whole table at once when the peer appears
+// (a new boot epoch), asks, or missed sessions (a journal overflowed). The backup installs what it receives in its own session table, so
 // that after a takeover every client stays on its target. Removals are not sent: the backup's
 // sessions expire by the same timeouts, and its own health checks end the sessions of a target
 // that went down, as the master's do. Datagrams are checked by
@@ -9,7 +10,8 @@
 // counted and dropped, never installed.
 import { ipToString } from "../config/model.ts";
 import type { SessionTable } from "../dataplane/sessions.ts";
-import { JOURNAL_CREATED, JOURNAL_REFRESHED, type SyncJournal } from "../ha/sync-journal.ts";
+import { JOURNAL_CREATED } from "../dataplane/session-journal.ts";
+import type { SyncJournal } from "../ha/sync-journal.ts";
 import {
   createSyncRecord,
   MAX_SYNC_DATAGRAM,
@@ -34,6 +36,13 @@ const MAX_RECORDS_PER_TICK = 8192;
 const FULL_TRANSFER_SLOTS_PER_TICK = 20_000;
 /** How often a node without the peer's table asks for it. */
 const REQUEST_INTERVAL_MS = 2000;
+/**
+ * The master sends every live session again within this long (its idle time with it), so the
+ * backup's copies, which expire by the same timeouts, stay alive while the master's do: a walk
+ * of the table in slices, a share at each of the ten ticks a second.
+ */
+const REFRESH_PERIOD_S = 30;
+const TICKS_PER_SECOND = 10;
 
 /** How datagrams travel: a UDP socket bound to this node's real address, sending to the peer's. */
 export interface SyncTransport {
@@ -91,6 +100,8 @@ export class SessionSync {
   private journalOverflows = 0;
   /** The next slot of a full transfer under way, or -1. */
   private transferAt = -1;
+  /** The next slot of the refresh walk. */
+  private refreshAt = 0;
   private transferRecords = 0;
   /** Whether this node holds the peer's table: a transfer arrived whole since it started. */
   private tableReceived = false;
@@ -126,6 +137,19 @@ export class SessionSync {
     }
     this.streamJournals();
     if (this.transferAt >= 0) this.continueTransfer();
+    else this.refreshSlice();
+  }
+
+  /** The next share of the refresh walk: every live session is sent again once per REFRESH_PERIOD_S. */
+  private refreshSlice(): void {
+    const { sessions } = this.options;
+    const nowS = this.nowS();
+    const share = Math.ceil(sessions.slotCount / (REFRESH_PERIOD_S * TICKS_PER_SECOND));
+    this.refreshAt = sessions.visitLive(this.refreshAt, share, nowS, (serverId, clientIp, clientPort, targetId, lastSeenS) =>
+      this.addUpsert(serverId, clientIp, clientPort, targetId, nowS - lastSeenS),
+    );
+    if (this.refreshAt >= sessions.slotCount) this.refreshAt = 0;
+    if (this.encoder.recordCount > 0) this.flush();
   }
 
   status(): SyncStatus {
@@ -163,7 +187,7 @@ export class SessionSync {
     let budget = MAX_RECORDS_PER_TICK;
     for (const journal of this.options.journals) {
       budget -= journal.drain(budget, (op, serverId, clientIp, clientPort, targetId, timeS) => {
-        if (op === JOURNAL_CREATED || op === JOURNAL_REFRESHED) this.addUpsert(serverId, clientIp, clientPort, targetId, nowS - timeS);
+        if (op === JOURNAL_CREATED) this.addUpsert(serverId, clientIp, clientPort, targetId, nowS - timeS);
       });
     }
     if (this.encoder.recordCount > 0) this.flush();

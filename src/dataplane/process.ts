@@ -65,6 +65,7 @@ import {
 } from "./frame.ts";
 import type { NeighbourTable } from "./neighbours.ts";
 import { TargetSelector } from "./select/select.ts";
+import { JOURNAL_CREATED, type SessionJournal } from "./session-journal.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
 import {
@@ -95,6 +96,7 @@ const NEIGHBOUR_SIGHTINGS_AT = C.EVENTS_AT + C.EVENT.neighbour_sightings;
 /** Kernel packet types (sll_pkttype) the processor acts on. */
 const PACKET_HOST = 0;
 const PACKET_BROADCAST = 1;
+const PACKET_OTHERHOST = 3;
 
 export const VERDICT_FORWARD = 1;
 export const VERDICT_REPLY = 2;
@@ -120,6 +122,8 @@ export interface ProcessorOptions {
   clock: () => number;
   /** Seed of the random and wrandom methods. */
   randomSeed: number;
+  /** Where the sessions this worker creates are recorded for a VRRP peer; none without `vrrp`. */
+  journal?: SessionJournal;
 }
 
 export class Processor {
@@ -137,6 +141,7 @@ export class Processor {
   private readonly counters: Float64Array;
   private readonly clock: () => number;
   private readonly selector: TargetSelector;
+  private readonly journal: SessionJournal | undefined;
   private nowS = 0;
   /** The sum of the words touchSessionBuckets loaded, kept (and public) so the loads stay in the compiled code. */
   touchedWords = 0;
@@ -158,6 +163,7 @@ export class Processor {
     this.counters = options.counters;
     this.clock = options.clock;
     this.selector = new TargetSelector(options.sessions, options.randomSeed);
+    this.journal = options.journal;
     this.verdicts = new Uint8Array(options.rx.slotCount);
     this.reasons = new Uint8Array(options.rx.slotCount);
     this.vipAts = new Int32Array(options.rx.slotCount);
@@ -211,7 +217,7 @@ export class Processor {
     const { vipAts, servers, bucketAts } = this;
     for (let slot = 0; slot < rx.count; slot++) {
       bucketAts[slot] = -1;
-      if (rx.pktTypes[slot] !== PACKET_HOST || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
+      if (!this.toUs(slot) || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
       const length = rx.lengths[slot] ?? 0;
       const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
       if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN || read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
@@ -226,6 +232,21 @@ export class Processor {
       bucketAts[slot] = this.sessions.bucketOf(table.field(serverAt, S_ID), read32(bytes, ipAt + IPV4_SRC), this.sessionPort(serverAt, l4At));
     }
     this.touchedWords = this.sessions.touch(bucketAts, rx.count);
+  }
+
+  /**
+   * Whether the frame in `slot` is addressed to bng: to the interface (PACKET_HOST), or to the MAC
+   * the table answers with when that is not the interface's (a VRRP master's virtual MAC, which
+   * the interface accepts through a membership but the kernel marks PACKET_OTHERHOST).
+   */
+  private toUs(slot: number): boolean {
+    const packetType = this.rx.pktTypes[slot];
+    if (packetType === PACKET_HOST) return true;
+    // A frame too short for its Ethernet header is not read for a MAC it does not hold.
+    if (packetType !== PACKET_OTHERHOST || (this.rx.lengths[slot] ?? 0) < ETH_HEADER_LEN) return false;
+    const bytes = this.rx.bytes;
+    const at = slot * this.rx.slotSize;
+    return readMacLow(bytes, at + ETH_DST) === this.table.ownMacLow && readMacHigh(bytes, at + ETH_DST) === this.table.ownMacHigh;
   }
 
   private count(index: number, amount: number): void {
@@ -247,7 +268,8 @@ export class Processor {
   private decide(slot: number): number {
     const rx = this.rx;
     const packetType = rx.pktTypes[slot];
-    if (packetType !== PACKET_HOST && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
+    const toUs = this.toUs(slot);
+    if (!toUs && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
     if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS.vlan);
     const bytes = rx.bytes;
     const at = slot * rx.slotSize;
@@ -263,7 +285,7 @@ export class Processor {
     // to a VLAN device such as eth0.100 to balance on a VLAN).
     if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS.vlan);
     if (etherType !== ETHERTYPE_IPV4) return this.pass(slot, C.PASS_NOT_IPV4);
-    if (packetType !== PACKET_HOST) return this.pass(slot, C.PASS.packet_type);
+    if (!toUs) return this.pass(slot, C.PASS.packet_type);
     return this.decideIpv4(slot, at, length);
   }
 
@@ -428,7 +450,10 @@ export class Processor {
       if (chosen < 0) return -1;
       const chosenId = table.field(table.targetAt(chosen), T_ID);
       boundId = this.sessions.bind(serverId, clientIp, keyPort, this.nowS, timeoutS, chosenId, boundId);
-      if (boundId === chosenId) return chosen;
+      if (boundId === chosenId) {
+        this.journal?.append(JOURNAL_CREATED, serverId, clientIp, keyPort, chosenId, this.nowS);
+        return chosen;
+      }
       bound = table.targetIndexOfId(boundId);
     }
     return bound >= 0 && table.keepsSession(server, bound) ? bound : -1;

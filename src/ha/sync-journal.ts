@@ -1,15 +1,11 @@
 // How the master learns which sessions to stream to its peer without a message per packet: each
 // data-plane worker owns a journal, a fixed-size single-producer single-consumer ring of session
-// events in a SharedArrayBuffer. The worker appends a record when it creates a session and, at
-// most once per refresh period per session, when it refreshes one (refreshDue); the control
-// thread drains every worker's journal into sync batches (sync-message.ts). Appending is a few
-// stores and one Atomics.store; nothing is allocated, nothing waits. A full ring drops the record
-// and counts an overflow; the control side then knows its stream has a hole and sends the peer a
-// full table instead (takeOverflows).
-//
-// Removals of expired sessions happen on the control thread (sweeps), which encodes them
-// directly; the journal carries them only when a worker removes a session itself. A session a
-// worker replaces on eviction is not journaled: the peer's copy expires by its idle time.
+// records in a SharedArrayBuffer (the data plane sees it as a SessionJournal,
+// src/dataplane/session-journal.ts). The worker appends a record when it creates a session; the
+// control thread drains every worker's journal into sync batches (src/control/session-sync.ts).
+// Appending is a few stores and one Atomics.store; nothing is allocated, nothing waits. A full
+// ring drops the record and counts an overflow; the control side then knows its stream has a hole
+// and sends the peer the whole table instead (takeOverflows).
 //
 // Layout (32-bit words): a header line, the producer's write count and the consumer's read count
 // on cache lines of their own (no false sharing between the two threads), then the records, four
@@ -33,10 +29,6 @@ const W_READ = 2 * LINE_WORDS;
 const RECORDS_AT = 3 * LINE_WORDS;
 const RECORD_WORDS = 4;
 
-/** Journal operations. */
-export const JOURNAL_CREATED = 1;
-export const JOURNAL_REFRESHED = 2;
-export const JOURNAL_REMOVED = 3;
 
 const ID_BITS = 12;
 const ID_MASK = (1 << ID_BITS) - 1;
@@ -44,15 +36,6 @@ if (MAX_OBJECT_ID > ID_MASK) throw new Error("sync journal: object ids do not fi
 
 /** Called for each drained record, in the order the worker appended them. */
 export type JournalVisitor = (op: number, serverId: number, clientIp: number, clientPort: number, targetId: number, timeS: number) => void;
-
-/**
- * Whether a session whose last-seen time moves from `previousS` to `nowS` is due a refresh
- * record: once per `periodS`-second window of session time, so a busy session costs at most one
- * record per period and an idle one none. The worker calls it where it refreshes last-seen.
- */
-export function refreshDue(previousS: number, nowS: number, periodS: number): boolean {
-  return Math.floor(previousS / periodS) !== Math.floor(nowS / periodS);
-}
 
 export class SyncJournal {
   readonly buffer: SharedArrayBuffer;

@@ -95,7 +95,16 @@ export async function runDaemon(options: RunOptions): Promise<number> {
         const advice = adviseHugePages(shared.sessions);
         if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
         else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
-        return startWorkers({ ifname: plan.ifname, workers: config.settings.workers, batchSize: DATAPLANE_BATCH_SIZE, io: config.settings.io, table, shared, onFailure });
+        return startWorkers({
+          ifname: plan.ifname,
+          workers: config.settings.workers,
+          batchSize: DATAPLANE_BATCH_SIZE,
+          io: config.settings.io,
+          table,
+          shared,
+          journalSessions: config.vrrp?.sync !== undefined,
+          onFailure,
+        });
       },
     });
   } catch (error) {

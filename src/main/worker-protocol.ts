@@ -17,6 +17,10 @@ export interface WorkerStart {
   neighbours: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   batchStats: SharedArrayBuffer;
+  /** This worker's journal of sessions created (streamed to a VRRP peer). */
+  journal: SharedArrayBuffer;
+  /** Whether to record sessions in it: only with a `vrrp` sync peer. */
+  journalSessions: boolean;
   /** Int32 word 0: set to 1 to stop. */
   control: SharedArrayBuffer;
   tables: MessagePort;

@@ -12,6 +12,7 @@ import { Processor } from "../dataplane/process.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
 import { ForwardingTable } from "../dataplane/table.ts";
 import { TableSubscriber } from "../dataplane/table-exchange.ts";
+import { SyncJournal } from "../ha/sync-journal.ts";
 import { stopRequested, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 function runWorker(start: WorkerStart): void {
@@ -28,6 +29,7 @@ function runWorker(start: WorkerStart): void {
     counters,
     clock: monotonicMs,
     randomSeed: (Date.now() ^ (start.index * 0x9e3779b1)) >>> 0,
+    ...(start.journalSessions ? { journal: new SyncJournal(start.journal) } : {}),
   });
   const batchStats = workerBatchStats(start.batchStats, start.index);
   // The I/O's totals for the control side: one getsockopt for the kernel's drops, then copies.

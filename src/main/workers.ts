@@ -15,6 +15,8 @@ export interface WorkerOptions {
   io: Settings["io"];
   table: ForwardingTable;
   shared: SharedStructures;
+  /** Record the sessions each worker creates in its journal (a `vrrp` sync peer streams them). */
+  journalSessions: boolean;
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
   onFailure(message: string): void;
 }
@@ -73,6 +75,8 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       neighbours: options.shared.neighbours,
       counters: options.shared.counters,
       batchStats: options.shared.batchStats,
+      journal: options.shared.journals[index]!,
+      journalSessions: options.journalSessions,
       control,
       tables: channel.port2,
     };

@@ -294,7 +294,7 @@ const cases: Case[] = [
   one("an ARP request whose VLAN tag the NIC stripped is not answered", arpRequestFor(VIP), pass("vlan"), { flags: FRAME_VLAN_STRIPPED }),
   one("a frame from our own MAC is dropped", tcpFrame(syn({ src: OWN_MAC })), drop("from_self")),
   one("an outgoing frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_OUTGOING }),
-  one("an other-host frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_OTHERHOST }),
+  one("an other-host frame (to another MAC) is ignored", tcpFrame(syn({ dst: "02:00:00:00:99:99" })), pass("packet_type"), { pktType: PACKET_OTHERHOST }),
   one("a multicast frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_MULTICAST }),
   one("a broadcast IPv4 frame is ignored", tcpFrame(syn()), pass("packet_type"), { pktType: PACKET_BROADCAST }),
   one(

@@ -26,7 +26,7 @@ import {
   tcpFrame,
   udpFrame,
 } from "../fixtures/frames.ts";
-import { PACKET_BROADCAST, PACKET_HOST } from "../fixtures/memory-io.ts";
+import { PACKET_BROADCAST, PACKET_HOST, PACKET_OTHERHOST } from "../fixtures/memory-io.ts";
 
 const DEFAULT_SEED = 0x5eed_b09;
 const FRAME_COUNT = 200_000;
@@ -417,11 +417,17 @@ class Model {
     return this.config.servers.filter((s) => s.ipaddr === vip && (s.protocol === "tcp" ? 6 : 17) === protocol);
   }
 
+  /** To bng: to the interface, or other-host to the table's own MAC (a VRRP master's virtual MAC). */
+  toUs(frame: Uint8Array, pktType: number): boolean {
+    return pktType === PACKET_HOST || (pktType === PACKET_OTHERHOST && frame.length >= IP && sameBytes(frame.subarray(0, 6), OWN_MAC_BYTES));
+  }
+
   expect(frame: Uint8Array, pktType: number, flags: number): Expected {
     const drop = (name: C.DropReason): Expected => ({ verdict: VERDICT_DROP, reason: DROP[name] });
     const pass = (name: C.PassReason): Expected => ({ verdict: VERDICT_PASS, reason: PASS[name] });
     const length = frame.length;
-    if (pktType !== PACKET_HOST && pktType !== PACKET_BROADCAST) return pass("packet_type");
+    const toUs = this.toUs(frame, pktType);
+    if (!toUs && pktType !== PACKET_BROADCAST) return pass("packet_type");
     if ((flags & FRAME_VLAN_STRIPPED) !== 0) return pass("vlan");
     if (length < IP) return drop("short_ethernet");
     if (sameBytes(frame.subarray(ETH_SRC, ETH_SRC + 6), OWN_MAC_BYTES)) return drop("from_self");
@@ -429,7 +435,7 @@ class Model {
     if (etherType === 0x0806) return this.expectArp(frame);
     if (etherType === 0x8100 || etherType === 0x88a8) return pass("vlan");
     if (etherType !== 0x0800) return pass("not_ipv4");
-    if (pktType !== PACKET_HOST) return pass("packet_type");
+    if (!toUs) return pass("packet_type");
     if (length < L4) return drop("short_ipv4");
     if (frame[IP]! >>> 4 !== 4) return drop("bad_version");
     const vip = be32(frame, IP_DST);
@@ -482,7 +488,7 @@ class Model {
 
   /** How many neighbour sightings the frame gives: ARP for Ethernet/IPv4 from a target's address. */
   sightings(frame: Uint8Array, pktType: number, flags: number): number {
-    if (pktType !== PACKET_HOST && pktType !== PACKET_BROADCAST) return 0;
+    if (!this.toUs(frame, pktType) && pktType !== PACKET_BROADCAST) return 0;
     if ((flags & FRAME_VLAN_STRIPPED) !== 0 || frame.length < ARP_FRAME_LEN || be16(frame, ETH_TYPE) !== 0x0806) return 0;
     if (sameBytes(frame.subarray(ETH_SRC, ETH_SRC + 6), OWN_MAC_BYTES)) return 0;
     if (be16(frame, IP) !== 1 || be16(frame, IP + 2) !== 0x0800 || frame[IP + 4] !== 6 || frame[IP + 5] !== 4) return 0;

@@ -61,9 +61,9 @@ export class BngInLab {
     readonly socket: string,
   ) {}
 
-  /** Starts `bng run CONFIG` in the lab's bng box and waits for its `ready` log line. */
-  static async start(lab: Lab, config: string, socket: string): Promise<BngInLab> {
-    const process = lab.spawnIn(lab.bngNs, [...bngCommand(), "run", config, "--socket", socket]);
+  /** Starts `bng run CONFIG` in the lab's bng box (or the box `ns`) and waits for its `ready` log line. */
+  static async start(lab: Lab, config: string, socket: string, ns = lab.bngNs): Promise<BngInLab> {
+    const process = lab.spawnIn(ns, [...bngCommand(), "run", config, "--socket", socket]);
     await process.waitForOutput(/ ready /, 10_000);
     return new BngInLab(lab, process, socket);
   }

@@ -42,6 +42,7 @@
  *         waitForOutput(regexp, timeoutMs), signal(sig), stop(graceMs = 2000, sig = "SIGTERM")
  *     stopTargetServer(n) / startTargetServer(n): Promise<void>
  *     addTarget(n): Promise<void>               e.g. 3 → 172.16.1.102, server "target3"
+ *     addBngBox(): Promise<string>              a second bng box (`<id>-bng2`, port "bng2"), for a VRRP pair
  *     setTargetVip(n, "dsr" | "owned")          "owned": the seed's initial network, the target
  *                                               holds 172.16.1.10/24 on eth0 and answers ARP
  *     capture(ns, ifname, filter?): Promise<Capture>   capture.stop(): Promise<CapturedFrame[]>
@@ -101,6 +102,9 @@ function switchSideMac(lastAddressByte: number): string {
 }
 export const ROUTER_MAC = switchSideMac(254);
 export const BNG_MAC = switchSideMac(252);
+/** The second bng box of a VRRP pair (addBngBox): its `real` address and MAC. */
+export const SECOND_BNG_REAL_ADDRESS = "172.16.1.253";
+export const SECOND_BNG_MAC = switchSideMac(253);
 export function targetMac(n: number): string {
   return switchSideMac(99 + n);
 }
@@ -512,6 +516,8 @@ export class Lab {
   readonly ns: { readonly switch: string; readonly router: string; readonly client: string; readonly bng: string };
   readonly clientAddresses: readonly string[];
   readonly #targetNamespaces = new Map<number, string>();
+  /** The second bng box, once addBngBox made it. */
+  #secondBngNs: string | undefined;
   readonly #targetServers = new Map<number, LabProcess>();
   readonly #processes = new Set<LabProcess>();
   #destroyed = false;
@@ -541,7 +547,7 @@ export class Lab {
 
   /** Every namespace of this lab. */
   namespaces(): string[] {
-    return [this.ns.switch, this.ns.router, this.ns.client, this.ns.bng, ...this.#targetNamespaces.values()];
+    return [this.ns.switch, this.ns.router, this.ns.client, this.ns.bng, ...(this.#secondBngNs ? [this.#secondBngNs] : []), ...this.#targetNamespaces.values()];
   }
 
   /** Builds the network; called once by createLab. */
@@ -612,6 +618,22 @@ export class Lab {
     this.#processes.add(labProcess);
     void labProcess.exited.then(() => this.#processes.delete(labProcess));
     return labProcess;
+  }
+
+  /**
+   * A second bng box on the switch (switch port "bng2", its eth0 with SECOND_BNG_MAC and no
+   * address: bng adds its `real`, SECOND_BNG_REAL_ADDRESS): the peer of a VRRP pair, or a
+   * keepalived router beside bng. Returns its namespace.
+   */
+  async addBngBox(): Promise<string> {
+    this.#assertUsable();
+    if (this.#secondBngNs) throw new Error(`lab ${this.id} already has a second bng box`);
+    const ns = `${this.id}-bng2`;
+    await addNamespace(ns);
+    this.#secondBngNs = ns;
+    await this.#attachToSwitch("bng2", ns, SECOND_BNG_MAC);
+    await this.#configure(ns, ["ip link set eth0 up"]);
+    return ns;
   }
 
   /** Adds target n (172.16.1.(99+n)) configured as the seed says, with its web server running. */

@@ -2,7 +2,8 @@
 // can (each one's fields derived from its number, so a torn or misplaced record shows), either
 // waiting for room when the ring is full (lossless) or dropping (counted as overflows).
 
-import { JOURNAL_CREATED, SyncJournal } from "../../src/ha/sync-journal.ts";
+import { JOURNAL_CREATED } from "../../src/dataplane/session-journal.ts";
+import { SyncJournal } from "../../src/ha/sync-journal.ts";
 
 declare const self: Worker;
 

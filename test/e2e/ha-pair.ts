@@ -1,0 +1,97 @@
+// A VRRP pair of bng boxes in the seed's lab, for the high-availability tests: box A (the lab's
+// bng box, 172.16.1.252) and box B (addBngBox, 172.16.1.253), their configurations, the
+// long-lived client, and who answers ARP for the VIP.
+import { join } from "node:path";
+import type { StatusReport } from "../../src/control/status.ts";
+import { BngInLab, type Scratch } from "./bng.ts";
+import { ROUTER_ADDRESS, SECOND_BNG_REAL_ADDRESS, VIP, type Lab, type LabProcess } from "./lab.ts";
+
+const SEED_REAL = "real 172.16.1.252";
+const LONG_LIVED_CLIENT = join(import.meta.dir, "long-lived-client.mjs");
+
+export interface NodeOptions {
+  priority: number;
+  /** The peer's real address, to sync sessions with; none: no sync. */
+  syncPeer?: string;
+  key?: string;
+  preempt?: boolean;
+  method?: string;
+  vrid?: number;
+}
+
+/** The seed's configuration for box A (`real` 172.16.1.252) or B (172.16.1.253), with a vrrp block. */
+export function pairConfig(seed: string, box: "A" | "B", options: NodeOptions): string {
+  const real = box === "A" ? seed : seed.replace(SEED_REAL, `real ${SECOND_BNG_REAL_ADDRESS}`);
+  const method = options.method ? real.replace("targets 1,2\n}", `targets 1,2\nmethod ${options.method}\n}`) : real;
+  const block = [
+    "vrrp {",
+    `vrid ${options.vrid ?? 51}`,
+    `priority ${options.priority}`,
+    "network 1",
+    "interval 1",
+    `preempt ${options.preempt === false ? "disable" : "enable"}`,
+    ...(options.syncPeer ? [`sync ${options.syncPeer}`] : []),
+    ...(options.key ? [`key "${options.key}"`] : []),
+    "}",
+  ].join("\n");
+  return method.replace("// end of configuration", `${block}\n// end of configuration`);
+}
+
+/** Starts bng on `config` in box `ns` with a socket of its own in the scratch directory. */
+export function startNode(lab: Lab, scratch: Scratch, name: string, config: string, ns: string): Promise<BngInLab> {
+  return BngInLab.start(lab, scratch.write(`${name}.conf`, config), join(scratch.dir, `${name}.sock`), ns);
+}
+
+/** Polls a node's status until `ready(report)`; returns the milliseconds it took. */
+export async function waitForStatus(node: BngInLab, ready: (report: StatusReport) => boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const report = await node.status().catch(() => undefined);
+    if (report && ready(report)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms: ${JSON.stringify(report?.vrrp)}`);
+    await Bun.sleep(50);
+  }
+}
+
+export interface LongLivedConnection {
+  client: string;
+  targets: string[];
+  answers: number;
+  broken: boolean;
+  error?: string;
+}
+
+/** Long-lived connections from the client namespace (test/e2e/long-lived-client.mjs), one per client address. */
+export class LongLivedClients {
+  private constructor(private readonly process: LabProcess) {}
+
+  static async open(lab: Lab, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
+    // A takeover stalls a connection for a few seconds; TCP retransmits through it. Only a reset, a
+    // close or a stall far longer than any takeover counts as broken.
+    const job = { host: VIP, port: 80, clients, intervalMs: 100, timeoutMs: 15_000, durationMs };
+    const process = lab.spawnIn(lab.ns.client, ["node", LONG_LIVED_CLIENT, JSON.stringify(job)]);
+    await process.waitForOutput(/\{"ready":true\}/, 10_000);
+    return new LongLivedClients(process);
+  }
+
+  /** Ends them and returns each connection's story. */
+  async close(): Promise<LongLivedConnection[]> {
+    await this.process.stop(5000, "SIGTERM");
+    const line = this.process.stdout.split("\n").find((text) => text.startsWith('{"connections"'));
+    if (!line) throw new Error(`long-lived client printed no summary: ${this.process.stderr}`);
+    return (JSON.parse(line) as { connections: LongLivedConnection[] }).connections;
+  }
+}
+
+/**
+ * Which boxes answer the router's ARP for the VIP now: the router forgets the VIP, pings it,
+ * and the switch ports of both boxes are captured meanwhile.
+ */
+export async function vipArpAnswerers(lab: Lab, boxes: { port: string; name: string }[]): Promise<string[]> {
+  const captures = await Promise.all(boxes.map(({ port }) => lab.capture(lab.ns.switch, port, "arp")));
+  await lab.exec(lab.ns.router, ["ip", "neigh", "flush", "to", VIP]);
+  await lab.exec(lab.ns.router, ["ping", "-c", "1", "-W", "1", "-I", ROUTER_ADDRESS, VIP], { allowFailure: true });
+  await Bun.sleep(200);
+  const frames = await Promise.all(captures.map((capture) => capture.stop()));
+  return boxes.filter((_, i) => frames[i]!.some((frame) => frame.arp?.op === "reply" && frame.arp.senderIp === VIP)).map((box) => box.name);
+}
