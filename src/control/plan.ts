@@ -48,7 +48,7 @@ export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (
   { keyword: "downpolicy reset", implemented: false, uses: (config) => serversWith(config, (server) => server.downPolicy === "reset") },
   { keyword: "method agent", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "agent") },
   { keyword: "method bandwidth", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "bandwidth") },
-  { keyword: "set announce", implemented: false, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
+  { keyword: "set announce", implemented: true, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
   { keyword: "set syslog enable", implemented: false, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
   { keyword: "set newsessions", implemented: false, uses: (config) => explicitly(config, "newSessionsPerS") },
   { keyword: "set fintimeout", implemented: false, uses: (config) => explicitly(config, "finTimeoutS") },
