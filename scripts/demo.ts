@@ -11,6 +11,9 @@ import { BngInLab, bngCommand, isRoot, Scratch, SEED_CONFIG_PATH } from "../test
 import { createLab, listNamespaces, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
+// `--ecmp`: the scale-out demo instead (scripts/demo-ecmp.ts).
+if (process.argv.includes("--ecmp")) process.exit(await (await import("./demo-ecmp.ts")).runEcmpDemo());
+
 const { values: options } = parseArgs({ options: { hold: { type: "boolean", default: false } } });
 
 const started = Date.now();
