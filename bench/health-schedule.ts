@@ -15,7 +15,9 @@ import { parseArgs } from "node:util";
 import type { TargetDef } from "../src/config/model.ts";
 import { createHealthMonitor } from "../src/health/monitor.ts";
 import { createSystemProbes } from "../src/health/system-probes.ts";
-import { Namespaces } from "./lib.ts";
+import { NamespaceFamily } from "../test/fixtures/namespaces.ts";
+import { run } from "../test/fixtures/process.ts";
+import { NAMESPACE_PREFIX } from "./lib.ts";
 
 const PORT = 8080;
 const LOOPBACK = 0x7f000001;
@@ -33,11 +35,6 @@ const targetCount = Number(values.targets);
 const seconds = Number(values.seconds);
 const mode = values.mode;
 if (mode !== "open" && mode !== "blackhole") throw new Error(`--mode open|blackhole, not ${mode}`);
-
-function run(command: string[]): void {
-  const result = Bun.spawnSync(command, { stdout: "ignore", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`${command.join(" ")}: ${result.stderr.toString().trim()}`);
-}
 
 async function measureInsideNamespace(): Promise<void> {
   const pos = { file: "bench", line: 1, column: 1 };
@@ -96,24 +93,21 @@ while True:
 `;
 
 async function main(): Promise<void> {
-  const namespaces = new Namespaces();
-  let listener: ReturnType<typeof Bun.spawn> | undefined;
+  const namespaces = new NamespaceFamily(NAMESPACE_PREFIX);
   try {
-    const namespace = await namespaces.add("health");
-    listener = Bun.spawn(["ip", "netns", "exec", namespace, "python3", "-c", LISTENER], { stdout: "pipe", stderr: "inherit" });
-    const reader = (listener.stdout as ReadableStream<Uint8Array>).getReader();
-    await reader.read();
+    const namespace = namespaces.add("health");
+    const listener = namespaces.spawn(namespace, ["python3", "-c", LISTENER]);
+    await listener.waitFor(/^listening$/, 10_000);
     if (mode === "blackhole") {
       run(["ip", "netns", "exec", namespace, "nft", `add table inet bngh; add chain inet bngh input { type filter hook input priority 0; }; add rule inet bngh input tcp dport ${PORT} drop`]);
     }
     const self = ["taskset", "-c", values.cpu, process.execPath, import.meta.path, "--inner", "--targets", String(targetCount), "--seconds", String(seconds), "--mode", mode];
-    const measured = Bun.spawn(["ip", "netns", "exec", namespace, ...self], { stdout: "inherit", stderr: "inherit" });
-    const exitCode = await measured.exited;
-    if (exitCode !== 0) throw new Error(`the measuring process exited with ${exitCode}`);
+    const measured = await namespaces.exec(namespace, self, { allowFailure: true, timeoutMs: (seconds + 60) * 1000 });
+    process.stdout.write(measured.stdout);
+    process.stderr.write(measured.stderr);
+    if (measured.exitCode !== 0) throw new Error(`the measuring process exited with ${measured.exitCode}`);
   } finally {
-    listener?.kill("SIGKILL");
-    await listener?.exited;
-    namespaces.remove();
+    namespaces.destroyNow();
   }
 }
 

@@ -10,7 +10,8 @@
 // Run alone: node_modules/.bin/bun bench/http.ts [--rounds N] [--seconds S]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab, type LabProcess } from "../test/e2e/lab.ts";
+import { BNG_REAL_ADDRESS, ROUTER_ADDRESS, VIP, createLab, targetAddress, type Lab } from "../test/e2e/lab.ts";
+import type { RunningProcess } from "../test/fixtures/process.ts";
 import { parseArgs } from "node:util";
 import { BngInLab, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
 import { busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, ratioText, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
@@ -117,7 +118,7 @@ backend targets
 }
 
 interface Balancer {
-  process?: LabProcess;
+  process?: RunningProcess;
   stop(): Promise<void>;
 }
 

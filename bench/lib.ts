@@ -1,154 +1,31 @@
-// Helpers shared by the benchmarks: commands, namespaces the benchmark creates (prefix `bngb`),
-// processes inside them, /proc readings, statistics and the machine's description.
+// Helpers shared by the benchmarks: commands and processes (test/fixtures/process.ts with the
+// benchmarks' defaults), scratch directories, /proc readings, statistics and the machine's
+// description. Namespaces come from test/fixtures/namespaces.ts (families `bngb…`).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { addNamespace, claimNamespaceFamily, removeNamespaceFamily } from "../test/e2e/lab.ts";
-import { REPO } from "../test/fixtures/process.ts";
+import { REPO, runCommand, runCommandSync, startProcess, type CommandOptions, type CommandResult, type RunningProcess } from "../test/fixtures/process.ts";
 
 export { BUN, REPO } from "../test/fixtures/process.ts";
 
-const NAMESPACE_PREFIX = "bngb";
+/** The benchmarks' namespace family prefix (test/fixtures/namespaces.ts). */
+export const NAMESPACE_PREFIX = "bngb";
 
 export const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-export interface CommandResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
+/** Runs a command to completion in the repository (60 s at most); throws on a non-zero exit unless allowFailure. */
+export function run(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  return runCommand(argv, { cwd: REPO, timeoutMs: 60_000, ...options });
 }
 
-class CommandError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    readonly result: CommandResult,
-    why: string,
-  ) {
-    super(`${argv.join(" ")}: ${why}${result.stderr.trim() ? `: ${result.stderr.trim().slice(-2000)}` : ""}`);
-  }
-}
-
-/** Runs a command to completion; throws on a non-zero exit unless allowFailure. */
-export async function run(argv: string[], options: { allowFailure?: boolean; timeoutMs?: number; cwd?: string } = {}): Promise<CommandResult> {
-  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: options.cwd ?? REPO });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, options.timeoutMs ?? 60_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  const result = { exitCode, stdout, stderr };
-  if (timedOut) throw new CommandError(argv, result, "timed out");
-  if (exitCode !== 0 && !options.allowFailure) throw new CommandError(argv, result, `exit code ${exitCode}`);
-  return result;
-}
-
+/** Runs a command to completion; never throws (the exit code says how it went). */
 export function runSync(argv: string[]): CommandResult {
-  const result = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  return runCommandSync(argv, { allowFailure: true });
 }
 
-/** Output of a child collected in the background, each chunk stamped with its arrival time. */
-class Collector {
-  text = "";
-  readonly done: Promise<void>;
-  private readonly waiters: { pattern: RegExp; resolve: (at: number) => void }[] = [];
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) {
-        const at = performance.now();
-        this.text += decoder.decode(chunk, { stream: true });
-        for (let i = this.waiters.length - 1; i >= 0; i--) {
-          const waiter = this.waiters[i]!;
-          if (waiter.pattern.test(this.text)) {
-            this.waiters.splice(i, 1);
-            waiter.resolve(at);
-          }
-        }
-      }
-      this.text += decoder.decode();
-    })();
-  }
-
-  /** performance.now() of the chunk that completed the first match of `pattern`. */
-  whenMatches(pattern: RegExp): Promise<number> {
-    if (pattern.test(this.text)) return Promise.resolve(performance.now());
-    return new Promise((resolveMatch) => this.waiters.push({ pattern, resolve: resolveMatch }));
-  }
-}
-
-/** A process the benchmark started; `stop()` ends it (SIGTERM, then SIGKILL). */
-export class Child {
-  readonly pid: number;
-  readonly exited: Promise<number>;
-  readonly startedAt = performance.now();
-  private readonly out: Collector;
-  private readonly err: Collector;
-  exitCode: number | null = null;
-
-  constructor(
-    readonly argv: readonly string[],
-    private readonly child: Subprocess<"ignore", "pipe", "pipe">,
-  ) {
-    this.pid = child.pid;
-    this.exited = child.exited.then((code) => (this.exitCode = code));
-    this.out = new Collector(child.stdout);
-    this.err = new Collector(child.stderr);
-    liveChildren.add(this);
-    void this.exited.then(() => liveChildren.delete(this));
-  }
-
-  get stdout(): string {
-    return this.out.text;
-  }
-
-  get stderr(): string {
-    return this.err.text;
-  }
-
-  /** Resolves with performance.now() when `pattern` appears on stdout or stderr; rejects on exit or timeout. */
-  async waitFor(pattern: RegExp, timeoutMs: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const failure = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.argv.join(" ")}: no ${pattern} within ${timeoutMs} ms\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs);
-      void this.exited.then((code) => reject(new Error(`${this.argv.join(" ")} exited with ${code} before ${pattern}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)));
-    });
-    try {
-      return await Promise.race([this.out.whenMatches(pattern), this.err.whenMatches(pattern), failure]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Signals the child's whole process group (it runs in its own: trafgen forks workers). */
-  signal(signal: NodeJS.Signals): void {
-    if (this.exitCode !== null) return;
-    try {
-      process.kill(-this.pid, signal);
-    } catch {
-      this.child.kill(signal);
-    }
-  }
-
-  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 3000): Promise<number> {
-    this.signal(signal);
-    const killer = setTimeout(() => this.signal("SIGKILL"), graceMs);
-    const code = await this.exited;
-    clearTimeout(killer);
-    await Promise.all([this.out.done, this.err.done]);
-    return code;
-  }
-}
-
-const liveChildren = new Set<Child>();
-
-export function spawn(argv: string[], options: { env?: Record<string, string> } = {}): Child {
-  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: REPO, env: { ...process.env, ...options.env }, detached: true });
-  return new Child(argv, child);
+/** A process in a group of its own (trafgen forks workers), started in the repository. */
+export function spawn(argv: string[], options: { env?: Record<string, string> } = {}): RunningProcess {
+  return startProcess(argv, { cwd: REPO, env: options.env, processGroup: true });
 }
 
 /** argv run inside namespace `ns`, pinned to `cpu` when given (taskset). */
@@ -156,46 +33,6 @@ export function nsArgv(ns: string, argv: string[], cpu?: number): string[] {
   return ["ip", "netns", "exec", ns, ...(cpu === undefined ? [] : ["taskset", "-c", String(cpu)]), ...argv];
 }
 
-/**
- * A family of namespaces `<id>-<name>` (id = bngb + 4 random characters) made by one benchmark.
- * `remove()` kills every process inside them and deletes them; it also runs at process exit and
- * on SIGINT/SIGTERM so a failed or interrupted benchmark leaves nothing behind. The family is
- * recorded as this process's (the lab's ownership records, test/e2e/lab.ts), so the next
- * benchmark removes what a killed one (SIGKILL runs no hooks) left.
- */
-export class Namespaces {
-  readonly id = claimNamespaceFamily(NAMESPACE_PREFIX);
-  private removed = false;
-
-  constructor() {
-    liveFamilies.add(this);
-    installExitHooks();
-  }
-
-  name(short: string): string {
-    return `${this.id}-${short}`;
-  }
-
-  async add(short: string): Promise<string> {
-    const ns = this.name(short);
-    await addNamespace(ns);
-    return ns;
-  }
-
-  /** Runs a shell script inside `ns`. */
-  async sh(ns: string, script: string): Promise<CommandResult> {
-    return run(nsArgv(ns, ["sh", "-ec", script]));
-  }
-
-  remove(): void {
-    if (this.removed) return;
-    this.removed = true;
-    liveFamilies.delete(this);
-    removeNamespaceFamily(this.id);
-  }
-}
-
-const liveFamilies = new Set<Namespaces>();
 const scratchDirectories = new Set<string>();
 let hooksInstalled = false;
 
@@ -216,8 +53,6 @@ function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   const cleanup = () => {
-    for (const child of liveChildren) child.signal("SIGKILL");
-    for (const family of liveFamilies) family.remove();
     for (const dir of scratchDirectories) rmSync(dir, { recursive: true, force: true });
   };
   process.on("exit", cleanup);

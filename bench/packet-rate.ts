@@ -26,10 +26,12 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BNG_MAC, BNG_REAL_ADDRESS, BRIDGE_WITHOUT_NETFILTER, ROUTER_MAC, VIP, targetAddress, targetMac } from "../test/e2e/lab.ts";
+import { NamespaceFamily } from "../test/fixtures/namespaces.ts";
+import type { RunningProcess } from "../test/fixtures/process.ts";
 import {
   BUN,
   REPO,
-  Namespaces,
+  NAMESPACE_PREFIX,
   bngCommand,
   cpuTimes,
   formatBytes,
@@ -47,7 +49,6 @@ import {
   sleep,
   spawn,
   textTable,
-  type Child,
   type Table,
 } from "./lib.ts";
 
@@ -218,30 +219,35 @@ export async function buildBaseline(): Promise<string> {
 }
 
 class Topology {
-  readonly namespaces = new Namespaces();
+  readonly namespaces = new NamespaceFamily(NAMESPACE_PREFIX);
   sw = "";
   lb = "";
   sink = "";
 
+  /** Runs a shell script inside `ns`. */
+  sh(ns: string, script: string) {
+    return this.namespaces.exec(ns, ["sh", "-ec", script], { timeoutMs: 60_000 });
+  }
+
   async build(): Promise<void> {
     const ns = this.namespaces;
-    const sw = await ns.add("sw");
+    const sw = ns.add("sw");
     this.sw = sw;
-    this.lb = await ns.add("lb");
-    this.sink = await ns.add("sink");
-    await ns.sh(sw, `sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}; ip link add br0 type bridge; ip link set br0 up`);
+    this.lb = ns.add("lb");
+    this.sink = ns.add("sink");
+    await this.sh(sw, `sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}; ip link add br0 type bridge; ip link set br0 up`);
     for (const [port, host, mac] of [["lb", this.lb, LB_MAC], ["sink", this.sink, SINK_MAC]] as const) {
       await run(["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", mac, "netns", host]);
-      await ns.sh(sw, `ip link set ${port} master br0 up; bridge fdb replace ${mac} dev ${port} master static`);
-      await ns.sh(host, "ip link set eth0 up");
+      await this.sh(sw, `ip link set ${port} master br0 up; bridge fdb replace ${mac} dev ${port} master static`);
+      await this.sh(host, "ip link set eth0 up");
     }
-    await ns.sh(this.sink, `ip addr add ${SINK_ADDRESS}/24 dev eth0`);
+    await this.sh(this.sink, `ip addr add ${SINK_ADDRESS}/24 dev eth0`);
     // bng switches GRO off itself; the baseline gets the same interface.
     await run(nsArgv(this.lb, ["ethtool", "-K", "eth0", "gro", "off"]), { allowFailure: true });
   }
 
   remove(): void {
-    this.namespaces.remove();
+    this.namespaces.destroyNow();
   }
 }
 
@@ -280,38 +286,38 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   writeFileSync(configFile, bngConfig("mmsg"));
   writeFileSync(ringConfigFile, bngConfig("ring"));
   const topology = new Topology();
-  const children: Child[] = [];
+  const children: RunningProcess[] = [];
   const startGenerator = () => {
     const child = spawn(nsArgv(topology.sw, ["trafgen", "--dev", GENERATOR_PORT, "--conf", trafgenFile, "--cpus", "1", "--no-sock-mem"], generatorCpu));
     children.push(child);
     return child;
   };
 
-  async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<Child> {
-    let child: Child;
+  async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<RunningProcess> {
+    let child: RunningProcess;
     if (forwarder === "bng" || forwarder === "bng-ring") {
       const config = forwarder === "bng-ring" ? ringConfigFile : configFile;
       child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
       children.push(child);
-      await child.waitFor(/target-mac-learned/, 15_000);
+      await child.waitForOutput(/target-mac-learned/, 15_000);
     } else {
       // bng adds its `real` address and has the kernel drop its copy of VIP frames at ingress
       // (ffi/ingress-filter.ts); the baseline gets both too, so the kernel does the same work
       // and the generator offers the same rate.
-      await topology.namespaces.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0 && nft -f - <<'EOF'\n${vipFilterScript("eth0", [VIP_NUMBER])}EOF`);
+      await topology.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0 && nft -f - <<'EOF'\n${vipFilterScript("eth0", [VIP_NUMBER])}EOF`);
       const argv = forwarder === "native" ? [fwd] : [BUN, IN_BUN_RUNNER, FWD_LIBRARY];
       child = spawn(nsArgv(topology.lb, [...argv, "eth0", VIP, SINK_MAC], balancerCpu));
       children.push(child);
-      await child.waitFor(/ready/, 5000);
+      await child.waitForOutput(/ready/, 5000);
     }
     return child;
   }
 
-  async function stopForwarder(forwarder: Forwarder, child: Child): Promise<void> {
-    const code = await child.stop("SIGTERM", 5000);
+  async function stopForwarder(forwarder: Forwarder, child: RunningProcess): Promise<void> {
+    const code = await child.stop(5000, "SIGTERM");
     if (code !== 0) throw new Error(`${forwarder} exited with ${code}: ${child.stderr.slice(-1000)}`);
     if (forwarder === "native" || forwarder === "native-in-bun") {
-      await topology.namespaces.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
+      await topology.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
     }
   }
 
@@ -343,7 +349,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
         rssBytes: rss,
       };
     } finally {
-      await generator.stop("SIGINT");
+      await generator.stop(3000, "SIGINT");
       await stopForwarder(forwarder, balancer);
     }
   }
@@ -357,7 +363,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const leakBefore = await readCounters(topology);
     const probe = startGenerator();
     await sleep(1000);
-    await probe.stop("SIGINT");
+    await probe.stop(3000, "SIGINT");
     const leakAfter = await readCounters(topology);
     const generated = leakAfter.gen - leakBefore.gen;
     if (generated < 1000) throw new Error(`trafgen sent only ${generated} frames in a second: ${probe.stderr.trim().slice(-500)}`);
@@ -413,7 +419,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     if (options.profile ?? true) result.profile = await profileBng();
     return result;
   } finally {
-    for (const child of children) if (child.exitCode === null) await child.stop("SIGKILL");
+    for (const child of children) if (child.exitCode === null) await child.stop(3000, "SIGKILL");
     topology.remove();
     removeScratch(scratch);
   }
@@ -489,7 +495,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       frames = (await readCounters(topology)).sink - before.sink;
       cpuSeconds = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
     } finally {
-      await generator.stop("SIGINT");
+      await generator.stop(3000, "SIGINT");
       await stopForwarder(forwarder, balancer);
     }
     const injected = forwarder === "bng" ? await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 }) : undefined;

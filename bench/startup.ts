@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
 import { parseArgs } from "node:util";
-import { BUN, REPO, Namespaces, fileSize, formatBytes, makeScratch, median, memory, nsArgv, numberOption, removeScratch, round, run, spawn, textTable, type Table } from "./lib.ts";
+import { NamespaceFamily } from "../test/fixtures/namespaces.ts";
+import { BUN, REPO, NAMESPACE_PREFIX, fileSize, formatBytes, makeScratch, median, memory, nsArgv, numberOption, removeScratch, round, run, spawn, textTable, type Table } from "./lib.ts";
 
 const DIST = join(REPO, "dist/bng");
 
@@ -49,14 +50,12 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
   }
   result.executableBytes = fileSize(DIST);
 
-  const namespaces = new Namespaces();
+  const namespaces = new NamespaceFamily(NAMESPACE_PREFIX);
   const scratch = makeScratch("startup");
   try {
-    const lb = await namespaces.add("lb");
-    const peer = await namespaces.add("peer");
-    await run(["ip", "-n", lb, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", peer]);
-    await namespaces.sh(lb, "ip link set eth0 up");
-    await namespaces.sh(peer, "ip link set eth0 up");
+    const lb = namespaces.add("lb");
+    const peer = namespaces.add("peer");
+    namespaces.veth({ ns: lb, ifname: "eth0" }, { ns: peer, ifname: "eth0" });
     const variants: [StartupVariant["variant"], string[]][] = [["source", [BUN, join(REPO, "src/cli/main.ts")]]];
     if (result.executableBytes !== undefined) variants.push(["executable", [DIST]]);
     for (const [variant, command] of variants) {
@@ -65,10 +64,10 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
       for (let i = 0; i <= runs; i++) {
         const socket = join(scratch, `bng-${variant}-${i}.sock`);
         const child = spawn(nsArgv(lb, [...command, "run", SEED_CONFIG_PATH, "--socket", socket]));
-        const readyAt = await child.waitFor(/ ready /, 20_000);
+        const readyAt = await child.timeOfOutput(/ ready /, 20_000);
         times.push(readyAt - child.startedAt);
         if (i === runs) rssBytes = memory(child.pid).rss;
-        const code = await child.stop("SIGTERM", 5000);
+        const code = await child.stop(5000, "SIGTERM");
         if (code !== 0) throw new Error(`bng (${variant}) exited with ${code}: ${child.stderr.slice(-1000)}`);
       }
       const [firstMs, ...measured] = times;
@@ -77,7 +76,7 @@ export async function startupBenchmark(options: StartupOptions = {}): Promise<St
       log(`startup: ${variant} ready in ${measured.map((ms) => round(ms)).join(", ")} ms (first ${round(firstMs!)} ms), idle RSS ${formatBytes(rssBytes)}`);
     }
   } finally {
-    namespaces.remove();
+    namespaces.destroyNow();
     removeScratch(scratch);
   }
   return result;

@@ -5,16 +5,17 @@
 // when BFD notices, and its clients go on through the other nodes, to the same targets. Then it
 // removes everything it made.
 import { spawnSync } from "node:child_process";
-import { isRoot } from "../test/e2e/bng.ts";
 import { EcmpLab, type EcmpNode } from "../test/e2e/ecmp-lab.ts";
 import { LongLivedClients } from "../test/e2e/ha-pair.ts";
-import { listNamespaces, targetName, VIP } from "../test/e2e/lab.ts";
+import { targetName, VIP } from "../test/e2e/lab.ts";
+import { listNamespaces } from "../test/fixtures/namespaces.ts";
+import { IS_ROOT } from "../test/fixtures/requirements.ts";
 
-const PREFIX = "bngdemoe";
+const PREFIX = "bngecmp";
 const CLIENTS = 48;
 
 export async function runEcmpDemo(): Promise<number> {
-  if (!isRoot()) {
+  if (!IS_ROOT) {
     console.error("The scale-out demo builds network namespaces and runs bng on raw sockets: it needs root, e.g. `sudo npm run demo -- --ecmp`.");
     return 1;
   }

@@ -7,8 +7,9 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { formatDiagnostic, loadConfigFile, summarizeConfig } from "../src/config/index.ts";
-import { BngInLab, bngCommand, isRoot, Scratch, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
-import { createLab, listNamespaces, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts";
+import { BngInLab, bngCommand, Scratch, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
+import { createLab, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts";
+import { listNamespaces } from "../test/fixtures/namespaces.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
 // `--ecmp`: the scale-out demo instead (scripts/demo-ecmp.ts).
@@ -26,7 +27,7 @@ if (!loaded.ok) {
   process.exit(1);
 }
 console.log(`config/dsr-example.conf (the seed's file, unchanged): ${summarizeConfig(loaded.config)}`);
-if (!isRoot()) {
+if (process.getuid?.() !== 0) {
   console.error("\nThe live demo builds network namespaces and runs bng on a raw socket: it needs root.\nRun it as root, e.g. `sudo npm run demo`.");
   process.exit(1);
 }

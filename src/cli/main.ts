@@ -10,8 +10,14 @@ import type { ServerStatus, StatusReport, TargetStatus } from "../control/status
 import { planRun } from "../control/plan.ts";
 import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
-import { renderServers, renderStatus, renderTargets, table } from "./render.ts";
+import { DEFAULT_SYSLOG_SOCKET, processLogOutput } from "../log/output.ts";
+import { renderArp, renderHealthChecks, renderParameters, renderServers, renderStatus, renderTargets, renderVrrp, table } from "./render.ts";
+import type { ParameterRow } from "../control/console-requests.ts";
+import type { HaStatus } from "../control/ha.ts";
 import { USAGE } from "./usage.ts";
+import { commandPass } from "./pass-command.ts";
+import { parseOid, type Oid } from "../snmp/oid.ts";
+import type { PassRequest } from "../snmp/pass.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/bng.conf";
 
@@ -29,6 +35,11 @@ const OPTIONS = {
   limit: { type: "string" },
   "pid-file": { type: "string" },
   "log-file": { type: "string" },
+  syslog: { type: "boolean" },
+  // Net-SNMP's pass protocol: GET, GETNEXT and SET of one OID.
+  get: { type: "string", short: "g" },
+  next: { type: "string", short: "n" },
+  set: { type: "string", short: "s" },
 } as const;
 
 type Options = ReturnType<typeof parseCommandLine>["values"];
@@ -38,7 +49,7 @@ type OptionName = keyof typeof OPTIONS;
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   check: ["config"],
   print: ["config"],
-  run: ["config", "socket", "pid-file"],
+  run: ["config", "socket", "pid-file", "syslog"],
   start: ["config", "socket", "pid-file", "log-file"],
   status: ["socket", "json"],
   show: ["socket", "json", "server", "target", "client", "limit"],
@@ -47,6 +58,8 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   reload: ["config", "socket", "json"],
   stop: ["socket"],
   metrics: ["socket"],
+  clear: ["socket"],
+  control: ["socket"],
 };
 
 function refuseForeignOptions(command: string, options: Options): void {
@@ -143,35 +156,60 @@ function printResult(options: Options, result: unknown, human: (result: never) =
   console.log(options.json ? JSON.stringify(result, null, 2) : human(result as never));
 }
 
+/** What `show WHAT` asks the daemon, and how it prints the reply (human, and --json when it differs from the reply). */
+interface ShowView {
+  request: ControlRequest;
+  human: (result: never) => string;
+  json?: (result: never) => unknown;
+}
+
+const SHOW_VIEWS: Record<string, ShowView> = {
+  servers: { request: { cmd: "show", what: "servers" }, human: (rows: ServerStatus[]) => renderServers(rows) },
+  targets: { request: { cmd: "show", what: "targets" }, human: (rows: TargetStatus[]) => renderTargets(rows) },
+  sessions: { request: { cmd: "show", what: "sessions" }, human: (result: { total: number; sessions: SessionRow[] }) => renderSessions(result) },
+  networks: {
+    request: { cmd: "show", what: "networks" },
+    human: (rows: NetworkRow[]) => table(["NETWORK", "NAME", "ADDRESS", "REAL", "INTERFACE"], rows.map((row) => [String(row.id), row.name ?? "-", row.addr, row.real ?? "-", row.interface])),
+  },
+  hc: {
+    request: { cmd: "show", what: "targets" },
+    human: (rows: TargetStatus[]) => renderHealthChecks(rows),
+    json: (rows: TargetStatus[]) => rows.map(({ id, ipaddr, port, state, health, reason, checks }) => ({ id, ipaddr, port, state, health, reason, checks })),
+  },
+  arp: {
+    request: { cmd: "status" },
+    human: (report: StatusReport) => renderArp(report.targets, report.interface),
+    json: (report: StatusReport) => report.targets.map((target) => ({ address: target.ipaddr, mac: target.mac, interface: report.interface, target: target.id })),
+  },
+  vrrp: { request: { cmd: "show", what: "vrrp" }, human: (vrrp: HaStatus | null) => renderVrrp(vrrp) },
+  parameters: { request: { cmd: "show", what: "parameters" }, human: (rows: ParameterRow[]) => renderParameters(rows) },
+  config: { request: { cmd: "show", what: "config" }, human: (text: string) => text.trimEnd() },
+};
+
 async function commandShow(options: Options, what: string | undefined): Promise<number> {
-  if (what !== "servers" && what !== "targets" && what !== "sessions" && what !== "networks") {
-    throw new UsageError("show needs one of: servers, targets, sessions, networks");
-  }
+  const view = what === undefined ? undefined : SHOW_VIEWS[what];
+  if (view === undefined) throw new UsageError(`show needs one of: ${Object.keys(SHOW_VIEWS).join(", ")}`);
   if (what !== "sessions") {
     const filter = (["server", "target", "client", "limit"] as const).find((name) => options[name] !== undefined);
     if (filter !== undefined) throw new UsageError(`--${filter} is for 'show sessions', not 'show ${what}'`);
   }
-  const request: ControlRequest = { cmd: "show", what };
-  const server = positiveInteger(options.server, "--server");
-  const target = positiveInteger(options.target, "--target");
-  const limit = positiveInteger(options.limit, "--limit");
-  if (server !== undefined) request.server = server;
-  if (target !== undefined) request.target = target;
-  if (limit !== undefined) request.limit = limit;
-  if (options.client !== undefined) {
-    if (!v.is(IPV4_TEXT, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
-    request.client = options.client;
+  const request: ControlRequest = { ...view.request };
+  if (request.cmd === "show" && request.what === "sessions") {
+    const server = positiveInteger(options.server, "--server");
+    const target = positiveInteger(options.target, "--target");
+    const limit = positiveInteger(options.limit, "--limit");
+    if (server !== undefined) request.server = server;
+    if (target !== undefined) request.target = target;
+    if (limit !== undefined) request.limit = limit;
+    if (options.client !== undefined) {
+      if (!v.is(IPV4_TEXT, options.client)) throw new UsageError(`--client must be an IPv4 address such as 198.51.100.7, not '${options.client}'`);
+      request.client = options.client;
+    }
   }
   const reply = await ask(options, request);
   if (!reply.ok) return reply.code;
-  const renderers = {
-    servers: (rows: ServerStatus[]) => renderServers(rows),
-    targets: (rows: TargetStatus[]) => renderTargets(rows),
-    sessions: (result: { total: number; sessions: SessionRow[] }) => renderSessions(result),
-    networks: (rows: NetworkRow[]) =>
-      table(["NETWORK", "NAME", "ADDRESS", "REAL", "INTERFACE"], rows.map((row) => [String(row.id), row.name ?? "-", row.addr, row.real ?? "-", row.interface])),
-  };
-  printResult(options, reply.result, renderers[what] as (result: never) => string);
+  const json = view.json;
+  printResult(options, json ? json(reply.result as never) : reply.result, json ? () => view.human(reply.result as never) : view.human);
   return 0;
 }
 
@@ -214,6 +252,22 @@ async function commandToggle(options: Options, cmd: "enable" | "disable", kind: 
   return 0;
 }
 
+/** `-g OID`, `-n OID` or `-s OID TYPE VALUE` (snmpd's pass), alone with at most --socket. */
+function passRequest(options: Options, positionals: string[]): { request: PassRequest | "set"; oid: Oid } | undefined {
+  const given = (["get", "next", "set"] as const).filter((name) => options[name] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length > 1) throw new UsageError("give one of -g, -n and -s");
+  const request = given[0]!;
+  const extra = (Object.keys(options) as OptionName[]).find((name) => name !== request && name !== "socket");
+  if (extra !== undefined) throw new UsageError(`-${OPTIONS[request].short} does not take --${extra}`);
+  // snmpd passes a SET's type and value after the OID.
+  if (positionals.length > (request === "set" ? 2 : 0)) throw new UsageError(`-${OPTIONS[request].short} takes one OID; unexpected '${positionals.at(-1)}'`);
+  const text = options[request]!;
+  const oid = parseOid(text);
+  if (oid === undefined) throw new UsageError(`'${text}' is not an OID such as .1.3.6.1.4.1.2771.1.5.0`);
+  return { request, oid };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: options, positionals } = parseCommandLine(argv);
   const [command, ...rest] = positionals;
@@ -225,6 +279,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(versionLine());
     return 0;
   }
+  const pass = passRequest(options, positionals);
+  if (pass !== undefined) return commandPass(pass.request, pass.oid, socketPath(options));
   if (command === undefined) {
     process.stdout.write(`${versionLine()}\n\n${USAGE}`);
     return 0;
@@ -244,6 +300,9 @@ async function main(argv: string[]): Promise<number> {
       return commandPrint(fileArgument());
     case "run": {
       const { runDaemon } = await import("../main/run-daemon.ts");
+      const { connectUnixDatagram } = await import("../../ffi/unix-datagram.ts");
+      // The log goes to syslog with --syslog, or when the configuration says `set syslog enable`.
+      processLogOutput.configure({ connect: connectUnixDatagram, path: process.env.BNG_SYSLOG_SOCKET ?? DEFAULT_SYSLOG_SOCKET, forced: options.syslog === true });
       return runDaemon({ configPath: fileArgument(), socketPath: socketPath(options), pidFile: options["pid-file"] });
     }
     case "start": {
@@ -281,6 +340,20 @@ async function main(argv: string[]): Promise<number> {
       console.log(String((reply.result as { message: string }).message));
       return 0;
     }
+    case "clear": {
+      if (atMost(command, rest, 1)[0] !== "counters") throw new UsageError("clear needs 'counters'");
+      const reply = await ask(options, { cmd: "clear", what: "counters" });
+      if (!reply.ok) return reply.code;
+      console.log(String((reply.result as { message: string }).message));
+      return 0;
+    }
+    case "control": {
+      atMost(command, rest, 0);
+      const { runConsole } = await import("./console.ts");
+      // The console's commands talk to the socket the console was opened on.
+      process.env.BNG_SOCKET = socketPath(options);
+      return runConsole({ socketPath: socketPath(options), execute: main });
+    }
     case "metrics": {
       atMost(command, rest, 0);
       const reply = await ask(options, { cmd: "metrics" });
@@ -307,4 +380,4 @@ if (import.meta.main) {
   );
 }
 
-export { main };
+export { COMMAND_OPTIONS, main };

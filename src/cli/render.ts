@@ -1,5 +1,7 @@
 // Human renderings of control replies: aligned tables with readable units, like `ipvsadm -Ln`.
+import type { ParameterRow } from "../control/console-requests.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
+import type { HaStatus } from "../control/ha.ts";
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
@@ -125,5 +127,52 @@ export function renderStatus(report: StatusReport): string {
     `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,
     `packet i/o (${report.io.backend}): ${humanCount(report.io.frames)} frames received; lost in the kernel (queue or ring full) ${humanCount(report.io.kernel_drops)}, refused on send ${humanCount(report.io.send_refused)}${report.io.last_send_error ? ` (last ${report.io.last_send_error})` : ""}, receive errors ${report.io.receive_errors}`,
     `control thread timer lag: worst ${report.timer_lag_ms.recent_worst_ms} ms in the last 5 s, ${report.timer_lag_ms.worst_ms} ms since start`,
+  ].join("\n");
+}
+
+/** `show hc`: one line per health check of each target, with its last result and timing. */
+export function renderHealthChecks(targets: TargetStatus[]): string {
+  const rows = targets.flatMap((target) => {
+    const checks = target.checks.length === 0 ? [undefined] : target.checks;
+    return checks.map((check) => [
+      String(target.id),
+      endpoint(target.ipaddr, target.port),
+      targetState(target),
+      check === undefined ? "none" : check.port === undefined ? check.type : `${check.type} ${check.port}`,
+      check === undefined ? "-" : `${check.interval_s}s/${check.timeout_s}s`,
+      check === undefined ? "-" : check.last_result === "fail" ? `fail (${check.cause ?? "?"})` : check.last_result,
+      check?.latency_ms == null ? "-" : `${check.latency_ms.toFixed(1)}ms`,
+      check?.last_success_s_ago == null ? "never" : `${check.last_success_s_ago}s ago`,
+      target.reason,
+    ]);
+  });
+  return table(["TARGET", "ADDRESS", "STATE", "CHECK", "EVERY/DOWN", "LAST", "LATENCY", "LAST OK", "REASON"], rows);
+}
+
+/** `show arp`: the MAC bng learnt by ARP for each target's address. */
+export function renderArp(targets: TargetStatus[], ifname: string): string {
+  return table(
+    ["ADDRESS", "MAC", "INTERFACE", "TARGET"],
+    targets.map((target) => [target.ipaddr, target.mac ?? "unresolved", ifname, String(target.id)]),
+  );
+}
+
+/** `show parameters`: every `set` name, its value in force, and whether the file sets it. */
+export function renderParameters(rows: ParameterRow[]): string {
+  return table(["PARAMETER", "VALUE", "FROM"], rows.map((row) => [row.name, row.value ?? "-", row.explicit ? "file" : "default"]));
+}
+
+/** `show vrrp`: this node's VRRP state, or that it runs none. */
+export function renderVrrp(vrrp: HaStatus | null): string {
+  if (vrrp === null) return "vrrp: not configured (no vrrp block in the running configuration)";
+  const received = Object.entries(vrrp.adverts_received).map(([result, count]) => `${result}=${count}`).join(" ") || "none";
+  const last = vrrp.last_transition === null ? "none" : `${vrrp.last_transition} ${vrrp.last_transition_s_ago ?? "?"}s ago`;
+  return [
+    `vrrp ${vrrp.vrid}: ${vrrp.state}, priority ${vrrp.priority} (advertised ${vrrp.effective_priority}), master ${vrrp.master ?? "unknown"}`,
+    `transitions: ${vrrp.transitions}, last: ${last}`,
+    `adverts: sent ${vrrp.adverts_sent}, received ${received}`,
+    vrrp.sync === null
+      ? "session sync: off (no sync peer)"
+      : `session sync with ${vrrp.sync.peer}: sent ${vrrp.sync.sent}, received ${vrrp.sync.received}, rejected ${vrrp.sync.rejected}, last ${vrrp.sync.last_s === null ? "never" : `${vrrp.sync.last_s}s ago`}`,
   ].join("\n");
 }

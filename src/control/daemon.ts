@@ -12,6 +12,8 @@ import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
 import { StartupAnnounceGate, startupDeadlineMs, targetsSettled } from "./announce-gate.ts";
+import { processLogOutput } from "../log/output.ts";
+import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
@@ -128,6 +130,7 @@ export class Daemon implements DaemonView {
 
   private async begin(): Promise<void> {
     const { logger } = this;
+    processLogOutput.followSetting(this.config.settings.syslog);
     this.monitor = createHealthMonitor({
       targets: this.monitoredTargets(this.config),
       realAddressFor: (target) => this.realAddressFor(target),
@@ -167,15 +170,9 @@ export class Daemon implements DaemonView {
     // A VRRP node announces its VIPs when it becomes master, not before.
     if (this.config.vrrp) this.startHighAvailability();
     else for (const server of this.config.servers) if (isActive(server)) this.resolver.announce(server.ipaddr);
-    logger.info("started", {
-      config: this.configPath,
-      interface: this.plan.ifname,
-      servers: this.config.servers.filter(isActive).length,
-      targets: this.config.targets.filter((t) => t.registered).length,
-      workers: this.startSettings.workers,
-      io: this.startSettings.io,
-      pid: process.pid,
-    });
+    const { workers, io } = this.startSettings;
+    const servers = this.config.servers.filter(isActive).length;
+    logger.info("started", { config: this.configPath, interface: this.plan.ifname, servers, targets: this.config.targets.filter((t) => t.registered).length, workers, io, pid: process.pid });
   }
 
   /** Runs the `vrrp` block: adverts, tracking and session sync, on the control timer. */
@@ -200,6 +197,12 @@ export class Daemon implements DaemonView {
     });
     this.ha = ha;
     ha.start(this.timer, TICK_MS);
+  }
+
+  /** Gratuitous ARPs for a VIP that became answered: from the interface, or a VRRP master's virtual MAC (a backup is silent). */
+  private announce(vip: number): void {
+    if (!this.ha) this.resolver.announce(vip);
+    else if (this.ha.isMaster) this.resolver.announce(vip, this.ha.virtualMac);
   }
 
   haStatus(): HaStatus | undefined {
@@ -290,17 +293,10 @@ export class Daemon implements DaemonView {
     this.config = loaded.config;
     this.plan = loaded.plan;
     this.configPath = path;
+    processLogOutput.followSetting(loaded.config.settings.syslog);
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
     this.publish();
-    // The new table already refuses these sessions (keepsSession); removing them after it is
-    // published (a worker still on the old table could bind them again) keeps the session counts
-    // and `show sessions` true.
-    for (const id of changes.renewedTargets) this.dropSessionsOf(id, "reload");
-    const { members } = changes;
-    const orphaned = this.shared.sessions.removeWhere((serverId) => !members.has(serverId));
-    if (orphaned > 0) this.logger.info("sessions-removed", { sessions: orphaned, why: "server removed by reload" });
-    const unlisted = this.shared.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false);
-    if (unlisted > 0) this.logger.info("sessions-removed", { sessions: unlisted, why: "target no longer listed by its server" });
+    this.shared.removeSessionsAfterReload(changes, this.logger);
     this.network.dropKernelCopies(servedVips(loaded.config));
     try {
       await this.metrics.serve(loaded.config.settings.metrics);
@@ -308,7 +304,7 @@ export class Daemon implements DaemonView {
       this.logger.error("metrics-failed", { error: (error as Error).message });
     }
     this.resolver.resolve(this.config);
-    if (!this.ha) for (const vip of changes.newVips) this.resolver.announce(vip);
+    for (const vip of changes.newVips) this.announce(vip);
     const summary = `${counted(loaded.config.servers.length, "server")}, ${counted(loaded.config.targets.length, "target")}`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
     if (changes.deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
@@ -326,18 +322,21 @@ export class Daemon implements DaemonView {
         if (request.what === "servers") return { ok: true, result: buildStatus(this).servers };
         if (request.what === "targets") return { ok: true, result: buildStatus(this).targets };
         if (request.what === "networks") return { ok: true, result: listNetworks(this) };
+        if (request.what === "parameters" || request.what === "config" || request.what === "vrrp") return showRunning(this, request.what);
         return { ok: true, result: listSessions(this, request) };
       }
       case "enable":
       case "disable": {
         const enabled = request.cmd === "enable";
-        const context = { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.shared.sessions, publish: () => this.publish(), announce: (vip: number) => this.resolver.announce(vip) };
+        const context = { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.shared.sessions, publish: () => this.publish(), announce: (vip: number) => this.announce(vip) };
         return request.kind === "target" ? setTargetEnabled(context, request.id, enabled) : setServerEnabled(context, request.id, enabled);
       }
       case "reload":
         return this.reload(request.file);
       case "metrics":
         return { ok: true, result: renderMetrics(this) };
+      case "clear":
+        return clearCounters(this);
       case "stop":
         setTimeout(() => void this.stop("stop requested over the control socket"), 10);
         return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };

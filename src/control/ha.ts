@@ -53,6 +53,8 @@ export class HighAvailability {
   readonly sync: SessionSync | undefined;
   readonly virtualMac: Uint8Array;
   private master = false;
+  /** A one-shot timer at the machine's next deadline when it falls between two ticks. */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: HaOptions) {
     const { vrrp, plan, logger, now } = options;
@@ -96,6 +98,7 @@ export class HighAvailability {
     timer.every("vrrp", tickMs, () => {
       this.node.poll();
       this.sync?.tick();
+      this.armDeadline(tickMs);
     });
     timer.every("vrrp-tracking", TRACKING_MS, () => this.track());
   }
@@ -117,8 +120,17 @@ export class HighAvailability {
     return { ...this.node.status(), sync: this.sync?.status() ?? null };
   }
 
+  /** The machine's timers fire on time, not up to a tick late: a takeover is that much sooner. */
+  private armDeadline(tickMs: number): void {
+    const delayMs = this.node.machine.nextDeadlineMs() - this.options.now();
+    if (delayMs >= tickMs) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => this.node.poll(), Math.max(0, delayMs));
+  }
+
   /** Steps down (a priority-0 advert: the peer takes over at once) and closes the sockets. */
   stop(): void {
+    clearTimeout(this.deadlineTimer);
     this.node.stop();
     this.sync?.close();
   }

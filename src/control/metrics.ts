@@ -58,8 +58,9 @@ class Exposition {
 }
 
 export function renderMetrics(view: MetricsView): string {
-  const status = buildStatus(view);
+  // Counters since start, whatever `clear counters` did: a Prometheus counter never goes back.
   const counters = readCounters(view.shared.countersBuffer);
+  const status = buildStatus(view, counters);
   const out = new Exposition();
   const server = (s: (typeof status.servers)[number]) => ({ server: s.id, vip: `${s.ipaddr}:${s.port}/${s.protocol}` });
   const target = (t: (typeof status.targets)[number]) => ({ target: t.id, address: `${t.ipaddr}:${t.port}` });

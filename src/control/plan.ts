@@ -49,9 +49,9 @@ export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (
   { keyword: "method agent", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "agent") },
   { keyword: "method bandwidth", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "bandwidth") },
   { keyword: "set announce", implemented: true, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
-  { keyword: "set syslog enable", implemented: false, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
-  { keyword: "set newsessions", implemented: false, uses: (config) => explicitly(config, "newSessionsPerS") },
-  { keyword: "set fintimeout", implemented: false, uses: (config) => explicitly(config, "finTimeoutS") },
+  { keyword: "set syslog enable", implemented: true, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
+  { keyword: "set newsessions", implemented: true, uses: (config) => explicitly(config, "newSessionsPerS") },
+  { keyword: "set fintimeout", implemented: true, uses: (config) => explicitly(config, "finTimeoutS") },
   { keyword: "set io xdp", implemented: false, uses: (config) => (config.settings.io === "xdp" ? ["the settings"] : []) },
   { keyword: "set io auto", implemented: false, uses: (config) => (config.settings.io === "auto" ? ["the settings"] : []) },
 ];

@@ -14,7 +14,7 @@ export const IPV4_TEXT = v.pipe(v.string(), v.ipv4());
 
 export const RequestSchema = v.variant("cmd", [
   v.strictObject({ cmd: v.literal("status") }),
-  v.strictObject({ cmd: v.literal("show"), what: v.picklist(["servers", "targets", "sessions", "networks"]),
+  v.strictObject({ cmd: v.literal("show"), what: v.picklist(["servers", "targets", "sessions", "networks", "parameters", "config", "vrrp"]),
     server: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     target: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     client: v.optional(IPV4_TEXT),
@@ -24,6 +24,7 @@ export const RequestSchema = v.variant("cmd", [
   v.strictObject({ cmd: v.literal("reload"), file: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096))) }),
   v.strictObject({ cmd: v.literal("stop") }),
   v.strictObject({ cmd: v.literal("metrics") }),
+  v.strictObject({ cmd: v.literal("clear"), what: v.literal("counters") }),
 ]);
 
 export type ControlRequest = v.InferOutput<typeof RequestSchema>;

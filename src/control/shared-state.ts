@@ -7,7 +7,9 @@ import { createCounters, workerRegions } from "../dataplane/counters.ts";
 import { NeighbourTable } from "../dataplane/neighbours.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
 import { SyncJournal } from "../ha/sync-journal.ts";
+import type { Logger } from "../log/logger.ts";
 import type { SharedStructures } from "./dependencies.ts";
+import type { ReloadChanges } from "./reload-plan.ts";
 
 /** Session records a worker's sync journal holds until the control thread drains it (ten times a second). */
 const JOURNAL_CAPACITY = 65_536;
@@ -38,5 +40,24 @@ export class SharedState {
       batchStats: this.batchStatsBuffer,
       journals: this.journals.map((journal) => journal.buffer),
     };
+  }
+
+  /**
+   * A reload's end for the sessions, once its table is published (a worker still on the old table
+   * could bind them again before): those of renewed targets, of servers gone, and of targets no
+   * longer listed by their server go, so the counts and `show sessions` stay true.
+   */
+  removeSessionsAfterReload(changes: ReloadChanges, logger: Logger): void {
+    // The fields in the order the other sessions-removed lines have them.
+    for (const target of changes.renewedTargets) {
+      const sessions = this.sessions.removeTarget(target);
+      if (sessions > 0) logger.info("sessions-removed", { target, sessions, why: "reload" });
+    }
+    const { members } = changes;
+    const removed = (sessions: number, why: string) => {
+      if (sessions > 0) logger.info("sessions-removed", { sessions, why });
+    };
+    removed(this.sessions.removeWhere((serverId) => !members.has(serverId)), "server removed by reload");
+    removed(this.sessions.removeWhere((serverId, targetId) => members.get(serverId)?.has(targetId) === false), "target no longer listed by its server");
   }
 }

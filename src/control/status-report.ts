@@ -1,12 +1,13 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
 import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
-import { lastSendErrno, readCounters, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
+import { lastSendErrno, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import { formatMac } from "../dataplane/frame.ts";
 import type { SharedState } from "./shared-state.ts";
 import type { HealthMonitor } from "../health/monitor.ts";
 import type { CheckSnapshot, HealthState, TargetHealthSnapshot } from "../health/state.ts";
 import { errnoName } from "../errno.ts";
 import { VERSION } from "../version.ts";
+import { countersSinceCleared } from "./console-requests.ts";
 import type { ControlTimer } from "./control-timer.ts";
 import type { HaStatus } from "./ha.ts";
 import type { RunPlan } from "./plan.ts";
@@ -91,8 +92,8 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
   return statuses;
 }
 
-export function buildStatus(view: DaemonView): StatusReport {
-  const counters = readCounters(view.shared.countersBuffer);
+/** `counters` defaults to those since the last `clear counters`; the metrics pass all of them. */
+export function buildStatus(view: DaemonView, counters: CountersSnapshot = countersSinceCleared(view.shared.countersBuffer)): StatusReport {
   const servers = view.config.servers.filter((server) => server.registered).map((server) => serverStatus(view, server, counters));
   const current = servers.reduce((sum, server) => sum + server.sessions, 0);
   return {

@@ -85,7 +85,9 @@ export function writeGratuitousArp(buf: Uint8Array, offset: number, ownMac: Uint
 
 /**
  * Turns the ARP request at `requestAt` into the reply for `vip` at `replyAt` (own MAC given as
- * two integers, see frame.ts). The request's sender becomes the reply's target.
+ * two integers, see frame.ts). The request's sender becomes the reply's target, and the reply
+ * goes to the request frame's Ethernet source: a forged sender hardware address in the body (a
+ * victim's, or broadcast) cannot turn bng into a reflector.
  */
 export function writeArpReplyFromRequest(
   request: Uint8Array,
@@ -99,9 +101,8 @@ export function writeArpReplyFromRequest(
   const requestArp = requestAt + ETH_HEADER_LEN;
   const replyArp = replyAt + ETH_HEADER_LEN;
   for (let i = 0; i < 6; i++) {
-    const requesterByte = request[requestArp + ARP_SHA + i] ?? 0;
-    reply[replyAt + ETH_DST + i] = requesterByte;
-    reply[replyArp + ARP_THA + i] = requesterByte;
+    reply[replyAt + ETH_DST + i] = request[requestAt + ETH_SRC + i] ?? 0;
+    reply[replyArp + ARP_THA + i] = request[requestArp + ARP_SHA + i] ?? 0;
   }
   writeMac(reply, replyAt + ETH_SRC, ownMacHigh, ownMacLow);
   writeArpFixedFields(reply, replyAt, ARP_OP_REPLY);

@@ -31,6 +31,12 @@ export const DROP_REASONS = [
   "from_self",
   "tx_full",
   "truncated",
+  "group_source",
+  "martian_source",
+  "bad_arp_sender",
+  "echo_rate_limited",
+  "icmp_error_malformed",
+  "icmp_error_no_session",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const DROP = indexesOf(DROP_REASONS);
@@ -59,6 +65,23 @@ export const EVENTS = [
   "kernel_drops",
   "send_refused",
   "receive_errors",
+  // ICMP destination-unreachable and time-exceeded forwarded to the target that sent the
+  // packet they are about (also counted in `forwarded`).
+  "icmp_errors_forwarded",
+  // Flood defence: frames of new clients beyond `set newsessions` a second (no session made),
+  // and those of them forwarded by consistent hashing (also counted in `forwarded`).
+  "sessions_refused",
+  "flood_stateless",
+  // Sessions whose client sent TCP FIN or RST: they now end after `set fintimeout` idle seconds.
+  "sessions_closed",
+  // ARP from a target's address with another MAC than the one bng uses (a candidate), a
+  // candidate adopted because the target's reply to bng's own request carried it, and one
+  // dropped because that reply carried the MAC bng already had.
+  "neighbour_candidates",
+  "neighbour_confirmed",
+  "neighbour_refuted",
+  // ARP frames for a VIP sent with a target's MAC: the target answers ARP for the VIP.
+  "target_vip_arp",
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 export const EVENT = indexesOf(EVENTS);

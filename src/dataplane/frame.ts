@@ -44,7 +44,12 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
 export const TCP_MIN_HEADER_LEN = 20;
+export const TCP_FLAGS = 13;
 export const TCP_CHECKSUM = 16;
+export const TCP_FLAG_FIN = 0x01;
+export const TCP_FLAG_SYN = 0x02;
+export const TCP_FLAG_RST = 0x04;
+export const TCP_FLAG_ACK = 0x10;
 export const UDP_HEADER_LEN = 8;
 export const UDP_CHECKSUM = 6;
 /** Source and destination ports sit at the same offsets in TCP and UDP. */
@@ -106,6 +111,21 @@ export function writeMac(bytes: Uint8Array, at: number, macHigh: number, macLow:
   write32(bytes, at + 2, macLow);
 }
 
+
+/** Whether a MAC's high 16 bits (readMacHigh) are of a group address: multicast, broadcast included. */
+export function isGroupMac(macHigh: number): boolean {
+  return (macHigh & 0x0100) !== 0;
+}
+
+/**
+ * Whether an IPv4 source address is a martian: 0.0.0.0/8 ("this network"), 127.0.0.0/8
+ * (loopback), 224.0.0.0/4 (multicast) or 255.255.255.255 (limited broadcast). No client sends
+ * from one; a frame that claims to is forged.
+ */
+export function isMartianSource(ip: number): boolean {
+  const first = ip >>> 24;
+  return first === 0 || first === 127 || (first & 0xf0) === 0xe0 || ip >>> 0 === 0xffffffff;
+}
 
 /** IHL in bytes (the header length field counts 32-bit words). */
 export function ipv4HeaderLength(bytes: Uint8Array, ipAt: number): number {

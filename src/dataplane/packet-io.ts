@@ -17,6 +17,11 @@ export const FRAME_TRUNCATED = 2;
  */
 export const FRAME_VLAN_STRIPPED = 4;
 
+/** Kernel packet types (sll_pkttype) the data plane acts on. */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_OTHERHOST = 3;
+
 /**
  * A fixed set of frame slots over one preallocated buffer. Slot i holds a frame of
  * `lengths[i]` bytes at byte offset `i * slotSize` of `bytes`.

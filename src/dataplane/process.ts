@@ -7,22 +7,11 @@
 // verdict, so "drop" and "pass" differ in what is counted, not in what the kernel sees.
 
 import type { PacketBatch, TxBatch } from "./packet-io.ts";
-import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED } from "./packet-io.ts";
-import { writeArpReplyFromRequest } from "./arp.ts";
-import { completePartialL4Checksum, updatedChecksum, writeIpv4HeaderChecksum } from "./checksum.ts";
+import { FRAME_CSUM_NOT_READY, FRAME_TRUNCATED, FRAME_VLAN_STRIPPED, PACKET_BROADCAST, PACKET_HOST, PACKET_OTHERHOST } from "./packet-io.ts";
+import { ArpDecision } from "./arp-decision.ts";
+import { completePartialL4Checksum } from "./checksum.ts";
 import * as C from "./counters.ts";
 import {
-  ARP_HLEN,
-  ARP_HTYPE,
-  ARP_HTYPE_ETHERNET,
-  ARP_LEN,
-  ARP_OP,
-  ARP_OP_REQUEST,
-  ARP_PLEN,
-  ARP_PTYPE,
-  ARP_SHA,
-  ARP_SPA,
-  ARP_TPA,
   ETH_DST,
   ETH_HEADER_LEN,
   ETH_SRC,
@@ -31,9 +20,7 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_QINQ,
   ETHERTYPE_VLAN,
-  ICMP_CHECKSUM,
   ICMP_CODE,
-  ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
   ICMP_HEADER_LEN,
   ICMP_TYPE,
@@ -48,24 +35,36 @@ import {
   IPV4_PROTOCOL,
   IPV4_SRC,
   IPV4_TOTAL_LENGTH,
-  IPV4_TTL,
   L4_DST_PORT,
   L4_SRC_PORT,
+  TCP_FLAGS,
   TCP_MIN_HEADER_LEN,
   UDP_HEADER_LEN,
   ipv4HeaderLength,
   ipv4Version,
+  isGroupMac,
+  isMartianSource,
   read16,
   read32,
   readMacHigh,
   readMacLow,
-  write16,
-  write32,
   writeMac,
 } from "./frame.ts";
+import {
+  ECHO_REPLIES_PER_SECOND,
+  PerSecondLimit,
+  QUOTED_CLIENT_IP,
+  QUOTED_CLIENT_PORT,
+  QUOTED_FIELDS,
+  QUOTED_PROTOCOL,
+  QUOTED_SERVER_PORT,
+  isForwardedIcmpError,
+  readQuotedPacket,
+  turnIntoEchoReply,
+} from "./icmp.ts";
 import type { NeighbourTable } from "./neighbours.ts";
-import { TargetSelector } from "./select/select.ts";
-import { JOURNAL_CREATED, type SessionJournal } from "./session-journal.ts";
+import type { SessionJournal } from "./session-journal.ts";
+import { NOT_TCP, SessionChooser } from "./session-choice.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
 import {
@@ -78,33 +77,22 @@ import {
   T_ID,
   T_MAC_HIGH,
   T_MAC_LOW,
-  T_NEXT_SAME_IP,
   VIP_ANSWERS,
   VIP_FIRST_SERVER,
+  VIP_IP,
   VIP_SERVER_COUNT,
 } from "./table-layout.ts";
+import { VERDICT_FORWARD, VERDICT_REPLY, Verdicts } from "./verdicts.ts";
+
+export { VERDICT_DROP, VERDICT_FORWARD, VERDICT_PASS, VERDICT_REPLY } from "./verdicts.ts";
 
 /** Where this worker's event counts are in its counters region (counters.ts), resolved once. */
-const ARP_REPLIES_AT = C.EVENTS_AT + C.EVENT.arp_replies;
 const CHECKSUMS_COMPLETED_AT = C.EVENTS_AT + C.EVENT.checksums_completed;
 const FORWARDED_AT = C.EVENTS_AT + C.EVENT.forwarded;
 const FORWARDED_BYTES_AT = C.EVENTS_AT + C.EVENT.forwarded_bytes;
 const FRAMES_AT = C.EVENTS_AT + C.EVENT.frames;
 const ICMP_REPLIES_AT = C.EVENTS_AT + C.EVENT.icmp_replies;
-const NEIGHBOUR_SIGHTINGS_AT = C.EVENTS_AT + C.EVENT.neighbour_sightings;
-
-/** Kernel packet types (sll_pkttype) the processor acts on. */
-const PACKET_HOST = 0;
-const PACKET_BROADCAST = 1;
-const PACKET_OTHERHOST = 3;
-
-export const VERDICT_FORWARD = 1;
-export const VERDICT_REPLY = 2;
-export const VERDICT_DROP = 3;
-export const VERDICT_PASS = 4;
-
-/** TTL of the echo replies bng originates (Linux's default). */
-const REPLY_TTL = 64;
+const ICMP_ERRORS_FORWARDED_AT = C.EVENTS_AT + C.EVENT.icmp_errors_forwarded;
 
 /** findServer results below zero. */
 const NO_SERVER = -1;
@@ -137,11 +125,13 @@ export class Processor {
   private readonly rxWords: Int32Array | undefined;
   private readonly txWords: Int32Array | undefined;
   private readonly sessions: SessionTable;
-  private readonly neighbours: NeighbourTable;
-  private readonly counters: Float64Array;
+  private readonly out: Verdicts;
+  private readonly arp: ArpDecision;
   private readonly clock: () => number;
-  private readonly selector: TargetSelector;
-  private readonly journal: SessionJournal | undefined;
+  private readonly chooser: SessionChooser;
+  private readonly echoReplies = new PerSecondLimit(ECHO_REPLIES_PER_SECOND);
+  /** readQuotedPacket's fields of the ICMP error being decided. */
+  private readonly quoted = new Int32Array(QUOTED_FIELDS);
   private nowS = 0;
   /** The sum of the words touchSessionBuckets loaded, kept (and public) so the loads stay in the compiled code. */
   touchedWords = 0;
@@ -159,13 +149,12 @@ export class Processor {
     this.tx = options.tx;
     this.table = options.table;
     this.sessions = options.sessions;
-    this.neighbours = options.neighbours;
-    this.counters = options.counters;
+    this.out = new Verdicts(options.rx.slotCount, options.counters);
+    this.verdicts = this.out.verdicts;
+    this.reasons = this.out.reasons;
+    this.arp = new ArpDecision(options.rx, options.tx, options.neighbours, this.out);
     this.clock = options.clock;
-    this.selector = new TargetSelector(options.sessions, options.randomSeed);
-    this.journal = options.journal;
-    this.verdicts = new Uint8Array(options.rx.slotCount);
-    this.reasons = new Uint8Array(options.rx.slotCount);
+    this.chooser = new SessionChooser(options.sessions, options.counters, options.randomSeed, options.journal);
     this.vipAts = new Int32Array(options.rx.slotCount);
     this.servers = new Int32Array(options.rx.slotCount);
     this.bucketAts = new Int32Array(options.rx.slotCount);
@@ -250,19 +239,15 @@ export class Processor {
   }
 
   private count(index: number, amount: number): void {
-    this.counters[index] = (this.counters[index] ?? 0) + amount;
+    this.out.count(index, amount);
   }
 
   private drop(slot: number, reason: number): number {
-    this.reasons[slot] = reason;
-    this.count(C.DROPS_AT + reason, 1);
-    return VERDICT_DROP;
+    return this.out.drop(slot, reason);
   }
 
   private pass(slot: number, reason: number): number {
-    this.reasons[slot] = reason;
-    this.count(C.PASSES_AT + reason, 1);
-    return VERDICT_PASS;
+    return this.out.pass(slot, reason);
   }
 
   private decide(slot: number): number {
@@ -280,60 +265,13 @@ export class Processor {
       return this.drop(slot, C.DROP.from_self);
     }
     const etherType = read16(bytes, at + ETH_TYPE);
-    if (etherType === ETHERTYPE_ARP) return this.decideArp(slot, at, length);
+    if (etherType === ETHERTYPE_ARP) return this.arp.decide(table, slot, at, length);
     // VLAN-tagged frames are not bng's: it serves the untagged interface it is bound to (bind it
     // to a VLAN device such as eth0.100 to balance on a VLAN).
     if (etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ) return this.pass(slot, C.PASS.vlan);
     if (etherType !== ETHERTYPE_IPV4) return this.pass(slot, C.PASS_NOT_IPV4);
     if (!toUs) return this.pass(slot, C.PASS.packet_type);
     return this.decideIpv4(slot, at, length);
-  }
-
-  private decideArp(slot: number, at: number, length: number): number {
-    if (length < ETH_HEADER_LEN + ARP_LEN) return this.drop(slot, C.DROP.short_arp);
-    const bytes = this.rx.bytes;
-    const arpAt = at + ETH_HEADER_LEN;
-    if (
-      read16(bytes, arpAt + ARP_HTYPE) !== ARP_HTYPE_ETHERNET ||
-      read16(bytes, arpAt + ARP_PTYPE) !== ETHERTYPE_IPV4 ||
-      bytes[arpAt + ARP_HLEN] !== 6 ||
-      bytes[arpAt + ARP_PLEN] !== 4
-    ) {
-      return this.pass(slot, C.PASS.arp);
-    }
-    const table = this.table;
-    const senderIp = read32(bytes, arpAt + ARP_SPA);
-    const targetIp = read32(bytes, arpAt + ARP_TPA);
-    // Any ARP a target sends (a reply to our request, its own request, a gratuitous
-    // announcement) proves its current MAC.
-    for (let target = table.firstTargetWithIp(senderIp); target >= 0; ) {
-      const targetAt = table.targetAt(target);
-      this.neighbours.record(
-        table.field(targetAt, T_ID),
-        readMacHigh(bytes, arpAt + ARP_SHA),
-        readMacLow(bytes, arpAt + ARP_SHA),
-      );
-      this.count(NEIGHBOUR_SIGHTINGS_AT, 1);
-      target = table.field(targetAt, T_NEXT_SAME_IP);
-    }
-    if (read16(bytes, arpAt + ARP_OP) !== ARP_OP_REQUEST || senderIp === targetIp) return this.pass(slot, C.PASS.arp);
-    const vipAt = table.findVip(targetIp);
-    if (vipAt < 0 || table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.pass(slot, C.PASS.arp);
-    const tx = this.tx;
-    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
-    const txSlot = tx.count++;
-    tx.rxSlots[txSlot] = -1;
-    tx.lengths[txSlot] = writeArpReplyFromRequest(
-      bytes,
-      at,
-      tx.bytes,
-      txSlot * tx.slotSize,
-      table.ownMacHigh,
-      table.ownMacLow,
-      targetIp,
-    );
-    this.count(ARP_REPLIES_AT, 1);
-    return VERDICT_REPLY;
   }
 
   private decideIpv4(slot: number, at: number, length: number): number {
@@ -355,13 +293,17 @@ export class Processor {
     if (totalLength < headerLength || ETH_HEADER_LEN + totalLength > length) {
       return this.drop(slot, C.DROP.bad_total_length);
     }
+    // Forged sources: no station sends from a group MAC, nor from these addresses (a reply to
+    // one would go to the segment, the box itself or nowhere); none may create a session.
+    if (isGroupMac(readMacHigh(bytes, at + ETH_SRC))) return this.drop(slot, C.DROP.group_source);
+    const clientIp = read32(bytes, ipAt + IPV4_SRC);
+    if (isMartianSource(clientIp) || clientIp === read32(bytes, ipAt + IPV4_DST)) return this.drop(slot, C.DROP.martian_source);
     const protocol = bytes[ipAt + IPV4_PROTOCOL] ?? 0;
     const fragment = read16(bytes, ipAt + IPV4_FLAGS_FRAGMENT);
     const l4At = ipAt + headerLength;
     const l4Length = totalLength - headerLength;
-    if (protocol === IPPROTO_ICMP) return this.decideIcmp(slot, at, vipAt, fragment, l4At, l4Length);
+    if (protocol === IPPROTO_ICMP) return this.decideIcmp(slot, at, length, vipAt, fragment, l4At, l4Length);
     if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.drop(slot, C.DROP.unsupported_protocol);
-    const clientIp = read32(bytes, ipAt + IPV4_SRC);
     if ((fragment & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return this.decideLaterFragment(slot, vipAt, protocol, clientIp);
     if (protocol === IPPROTO_TCP && l4Length < TCP_MIN_HEADER_LEN) return this.drop(slot, C.DROP.short_tcp);
     if (protocol === IPPROTO_UDP && l4Length < UDP_HEADER_LEN) return this.drop(slot, C.DROP.short_udp);
@@ -369,7 +311,8 @@ export class Processor {
     if (server === NO_SERVER) return this.drop(slot, C.DROP.no_server);
     if (server === SERVER_DISABLED) return this.drop(slot, C.DROP.server_disabled);
     const serverAt = table.serverAt(server);
-    const target = this.sessionTarget(server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? 0);
+    const tcpFlags = protocol === IPPROTO_TCP ? (bytes[l4At + TCP_FLAGS] ?? 0) : NOT_TCP;
+    const target = this.chooser.target(table, server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? 0, this.nowS, tcpFlags);
     if (target < 0) return this.drop(slot, C.DROP.no_target);
     return this.forward(slot, at, length, serverAt, target);
   }
@@ -430,36 +373,6 @@ export class Processor {
   }
 
   /**
-   * The target index for the client: its session's target while that target keeps sessions,
-   * else a new pick by the server's method, bound in the session table; `bucketAt` is the key's
-   * session bucket. Returns -1 when no target is available.
-   */
-  private sessionTarget(server: number, clientIp: number, keyPort: number, bucketAt: number): number {
-    const table = this.table;
-    const serverAt = table.serverAt(server);
-    const serverId = table.field(serverAt, S_ID);
-    const timeoutS = table.field(serverAt, S_TIMEOUT_S);
-    const sessions = this.sessions;
-    let boundId = sessions.findIn(bucketAt, serverId, clientIp, keyPort, this.nowS, timeoutS);
-    let bound = table.targetIndexOfId(boundId);
-    // Two rounds at most: a concurrent worker may have bound the client to a target this
-    // generation of the table no longer keeps; that binding is then replaced once.
-    for (let round = 0; round < 2; round++) {
-      if (bound >= 0 && table.keepsSession(server, bound)) return bound;
-      const chosen = this.selector.select(table, server, clientIp, keyPort);
-      if (chosen < 0) return -1;
-      const chosenId = table.field(table.targetAt(chosen), T_ID);
-      boundId = this.sessions.bind(serverId, clientIp, keyPort, this.nowS, timeoutS, chosenId, boundId);
-      if (boundId === chosenId) {
-        this.journal?.append(JOURNAL_CREATED, serverId, clientIp, keyPort, chosenId, this.nowS);
-        return chosen;
-      }
-      bound = table.targetIndexOfId(boundId);
-    }
-    return bound >= 0 && table.keepsSession(server, bound) ? bound : -1;
-  }
-
-  /**
    * Sends the frame on to the target from its own rx slot (no copy): destination MAC = target,
    * source MAC = own, IP bytes unchanged.
    */
@@ -488,40 +401,55 @@ export class Processor {
     return VERDICT_FORWARD;
   }
 
-  /** Answers an echo request to a VIP that an enabled server uses; other ICMP is dropped. */
-  private decideIcmp(slot: number, at: number, vipAt: number, fragment: number, icmpAt: number, icmpLength: number): number {
+  /**
+   * Answers an echo request to a VIP that an enabled server uses (at most ECHO_REPLIES_PER_SECOND
+   * a second), forwards destination-unreachable and time-exceeded errors to the target they are
+   * about; other ICMP is dropped.
+   */
+  private decideIcmp(slot: number, at: number, length: number, vipAt: number, fragment: number, icmpAt: number, icmpLength: number): number {
     if ((fragment & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
       return this.drop(slot, C.DROP.fragment_unmapped);
     }
     if (icmpLength < ICMP_HEADER_LEN) return this.drop(slot, C.DROP.short_icmp);
     const bytes = this.rx.bytes;
-    if (bytes[icmpAt + ICMP_TYPE] !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_CODE] !== 0) {
-      return this.drop(slot, C.DROP.icmp_not_echo);
-    }
-    if (this.table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP.server_disabled);
+    const type = bytes[icmpAt + ICMP_TYPE] ?? 0;
+    if (isForwardedIcmpError(type)) return this.forwardIcmpError(slot, at, length, vipAt, icmpAt, icmpLength);
+    if (type !== ICMP_ECHO_REQUEST || bytes[icmpAt + ICMP_CODE] !== 0) return this.drop(slot, C.DROP.icmp_not_echo);
+    const table = this.table;
+    if (table.vipField(vipAt, VIP_ANSWERS) !== 1) return this.drop(slot, C.DROP.server_disabled);
     const tx = this.tx;
     if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
+    if (!this.echoReplies.take(this.nowS)) return this.drop(slot, C.DROP.echo_rate_limited);
     const txSlot = tx.count++;
     tx.rxSlots[txSlot] = -1;
     const txAt = txSlot * tx.slotSize;
     const replyLength = icmpAt - at + icmpLength;
     this.copyFrame(at, txAt, replyLength);
-    const out = tx.bytes;
-    const ipAt = txAt + ETH_HEADER_LEN;
-    const replyIcmpAt = txAt + (icmpAt - at);
-    for (let i = 0; i < 6; i++) out[txAt + ETH_DST + i] = bytes[at + ETH_SRC + i] ?? 0;
-    writeMac(out, txAt + ETH_SRC, this.table.ownMacHigh, this.table.ownMacLow);
-    write32(out, ipAt + IPV4_SRC, read32(bytes, at + ETH_HEADER_LEN + IPV4_DST));
-    write32(out, ipAt + IPV4_DST, read32(bytes, at + ETH_HEADER_LEN + IPV4_SRC));
-    out[ipAt + IPV4_TTL] = REPLY_TTL;
-    writeIpv4HeaderChecksum(out, ipAt);
-    const requestTypeCode = read16(out, replyIcmpAt + ICMP_TYPE);
-    out[replyIcmpAt + ICMP_TYPE] = ICMP_ECHO_REPLY;
-    const checksum = read16(out, replyIcmpAt + ICMP_CHECKSUM);
-    write16(out, replyIcmpAt + ICMP_CHECKSUM, updatedChecksum(checksum, requestTypeCode, ICMP_ECHO_REPLY << 8));
+    turnIntoEchoReply(tx.bytes, txAt, txAt + (icmpAt - at), table.ownMacHigh, table.ownMacLow);
     tx.lengths[txSlot] = replyLength;
     this.count(ICMP_REPLIES_AT, 1);
     return VERDICT_REPLY;
+  }
+
+  /**
+   * An ICMP error about a packet a target sent from the VIP to a client (quoted in it): forwarded
+   * unchanged but for the MACs to the target of that client's session, so that path MTU
+   * discovery works through bng (fragmentation needed reaches the target whose replies are too
+   * big for a router on the way).
+   */
+  private forwardIcmpError(slot: number, at: number, length: number, vipAt: number, icmpAt: number, icmpLength: number): number {
+    const table = this.table;
+    const quoted = this.quoted;
+    const malformed = readQuotedPacket(this.rx.bytes, icmpAt, icmpLength, table.vipField(vipAt, VIP_IP), quoted);
+    if (malformed !== 0) return this.drop(slot, malformed);
+    const server = this.findServer(vipAt, quoted[QUOTED_PROTOCOL] ?? 0, quoted[QUOTED_SERVER_PORT] ?? 0);
+    if (server < 0) return this.drop(slot, C.DROP.icmp_error_no_session);
+    const serverAt = table.serverAt(server);
+    const keyPort = table.field(serverAt, S_KEY_PORT) === 1 ? (quoted[QUOTED_CLIENT_PORT] ?? 0) : 0;
+    const target = this.chooser.quotedClientTarget(table, server, (quoted[QUOTED_CLIENT_IP] ?? 0) >>> 0, keyPort, this.nowS);
+    if (target < 0) return this.drop(slot, C.DROP.icmp_error_no_session);
+    this.count(ICMP_ERRORS_FORWARDED_AT, 1);
+    return this.forward(slot, at, length, serverAt, target);
   }
 
   /** Copies `length` bytes of the rx frame at `from` to tx at `to`, a word at a time when it can. */

@@ -30,7 +30,15 @@
 // now - lastSeen >= its server's timeout (lookups are given the server's timeout; `retimeServer`
 // brings the stored ones in line when a reload changes it); expired sessions are reused in place
 // and removed by sweep(), or a share at a time by sweepTurn() (the daemon, every tick).
+//
+// Two flags ride in a slot's key word, above the key: SEEN_AGAIN, set (compare-and-swap, once)
+// by the first lookup that finds the session, so eviction can tell a client that came back from
+// one packet of a spoofed flood and replaces those first; and CLOSING, set by close() when the
+// client sent TCP FIN or RST: the session then lives its stored, shortened timeout instead of
+// its server's, until reopen() (a new SYN) gives it its server's back. The header also holds the
+// new-session admission words (admission.ts), shared by all workers.
 
+import { ADMISSION_WORDS, resetAdmission } from "./admission.ts";
 import { ID_LIMIT } from "./table-layout.ts";
 import { hashPair } from "./select/hash.ts";
 
@@ -49,12 +57,22 @@ const H_CREATED = 4;
 const H_ZERO = 5;
 /** Index in a Float64 view of the header: bytes 24..31, clear of the Int32 fields above. */
 const H_EPOCH_MS_F64 = 3;
-const HEADER_WORDS = 8;
+/** Evictions of sessions that had seen a second packet: known clients lost. */
+const H_EVICTIONS_KEPT = 8;
+/** The admission words (admission.ts) start on the header's second cache line. */
+const H_ADMISSION_AT = 16;
+const HEADER_WORDS = 32;
 
 /** Hot word 0: the sequence number above TARGET_BITS, the target id + 1 below (0: empty slot). */
 const E_SEQUENCE_TARGET = 0;
 /** serverId << 16 | client port (0 when the server keys on the address only). */
 const E_KEY = 1;
+/** The key's bits in E_KEY (server id < 4096 above bit 16, client port below); flags above. */
+const KEY_MASK = 0x0fffffff;
+/** The session saw a packet after the one that created it. */
+const SEEN_AGAIN = 1 << 28;
+/** Its client sent TCP FIN or RST: it lives its stored (shortened) timeout. */
+const CLOSING = 1 << 29;
 const E_CLIENT_IP = 2;
 const E_LAST_SEEN_S = 3;
 const HOT_WORDS = 4;
@@ -73,6 +91,10 @@ const SEQUENCE_ONE = 1 << TARGET_BITS;
 const NO_TARGET = -1;
 /** findInBucket: the key is in none of the bucket's slots (look in its other bucket). */
 const NOT_IN_BUCKET = -2;
+/** Eviction rank added to a live session that saw a second packet: replaced last. */
+const KEPT_RANK = 2 ** 32;
+/** lookup's refresh time that refreshes nothing (peek). */
+const NO_REFRESH = -1;
 
 /** One session, for `show sessions`. */
 export interface SessionInfo {
@@ -90,8 +112,14 @@ function sessionKey(serverId: number, clientPort: number): number {
   return (serverId << 16) | clientPort;
 }
 
-// Target id + 1 must fit below the sequence number.
+/** The server id of a slot's key word (flags masked off). */
+function serverOfKey(keyWord: number): number {
+  return (keyWord & KEY_MASK) >>> 16;
+}
+
+// Target id + 1 must fit below the sequence number, server ids below the flags.
 if (ID_LIMIT > TARGET_MASK) throw new Error("session table: target ids do not fit TARGET_BITS");
+if (((ID_LIMIT - 1) << 16) > KEY_MASK) throw new Error("session table: server ids do not fit below the key flags");
 
 export class SessionTable {
   readonly buffer: SharedArrayBuffer;
@@ -106,6 +134,13 @@ export class SessionTable {
   private readonly coldAt: number;
   /** The bucket where sweepTurn starts next (this object's own: only the control side sweeps). */
   private sweepCursor = 0;
+  /**
+   * After a find() or findIn() that returned a target: whether that session is closing (its
+   * client sent FIN or RST). This object's own (each worker attaches its own), so no sharing.
+   */
+  foundClosing = false;
+  /** The new-session admission words (admission.ts), shared by all workers. */
+  readonly admissionWords: Int32Array;
 
   /** A new, empty table holding at least `capacity` sessions; times count from `epochMs`. */
   static create(capacity: number, epochMs: number): SessionTable {
@@ -119,6 +154,7 @@ export class SessionTable {
     words[H_SLOT_COUNT] = slotCount;
     words[H_BUCKET_MASK] = bucketCount - 1;
     new Float64Array(buffer, 0, HEADER_WORDS / 2)[H_EPOCH_MS_F64] = epochMs;
+    resetAdmission(new Int32Array(buffer, H_ADMISSION_AT * 4, ADMISSION_WORDS));
     return new SessionTable(buffer);
   }
 
@@ -138,6 +174,7 @@ export class SessionTable {
     this.serverCountsAt = layout.serverCountsAt;
     this.hotAt = layout.hotAt;
     this.coldAt = layout.coldAt;
+    this.admissionWords = new Int32Array(buffer, H_ADMISSION_AT * 4, ADMISSION_WORDS);
   }
 
   /** Session time (whole seconds since the epoch) of a millisecond value of the table's clock. */
@@ -147,6 +184,11 @@ export class SessionTable {
 
   get evictions(): number {
     return Atomics.load(this.words, H_EVICTIONS);
+  }
+
+  /** The evictions of sessions that had seen a second packet: known clients that lost theirs. */
+  get keptEvictions(): number {
+    return Atomics.load(this.words, H_EVICTIONS_KEPT);
   }
 
   /** Sessions created since the table was made (binds of a key that had no session). */
@@ -204,7 +246,15 @@ export class SessionTable {
    * it: the caller then takes the locked path).
    */
   find(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
-    return this.findIn(this.bucketOf(serverId, clientIp, clientPort), serverId, clientIp, clientPort, nowS, timeoutS);
+    return this.lookup(this.bucketOf(serverId, clientIp, clientPort), serverId, clientIp, clientPort, nowS, timeoutS, nowS);
+  }
+
+  /**
+   * find() that neither refreshes the session nor marks it seen again: for a frame about the
+   * client that is not the client's (an ICMP error about a target's reply to it).
+   */
+  peek(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
+    return this.lookup(this.bucketOf(serverId, clientIp, clientPort), serverId, clientIp, clientPort, nowS, timeoutS, NO_REFRESH);
   }
 
   /**
@@ -213,18 +263,26 @@ export class SessionTable {
    * there when the first was full); only then is that one read.
    */
   findIn(first: number, serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): number {
+    return this.lookup(first, serverId, clientIp, clientPort, nowS, timeoutS, nowS);
+  }
+
+  /** find() from the key's first bucket, storing `refreshS` as last seen when later (NO_REFRESH: never). */
+  private lookup(first: number, serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number, refreshS: number): number {
     const key = sessionKey(serverId, clientPort);
     const ip = clientIp | 0;
-    const found = this.findInBucket(first, key, ip, nowS, timeoutS);
+    const found = this.findInBucket(first, key, ip, nowS, timeoutS, refreshS);
     if (found !== NOT_IN_BUCKET) return found;
     const second = this.secondBucketAt(key, ip);
     if (second === first) return NO_TARGET;
-    const overflowed = this.findInBucket(second, key, ip, nowS, timeoutS);
+    const overflowed = this.findInBucket(second, key, ip, nowS, timeoutS, refreshS);
     return overflowed === NOT_IN_BUCKET ? NO_TARGET : overflowed;
   }
 
-  /** The key's target in the bucket at `bucket` (refreshing last-seen), NO_TARGET, or NOT_IN_BUCKET. */
-  private findInBucket(bucket: number, key: number, ip: number, nowS: number, timeoutS: number): number {
+  /**
+   * The key's target in the bucket at `bucket` (storing `refreshS` as last seen when later, and
+   * marking the session seen again), NO_TARGET, or NOT_IN_BUCKET.
+   */
+  private findInBucket(bucket: number, key: number, ip: number, nowS: number, timeoutS: number, refreshS: number): number {
     const words = this.words;
     // A seqlock read: the sequence, then the slot, then the sequence again; the slot counts only
     // if the sequence was even and did not change (the key and address read before the first
@@ -242,23 +300,28 @@ export class SessionTable {
     const zero = words[H_ZERO] ?? 0;
     for (let way = 0; way < BUCKET_WAYS; way++) {
       const at = bucket + way * HOT_WORDS;
-      if (words[at + E_KEY] !== key || words[at + E_CLIENT_IP] !== ip) continue;
+      if (((words[at + E_KEY] ?? 0) & KEY_MASK) !== key || words[at + E_CLIENT_IP] !== ip) continue;
       const sequenceTarget = words[at + E_SEQUENCE_TARGET] ?? 0;
       const slotAt = at + (sequenceTarget & zero);
       const lastSeen = words[slotAt + E_LAST_SEEN_S] ?? 0;
-      const keyAgain = words[slotAt + E_KEY] ?? 0;
+      const keyWord = words[slotAt + E_KEY] ?? 0;
       const ipAgain = words[slotAt + E_CLIENT_IP] ?? 0;
-      const sequenceAgain = words[at + E_SEQUENCE_TARGET + ((lastSeen | keyAgain | ipAgain) & zero)] ?? 0;
-      if (sequenceAgain !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || keyAgain !== key || ipAgain !== ip) {
+      // A closing session's limit is its stored timeout, in the cold words (read only then).
+      const limit = (keyWord & CLOSING) === 0 ? timeoutS : (words[this.coldOf(slotAt) + C_TIMEOUT_S] ?? 0);
+      const sequenceAgain = words[at + E_SEQUENCE_TARGET + ((lastSeen | keyWord | ipAgain | limit) & zero)] ?? 0;
+      if (sequenceAgain !== sequenceTarget || (sequenceTarget & SEQUENCE_ONE) !== 0 || (keyWord & KEY_MASK) !== key || ipAgain !== ip) {
         return NO_TARGET;
       }
       const target = (sequenceTarget & TARGET_MASK) - 1;
       if (target === NO_TARGET) continue; // a cleared slot keeps its old key
-      if (nowS - lastSeen >= timeoutS) return NO_TARGET;
+      if (nowS - lastSeen >= limit) return NO_TARGET;
       // A plain store is enough: last-seen only moves forward (a worker whose batch began a
       // second earlier leaves a newer value alone), readers take whatever value they see, and a
       // writer that rebinds the slot sets it anew under the bucket lock.
-      if (lastSeen < nowS) words[at + E_LAST_SEEN_S] = nowS;
+      if (lastSeen < refreshS) words[at + E_LAST_SEEN_S] = refreshS;
+      // Once per session: the compare-and-swap fails, harmlessly, if the slot changed meanwhile.
+      if ((keyWord & SEEN_AGAIN) === 0 && refreshS !== NO_REFRESH) Atomics.compareExchange(words, at + E_KEY, keyWord, keyWord | SEEN_AGAIN);
+      this.foundClosing = (keyWord & CLOSING) !== 0;
       return target;
     }
     return NOT_IN_BUCKET;
@@ -295,10 +358,15 @@ export class SessionTable {
       for (let way = 0; way < BUCKET_WAYS; way++) {
         const at = bucket + way * HOT_WORDS;
         const target = this.targetOf(at);
-        if (target !== NO_TARGET && words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip) {
-          // The key's own session is judged by its server's timeout, as find() judges it.
-          if (nowS - (words[at + E_LAST_SEEN_S] ?? 0) < timeoutS && target !== staleTargetId) {
+        const keyWord = words[at + E_KEY] ?? 0;
+        if (target !== NO_TARGET && (keyWord & KEY_MASK) === key && words[at + E_CLIENT_IP] === ip) {
+          // The key's own session is judged as find() judges it: by its server's timeout, or
+          // its stored one while closing.
+          const limit = (keyWord & CLOSING) === 0 ? timeoutS : (words[this.coldOf(at) + C_TIMEOUT_S] ?? 0);
+          if (nowS - (words[at + E_LAST_SEEN_S] ?? 0) < limit && target !== staleTargetId) {
             words[at + E_LAST_SEEN_S] = nowS;
+            // Another worker created it from an earlier packet of the client: this is a later one.
+            if ((keyWord & SEEN_AGAIN) === 0) Atomics.or(words, at + E_KEY, SEEN_AGAIN);
             this.unlockPair(first, second);
             return target;
           }
@@ -306,9 +374,10 @@ export class SessionTable {
           break search;
         }
         // Victim preference: an empty slot, then an expired one, of the first bucket (where a
-        // lookup reads first) before the second; then the oldest last-seen time of either.
+        // lookup reads first) before the second; then the oldest last-seen time of either,
+        // sessions that never saw a second packet (a spoofed flood's) first.
         const free = target === NO_TARGET ? -2 : this.expired(at, nowS) ? -1 : 0;
-        const rank = free < 0 ? free - (pass === 0 ? 2 : 0) : (words[at + E_LAST_SEEN_S] ?? 0);
+        const rank = free < 0 ? free - (pass === 0 ? 2 : 0) : (words[at + E_LAST_SEEN_S] ?? 0) + ((keyWord & SEEN_AGAIN) !== 0 ? KEPT_RANK : 0);
         if (rank < victimRank) {
           victimRank = rank;
           victim = at;
@@ -318,6 +387,57 @@ export class SessionTable {
     this.write(victim, key, ip, nowS, timeoutS, targetId, serverId);
     this.unlockPair(first, second);
     return targetId;
+  }
+
+  /**
+   * Marks the key's live session closing (its client sent TCP FIN or RST): from now on it expires
+   * after `closingTimeoutS` idle seconds (or its stored timeout, if shorter) instead of its
+   * server's. Returns whether there was a live session to mark.
+   */
+  close(serverId: number, clientIp: number, clientPort: number, nowS: number, closingTimeoutS: number): boolean {
+    return this.changeClosing(serverId, clientIp, clientPort, nowS, closingTimeoutS, true);
+  }
+
+  /** Undoes close() (the client opened a new connection): the session gets `timeoutS`, its server's, again. */
+  reopen(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number): boolean {
+    return this.changeClosing(serverId, clientIp, clientPort, nowS, timeoutS, false);
+  }
+
+  /** Sets or clears the key's CLOSING flag with the stored timeout that goes with it, under the key's bucket locks. */
+  private changeClosing(serverId: number, clientIp: number, clientPort: number, nowS: number, timeoutS: number, closing: boolean): boolean {
+    const words = this.words;
+    const key = sessionKey(serverId, clientPort);
+    const ip = clientIp | 0;
+    const first = this.bucketAt(key, ip);
+    const second = this.secondBucketAt(key, ip);
+    this.lockPair(first, second);
+    let changed = false;
+    search: for (let pass = 0; pass < 2; pass++) {
+      if (pass === 1 && second === first) break;
+      const bucket = pass === 0 ? first : second;
+      for (let way = 0; way < BUCKET_WAYS; way++) {
+        const at = bucket + way * HOT_WORDS;
+        const keyWord = words[at + E_KEY] ?? 0;
+        const target = this.targetOf(at);
+        if (target === NO_TARGET || (keyWord & KEY_MASK) !== key || words[at + E_CLIENT_IP] !== ip) continue;
+        if (((keyWord & CLOSING) !== 0) === closing || this.expired(at, nowS)) break search;
+        // Sequence odd while the flag and the timeout it goes with change: a lookup reads both or neither.
+        const writing = this.beginWrite(at);
+        const cold = this.coldOf(at);
+        if (closing) {
+          Atomics.or(words, at + E_KEY, CLOSING);
+          words[cold + C_TIMEOUT_S] = Math.min(timeoutS, words[cold + C_TIMEOUT_S] ?? 0);
+        } else {
+          Atomics.and(words, at + E_KEY, ~CLOSING);
+          words[cold + C_TIMEOUT_S] = timeoutS;
+        }
+        this.endWrite(at, writing, target);
+        changed = true;
+        break search;
+      }
+    }
+    this.unlockPair(first, second);
+    return changed;
   }
 
   /** Locks a key's two buckets, the lower one first, so that two binds never wait on each other in a circle. */
@@ -339,7 +459,7 @@ export class SessionTable {
 
   /** Removes the sessions for which `matches(serverId, targetId)` holds (control side only). */
   removeWhere(matches: (serverId: number, targetId: number) => boolean): number {
-    return this.clearSlots((at, target) => matches((this.words[at + E_KEY] ?? 0) >>> 16, target));
+    return this.clearSlots((at, target) => matches(serverOfKey(this.words[at + E_KEY] ?? 0), target));
   }
 
   /** Buckets of BUCKET_WAYS slots: slotCount / 8. */
@@ -400,15 +520,16 @@ export class SessionTable {
     return false;
   }
 
-  /** Gives server `serverId`'s sessions the idle timeout `timeoutS` (a reload changed it). */
+  /** Gives server `serverId`'s sessions the idle timeout `timeoutS` (a reload changed it); closing ones keep a shorter one. */
   retimeServer(serverId: number, timeoutS: number): void {
     const words = this.words;
     this.forEachBucket((first) => {
       for (let way = 0; way < BUCKET_WAYS; way++) {
         const at = first + way * HOT_WORDS;
-        if (this.targetOf(at) !== NO_TARGET && (words[at + E_KEY] ?? 0) >>> 16 === serverId) {
-          words[this.coldOf(at) + C_TIMEOUT_S] = timeoutS;
-        }
+        const keyWord = words[at + E_KEY] ?? 0;
+        if (this.targetOf(at) === NO_TARGET || serverOfKey(keyWord) !== serverId) continue;
+        const cold = this.coldOf(at);
+        words[cold + C_TIMEOUT_S] = (keyWord & CLOSING) === 0 ? timeoutS : Math.min(timeoutS, words[cold + C_TIMEOUT_S] ?? 0);
       }
     });
   }
@@ -452,7 +573,7 @@ export class SessionTable {
       const targetId = this.targetOf(at);
       if (targetId === NO_TARGET || this.expired(at, nowS)) continue;
       const key = words[at + E_KEY] ?? 0;
-      visit(key >>> 16, (words[at + E_CLIENT_IP] ?? 0) >>> 0, key & 0xffff, targetId, Atomics.load(words, at + E_LAST_SEEN_S));
+      visit(serverOfKey(key), (words[at + E_CLIENT_IP] ?? 0) >>> 0, key & 0xffff, targetId, Atomics.load(words, at + E_LAST_SEEN_S));
     }
     return end;
   }
@@ -477,12 +598,12 @@ export class SessionTable {
       if (targetId === NO_TARGET || this.expired(at, nowS)) continue;
       const key = words[at + E_KEY] ?? 0;
       const clientIp = (words[at + E_CLIENT_IP] ?? 0) >>> 0;
-      if (!matches(key >>> 16, targetId, clientIp)) continue;
+      if (!matches(serverOfKey(key), targetId, clientIp)) continue;
       total++;
       if (sessions.length >= limit) continue;
       const cold = this.coldOf(at);
       sessions.push({
-        serverId: key >>> 16,
+        serverId: serverOfKey(key),
         clientIp,
         clientPort: key & 0xffff,
         targetId,
@@ -535,11 +656,15 @@ export class SessionTable {
   ): void {
     const words = this.words;
     const previousTarget = this.targetOf(at);
-    const sameKey = words[at + E_KEY] === key && words[at + E_CLIENT_IP] === ip;
+    const previousKey = words[at + E_KEY] ?? 0;
+    const sameKey = (previousKey & KEY_MASK) === key && words[at + E_CLIENT_IP] === ip;
     if (previousTarget !== NO_TARGET) {
-      if (!this.expired(at, nowS) && !sameKey) Atomics.add(words, H_EVICTIONS, 1);
+      if (!this.expired(at, nowS) && !sameKey) {
+        Atomics.add(words, H_EVICTIONS, 1);
+        if ((previousKey & SEEN_AGAIN) !== 0) Atomics.add(words, H_EVICTIONS_KEPT, 1);
+      }
       Atomics.sub(words, this.targetCountsAt + previousTarget, 1);
-      Atomics.sub(words, this.serverCountsAt + ((words[at + E_KEY] ?? 0) >>> 16), 1);
+      Atomics.sub(words, this.serverCountsAt + serverOfKey(previousKey), 1);
     }
     if (previousTarget === NO_TARGET || !sameKey) Atomics.add(words, H_CREATED, 1);
     const writing = this.beginWrite(at);
@@ -560,7 +685,7 @@ export class SessionTable {
     const target = this.targetOf(at);
     this.endWrite(at, this.beginWrite(at), NO_TARGET);
     Atomics.sub(words, this.targetCountsAt + target, 1);
-    Atomics.sub(words, this.serverCountsAt + ((words[at + E_KEY] ?? 0) >>> 16), 1);
+    Atomics.sub(words, this.serverCountsAt + serverOfKey(words[at + E_KEY] ?? 0), 1);
   }
 }
 

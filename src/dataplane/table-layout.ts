@@ -44,7 +44,14 @@ export const H_WORD_COUNT = 13;
 export const H_MEMBERS_AT = 14;
 /** Words per server in the member bitsets. */
 export const H_MEMBER_WORDS = 15;
-export const HEADER_WORDS = 16;
+/** `set newsessions`: new sessions a second, all workers together (admission.ts). */
+export const H_NEW_SESSIONS_PER_S = 16;
+/** `set fintimeout`: idle seconds a session has left once its client sent TCP FIN or RST. */
+export const H_FIN_TIMEOUT_S = 17;
+/** The MAC -> target hash: mask and word index (see TARGET_MAC_*). */
+export const H_TARGET_MAC_MASK = 18;
+export const H_TARGET_MAC_AT = 19;
+export const HEADER_WORDS = 20;
 
 // VIP hash slot: one per distinct VIP address; servers of that address are contiguous.
 export const VIP_IP = 0;
@@ -71,7 +78,11 @@ export const S_ACTIVE_COUNT = 9;
 export const S_USING_BACKUP = 10;
 export const S_TOTAL_WEIGHT = 11;
 export const S_WRR_STRIDE = 12;
-/** Element index into `maglev` of this server's table, -1 when the method is not maglev. */
+/**
+ * Element index into `maglev` of this server's consistent-hash table, -1 when its active list is
+ * empty. Every server has one: method maglev picks with it, and every method serves new clients
+ * with it while new sessions are refused (flood defence).
+ */
 export const S_MAGLEV_AT = 13;
 export const S_MAGLEV_SIZE = 14;
 export const SERVER_STRIDE = 15;
@@ -96,3 +107,13 @@ export const TARGET_IP_STRIDE = 2;
 export const TARGET_IP_ADDR = 0;
 /** First target index with this address plus one; 0 marks an empty slot. */
 export const TARGET_IP_FIRST_PLUS_ONE = 1;
+
+/** Size of the consistent-hash table of a server whose method is not maglev (prime, above ID_LIMIT). */
+export const STATELESS_MAGLEV_SIZE = 4099;
+
+/** MAC -> first target index with that MAC (known MACs only), for ARP frames that carry a target's MAC. */
+export const TARGET_MAC_STRIDE = 3;
+export const TARGET_MAC_HIGH = 0;
+export const TARGET_MAC_LOW = 1;
+/** First target index with this MAC plus one; 0 marks an empty slot. */
+export const TARGET_MAC_FIRST_PLUS_ONE = 2;

@@ -29,6 +29,10 @@ import {
   H_WORD_COUNT,
   H_MEMBERS_AT,
   H_MEMBER_WORDS,
+  H_NEW_SESSIONS_PER_S,
+  H_FIN_TIMEOUT_S,
+  H_TARGET_MAC_MASK,
+  H_TARGET_MAC_AT,
   HEADER_WORDS,
   VIP_IP,
   VIP_FIRST_SERVER,
@@ -67,6 +71,11 @@ import {
   TARGET_IP_STRIDE,
   TARGET_IP_ADDR,
   TARGET_IP_FIRST_PLUS_ONE,
+  STATELESS_MAGLEV_SIZE,
+  TARGET_MAC_STRIDE,
+  TARGET_MAC_HIGH,
+  TARGET_MAC_LOW,
+  TARGET_MAC_FIRST_PLUS_ONE,
 } from "./table-layout.ts";
 import { IPPROTO_TCP, IPPROTO_UDP, readMacHigh, readMacLow } from "./frame.ts";
 import { mix32 } from "./select/hash.ts";
@@ -101,6 +110,10 @@ export class ForwardingTable {
   readonly ownMacLow: number;
   readonly serverCount: number;
   readonly targetCount: number;
+  /** `set newsessions`: new sessions a second, all workers together. */
+  readonly newSessionsPerS: number;
+  /** `set fintimeout`: idle seconds a session has left once its client sent TCP FIN or RST. */
+  readonly finTimeoutS: number;
   private readonly vipMask: number;
   private readonly vipAt: number;
   private readonly serversAt: number;
@@ -110,6 +123,8 @@ export class ForwardingTable {
   private readonly targetIpAt: number;
   private readonly membersAt: number;
   private readonly memberWords: number;
+  private readonly targetMacMask: number;
+  private readonly targetMacAt: number;
 
   constructor(buffer: SharedArrayBuffer) {
     const words = new Int32Array(buffer);
@@ -131,6 +146,10 @@ export class ForwardingTable {
     this.targetIpAt = header(H_TARGET_IP_AT);
     this.membersAt = header(H_MEMBERS_AT);
     this.memberWords = header(H_MEMBER_WORDS);
+    this.newSessionsPerS = header(H_NEW_SESSIONS_PER_S);
+    this.finTimeoutS = header(H_FIN_TIMEOUT_S);
+    this.targetMacMask = header(H_TARGET_MAC_MASK);
+    this.targetMacAt = header(H_TARGET_MAC_AT);
   }
 
   get generation(): number {
@@ -184,6 +203,20 @@ export class ForwardingTable {
       if (firstPlusOne === 0) return -1;
       if (words[at + TARGET_IP_ADDR] === signedIp) return firstPlusOne - 1;
       slot = (slot + 1) & this.targetIpMask;
+    }
+  }
+
+  /** Index of the first target whose known MAC is (macHigh, macLow), or -1. */
+  targetWithMac(macHigh: number, macLow: number): number {
+    const words = this.words;
+    const signedLow = macLow | 0;
+    let slot = mix32(macHigh ^ macLow) & this.targetMacMask;
+    for (;;) {
+      const at = this.targetMacAt + slot * TARGET_MAC_STRIDE;
+      const firstPlusOne = words[at + TARGET_MAC_FIRST_PLUS_ONE] ?? 0;
+      if (firstPlusOne === 0) return -1;
+      if (words[at + TARGET_MAC_HIGH] === macHigh && words[at + TARGET_MAC_LOW] === signedLow) return firstPlusOne - 1;
+      slot = (slot + 1) & this.targetMacMask;
     }
   }
 
@@ -270,8 +303,13 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
 
   const distinctVips = [...new Set(servers.map((s) => s.ipaddr))];
   const distinctTargetIps = [...new Set(targets.map((t) => t.ipaddr))];
+  const knownMacs = targets.flatMap((_, index) => {
+    const mac = macOf(index);
+    return mac?.length === 6 ? [{ high: readMacHigh(mac, 0), low: readMacLow(mac, 0) | 0, index }] : [];
+  });
   const vipSlots = powerOfTwoAtLeast(distinctVips.length * 2);
   const targetIpSlots = powerOfTwoAtLeast(distinctTargetIps.length * 2);
+  const targetMacSlots = powerOfTwoAtLeast(knownMacs.length * 2);
   const vipAt = HEADER_WORDS;
   const serversAt = vipAt + vipSlots * VIP_STRIDE;
   const targetsAt = serversAt + servers.length * SERVER_STRIDE;
@@ -279,11 +317,15 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
   const targetIpAt = targetIdMapAt + ID_LIMIT;
   const membersAt = targetIpAt + targetIpSlots * TARGET_IP_STRIDE;
   const memberWords = Math.ceil(targets.length / 32);
-  const activeAt = membersAt + servers.length * memberWords;
+  const targetMacAt = membersAt + servers.length * memberWords;
+  const activeAt = targetMacAt + targetMacSlots * TARGET_MAC_STRIDE;
   const wordCount = activeAt + activeLists.reduce((sum, a) => sum + a.list.length * ACTIVE_STRIDE, 0);
-  const maglevServers = servers.filter((s, i) => s.method === "maglev" && activeLists[i]!.list.length > 0).length;
+  // Every server with an active target gets a consistent-hash table: maglev's own size for
+  // method maglev, a small one for the others (they use it only while new sessions are refused).
+  const maglevSizes = servers.map((server, i) => (activeLists[i]!.list.length === 0 ? 0 : server.method === "maglev" ? maglevSize : STATELESS_MAGLEV_SIZE));
+  const maglevEntries = maglevSizes.reduce((sum, size) => sum + size, 0);
   // Rounded up to whole words so the Int32 view may span the buffer (Maglev tables are odd-sized).
-  const buffer = new SharedArrayBuffer(wordCount * 4 + Math.ceil((maglevServers * maglevSize) / 2) * 4);
+  const buffer = new SharedArrayBuffer(wordCount * 4 + Math.ceil(maglevEntries / 2) * 4);
   const words = new Int32Array(buffer);
   const maglev = new Uint16Array(buffer, wordCount * 4);
 
@@ -302,6 +344,10 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
   words[H_WORD_COUNT] = wordCount;
   words[H_MEMBERS_AT] = membersAt;
   words[H_MEMBER_WORDS] = memberWords;
+  words[H_NEW_SESSIONS_PER_S] = config.settings.newSessionsPerS;
+  words[H_FIN_TIMEOUT_S] = config.settings.finTimeoutS;
+  words[H_TARGET_MAC_MASK] = targetMacSlots - 1;
+  words[H_TARGET_MAC_AT] = targetMacAt;
 
   for (const vip of distinctVips) {
     let slot = mix32(vip) & (vipSlots - 1);
@@ -346,6 +392,21 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     lastWithIp.set(target.ipaddr, index);
   });
 
+  for (const { high, low, index } of knownMacs) {
+    let slot = mix32(high ^ low) & (targetMacSlots - 1);
+    for (;;) {
+      const at = targetMacAt + slot * TARGET_MAC_STRIDE;
+      if (words[at + TARGET_MAC_FIRST_PLUS_ONE] === 0) {
+        words[at + TARGET_MAC_HIGH] = high;
+        words[at + TARGET_MAC_LOW] = low;
+        words[at + TARGET_MAC_FIRST_PLUS_ONE] = index + 1;
+        break;
+      }
+      if (words[at + TARGET_MAC_HIGH] === high && words[at + TARGET_MAC_LOW] === low) break; // an earlier target has it
+      slot = (slot + 1) & (targetMacSlots - 1);
+    }
+  }
+
   let listAt = activeAt;
   let maglevAt = 0;
   servers.forEach((server, index) => {
@@ -376,19 +437,20 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     words[at + S_TOTAL_WEIGHT] = cumulative;
     words[at + S_WRR_STRIDE] = wrrStride(cumulative);
     words[at + S_MAGLEV_AT] = -1;
-    if (server.method === "maglev" && list.length > 0) {
+    const size = maglevSizes[index]!;
+    if (size > 0) {
       // Backends in address order, so nodes that number or list the targets differently still
       // build the same table; entries are then translated to positions in the active list.
       const byAddress = list
         .map((targetIndex, position) => ({ target: targets[targetIndex]!, position }))
         .sort((a, b) => a.target.ipaddr - b.target.ipaddr || a.target.port - b.target.port);
       const backends = byAddress.map(({ target }) => ({ ip: target.ipaddr, port: target.port, weight: target.weight }));
-      const entries = maglev.subarray(maglevAt, maglevAt + maglevSize);
+      const entries = maglev.subarray(maglevAt, maglevAt + size);
       fillMaglevTable(backends, entries);
-      for (let slot = 0; slot < maglevSize; slot++) entries[slot] = byAddress[entries[slot]!]!.position;
+      for (let slot = 0; slot < size; slot++) entries[slot] = byAddress[entries[slot]!]!.position;
       words[at + S_MAGLEV_AT] = maglevAt;
-      words[at + S_MAGLEV_SIZE] = maglevSize;
-      maglevAt += maglevSize;
+      words[at + S_MAGLEV_SIZE] = size;
+      maglevAt += size;
     }
   });
   return new ForwardingTable(buffer);

@@ -1,8 +1,10 @@
-// One line per event on stderr, systemd style: time, level, event, key=value fields.
-// Values with spaces or quotes are quoted so the line stays machine-splittable.
+// One line per event, systemd style: time, level, event, key=value fields (format.ts). A logger
+// made with a writer hands it each line (the tests); one made without writes to the process's
+// log output (output.ts): stderr, or syslog when asked.
+import { formatLogLine, type LogFields, type LogLevel } from "./format.ts";
+import { processLogOutput } from "./output.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFields = Record<string, string | number | boolean | undefined>;
+export { formatLogLine, type LogFields, type LogLevel };
 
 export interface Logger {
   log(level: LogLevel, event: string, fields?: LogFields): void;
@@ -11,21 +13,10 @@ export interface Logger {
   error(event: string, fields?: LogFields): void;
 }
 
-function formatValue(value: string | number | boolean): string {
-  const text = String(value);
-  return text === "" || /[\s"=]/.test(text) ? JSON.stringify(text) : text;
-}
-
-export function formatLogLine(time: Date, level: LogLevel, event: string, fields: LogFields = {}): string {
-  let line = `${time.toISOString()} ${level.padEnd(5)} ${event}`;
-  for (const [key, value] of Object.entries(fields)) {
-    if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
-  }
-  return line;
-}
-
-export function createLogger(write: (line: string) => void = (line) => process.stderr.write(line + "\n")): Logger {
-  const log = (level: LogLevel, event: string, fields?: LogFields) => write(formatLogLine(new Date(), level, event, fields));
+export function createLogger(write?: (line: string) => void): Logger {
+  const log = write
+    ? (level: LogLevel, event: string, fields?: LogFields) => write(formatLogLine(new Date(), level, event, fields))
+    : (level: LogLevel, event: string, fields?: LogFields) => processLogOutput.write(new Date(), level, event, fields);
   return {
     log,
     info: (event, fields) => log("info", event, fields),

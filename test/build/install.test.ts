@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BngInLab, isRoot, SEED_CONFIG_PATH } from "../e2e/bng.ts";
-import { BUN, REPO } from "../fixtures/process.ts";
+import { BngInLab, SEED_CONFIG_PATH } from "../e2e/bng.ts";
 import { withLab } from "../e2e/fixture.ts";
+import { BUN, REPO, runCommandSync } from "../fixtures/process.ts";
+import { ROOT, testWith } from "../fixtures/requirements.ts";
 
 const installRoot = mkdtempSync(join(tmpdir(), "bng-install-"));
 const emptyDir = mkdtempSync(join(tmpdir(), "bng-empty-"));
@@ -16,15 +17,12 @@ const installed = join(installRoot, "usr/local/sbin/bng");
 const bareEnv = { PATH: "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" };
 
 function run(argv: string[], cwd = emptyDir) {
-  const result = Bun.spawnSync(argv, { cwd, env: bareEnv, stdout: "pipe", stderr: "pipe" });
-  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  return runCommandSync(argv, { cwd, env: bareEnv, replaceEnv: true, allowFailure: true });
 }
 
 beforeAll(() => {
-  const build = Bun.spawnSync([BUN, join(REPO, "build.ts")], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
-  const install = Bun.spawnSync(["bash", join(REPO, "scripts/install.sh"), "--root", installRoot], { stdout: "pipe", stderr: "pipe" });
-  if (install.exitCode !== 0) throw new Error(`install failed: ${install.stderr.toString()}`);
+  runCommandSync([BUN, join(REPO, "build.ts")], { cwd: REPO, timeoutMs: 120_000 });
+  runCommandSync(["bash", join(REPO, "scripts/install.sh"), "--root", installRoot]);
 }, 120_000);
 
 afterAll(() => {
@@ -35,7 +33,7 @@ afterAll(() => {
 describe("the installed executable", () => {
   test("is one executable file stamped with the version and the commit", () => {
     expect(statSync(installed).mode & 0o111).not.toBe(0);
-    const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: REPO }).stdout.toString().trim();
+    const head = runCommandSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: REPO }).stdout.trim();
     const result = run([installed, "version"]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^bng 0\\.1\\.0 \\(${head}(-dirty)?\\)`));
@@ -49,7 +47,7 @@ describe("the installed executable", () => {
   });
 
   // In a mount namespace of its own, the install root's etc/ is laid over /etc: the host's /etc stays as it is.
-  test.skipIf(!isRoot())("reads the installed /etc/bng.conf when no file is named (root)", () => {
+  testWith([ROOT], "reads the installed /etc/bng.conf when no file is named (root)", () => {
     const overlaid = "mount -t overlay overlay -o \"lowerdir=$1/etc:/etc\" /etc && exec \"$2\" check";
     const result = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", overlaid, "sh", installRoot, installed]);
     expect(result).toEqual({ exitCode: 0, stdout: "/etc/bng.conf: OK: 1 interface, 1 network, 1 server, 2 targets, DSR\n", stderr: "" });
@@ -73,13 +71,13 @@ describe("the installed executable", () => {
 
   test("install keeps an existing /etc/bng.conf", () => {
     writeFileSync(join(installRoot, "etc/bng.conf"), "// mine\n");
-    const again = Bun.spawnSync(["bash", join(REPO, "scripts/install.sh"), "--root", installRoot], { stdout: "pipe" });
+    const again = runCommandSync(["bash", join(REPO, "scripts/install.sh"), "--root", installRoot], { allowFailure: true });
     expect(again.exitCode).toBe(0);
-    expect(again.stdout.toString()).toContain("kept the existing");
+    expect(again.stdout).toContain("kept the existing");
     expect(readFileSync(join(installRoot, "etc/bng.conf"), "utf8")).toBe("// mine\n");
   });
 
-  test.skipIf(!isRoot())("balances the seed's network, worker thread and all (root)", async () => {
+  testWith([ROOT], "balances the seed's network, worker thread and all (root)", async () => {
     const previous = process.env.BNG_BIN;
     process.env.BNG_BIN = installed;
     try {

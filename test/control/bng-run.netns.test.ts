@@ -2,19 +2,21 @@
 // namespace of its own (a lone eth0: a dummy, or a veth whose peer stays in it; nothing else on the wire): the socket's modes and who may
 // connect, a second run on a live socket refused, SIGHUP reloads (or refuses a broken file),
 // SIGTERM stops within a second with exit code 0 and removes the address bng added.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { BUN, REPO } from "../fixtures/process.ts";
-import { withThirdTarget } from "../e2e/bng.ts";
-import { BngProcess, DummyNamespace, IS_ROOT, runCli, SEED_CONFIG_TEXT, TestUser } from "./harness.ts";
+import { bngCommand, withEngine, withThirdTarget } from "../e2e/bng.ts";
+import { run, runCommandSync } from "../fixtures/process.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { BngProcess, DummyNamespace, runCli, SEED_CONFIG_TEXT, TestUser } from "./harness.ts";
 
-if (!IS_ROOT) console.warn("test/control/bng-run.netns.test.ts: skipped, it needs root (network namespaces, a test user)");
+/** The seed's configuration for the engine under test. */
+const SEED = withEngine(SEED_CONFIG_TEXT);
 
-describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with a lone eth0", () => {
+describeWith([ROOT], "bng run as a process, in a namespace of its own with a lone eth0", () => {
   let namespace: DummyNamespace | undefined;
   let bng: BngProcess | undefined;
   let dir = "";
@@ -34,7 +36,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     chmodSync(dir, 0o755);
     socket = join(dir, "run", "bng.sock");
     config = join(dir, "bng.conf");
-    writeFileSync(config, SEED_CONFIG_TEXT);
+    writeFileSync(config, SEED);
     namespace = new DummyNamespace();
     bng = new BngProcess(namespace, ["run", config, "--socket", socket]);
     await bng.waitFor(/ ready /);
@@ -72,7 +74,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     }
     expect((await status()).pid).toBe(pid);
     expect(namespace!.addresses()).toContain("172.16.1.252/24");
-    expect(bng!.process.exitCode).toBeNull();
+    expect(bng!.exitCode).toBeNull();
   }, 15_000);
 
   test("a second bng run on the same interface, with a socket of its own, refuses before changing anything", async () => {
@@ -93,7 +95,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     expect(namespace!.exec(["nft", "list", "tables"])).toBe(tablesBefore);
     expect(namespace!.addresses()).toContain("172.16.1.252/24");
     expect((await status()).pid).toBe(pid);
-    expect(bng!.process.exitCode).toBeNull();
+    expect(bng!.exitCode).toBeNull();
   }, 15_000);
 
   test("a user other than root is refused (EACCES), even when the directory is opened up; root is still answered", async () => {
@@ -101,16 +103,11 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     try {
       // Bun reports a refused unix connect as ENOENT; node says what the kernel said.
       const connect = `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => console.log(e.code));`;
-      const attempt = async () => {
-        const child = user.spawn(["node", "-e", connect]);
-        const [out] = await Promise.all([new Response(child.stdout).text(), child.exited]);
-        return out.trim();
-      };
+      const attempt = async () => (await user.run(["node", "-e", connect])).stdout.trim();
       expect(await attempt()).toBe("EACCES");
-      const cli = user.spawn([BUN, join(REPO, "src/cli/main.ts"), "status", "--socket", socket]);
-      const [cliErr, cliCode] = await Promise.all([new Response(cli.stderr).text(), cli.exited]);
-      expect(cliCode).toBe(1);
-      expect(cliErr).toContain("permission denied: the control socket is for root only");
+      const cli = await user.run([...bngCommand(), "status", "--socket", socket]);
+      expect(cli.exitCode).toBe(1);
+      expect(cli.stderr).toContain("permission denied: the control socket is for root only");
       // The directory alone is not the only guard: the socket itself is 0600.
       chmodSync(dirname(socket), 0o755);
       try {
@@ -122,19 +119,19 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     } finally {
       user.remove();
     }
-    expect(Bun.spawnSync(["id", user.name]).exitCode).not.toBe(0);
+    expect(runCommandSync(["id", user.name], { allowFailure: true }).exitCode).not.toBe(0);
   }, 15_000);
 
   test("SIGHUP reloads the file bng was started with; a broken file is refused with its errors and nothing changes", async () => {
-    writeFileSync(config, withThirdTarget(SEED_CONFIG_TEXT));
+    writeFileSync(config, withThirdTarget(SEED));
     let mark = bng!.lines.length;
-    bng!.process.kill("SIGHUP");
+    bng!.signal("SIGHUP");
     await bng!.waitFor(/ reloaded .*targets=3/, 5000, mark);
     expect((await status()).targets.map((t) => t.id)).toEqual([1, 2, 3]);
 
-    writeFileSync(config, withThirdTarget(SEED_CONFIG_TEXT).replace("protocol tcp\ntargets", "protocol tcpp\ntargets").replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.302"));
+    writeFileSync(config, withThirdTarget(SEED).replace("protocol tcp\ntargets", "protocol tcpp\ntargets").replace("ipaddr 172.16.1.102", "ipaddr 172.16.1.302"));
     mark = bng!.lines.length;
-    bng!.process.kill("SIGHUP");
+    bng!.signal("SIGHUP");
     await bng!.waitFor(/ reload-refused .*errors=2/, 5000, mark);
     // Every diagnostic follows as a log line of its own, with file:line:column.
     await bng!.waitFor(/ warn  config-error error=".*:\d+:\d+: error: .*tcpp/, 2000, mark);
@@ -144,7 +141,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
     const after = await status();
     expect(after.targets.map((t) => [t.id, t.ipaddr])).toEqual([[1, "172.16.1.100"], [2, "172.16.1.101"], [3, "172.16.1.102"]]);
     expect(after.servers[0]!.protocol).toBe("tcp");
-    expect(bng!.process.exitCode).toBeNull();
+    expect(bng!.exitCode).toBeNull();
   }, 15_000);
 
   test("without nft the kernel keeps its copy of VIP frames: bng says so once (and that forwarding is on) and runs as usual", async () => {
@@ -156,9 +153,9 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       for (const tool of ["ip", "ethtool"]) symlinkSync(Bun.which(tool)!, join(tools, tool));
       const loneSocket = join(tools, "bng.sock");
       const loneConfig = join(tools, "bng.conf");
-      writeFileSync(loneConfig, SEED_CONFIG_TEXT);
+      writeFileSync(loneConfig, SEED);
       // With forwarding on, the kernel would route that copy too: worth a warning now.
-      Bun.spawnSync(["ip", "netns", "exec", own.name, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth0/forwarding"]);
+      run(["ip", "netns", "exec", own.name, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth0/forwarding"]);
       lone = new BngProcess(own, ["run", loneConfig, "--socket", loneSocket], { PATH: tools });
       await lone.waitFor(/ ready /);
       const unavailable = lone.lines.filter((line) => / vip-filter-unavailable /.test(line));
@@ -167,7 +164,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
       expect(lone.lines.some((line) => / vip-filter interface/.test(line))).toBe(false);
       expect(lone.lines.filter((line) => / ip-forwarding-on interface=eth0 .*second copy/.test(line))).toHaveLength(1);
       expect((await sendControlRequest(loneSocket, { cmd: "status" })).ok).toBe(true);
-      lone.process.kill("SIGTERM");
+      lone.signal("SIGTERM");
       expect(await lone.exited).toBe(0);
       expect(lone.lines.some((line) => / vip-filter-remove-failed /.test(line))).toBe(false);
     } finally {
@@ -180,7 +177,7 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
   test("SIGTERM: exit code 0 within a second, the added address removed, the socket gone", async () => {
     const mark = bng!.lines.length;
     const sent = performance.now();
-    bng!.process.kill("SIGTERM");
+    bng!.signal("SIGTERM");
     const code = await bng!.exited;
     const ms = performance.now() - sent;
     console.log(`SIGTERM to exit: ${ms.toFixed(0)} ms`);
@@ -199,12 +196,12 @@ describe.skipIf(!IS_ROOT)("bng run as a process, in a namespace of its own with 
 
   test("SIGINT (Ctrl-C at a terminal) stops a bng the same way, and the interface is free for it after the first one's exit", async () => {
     const again = join(dir, "again.conf");
-    writeFileSync(again, SEED_CONFIG_TEXT);
+    writeFileSync(again, SEED);
     const second = new BngProcess(namespace!, ["run", again, "--socket", socket]);
     try {
       await second.waitFor(/ ready /, 10_000);
       expect(namespace!.addresses()).toContain("172.16.1.252/24");
-      second.process.kill("SIGINT");
+      second.signal("SIGINT");
       expect(await second.exited).toBe(0);
       const log = second.lines.join("\n");
       expect(log).toMatch(/ stopping reason="SIGINT received"/);

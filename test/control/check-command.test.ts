@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SEED_CONFIG_PATH } from "../e2e/bng.ts";
-import { BUN, REPO } from "../fixtures/process.ts";
+import { BUN, REPO, runCommandSync } from "../fixtures/process.ts";
 import { SEED_CONFIG_TEXT } from "./daemon-harness.ts";
 import { runCli } from "./harness.ts";
 
@@ -57,9 +57,9 @@ describe("bng check", () => {
 
   test("bng run on a file with errors exits 1 with start-failed and one config-error log line per diagnostic (no root needed)", () => {
     const broken = file("run-broken.conf", SEED_CONFIG_TEXT.replace("port 80", "port eighty").replace("ipaddr 172.16.1.101", "ipaddr 172.16.1.301"));
-    const run = Bun.spawnSync([BUN, join(REPO, "src/cli/main.ts"), "run", broken, "--socket", join(scratch, "run", "bng.sock")], { stdout: "pipe", stderr: "pipe" });
+    const run = runCommandSync([BUN, join(REPO, "src/cli/main.ts"), "run", broken, "--socket", join(scratch, "run", "bng.sock")], { allowFailure: true });
     expect(run.exitCode).toBe(1);
-    const lines = run.stderr.toString().trimEnd().split("\n");
+    const lines = run.stderr.trimEnd().split("\n");
     expect(lines.map((line) => line.replace(/^\S+ /, ""))).toEqual([
       `error start-failed reason="${broken}: 2 configuration errors"`,
       expect.stringMatching(new RegExp(`^error config-error error="${broken.replaceAll(".", "\\.")}:\\d+:\\d+: error: .*eighty`)),

@@ -2,10 +2,10 @@
 // daemon-harness.ts, the `bng` command line run in this process with its output captured,
 // a strict checker of the Prometheus text format, and a real `bng run` in a network namespace
 // of its own (a dummy eth0), for what only a process shows (signals, a second run, exit).
-import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { main } from "../../src/cli/main.ts";
-import { BUN, LineProcess, REPO, run } from "../fixtures/process.ts";
+import { bngCommand } from "../e2e/bng.ts";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
+import { REPO, run, runCommand, runCommandSync, RunningProcess, type CommandResult } from "../fixtures/process.ts";
 
 export { CLIENT_MAC, DaemonHarness, OWN_MAC, SEED_CONFIG_TEXT, SEED_FAST_CHECKS_TEXT, TCP_ACK, TCP_SYN, VIP } from "./daemon-harness.ts";
 
@@ -180,16 +180,17 @@ export function sampleValue(text: string, series: string): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // A real `bng run` in a network namespace with a dummy eth0.
 
-/** A namespace `bngc<random>` holding one otherwise unconnected interface eth0, up. */
+/** A namespace `bngc<random>-box` (test/fixtures/namespaces.ts) holding one otherwise unconnected interface eth0, up. */
 export class DummyNamespace {
-  readonly name = `bngc${Math.random().toString(36).slice(2, 8)}`;
+  readonly family = new NamespaceFamily("bngc");
+  readonly name: string;
 
   constructor() {
-    run(["ip", "netns", "add", this.name]);
     try {
+      this.name = this.family.add("box");
       // A dummy device where the kernel has the module; else a veth pair whose peer stays in
       // the namespace too (nothing is attached to it).
-      const dummy = Bun.spawnSync(["ip", "-n", this.name, "link", "add", "eth0", "type", "dummy"], { stdout: "ignore", stderr: "ignore" });
+      const dummy = runCommandSync(["ip", "-n", this.name, "link", "add", "eth0", "type", "dummy"], { allowFailure: true });
       if (dummy.exitCode !== 0) {
         run(["ip", "-n", this.name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer"]);
         run(["ip", "-n", this.name, "link", "set", "eth0peer", "up"]);
@@ -210,25 +211,17 @@ export class DummyNamespace {
     return run(["ip", "netns", "exec", this.name, ...argv]);
   }
 
+  /** Kills every process inside and deletes the namespace. */
   remove(): void {
-    Bun.spawnSync(["ip", "netns", "del", this.name], { stdout: "ignore", stderr: "ignore" });
+    this.family.destroyNow();
   }
 }
 
 /** `bng run CONFIG --socket PATH` inside a namespace; its stderr (the log) collected by line. */
-export class BngProcess extends LineProcess {
+export class BngProcess extends RunningProcess {
   /** `env` replaces bng's environment (default: this process's). */
   constructor(namespace: DummyNamespace, args: string[], env?: Record<string, string>) {
-    super(
-      Bun.spawn(["ip", "netns", "exec", namespace.name, BUN, join(REPO, "src/cli/main.ts"), ...args], {
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-        cwd: REPO,
-        ...(env ? { env } : {}),
-      }),
-      "stderr",
-    );
+    super([...bngCommand(), ...args], { wrapper: ["ip", "netns", "exec", namespace.name], cwd: REPO, lines: "stderr", ...(env ? { env, replaceEnv: true } : {}) });
   }
 }
 
@@ -244,14 +237,12 @@ export class TestUser {
     this.gid = Number(run(["id", "-g", this.name]).trim());
   }
 
-  /** argv run as this user, without root's groups. */
-  spawn(argv: string[]): Subprocess<"ignore", "pipe", "pipe"> {
-    return Bun.spawn(["setpriv", `--reuid=${this.uid}`, `--regid=${this.gid}`, "--clear-groups", ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: "/" });
+  /** argv run to completion as this user, without root's groups. */
+  run(argv: string[]): Promise<CommandResult> {
+    return runCommand(["setpriv", `--reuid=${this.uid}`, `--regid=${this.gid}`, "--clear-groups", ...argv], { cwd: "/", allowFailure: true });
   }
 
   remove(): void {
-    Bun.spawnSync(["userdel", this.name], { stdout: "ignore", stderr: "ignore" });
+    runCommandSync(["userdel", this.name], { allowFailure: true });
   }
 }
-
-export const IS_ROOT = process.getuid?.() === 0;

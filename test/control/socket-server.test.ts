@@ -9,6 +9,7 @@ import { MAX_REQUEST_BYTES, type ControlReply } from "../../src/control/protocol
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import { MAX_CLIENTS, SocketInUseError, startControlServer, type ControlServer } from "../../src/control/socket-server.ts";
 import { UnsafeDirectoryError } from "../../src/host/private-files.ts";
+import { startProcess } from "../fixtures/process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bng-sock-"));
 const path = join(dir, "run", "bng.sock");
@@ -186,11 +187,9 @@ describe("control socket", () => {
 
   test("a stale socket file (its daemon killed) is replaced", async () => {
     const stalePath = join(dir, "stale.sock");
-    const child = Bun.spawn([process.execPath, "-e", `require("node:net").createServer().listen(${JSON.stringify(stalePath)}, () => console.log("listening"))`], { stdout: "pipe" });
-    const reader = child.stdout.getReader();
-    await reader.read();
-    child.kill("SIGKILL");
-    await child.exited;
+    const child = startProcess([process.execPath, "-e", `require("node:net").createServer().listen(${JSON.stringify(stalePath)}, () => console.log("listening"))`]);
+    await child.waitFor(/listening/);
+    await child.stop(0, "SIGKILL");
     expect(statSync(stalePath).isSocket()).toBe(true);
     const replacement = await startControlServer(stalePath, async () => ({ ok: true, result: 2 }));
     expect(await sendControlRequest(stalePath, { cmd: "status" })).toEqual({ ok: true, result: 2 });
@@ -267,10 +266,7 @@ describe("control socket", () => {
     });
     // Another process, so that nothing of this one reads the replies (a paused socket in this
     // process would still be read into its own buffers).
-    const flooder = Bun.spawn(
-      ["python3", "-c", "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"status\"}\\n'*20000)\ntime.sleep(30)", floodPath],
-      { stdout: "ignore", stderr: "inherit" },
-    );
+    const flooder = startProcess(["python3", "-c", "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"status\"}\\n'*20000)\ntime.sleep(30)", floodPath]);
     try {
       const before = process.memoryUsage().rss;
       await Bun.sleep(1500);
@@ -283,8 +279,7 @@ describe("control socket", () => {
       expect(handledHere).toBeLessThan(100);
       expect(growthMiB).toBeLessThan(64);
     } finally {
-      flooder.kill("SIGKILL");
-      await flooder.exited;
+      await flooder.stop(0, "SIGKILL");
       await floodServer.close();
     }
   }, 30_000);

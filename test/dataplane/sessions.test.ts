@@ -222,6 +222,23 @@ describe("sessions", () => {
     expect(table.sessionsOfTarget(1)).toBe(7);
   });
 
+  test("eviction replaces sessions that never saw a second packet before any that did (closing or not), whatever their age", () => {
+    // Two buckets of 8: 8 sessions that saw a second packet (one of them closing since: its
+    // client closed a connection, and may open the next), then 500 single-packet ones, each
+    // newer than all before it.
+    const table = SessionTable.create(16, 0);
+    const confirmed = Array.from({ length: 8 }, (_, i) => 0x0a000000 + i);
+    for (const client of confirmed) {
+      table.bind(1, client, 0, 1, 600, 1, -1);
+      expect(table.find(1, client, 0, 1, 600)).toBe(1);
+    }
+    expect(table.close(1, confirmed[7]!, 0, 1, 600)).toBe(true);
+    for (let n = 0; n < 500; n++) table.bind(1, 0x0b000000 + n, 0, 2 + n, 600, 2, -1);
+    for (const client of confirmed) expect(table.find(1, client, 0, 501, 600)).toBe(1);
+    expect(table.keptEvictions).toBe(0);
+    expect(table.evictions).toBeGreaterThan(400);
+  });
+
   test("replacements of live sessions by fill level, as docs/config.md gives them (two buckets of 8 per key, not whole-table LRU)", () => {
     const capacity = 262_144;
     const replacedShare = (fill: number): number => {

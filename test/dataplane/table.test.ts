@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { ForwardingTable, buildForwardingTable, type TargetRuntime } from "../../src/dataplane/table.ts";
 import { TablePublisher, TableSubscriber, createTableExchange } from "../../src/dataplane/table-exchange.ts";
-import { ID_LIMIT, S_ACTIVE_COUNT, S_USING_BACKUP, TARGET_DOWN, T_NEXT_SAME_IP, T_STATE } from "../../src/dataplane/table-layout.ts";
+import { consistentTarget } from "../../src/dataplane/select/select.ts";
+import { ID_LIMIT, STATELESS_MAGLEV_SIZE, S_ACTIVE_COUNT, S_MAGLEV_AT, S_MAGLEV_SIZE, S_USING_BACKUP, TARGET_DOWN, T_ID, T_NEXT_SAME_IP, T_STATE } from "../../src/dataplane/table-layout.ts";
 import { config } from "../fixtures/config.ts";
 import { ip, mac } from "../fixtures/frames.ts";
 
@@ -92,5 +93,36 @@ describe("forwarding table", () => {
     new TableSubscriber(exchange, 1, subscriber.table);
     expect(publisher.allWorkersOn(generation)).toBe(true);
     port1.close();
+  });
+
+  test("every server with an active target has a consistent-hash table (maglev's size for maglev, a small one for the rest)", () => {
+    const both = config(
+      [
+        { id: 1, ipaddr: "10.0.0.10", port: 80, targets: [1, 2], method: "rr" },
+        { id: 2, ipaddr: "10.0.0.10", port: 81, targets: [1, 2], method: "maglev" },
+        { id: 3, ipaddr: "10.0.0.10", port: 82, targets: [3] },
+      ],
+      [{ id: 1, ipaddr: "10.0.0.101" }, { id: 2, ipaddr: "10.0.0.102" }, { id: 3, ipaddr: "10.0.0.103" }],
+      1009,
+    );
+    const up = new Map([1, 2].map((id) => [id, { mac: mac(`02:00:00:00:0b:0${id}`), state: "up" as const }]));
+    const table = buildForwardingTable({ config: both, ownMac: mac("02:00:00:00:00:01"), targets: up });
+    expect([0, 1, 2].map((server) => table.field(table.serverAt(server), S_MAGLEV_SIZE))).toEqual([STATELESS_MAGLEV_SIZE, 1009, 0]);
+    expect(table.field(table.serverAt(2), S_MAGLEV_AT)).toBe(-1);
+    expect(consistentTarget(table, 2, ip("192.0.2.7"), 0)).toBe(-1);
+    // Both targets get a share of the rr server's clients, and a client's pick is stable.
+    const picks = Array.from({ length: 200 }, (_, i) => table.field(table.targetAt(consistentTarget(table, 0, ip("192.0.2.0") + i, 0)), T_ID));
+    expect(new Set(picks)).toEqual(new Set([1, 2]));
+    expect(consistentTarget(table, 0, ip("192.0.2.9"), 0)).toBe(consistentTarget(table, 0, ip("192.0.2.9"), 0));
+    expect(table.newSessionsPerS).toBe(50000);
+    expect(table.finTimeoutS).toBe(10);
+  });
+
+  test("a target is found by its known MAC; unknown MACs find none", () => {
+    const table = build({ 1: "up", 2: "up", 3: "down" });
+    // Targets 1-3 share one MAC here: the first of them is found.
+    expect(table.targetWithMac(0x0200, 0x00000b01)).toBe(table.targetIndexOfId(1));
+    expect(table.targetWithMac(0x0200, 0x00000b02)).toBe(-1);
+    expect(buildForwardingTable({ config: cfg, ownMac: mac("02:00:00:00:00:01"), targets: new Map() }).targetWithMac(0x0200, 0x00000b01)).toBe(-1);
   });
 });

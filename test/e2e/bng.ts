@@ -1,11 +1,17 @@
-// Runs bng inside a lab's bng namespace and talks to it over its control socket. The binary is
-// the source tree run by the local bun, or the executable named by BNG_BIN (e.g. dist/bng).
+// Runs bng inside a lab's bng namespace and talks to it over its control socket. What runs is
+// the black-box suites' parameter, read here and nowhere else (scripts/test.mjs runs the suites
+// once per variant): BNG_TEST_IO names the packet I/O engine written into every configuration a
+// suite starts bng with (default mmsg), BNG_BIN the command (default: the source tree run by the
+// local bun; e.g. dist/bng).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import * as v from "valibot";
+import type { Settings } from "../../src/config/model.ts";
+import { SETTINGS } from "../../src/config/schema.ts";
 import type { StatusReport } from "../../src/control/status.ts";
-import { BUN, REPO } from "../fixtures/process.ts";
-import type { Lab, LabProcess } from "./lab.ts";
+import { BUN, REPO, runCommand, type CommandResult, type RunningProcess } from "../fixtures/process.ts";
+import type { Lab } from "./lab.ts";
 
 /** The path of the seed's DSR example. */
 export const SEED_CONFIG_PATH = join(REPO, "config/dsr-example.conf");
@@ -29,8 +35,18 @@ export function bngCommand(): string[] {
   return bin ? [resolve(REPO, bin)] : [BUN, join(REPO, "src/cli/main.ts")];
 }
 
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
+function engineUnderTest(): Settings["io"] {
+  const parsed = v.safeParse(SETTINGS.io!.schema, process.env.BNG_TEST_IO ?? "mmsg");
+  if (!parsed.success) throw new Error(`BNG_TEST_IO: ${parsed.issues[0].message}`);
+  return parsed.output as Settings["io"];
+}
+
+/** The packet I/O engine the suites run bng with (`set io`). */
+export const ENGINE = engineUnderTest();
+
+/** `config` as the suites run it: with `set io ENGINE` added unless the text sets io itself. */
+export function withEngine(config: string): string {
+  return /^set io /m.test(config) ? config : `${config}${config.endsWith("\n") ? "" : "\n"}set io ${ENGINE}\n`;
 }
 
 /** A scratch directory for configs and the control socket, removed by `remove()`. */
@@ -43,21 +59,20 @@ export class Scratch {
     return path;
   }
 
+  /** A configuration file for the engine under test (withEngine). */
+  writeConfig(name: string, config: string): string {
+    return this.write(name, withEngine(config));
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-export interface CliResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 export class BngInLab {
   private constructor(
     readonly lab: Lab,
-    readonly process: LabProcess,
+    readonly process: RunningProcess,
     readonly socket: string,
   ) {}
 
@@ -68,10 +83,8 @@ export class BngInLab {
     return new BngInLab(lab, process, socket);
   }
 
-  async cli(args: string[]): Promise<CliResult> {
-    const child = Bun.spawn([...bngCommand(), ...args, "--socket", this.socket], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { exitCode, stdout, stderr };
+  cli(args: string[]): Promise<CommandResult> {
+    return runCommand([...bngCommand(), ...args, "--socket", this.socket], { allowFailure: true, timeoutMs: 30_000 });
   }
 
   async status(): Promise<StatusReport> {

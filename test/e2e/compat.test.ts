@@ -1,11 +1,13 @@
 // BalanceNG's verbs: `bng -c FILE start` runs bng in the background with a pid file and a log,
 // `bng status` answers, a second start says it is already running, `bng stop` stops it.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { bngCommand, isRoot, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
+import { runCommandSync } from "../fixtures/process.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { bngCommand, Scratch, SEED_CONFIG_PATH } from "./bng.ts";
 import { createLab, type Lab } from "./lab.ts";
 
-const root = isRoot();
+const SEED_CONFIG = readFileSync(SEED_CONFIG_PATH, "utf8");
 
 /** Whether `pid` is still running. The detached daemon is an orphan: once it exits it may stay a
  * zombie until init reaps it, which is exited all the same. */
@@ -20,7 +22,7 @@ function running(pid: number): boolean {
 let lab: Lab;
 let scratch: Scratch;
 
-describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
+describeWith([ROOT], "BalanceNG compatibility verbs", () => {
   beforeAll(async () => {
     scratch = new Scratch();
     lab = await createLab({ prefix: "bngk", clients: 2 });
@@ -36,28 +38,29 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
     const pidFile = `${scratch.dir}/bng.pid`;
     const logFile = `${scratch.dir}/bng.log`;
     const options = ["--socket", socket, "--pid-file", pidFile, "--log-file", logFile];
-    const started = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG_PATH, "start", ...options], { allowFailure: true, timeoutMs: 15_000 });
+    const config = scratch.writeConfig("bng.conf", SEED_CONFIG);
+    const started = await lab.exec(lab.bngNs, [...bngCommand(), "-c", config, "start", ...options], { allowFailure: true, timeoutMs: 15_000 });
     expect(started.stdout).toContain("bng: starting up ...");
     expect(started.exitCode).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     expect(started.stdout).toContain(`running with PID ${pid}`);
     expect(running(pid)).toBe(true);
 
-    const status = Bun.spawnSync([...bngCommand(), "status", "--json", "--socket", socket]);
+    const status = runCommandSync([...bngCommand(), "status", "--json", "--socket", socket], { allowFailure: true });
     expect(status.exitCode).toBe(0);
-    expect(JSON.parse(status.stdout.toString()).pid).toBe(pid);
+    expect(JSON.parse(status.stdout).pid).toBe(pid);
 
-    const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", SEED_CONFIG_PATH, "start", ...options], { allowFailure: true });
+    const again = await lab.exec(lab.bngNs, [...bngCommand(), "-c", config, "start", ...options], { allowFailure: true });
     expect(again.exitCode).toBe(1);
     expect(again.stdout).toContain(`already running with PID ${pid}`);
 
-    const second = await lab.exec(lab.bngNs, [...bngCommand(), "run", SEED_CONFIG_PATH, "--socket", socket], { allowFailure: true, timeoutMs: 15_000 });
+    const second = await lab.exec(lab.bngNs, [...bngCommand(), "run", config, "--socket", socket], { allowFailure: true, timeoutMs: 15_000 });
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain(`another bng is already running on ${socket}`);
 
-    const stop = Bun.spawnSync([...bngCommand(), "stop", "--socket", socket]);
+    const stop = runCommandSync([...bngCommand(), "stop", "--socket", socket], { allowFailure: true });
     expect(stop.exitCode).toBe(0);
-    expect(stop.stdout.toString()).toContain(`pid ${pid}`);
+    expect(stop.stdout).toContain(`pid ${pid}`);
     const deadline = Date.now() + 2000;
     while (running(pid) && Date.now() < deadline) await Bun.sleep(50);
     expect(running(pid)).toBe(false);
@@ -66,7 +69,7 @@ describe.skipIf(!root)("BalanceNG compatibility verbs", () => {
   }, 30_000);
 
   test("start with a broken configuration reports why and exits 1", async () => {
-    const broken = scratch.write("broken.conf", readFileSync(SEED_CONFIG_PATH, "utf8").replace("targets 1,2", "targets 1,7"));
+    const broken = scratch.writeConfig("broken.conf", SEED_CONFIG.replace("targets 1,2", "targets 1,7"));
     const result = await lab.exec(lab.bngNs, [...bngCommand(), "-c", broken, "start", "--socket", `${scratch.dir}/b.sock`, "--pid-file", `${scratch.dir}/b.pid`, "--log-file", `${scratch.dir}/b.log`], { allowFailure: true, timeoutMs: 15_000 });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("did not start");

@@ -1,16 +1,15 @@
 // bng on the seed's network, end to end: real AF_PACKET in network namespaces, real TCP.
 // Each test states the acceptance point it proves (issues "data plane" and "the seed's network").
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { hostStatePath, namespaceId } from "../../src/host/host-state.ts";
 import { internetChecksum } from "../fixtures/frames.ts";
 import { BNG_MAC, targetMac, VIP, type Lab, type RequestResult } from "./lab.ts";
-import { bngCommand, BngInLab, isRoot, Scratch, SEED_CONFIG_PATH, withThirdTarget } from "./bng.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { bngCommand, BngInLab, Scratch, SEED_CONFIG_PATH, withThirdTarget } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 import { readPcap } from "./pcap.ts";
 
-const root = isRoot();
-if (!root) console.warn("skipping the end-to-end DSR tests: they build network namespaces and need root");
 
 // The seed's checks run every 3 s and declare a target down after 10 s; the failover tests use
 // the same file with 1 s and 3 s so the suite stays short. Everything else is the seed's file.
@@ -32,7 +31,7 @@ function byClient(results: RequestResult[]): Map<string, Set<string>> {
   return map;
 }
 
-describe.skipIf(!root)("DSR on the seed's network", () => {
+describeWith([ROOT], "DSR on the seed's network", () => {
   const fixture = labWithBng({ prefix: "bnge", clients: 16, config: FAST_CHECKS });
   let lab: Lab;
   let scratch: Scratch;
@@ -215,7 +214,7 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
 
   test("e. reload under load: a third target added to the file, zero failed requests", async () => {
     await lab.addTarget(3);
-    const file = scratch.write("three.conf", withThirdTarget(FAST_CHECKS));
+    const file = scratch.writeConfig("three.conf", withThirdTarget(FAST_CHECKS));
     const stream = lab.steadyStream({ durationMs: 4000, concurrency: 4, timeoutMs: 1000 });
     await Bun.sleep(1000);
     const reload = await bng.cli(["reload", file]);
@@ -264,7 +263,9 @@ describe.skipIf(!root)("DSR on the seed's network", () => {
   }, 10_000);
 });
 
-describe.skipIf(!root)("bng's changes to the box", () => {
+describeWith([ROOT], "bng's changes to the box", () => {
+  const SEED_CONFIG = readFileSync(SEED_CONFIG_PATH, "utf8");
+
   test("the real address bng added is removed again on SIGTERM, GRO is restored and its nftables table deleted; the VIP is no longer answered", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
       /** The router asks for the VIP afresh: whether a ping was answered, and the MAC its ARP learned (if any). */
@@ -275,7 +276,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
         return { answered: ping.exitCode === 0, mac: /lladdr (\S+)/.exec(neighbour)?.[1] ?? null };
       };
       await ownLab.bngExec(["ethtool", "-K", "eth0", "gro", "on"]);
-      const running = await BngInLab.start(ownLab, SEED_CONFIG_PATH, `${ownScratch.dir}/bng.sock`);
+      const running = await BngInLab.start(ownLab, ownScratch.writeConfig("bng.conf", SEED_CONFIG), `${ownScratch.dir}/bng.sock`);
       expect(await routerReachesVip()).toEqual({ answered: true, mac: BNG_MAC });
       const during = await ownLab.bngExec(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
       expect(during.stdout).toContain("172.16.1.252/24");
@@ -297,7 +298,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
 
   test("SIGTERM while bng is still starting: it finishes starting, then stops cleanly and undoes its changes", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
-      const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", SEED_CONFIG_PATH, "--socket", `${ownScratch.dir}/bng.sock`]);
+      const process = ownLab.spawnIn(ownLab.bngNs, [...bngCommand(), "run", ownScratch.writeConfig("bng.conf", SEED_CONFIG), "--socket", `${ownScratch.dir}/bng.sock`]);
       await process.waitForOutput(/address-added/, 10_000);
       process.signal("SIGTERM");
       const exitCode = await process.exited;
@@ -313,7 +314,7 @@ describe.skipIf(!root)("bng's changes to the box", () => {
 
   test("its interface deleted under it: bng stops by itself with exit code 1 and says why", async () => {
     await withLab({ prefix: "bnge", clients: 1 }, async (ownLab, ownScratch) => {
-      const running = await BngInLab.start(ownLab, SEED_CONFIG_PATH, `${ownScratch.dir}/bng.sock`);
+      const running = await BngInLab.start(ownLab, ownScratch.writeConfig("bng.conf", SEED_CONFIG), `${ownScratch.dir}/bng.sock`);
       await ownLab.bngExec(["ip", "link", "del", "eth0"]);
       const exitCode = await Promise.race([running.process.exited, Bun.sleep(5000).then(() => "still running")]);
       expect(exitCode).toBe(1);

@@ -12,24 +12,23 @@
  *                                                                 └── "t2" ── target2 172.16.1.101, VIP on lo
  *
  * Each node runs `bng run` (its configuration and BIRD's: ecmp-config.ts), its `real` the node's
- * address (configured beforehand, as on a real box, so BIRD can peer before bng starts). BIRD's configuration and control sockets, and bng's sockets and run
- * directories, live in the lab's scratch directory. The namespaces are a family of lab.ts
- * (`claimNamespaceFamily`), removed with every process in them by destroy(), also at exit.
+ * address (configured beforehand, as on a real box, so BIRD can peer before bng starts). BIRD's
+ * configuration and control sockets, and bng's sockets and run directories, live in the lab's
+ * scratch directory. The namespaces are a NamespaceFamily (test/fixtures/namespaces.ts), removed
+ * with every process in them by destroy(), at exit, or by the next run after a killed one.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ControlRequest } from "../../src/control/protocol.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
 import type { StatusReport } from "../../src/control/status.ts";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
+import { runCommand, type CommandResult, type RunningProcess, type StartOptions } from "../fixtures/process.ts";
 import { bngCommand, Scratch } from "./bng.ts";
 import { BNG_TABLE, birdNodeConfig, birdRouterConfig, nodeAddress, nodeBngConfig, parseRouteNexthops, TARGETS } from "./ecmp-config.ts";
 import {
-  addNamespace,
   BRIDGE_WITHOUT_NETFILTER,
-  claimNamespaceFamily,
   clientAddress,
-  LabProcess,
-  removeNamespaceFamily,
   ROUTER_ADDRESS,
   ROUTER_INTERNET_ADDRESS,
   ROUTER_MAC,
@@ -49,8 +48,8 @@ function nodeMac(i: number): string {
 }
 
 export class EcmpNode {
-  bng: LabProcess | undefined;
-  bird: LabProcess | undefined;
+  bng: RunningProcess | undefined;
+  bird: RunningProcess | undefined;
 
   constructor(
     readonly lab: EcmpLab,
@@ -74,7 +73,7 @@ export class EcmpNode {
   /** Starts `bng run` and resolves at its `ready` line. */
   async startBng(): Promise<void> {
     if (this.bng?.exitCode === null) throw new Error(`node ${this.index}'s bng is running`);
-    const config = this.lab.scratch.write(`node${this.index}.conf`, nodeBngConfig(this.index));
+    const config = this.lab.scratch.writeConfig(`node${this.index}.conf`, nodeBngConfig(this.index));
     this.bng = this.lab.spawnIn(this.ns, [...bngCommand(), "run", config, "--socket", this.socket], { env: { BNG_RUN_DIR: join(this.dir, "run") } });
     await this.bng.waitForOutput(/ ready /, 15_000);
   }
@@ -87,10 +86,8 @@ export class EcmpNode {
     await this.bird.waitForOutput(/Started/, 10_000);
   }
 
-  async cli(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const child = Bun.spawn([...bngCommand(), ...args, "--socket", this.socket], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { exitCode, stdout, stderr };
+  cli(args: string[]): Promise<CommandResult> {
+    return runCommand([...bngCommand(), ...args, "--socket", this.socket], { allowFailure: true, timeoutMs: 30_000 });
   }
 
   /** A control request's result (what `--json` prints), straight over the socket: no CLI process to start. */
@@ -156,20 +153,17 @@ export class EcmpLab {
   readonly nodes: EcmpNode[];
   readonly clientAddresses: readonly string[];
   readonly scratch = new Scratch();
-  routerBird: LabProcess | undefined;
-  readonly #processes = new Set<LabProcess>();
-  #destroyed = false;
-  #gone = false;
+  routerBird: RunningProcess | undefined;
 
   private constructor(
-    readonly id: string,
+    readonly family: NamespaceFamily,
     clients: number,
   ) {
-    this.ns = { switch: `${id}-sw`, router: `${id}-rt`, client: `${id}-cl` };
+    this.ns = { switch: family.name("sw"), router: family.name("rt"), client: family.name("cl") };
     this.nodes = Array.from({ length: NODES }, (_, i) => {
       const dir = join(this.scratch.dir, `node${i + 1}`);
       mkdirSync(join(dir, "run"), { recursive: true, mode: 0o700 });
-      return new EcmpNode(this, i + 1, `${id}-n${i + 1}`, dir);
+      return new EcmpNode(this, i + 1, family.name(`n${i + 1}`), dir);
     });
     this.clientAddresses = Array.from({ length: clients }, (_, i) => clientAddress(i));
   }
@@ -179,8 +173,7 @@ export class EcmpLab {
    * and BIRD, and waits until the router has a next hop for each node. Removes what it made on failure.
    */
   static async create(options: { prefix: string; clients: number }): Promise<EcmpLab> {
-    const lab = new EcmpLab(claimNamespaceFamily(options.prefix), options.clients);
-    process.on("exit", lab.#removeNow);
+    const lab = new EcmpLab(new NamespaceFamily(options.prefix), options.clients);
     try {
       await lab.#build();
       await lab.startRouterBird();
@@ -196,20 +189,20 @@ export class EcmpLab {
 
   /** The last lines each BIRD and bng wrote, to explain a failure. */
   logs(lines = 15): string {
-    const tail = (name: string, child: LabProcess | undefined) => (child ? `--- ${name}\n${child.stderr.trim().split("\n").slice(-lines).join("\n")}` : "");
+    const tail = (name: string, child: RunningProcess | undefined) => (child ? `--- ${name}\n${child.stderr.trim().split("\n").slice(-lines).join("\n")}` : "");
     return [tail("router BIRD", this.routerBird), ...this.nodes.flatMap((node) => [tail(`node${node.index} BIRD`, node.bird), tail(`node${node.index} bng`, node.bng)])].filter(Boolean).join("\n");
   }
 
-  targetNs(n: number): string {
-    return `${this.id}-t${n}`;
+  get id(): string {
+    return this.family.id;
   }
 
-  namespaces(): string[] {
-    return [this.ns.switch, this.ns.router, this.ns.client, ...this.nodes.map((node) => node.ns), ...Array.from({ length: TARGETS }, (_, t) => this.targetNs(t + 1))];
+  targetNs(n: number): string {
+    return this.family.name(`t${n}`);
   }
 
   async #build(): Promise<void> {
-    for (const ns of this.namespaces()) await addNamespace(ns);
+    for (const short of ["sw", "rt", "cl", ...this.nodes.map((node) => `n${node.index}`), ...Array.from({ length: TARGETS }, (_, t) => `t${t + 1}`)]) this.family.add(short);
     const { switch: sw, router, client } = this.ns;
     await this.#configure(sw, [`sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}`, "ip link add br0 type bridge", "ip link set br0 up"]);
     await this.#attachToSwitch("rt", router, ROUTER_MAC);
@@ -310,39 +303,19 @@ export class EcmpLab {
     await this.exec(ns, ["sh", "-ec", commands.join("\n")]);
   }
 
-  /** Runs `argv` in `ns` to completion; throws with its stderr when it fails. */
-  async exec(ns: string, argv: string[], timeoutMs = 10_000): Promise<{ stdout: string; stderr: string }> {
-    if (this.#destroyed) throw new Error(`lab ${this.id} is destroyed`);
-    const child = Bun.spawn(["ip", "netns", "exec", ns, ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    if (exitCode !== 0) throw new Error(`${argv.join(" ")} in ${ns} exited ${exitCode}: ${stderr.trim()}`);
-    return { stdout, stderr };
+  /** Runs `argv` in `ns` to completion; rejects with its stderr when it fails. */
+  exec(ns: string, argv: string[], timeoutMs = 10_000): Promise<CommandResult> {
+    return this.family.exec(ns, argv, { timeoutMs });
   }
 
-  /** A long-running process in `ns`, killed by destroy(). */
-  spawnIn(ns: string, argv: string[], options: { env?: Record<string, string> } = {}): LabProcess {
-    if (this.#destroyed) throw new Error(`lab ${this.id} is destroyed`);
-    const subprocess = Bun.spawn(["ip", "netns", "exec", ns, ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...options.env } });
-    const child = new LabProcess(ns, argv, subprocess);
-    this.#processes.add(child);
-    void child.exited.then(() => this.#processes.delete(child));
-    return child;
+  /** A long-running process in `ns`, stopped by destroy(). */
+  spawnIn(ns: string, argv: string[], options?: StartOptions): RunningProcess {
+    return this.family.spawn(ns, argv, options);
   }
 
   /** Stops bng and BIRD gracefully (bng withdraws its routes), then removes every namespace and the scratch directory. */
   async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    await Promise.all([...this.#processes].map((child) => child.stop(2000)));
-    this.#removeNow();
-  }
-
-  /** Kills what still runs in the lab's namespaces and removes them: also at exit, when destroy() never ran. */
-  readonly #removeNow = () => {
-    if (this.#gone) return;
-    this.#destroyed = true;
-    this.#gone = true;
-    process.off("exit", this.#removeNow);
-    removeNamespaceFamily(this.id);
+    await this.family.destroy(2000);
     this.scratch.remove();
-  };
+  }
 }

@@ -9,14 +9,15 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.ts";
 import { planRun } from "../../src/control/plan.ts";
 import { REPO } from "../fixtures/process.ts";
-import { isRoot, Scratch } from "./bng.ts";
+import { describeWith, program, ROOT, testWith } from "../fixtures/requirements.ts";
+import { Scratch } from "./bng.ts";
 import { birdNodeConfig, birdRouterConfig, nodeAddress, nodeBngConfig, parseRouteNexthops, shippedBirdConfig } from "./ecmp-config.ts";
 import { EcmpLab, type EcmpNode } from "./ecmp-lab.ts";
 import { requests, seconds } from "./ecmp-traffic.ts";
 import { LongLivedClients, type LongLivedConnection } from "./ha-pair.ts";
 import { targetName, VIP } from "./lab.ts";
 
-const CAN_RUN = isRoot() && Bun.which("bird") !== null && Bun.which("nft") !== null && Bun.which("node") !== null;
+const BIRD = program("bird");
 const ALL_NODES = [1, 2, 3].map(nodeAddress);
 /** Long-lived connections end when a test closes them; this only bounds a run whose test died. */
 const STREAMS_MAX_MS = 60_000;
@@ -59,7 +60,7 @@ describe("the lab's configurations", () => {
     expect(nodeBngConfig(1).replace("172.16.1.251", "172.16.1.252")).toBe(nodeBngConfig(2));
   });
 
-  test.skipIf(Bun.which("bird") === null)("config/bird-*.conf parse with BIRD as shipped and as the lab writes them", () => {
+  testWith([BIRD], "config/bird-*.conf parse with BIRD as shipped and as the lab writes them", () => {
     const scratch = new Scratch();
     try {
       for (const [name, text] of [
@@ -86,14 +87,14 @@ describe("the lab's configurations", () => {
   });
 });
 
-describe.skipIf(!CAN_RUN)("scale-out: three bng nodes behind an ECMP router, announced by BIRD", () => {
+describeWith([ROOT, BIRD, program("nft"), program("node")], "scale-out: three bng nodes behind an ECMP router, announced by BIRD", () => {
   let lab: EcmpLab;
   /** Disjoint client groups, one per test. */
   let groups: { spread: string[]; bngCrash: string[]; bngCrashFlushed: string[]; nodeKill: string[] };
 
   beforeAll(async () => {
     const started = Date.now();
-    lab = await EcmpLab.create({ prefix: "bnge", clients: 224 });
+    lab = await EcmpLab.create({ prefix: "bngsx", clients: 224 });
     report(`lab up (three nodes announcing) in ${seconds(Date.now() - started)}`);
     const take = (from: number, count: number) => lab.clientAddresses.slice(from, from + count);
     groups = { spread: take(0, 64), bngCrash: take(64, 48), bngCrashFlushed: take(112, 48), nodeKill: take(160, 64) };

@@ -1,10 +1,12 @@
 // A VRRP pair of bng boxes in the seed's lab, for the high-availability tests: box A (the lab's
 // bng box, 172.16.1.252) and box B (addBngBox, 172.16.1.253), their configurations, the
 // long-lived client, and who answers ARP for the VIP.
+import type { RunningProcess } from "../fixtures/process.ts";
 import { join } from "node:path";
+import { sendControlRequest } from "../../src/control/socket-client.ts";
 import type { StatusReport } from "../../src/control/status.ts";
 import { BngInLab, type Scratch } from "./bng.ts";
-import { ROUTER_ADDRESS, SECOND_BNG_REAL_ADDRESS, VIP, type Lab, type LabProcess } from "./lab.ts";
+import { ROUTER_ADDRESS, SECOND_BNG_REAL_ADDRESS, VIP, type Lab } from "./lab.ts";
 
 const SEED_REAL = "real 172.16.1.252";
 const LONG_LIVED_CLIENT = join(import.meta.dir, "long-lived-client.mjs");
@@ -42,11 +44,26 @@ export function startNode(lab: Lab, scratch: Scratch, name: string, config: stri
   return BngInLab.start(lab, scratch.write(`${name}.conf`, config), join(scratch.dir, `${name}.sock`), ns);
 }
 
+/** A node's status straight from its control socket (no CLI process: cheap enough to poll). */
+export async function statusOf(node: BngInLab): Promise<StatusReport | undefined> {
+  const reply = await sendControlRequest(node.socket, { cmd: "status" }).catch(() => undefined);
+  return reply?.ok ? (reply.result as StatusReport) : undefined;
+}
+
+/** When a node logged `event` (its log line's own time), in epoch milliseconds; undefined before it did. */
+export function loggedAt(node: BngInLab, event: string): number | undefined {
+  for (const line of node.process.stderr.split("\n")) {
+    const fields = /^(\S+) \S+ +(\S+)/.exec(line);
+    if (fields?.[2] === event) return Date.parse(fields[1]!);
+  }
+  return undefined;
+}
+
 /** Polls a node's status until `ready(report)`; returns the milliseconds it took. */
 export async function waitForStatus(node: BngInLab, ready: (report: StatusReport) => boolean, timeoutMs: number, what: string): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const report = await node.status().catch(() => undefined);
+    const report = await statusOf(node);
     if (report && ready(report)) return Date.now() - started;
     if (Date.now() - started > timeoutMs) throw new Error(`${what} not within ${timeoutMs} ms: ${JSON.stringify(report?.vrrp)}`);
     await Bun.sleep(50);
@@ -65,10 +82,10 @@ export interface LongLivedConnection {
 
 /** Long-lived connections from the client namespace (test/e2e/long-lived-client.mjs), one per client address. */
 export class LongLivedClients {
-  private constructor(private readonly process: LabProcess) {}
+  private constructor(private readonly process: RunningProcess) {}
 
   /** `lab`: the seed's lab, or another with a client namespace (the scale-out lab). */
-  static async open(lab: { readonly ns: { readonly client: string }; spawnIn(ns: string, argv: string[]): LabProcess }, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
+  static async open(lab: { readonly ns: { readonly client: string }; spawnIn(ns: string, argv: string[]): RunningProcess }, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
     // A takeover stalls a connection for a few seconds; TCP retransmits through it. Only a reset, a
     // close or a stall far longer than any takeover counts as broken.
     const job = { host: VIP, port: 80, clients, intervalMs: 100, timeoutMs: 15_000, durationMs };

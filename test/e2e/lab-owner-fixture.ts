@@ -1,14 +1,15 @@
-// Creates a small lab, or with "bench" a benchmark's namespace family (bench/lib.ts), and holds
-// it until killed, so lab.test.ts can check what happens to namespaces whose run dies (SIGKILL:
+// Creates a small lab, or with "bench" a benchmark's namespace family (prefix bngb), and holds it
+// until killed, so lab.test.ts can check what happens to namespaces whose run dies (SIGKILL:
 // stale leftovers; SIGTERM: the exit hooks clean up).
 // Usage: bun test/e2e/lab-owner-fixture.ts <prefix>|bench
-import { Namespaces } from "../../bench/lib.ts";
+import { NAMESPACE_PREFIX } from "../../bench/lib.ts";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
 import { createLab } from "./lab.ts";
 
-async function holdBenchFamily(): Promise<{ id: string; namespaces: string[] }> {
-  const family = new Namespaces();
-  const namespaces = [await family.add("gen"), await family.add("lb")];
-  Bun.spawn(["ip", "netns", "exec", namespaces[1]!, "sleep", "300"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+function holdBenchFamily(): { id: string; namespaces: string[] } {
+  const family = new NamespaceFamily(NAMESPACE_PREFIX);
+  const namespaces = [family.add("gen"), family.add("lb")];
+  family.spawn(namespaces[1]!, ["sleep", "300"]);
   return { id: family.id, namespaces };
 }
 
@@ -18,6 +19,6 @@ async function holdLab(prefix: string | undefined): Promise<{ id: string; namesp
   return { id: lab.id, namespaces: lab.namespaces() };
 }
 
-console.log(JSON.stringify(Bun.argv[2] === "bench" ? await holdBenchFamily() : await holdLab(Bun.argv[2])));
+console.log(JSON.stringify(process.argv[2] === "bench" ? holdBenchFamily() : await holdLab(process.argv[2])));
 // Keeps the event loop alive until a signal arrives.
 setInterval(() => {}, 1 << 30);

@@ -1,33 +1,20 @@
 // The namespace lab itself, before bng is inserted: the seed's "What should be working"
 // baseline, the targets' ARP silence for the VIP, the load generator, captures, and cleanup
 // that leaves nothing behind, even when the run that made a lab dies.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  BNG_MAC,
-  claimNamespaceFamily,
-  cleanupStaleLabs,
-  createLab,
-  listNamespaces,
-  removeNamespaceFamily,
-  ROUTER_ADDRESS,
-  ROUTER_MAC,
-  targetAddress,
-  targetMac,
-  VIP,
-  type Lab,
-} from "./lab.ts";
+import { claimNamespaceFamily, cleanupStaleFamilies, listNamespaces, removeNamespaceFamily } from "../fixtures/namespaces.ts";
+import { runCommandSync, startProcess, type RunningProcess } from "../fixtures/process.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { BNG_MAC, createLab, ROUTER_ADDRESS, ROUTER_MAC, targetAddress, targetMac, VIP, type Lab } from "./lab.ts";
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn("lab.test.ts skipped: building network namespaces needs root (run the e2e tests as root)");
 
 /** Every pid inside the given namespaces, as root sees them. */
 function pidsIn(namespaces: readonly string[]): number[] {
   return namespaces.flatMap((ns) =>
-    Bun.spawnSync(["ip", "netns", "pids", ns])
-      .stdout.toString()
-      .split("\n")
+    runCommandSync(["ip", "netns", "pids", ns], { allowFailure: true })
+      .stdout.split("\n")
       .filter((line) => line !== "")
       .map(Number),
   );
@@ -49,20 +36,13 @@ interface FixtureLab {
 }
 
 /** Starts lab-owner-fixture.ts, a separate process holding a lab of the `prefix` family. */
-async function startOwnerFixture(prefix: string): Promise<{ owner: Bun.Subprocess<"ignore", "pipe", "pipe">; lab: FixtureLab }> {
-  const owner = Bun.spawn([process.execPath, join(import.meta.dir, "lab-owner-fixture.ts"), prefix], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const reader = owner.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`fixture exited early: ${await new Response(owner.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return { owner, lab: JSON.parse(text) as FixtureLab };
+async function startOwnerFixture(prefix: string): Promise<{ owner: RunningProcess; lab: FixtureLab }> {
+  const owner = startProcess([process.execPath, join(import.meta.dir, "lab-owner-fixture.ts"), prefix]);
+  const { line } = await owner.waitFor(() => true, 10_000);
+  return { owner, lab: JSON.parse(line) as FixtureLab };
 }
 
-describe.skipIf(!isRoot)("namespace lab", () => {
+describeWith([ROOT], "namespace lab", () => {
   let lab: Lab;
 
   beforeAll(async () => {
@@ -210,7 +190,7 @@ describe.skipIf(!isRoot)("namespace lab", () => {
   });
 });
 
-describe.skipIf(!isRoot)("lab cleanup", () => {
+describeWith([ROOT], "lab cleanup", () => {
   test("destroy removes every namespace and ends every process, tracked or not", async () => {
     const lab = await createLab({ clients: 2, targets: 1 });
     const namespaces = lab.namespaces();
@@ -238,22 +218,22 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
       const pids = pidsIn(lab.namespaces);
       expect(pids.length).toBeGreaterThanOrEqual(2); // target1's server, the sleep
 
-      expect(cleanupStaleLabs("bnglz")).toEqual([]); // its owner is alive
+      expect(cleanupStaleFamilies("bnglz")).toEqual([]); // its owner is alive
       expect(listNamespaces()).toEqual(expect.arrayContaining(lab.namespaces));
 
-      owner.kill("SIGKILL");
+      owner.signal("SIGKILL");
       await owner.exited;
       // SIGKILL runs no hooks: everything is still there until someone cleans up.
       expect(listNamespaces()).toEqual(expect.arrayContaining(lab.namespaces));
       expect(pids.filter((pid) => processGone(pid))).toEqual([]);
 
-      expect(cleanupStaleLabs("bnglz")).toEqual([lab.id]);
+      expect(cleanupStaleFamilies("bnglz")).toEqual([lab.id]);
       const remaining = new Set(listNamespaces());
       expect(lab.namespaces.filter((ns) => remaining.has(ns))).toEqual([]);
       expect(pids.filter((pid) => !processGone(pid))).toEqual([]);
     } finally {
-      owner.kill("SIGKILL");
-      cleanupStaleLabs("bnglz");
+      owner.signal("SIGKILL");
+      cleanupStaleFamilies("bnglz");
     }
   }, 10_000);
 
@@ -265,12 +245,12 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
       expect(killed.lab.id).toMatch(/^bngb[a-z0-9]{4}$/);
       const killedPids = pidsIn(killed.lab.namespaces);
       expect(killedPids).toHaveLength(1); // the sleep
-      killed.owner.kill("SIGKILL");
+      killed.owner.signal("SIGKILL");
       await killed.owner.exited;
       expect(listNamespaces()).toEqual(expect.arrayContaining(killed.lab.namespaces));
 
       const terminatedPids = pidsIn(terminated.lab.namespaces);
-      terminated.owner.kill("SIGTERM");
+      terminated.owner.signal("SIGTERM");
       expect(await terminated.owner.exited).toBe(143);
       expect(listNamespaces().filter((ns) => terminated.lab.namespaces.includes(ns))).toEqual([]);
       expect(terminatedPids.filter((pid) => !processGone(pid))).toEqual([]);
@@ -284,9 +264,9 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
       expect(listNamespaces()).toEqual(expect.arrayContaining(alive.lab.namespaces));
       expect(pidsIn(alive.lab.namespaces).filter((pid) => processGone(pid))).toEqual([]);
     } finally {
-      for (const fixture of [killed, terminated, alive]) fixture.owner.kill("SIGKILL");
+      for (const fixture of [killed, terminated, alive]) fixture.owner.signal("SIGKILL");
       await alive.owner.exited;
-      cleanupStaleLabs("bngb");
+      cleanupStaleFamilies("bngb");
     }
   }, 10_000);
 
@@ -294,14 +274,14 @@ describe.skipIf(!isRoot)("lab cleanup", () => {
     const { owner, lab } = await startOwnerFixture("bngly");
     try {
       const pids = pidsIn(lab.namespaces);
-      owner.kill("SIGTERM");
+      owner.signal("SIGTERM");
       expect(await owner.exited).toBe(143);
       const remaining = new Set(listNamespaces());
       expect(lab.namespaces.filter((ns) => remaining.has(ns))).toEqual([]);
       expect(pids.filter((pid) => !processGone(pid))).toEqual([]);
     } finally {
-      owner.kill("SIGKILL");
-      cleanupStaleLabs("bngly");
+      owner.signal("SIGKILL");
+      cleanupStaleFamilies("bngly");
     }
   }, 10_000);
 });

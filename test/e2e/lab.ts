@@ -18,28 +18,21 @@
  *
  * API
  *   createLab(options?: { prefix?: string; clients?: number; targets?: number }): Promise<Lab>
- *       prefix: namespace family (default "bngl"); a lab's id is prefix + 4 random [a-z0-9],
- *       its namespaces are `<id>-sw`, `-rt`, `-cl`, `-bng`, `-t1`…. clients: client addresses
- *       (default 16). targets: web servers (default 2). Removes stale labs of the family first.
- *   cleanupStaleLabs(prefix?: string): string[]
- *       Removes labs of the family whose creating process is gone (killed runs); returns their ids.
- *       Only labs with an ownership record in /run/bng-lab are touched, never foreign namespaces.
- *   claimNamespaceFamily(prefix): string   addNamespace(ns): Promise<void>   removeNamespaceFamily(id): void
- *       The same records for other families of namespaces `<id>-<name>` (the benchmarks'):
- *       claim sweeps the prefix's stale families, then records a new id owned by this process;
- *       add makes one namespace the lab's way; remove kills every process in the family's
- *       namespaces and deletes them and the record.
+ *       prefix: namespace family (default "bngl", test/fixtures/namespaces.ts); a lab's id is
+ *       prefix + 4 random [a-z0-9], its namespaces are `<id>-sw`, `-rt`, `-cl`, `-bng`, `-t1`….
+ *       clients: client addresses (default 16). targets: web servers (default 2). Removes stale
+ *       labs of the family first.
  *   class Lab
  *     id, ns: { switch, router, client, bng }, bngNs, clientAddresses: string[]
  *     namespaces(): string[]   targetNumbers(): number[]   targetNs(n): string
- *     exec(ns, argv, options?: { allowFailure?, timeoutMs? }): Promise<ExecResult>
- *         ExecResult = { exitCode, stdout, stderr }; rejects with LabCommandError on a non-zero
+ *     exec(ns, argv, options?: { allowFailure?, timeoutMs? }): Promise<CommandResult>
+ *         CommandResult = { exitCode, stdout, stderr }; rejects with CommandError on a non-zero
  *         exit (unless allowFailure) or timeout (default 10 s), and for foreign namespaces
  *     execIn(ns, shellCommand, options?)        the same through `sh -c`
  *     bngExec(argv, options?)                   exec in the bng box
- *     spawnIn(ns, argv, options?: { env?, cwd? }): LabProcess   long-running, killed by destroy()
- *         LabProcess: pid, exited: Promise<code>, stdout, stderr (text so far), exitCode,
- *         waitForOutput(regexp, timeoutMs), signal(sig), stop(graceMs = 2000, sig = "SIGTERM")
+ *     spawnIn(ns, argv, options?): RunningProcess   long-running, killed by destroy()
+ *         (test/fixtures/process.ts: pid, exited, stdout, stderr, exitCode, waitForOutput(regexp,
+ *         timeoutMs), signal(sig), stop(graceMs, sig))
  *     stopTargetServer(n) / startTargetServer(n): Promise<void>
  *     addTarget(n): Promise<void>               e.g. 3 → 172.16.1.102, server "target3"
  *     addBngBox(): Promise<string>              a second bng box (`<id>-bng2`, port "bng2"), for a VRRP pair
@@ -56,13 +49,14 @@
  *     destroy(): Promise<void>                  graceful stop, then destroyNow()
  *     destroyNow(): void                        synchronous hard teardown (exit hooks use it)
  *   Constants: VIP, ROUTER_ADDRESS, BNG_REAL_ADDRESS, ROUTER_MAC, BNG_MAC, targetAddress(n),
- *   targetMac(n), targetName(n), clientAddress(i); listNamespaces(); parseTcpdumpLine(line).
- *   Live labs are also destroyed on process exit, and on SIGINT/SIGTERM/SIGHUP when nobody
- *   else handles the signal.
+ *   targetMac(n), targetName(n), clientAddress(i).
+ *   Live labs are also destroyed on process exit, on SIGINT/SIGTERM/SIGHUP when nobody else
+ *   handles the signal, and by the next lab of the family when their run was killed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import { NamespaceFamily, validatePrefix } from "../fixtures/namespaces.ts";
+import type { CommandOptions, CommandResult, RunningProcess, StartOptions } from "../fixtures/process.ts";
+import { parseTcpdumpLine, type CapturedFrame } from "./tcpdump.ts";
 
 export const VIP = "172.16.1.10";
 export const SWITCH_PREFIX_LENGTH = 24;
@@ -111,7 +105,6 @@ export function targetMac(n: number): string {
 const ROUTER_INTERNET_MAC = "02:00:c6:12:00:01";
 const CLIENT_MAC = "02:00:c6:12:00:0a";
 
-const STATE_DIRECTORY = "/run/bng-lab";
 const HTTP_TARGET_SCRIPT = join(import.meta.dir, "http-target.ts");
 const LOAD_CLIENT_SCRIPT = join(import.meta.dir, "load-client.mjs");
 const SERVER_START_TIMEOUT_MS = 5000;
@@ -121,19 +114,6 @@ export interface LabOptions {
   prefix?: string;
   clients?: number;
   targets?: number;
-}
-
-export interface ExecOptions {
-  /** Return a failed result instead of throwing. */
-  allowFailure?: boolean;
-  /** Killed (SIGKILL) and reported as failure after this long; default 10 s. */
-  timeoutMs?: number;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
 }
 
 export interface RequestOptions {
@@ -175,310 +155,10 @@ export interface RequestResult {
   startedAt: number;
 }
 
-export type ArpSummary =
-  | { op: "request"; targetIp: string; senderIp: string }
-  | { op: "reply"; senderIp: string; senderMac: string };
-
-export interface IpSummary {
-  src: string;
-  dst: string;
-  protocol: "tcp" | "udp" | "icmp" | "other";
-  srcPort?: number;
-  dstPort?: number;
-  /** tcpdump's flag letters, e.g. "S", "S.", "P.", "R". */
-  tcpFlags?: string;
-}
-
-export interface CapturedFrame {
-  /** Seconds since the epoch. */
-  time: number;
-  srcMac: string;
-  dstMac: string;
-  /** tcpdump's ethertype name: "IPv4", "ARP", …. */
-  ethertype: string;
-  length: number;
-  /** tcpdump's text after the link-layer header. */
-  summary: string;
-  arp?: ArpSummary;
-  ip?: IpSummary;
-}
-
 export interface Capture {
-  readonly process: LabProcess;
+  readonly process: RunningProcess;
   /** Stops tcpdump and returns every Ethernet frame it printed. */
   stop(): Promise<CapturedFrame[]>;
-}
-
-export class LabCommandError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    readonly result: ExecResult,
-    reason: string,
-  ) {
-    super(`${argv.join(" ")}: ${reason}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ""}`);
-    this.name = "LabCommandError";
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function runCommand(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const subprocess = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let timedOut = false;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    subprocess.kill("SIGKILL");
-  }, timeoutMs);
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(subprocess.stdout).text(),
-    new Response(subprocess.stderr).text(),
-    subprocess.exited,
-  ]);
-  clearTimeout(timer);
-  const result = { exitCode, stdout, stderr };
-  if (timedOut) throw new LabCommandError(argv, result, `timed out after ${timeoutMs} ms`);
-  if (exitCode !== 0 && !options.allowFailure) throw new LabCommandError(argv, result, `exit code ${exitCode}`);
-  return result;
-}
-
-function runCommandSync(argv: string[]): ExecResult {
-  const result = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
-}
-
-/** Collects a pipe's text in the background so the child never blocks on a full pipe. */
-class OutputCollector {
-  text = "";
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
-      this.text += decoder.decode();
-    })();
-  }
-}
-
-/** A long-running process inside a lab namespace; the lab kills it on destroy. */
-export class LabProcess {
-  readonly pid: number;
-  readonly exited: Promise<number>;
-  readonly #stdout: OutputCollector;
-  readonly #stderr: OutputCollector;
-  #exitCode: number | null = null;
-
-  constructor(
-    readonly ns: string,
-    readonly argv: readonly string[],
-    private readonly subprocess: Subprocess<"ignore", "pipe", "pipe">,
-  ) {
-    this.pid = subprocess.pid;
-    this.exited = subprocess.exited.then((code) => (this.#exitCode = code));
-    this.#stdout = new OutputCollector(subprocess.stdout);
-    this.#stderr = new OutputCollector(subprocess.stderr);
-  }
-
-  get stdout(): string {
-    return this.#stdout.text;
-  }
-
-  get stderr(): string {
-    return this.#stderr.text;
-  }
-
-  /** Exit code, 128 + signal number when killed, null while running. */
-  get exitCode(): number | null {
-    return this.#exitCode;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (this.exitCode === null) this.subprocess.kill(signal);
-  }
-
-  /** Resolves with the first match of `pattern` in stdout or stderr; rejects on exit or timeout. */
-  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this.stdout.match(pattern) ?? this.stderr.match(pattern);
-      if (match) return match;
-      const exited = this.exitCode !== null;
-      if (exited || Date.now() >= deadline) {
-        const why = exited ? `exited with ${this.exitCode}` : `no ${pattern} within ${timeoutMs} ms`;
-        throw new Error(`${this.argv.join(" ")} in ${this.ns}: ${why}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
-      }
-      await sleep(20);
-    }
-  }
-
-  /** `signal`, SIGKILL after `graceMs`; resolves with the exit code once output is drained. */
-  async stop(graceMs = 2000, signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
-    this.signal(signal);
-    const killer = setTimeout(() => this.signal("SIGKILL"), graceMs);
-    const code = await this.exited;
-    clearTimeout(killer);
-    await Promise.all([this.#stdout.done, this.#stderr.done]);
-    return code;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Ownership records and teardown shared by destroy(), the exit hooks, cleanupStaleLabs() and the
-// benchmarks' namespace families (bench/lib.ts).
-
-interface OwnershipRecord {
-  id: string;
-  ownerPid: number;
-  /** Start time of the owner (field 22 of /proc/PID/stat), so a reused pid is not mistaken for it. */
-  ownerStartTime: string;
-}
-
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesised command name start at field 3.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function ownershipPath(id: string): string {
-  return join(STATE_DIRECTORY, `${id}.json`);
-}
-
-function writeOwnership(id: string): void {
-  mkdirSync(STATE_DIRECTORY, { recursive: true, mode: 0o700 });
-  const record: OwnershipRecord = { id, ownerPid: process.pid, ownerStartTime: processStartTime(process.pid) ?? "" };
-  writeFileSync(ownershipPath(id), JSON.stringify(record));
-}
-
-function ownerIsAlive(record: OwnershipRecord): boolean {
-  return processStartTime(record.ownerPid) === record.ownerStartTime;
-}
-
-/** Names from `ip netns list` (lines look like "name (id: 3)"). */
-export function listNamespaces(): string[] {
-  return runCommandSync(["ip", "netns", "list"])
-    .stdout.split("\n")
-    .map((line) => line.split(" ")[0] ?? "")
-    .filter((name) => name !== "");
-}
-
-function isGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // A zombie is dead; only its parent's reaping is missing.
-    return stat[stat.lastIndexOf(")") + 2] === "Z";
-  } catch {
-    return true;
-  }
-}
-
-/**
- * Kills every process inside the family's namespaces, then deletes the namespaces (and with them
- * every link) and, once none is left, its record; a namespace that would not go keeps the record,
- * so a later sweep tries again.
- */
-export function removeNamespaceFamily(id: string): void {
-  const ofFamily = (name: string) => name.startsWith(`${id}-`);
-  const namespaces = listNamespaces().filter(ofFamily);
-  const victims: number[] = [];
-  for (const ns of namespaces) {
-    for (const field of runCommandSync(["ip", "netns", "pids", ns]).stdout.split("\n")) {
-      const pid = Number(field);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) victims.push(pid);
-    }
-  }
-  for (const pid of victims) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone between listing and killing.
-    }
-  }
-  const deadline = Date.now() + 2000;
-  while (victims.some((pid) => !isGone(pid)) && Date.now() < deadline) Bun.sleepSync(10);
-  for (const ns of namespaces) runCommandSync(["ip", "netns", "del", ns]);
-  if (!listNamespaces().some(ofFamily)) rmSync(ownershipPath(id), { force: true });
-}
-
-/**
- * A new family id (`prefix` + 4 random [a-z0-9]) recorded as this process's, after removing the
- * prefix's families whose owners are gone.
- */
-export function claimNamespaceFamily(prefix: string): string {
-  cleanupStaleLabs(prefix);
-  let id = prefix + randomSuffix();
-  while (existsSync(ownershipPath(id))) id = prefix + randomSuffix();
-  writeOwnership(id);
-  return id;
-}
-
-/**
- * Creates namespace `ns` of a family, with IPv6 off before any link exists, forwarding off
- * (unless a host turns it on: the router) and `lo` up. `ip netns add` runs synchronously, so an
- * exit hook (a signal) cannot run while `ip` is still creating it and miss it.
- */
-export async function addNamespace(ns: string): Promise<void> {
-  const added = runCommandSync(["ip", "netns", "add", ns]);
-  if (added.exitCode !== 0) throw new Error(`ip netns add ${ns}: ${added.stderr.trim()}`);
-  await runCommand(["ip", "netns", "exec", ns, "sh", "-ec", "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=0\nip link set lo up"]);
-}
-
-function validatePrefix(prefix: string): void {
-  if (!/^[a-z][a-z0-9]{1,9}$/.test(prefix)) throw new Error(`lab prefix must be 2-10 of [a-z0-9], starting with a letter: ${JSON.stringify(prefix)}`);
-}
-
-/**
- * Removes labs of the `prefix` family whose creating process has gone (a run killed before its
- * cleanup). Labs of live processes and namespaces without an ownership record are left alone.
- */
-export function cleanupStaleLabs(prefix = DEFAULT_PREFIX): string[] {
-  validatePrefix(prefix);
-  if (!existsSync(STATE_DIRECTORY)) return [];
-  const idPattern = new RegExp(`^${prefix}[a-z0-9]{4}$`);
-  const removed: string[] = [];
-  for (const file of readdirSync(STATE_DIRECTORY)) {
-    const id = file.replace(/\.json$/, "");
-    if (!file.endsWith(".json") || !idPattern.test(id)) continue;
-    let record: OwnershipRecord;
-    try {
-      record = JSON.parse(readFileSync(ownershipPath(id), "utf8")) as OwnershipRecord;
-    } catch {
-      continue; // Being written by a lab starting right now, or removed meanwhile.
-    }
-    if (ownerIsAlive(record)) continue;
-    removeNamespaceFamily(id);
-    removed.push(id);
-  }
-  return removed;
-}
-
-const liveLabs = new Set<Lab>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on("exit", () => {
-    for (const lab of liveLabs) lab.destroyNow();
-  });
-  const signalExitCodes: [NodeJS.Signals, number][] = [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]];
-  for (const [signal, exitCode] of signalExitCodes) {
-    const onSignal = () => {
-      // If the program handles the signal itself, let it; the exit hook cleans up when it exits.
-      if (process.listenerCount(signal) > 1) return;
-      process.exit(exitCode);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
-function randomSuffix(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  return Array.from(crypto.getRandomValues(new Uint8Array(4)), (byte) => alphabet[byte % alphabet.length]).join("");
 }
 
 function validateCount(what: string, value: number, min: number, max: number): number {
@@ -500,9 +180,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   validatePrefix(prefix);
   const clients = validateCount("clients", options.clients ?? 16, 1, MAX_CLIENTS);
   const targets = validateCount("targets", options.targets ?? 2, 1, MAX_TARGETS);
-  const lab = new Lab(claimNamespaceFamily(prefix), clients);
-  liveLabs.add(lab);
-  installExitHooks();
+  const lab = new Lab(new NamespaceFamily(prefix), clients);
   try {
     await lab.build(targets);
   } catch (error) {
@@ -516,18 +194,18 @@ export class Lab {
   readonly ns: { readonly switch: string; readonly router: string; readonly client: string; readonly bng: string };
   readonly clientAddresses: readonly string[];
   readonly #targetNamespaces = new Map<number, string>();
-  /** The second bng box, once addBngBox made it. */
-  #secondBngNs: string | undefined;
-  readonly #targetServers = new Map<number, LabProcess>();
-  readonly #processes = new Set<LabProcess>();
-  #destroyed = false;
+  readonly #targetServers = new Map<number, RunningProcess>();
 
   constructor(
-    readonly id: string,
+    readonly family: NamespaceFamily,
     clients: number,
   ) {
-    this.ns = { switch: `${id}-sw`, router: `${id}-rt`, client: `${id}-cl`, bng: `${id}-bng` };
+    this.ns = { switch: family.name("sw"), router: family.name("rt"), client: family.name("cl"), bng: family.name("bng") };
     this.clientAddresses = Array.from({ length: clients }, (_, i) => clientAddress(i));
+  }
+
+  get id(): string {
+    return this.family.id;
   }
 
   /** The bng box: one interface `eth0` on the switch, no address (bng adds its `real`). */
@@ -547,17 +225,17 @@ export class Lab {
 
   /** Every namespace of this lab. */
   namespaces(): string[] {
-    return [this.ns.switch, this.ns.router, this.ns.client, this.ns.bng, ...(this.#secondBngNs ? [this.#secondBngNs] : []), ...this.#targetNamespaces.values()];
+    return this.family.namespaces();
   }
 
   /** Builds the network; called once by createLab. */
   async build(targets: number): Promise<void> {
     const { switch: sw, router, client, bng } = this.ns;
-    for (const ns of [sw, router, client, bng]) await addNamespace(ns);
+    for (const short of ["sw", "rt", "cl", "bng"]) this.family.add(short);
     await this.#configure(sw, [`sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}`, "ip link add br0 type bridge", "ip link set br0 up"]);
     await this.#attachToSwitch("rt", router, ROUTER_MAC);
     await this.#attachToSwitch("bng", bng, BNG_MAC);
-    await runCommand(["ip", "-n", router, "link", "add", "eth1", "address", ROUTER_INTERNET_MAC, "type", "veth", "peer", "name", "eth0", "address", CLIENT_MAC, "netns", client]);
+    await this.exec(router, ["ip", "link", "add", "eth1", "address", ROUTER_INTERNET_MAC, "type", "veth", "peer", "name", "eth0", "address", CLIENT_MAC, "netns", client]);
     await Promise.all([
       this.#configure(router, [
         "sysctl -qw net.ipv4.ip_forward=1",
@@ -578,46 +256,28 @@ export class Lab {
 
   /** A veth from switch port `port` to `eth0` of `hostNs`, the host side with a fixed MAC. */
   async #attachToSwitch(port: string, hostNs: string, hostMac: string): Promise<void> {
-    await runCommand(["ip", "-n", this.ns.switch, "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", hostMac, "netns", hostNs]);
-    await runCommand(["ip", "-n", this.ns.switch, "link", "set", port, "master", "br0", "up"]);
+    await this.exec(this.ns.switch, ["ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", hostMac, "netns", hostNs]);
+    await this.exec(this.ns.switch, ["ip", "link", "set", port, "master", "br0", "up"]);
   }
 
   async #configure(ns: string, commands: string[]): Promise<void> {
-    await runCommand(["ip", "netns", "exec", ns, "sh", "-ec", commands.join("\n")]);
+    await this.exec(ns, ["sh", "-ec", commands.join("\n")]);
   }
 
-  #assertUsable(ns?: string): void {
-    if (this.#destroyed) throw new Error(`lab ${this.id} is destroyed`);
-    if (ns !== undefined && !this.namespaces().includes(ns)) throw new Error(`${ns} is not a namespace of lab ${this.id}`);
+  exec(ns: string, argv: string[], options?: CommandOptions): Promise<CommandResult> {
+    return this.family.exec(ns, argv, options);
   }
 
-  async exec(ns: string, argv: string[], options?: ExecOptions): Promise<ExecResult> {
-    this.#assertUsable(ns);
-    return runCommand(["ip", "netns", "exec", ns, ...argv], options);
-  }
-
-  execIn(ns: string, shellCommand: string, options?: ExecOptions): Promise<ExecResult> {
+  execIn(ns: string, shellCommand: string, options?: CommandOptions): Promise<CommandResult> {
     return this.exec(ns, ["sh", "-c", shellCommand], options);
   }
 
-  bngExec(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+  bngExec(argv: string[], options?: CommandOptions): Promise<CommandResult> {
     return this.exec(this.ns.bng, argv, options);
   }
 
-  spawnIn(ns: string, argv: string[], options: { env?: Record<string, string>; cwd?: string } = {}): LabProcess {
-    this.#assertUsable(ns);
-    const fullArgv = ["ip", "netns", "exec", ns, ...argv];
-    const subprocess = Bun.spawn(fullArgv, {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, ...options.env },
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    });
-    const labProcess = new LabProcess(ns, argv, subprocess);
-    this.#processes.add(labProcess);
-    void labProcess.exited.then(() => this.#processes.delete(labProcess));
-    return labProcess;
+  spawnIn(ns: string, argv: string[], options?: StartOptions): RunningProcess {
+    return this.family.spawn(ns, argv, options);
   }
 
   /**
@@ -626,11 +286,8 @@ export class Lab {
    * keepalived router beside bng. Returns its namespace.
    */
   async addBngBox(): Promise<string> {
-    this.#assertUsable();
-    if (this.#secondBngNs) throw new Error(`lab ${this.id} already has a second bng box`);
-    const ns = `${this.id}-bng2`;
-    await addNamespace(ns);
-    this.#secondBngNs = ns;
+    if (this.family.namespaces().includes(this.family.name("bng2"))) throw new Error(`lab ${this.id} already has a second bng box`);
+    const ns = this.family.add("bng2");
     await this.#attachToSwitch("bng2", ns, SECOND_BNG_MAC);
     await this.#configure(ns, ["ip link set eth0 up"]);
     return ns;
@@ -638,11 +295,9 @@ export class Lab {
 
   /** Adds target n (172.16.1.(99+n)) configured as the seed says, with its web server running. */
   async addTarget(n: number): Promise<void> {
-    this.#assertUsable();
     validateCount("target number", n, 1, MAX_TARGETS);
     if (this.#targetNamespaces.has(n)) throw new Error(`lab ${this.id} already has target ${n}`);
-    const ns = `${this.id}-t${n}`;
-    await addNamespace(ns);
+    const ns = this.family.add(`t${n}`);
     this.#targetNamespaces.set(n, ns);
     await this.#attachToSwitch(`t${n}`, ns, targetMac(n));
     await this.#configure(ns, [
@@ -658,7 +313,6 @@ export class Lab {
   }
 
   async startTargetServer(n: number): Promise<void> {
-    this.#assertUsable(this.targetNs(n));
     if (this.#targetServers.has(n)) throw new Error(`target ${n}'s server is already running`);
     const server = this.spawnIn(this.targetNs(n), [process.execPath, HTTP_TARGET_SCRIPT, targetName(n)]);
     this.#targetServers.set(n, server);
@@ -666,7 +320,7 @@ export class Lab {
       await server.waitForOutput(/^listening /m, SERVER_START_TIMEOUT_MS);
     } catch (error) {
       this.#targetServers.delete(n);
-      await server.stop();
+      await server.stop(2000);
       throw error;
     }
   }
@@ -676,7 +330,7 @@ export class Lab {
     const server = this.#targetServers.get(n);
     if (server === undefined) throw new Error(`target ${n}'s server is not running`);
     this.#targetServers.delete(n);
-    await server.stop();
+    await server.stop(2000);
   }
 
   /**
@@ -697,7 +351,7 @@ export class Lab {
     try {
       await tcpdump.waitForOutput(/^listening on /m, CAPTURE_START_TIMEOUT_MS);
     } catch (error) {
-      await tcpdump.stop();
+      await tcpdump.stop(2000);
       throw error;
     }
     return {
@@ -752,48 +406,12 @@ export class Lab {
   }
 
   /** Stops the lab's processes gracefully, then removes every namespace (and so every link). */
-  async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    await Promise.all([...this.#processes].map((labProcess) => labProcess.stop(1000)));
-    this.destroyNow();
+  destroy(): Promise<void> {
+    return this.family.destroy(1000);
   }
 
   /** Synchronous hard teardown: SIGKILL everything in the lab's namespaces, delete them. */
   destroyNow(): void {
-    this.#destroyed = true;
-    liveLabs.delete(this);
-    removeNamespaceFamily(this.id);
+    this.family.destroyNow();
   }
-}
-
-const FRAME_LINE = /^(\d+\.\d+) ([0-9a-f:]{17}) > ([0-9a-f:]{17}), ethertype (\S+) \(0x[0-9a-f]{4}\), length (\d+): (.*)$/;
-const ARP_REQUEST = /^Request who-has (\S+)(?: \([^)]*\))? tell (\S+),/;
-const ARP_REPLY = /^Reply (\S+) is-at ([0-9a-f:]{17}),/;
-const IPV4_ENDPOINTS = /^(\d+\.\d+\.\d+\.\d+)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+)(?:\.(\d+))?: (.*)$/;
-
-/** One line of `tcpdump -tt -nn -e`; null for lines that are not an Ethernet frame. */
-export function parseTcpdumpLine(line: string): CapturedFrame | null {
-  const frame = FRAME_LINE.exec(line);
-  if (!frame) return null;
-  const [, time = "", srcMac = "", dstMac = "", ethertype = "", length = "", summary = ""] = frame;
-  const parsed: CapturedFrame = { time: Number(time), srcMac, dstMac, ethertype, length: Number(length), summary };
-  if (ethertype === "ARP") {
-    const request = ARP_REQUEST.exec(summary);
-    const reply = ARP_REPLY.exec(summary);
-    if (request) parsed.arp = { op: "request", targetIp: request[1] ?? "", senderIp: request[2] ?? "" };
-    else if (reply) parsed.arp = { op: "reply", senderIp: reply[1] ?? "", senderMac: reply[2] ?? "" };
-  } else if (ethertype === "IPv4") {
-    const endpoints = IPV4_ENDPOINTS.exec(summary);
-    if (endpoints) {
-      const [, src = "", srcPort, dst = "", dstPort, rest = ""] = endpoints;
-      const tcpFlags = /^Flags \[([^\]]*)\]/.exec(rest)?.[1];
-      const protocol = tcpFlags !== undefined ? "tcp" : srcPort !== undefined ? "udp" : rest.startsWith("ICMP") ? "icmp" : "other";
-      parsed.ip = { src, dst, protocol };
-      if (srcPort !== undefined) parsed.ip.srcPort = Number(srcPort);
-      if (dstPort !== undefined) parsed.ip.dstPort = Number(dstPort);
-      if (tcpFlags !== undefined) parsed.ip.tcpFlags = tcpFlags;
-    }
-  }
-  return parsed;
 }

@@ -1,21 +1,21 @@
 // While a worker forwards at full rate, the control thread stays on time and SIGTERM still
 // stops bng within a second (issue "data plane"). The flood comes from the lab's router side
 // of the switch, addressed to bng's MAC and the VIP: it stays inside the lab.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BNG_MAC, VIP, type Lab } from "./lab.ts";
 import { BUN, REPO } from "../fixtures/process.ts";
-import { isRoot, SEED_CONFIG_PATH, type BngInLab } from "./bng.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { SEED_CONFIG_PATH, type BngInLab } from "./bng.ts";
 import { labWithBng } from "./fixture.ts";
 
-const root = isRoot();
 const FLOOD_SECONDS = 7;
 // Offered load in frames/s: more than one worker can forward here (it peaks near 500k/s on
 // the 2-core box with the generator beside it), so the worker runs flat out.
 const FLOOD_RATE = 1_000_000;
 
-describe.skipIf(!root)("bng under a full-rate flood", () => {
+describeWith([ROOT], "bng under a full-rate flood", () => {
   const fixture = labWithBng({ prefix: "bngf", clients: 2, config: readFileSync(SEED_CONFIG_PATH, "utf8") });
   let lab: Lab;
   let bng: BngInLab;

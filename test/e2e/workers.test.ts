@@ -1,15 +1,15 @@
 // Two data-plane workers in one PACKET_FANOUT group share the session table; a target whose MAC
 // changes is followed at the next ARP refresh.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Lab } from "./lab.ts";
-import { BngInLab, isRoot, SEED_CONFIG_PATH } from "./bng.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
+import { BngInLab, SEED_CONFIG_PATH } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 
-const root = isRoot();
 const NEW_MAC = "02:00:ac:10:01:a4";
 
-describe.skipIf(!root)("two workers, ARP refresh", () => {
+describeWith([ROOT], "two workers, ARP refresh", () => {
   const config = readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
   const fixture = labWithBng({ prefix: "bngw", clients: 32, config });
   let lab: Lab;

@@ -1,7 +1,7 @@
 // The AF_PACKET PacketIO on a real veth pair between two network namespaces this test creates
 // (names bngf + random suffix, netns-lab.ts) and removes afterwards, even on failure. Kernel
 // defaults are left as they are (veth checksum offload on). Needs root; skipped otherwise.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,10 +10,10 @@ import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { ENETDOWN } from "../../ffi/errors.ts";
 import { PACKET_BROADCAST, PACKET_HOST } from "../../ffi/layout.ts";
 import { run } from "../fixtures/process.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { inNamespace, vethLab, type IoKind } from "./netns-lab.ts";
 import type { FrameSummary } from "./packet-io-helper.ts";
 
-const isRoot = process.getuid?.() === 0;
 const lab = vethLab("bngf");
 
 function tcpConnectAttempt(namespace: string, address: string, port: number): void {
@@ -22,7 +22,7 @@ function tcpConnectAttempt(namespace: string, address: string, port: number): vo
   run(inNamespace(namespace, [process.execPath, "-e", script]));
 }
 
-describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
+describeWith([ROOT], "AF_PACKET PacketIO between two namespaces", () => {
   beforeAll(() => lab.create());
   afterAll(() => lab.remove());
 
@@ -58,20 +58,12 @@ describe.skipIf(!isRoot)("AF_PACKET PacketIO between two namespaces", () => {
     const receiver = await lab.startHelper(lab.namespaceB, ["receive", lab.linkB, "1200", String(slotSize)], io);
     const tcpdump = lab.spawn(lab.namespaceA, ["tcpdump", "-l", "-n", "-e", "-i", lab.linkA, "ether", "proto", "0x88b5"]);
     // tcpdump says "listening on" once its capture is open.
-    const tcpdumpErrors = tcpdump.stderr.getReader();
-    let tcpdumpBanner = "";
-    while (!tcpdumpBanner.includes("listening on")) {
-      const chunk = await tcpdumpErrors.read();
-      if (chunk.done) throw new Error(`tcpdump failed: ${tcpdumpBanner}`);
-      tcpdumpBanner += new TextDecoder().decode(chunk.value);
-    }
+    await tcpdump.waitForOutput(/listening on/, 5000);
     const sender = await lab.startHelper(lab.namespaceA, ["send", lab.linkA, lab.macB, marker, mode, ...lengths.map(String)], io);
     const sent = await sender.result<{ accepted: number; echoedToSender: number; echoedToWatcher: number; sendsWith: string }>();
     const received = await receiver.result<{ frames: FrameSummary[]; stats: { truncatedFrames: number } }>();
-    tcpdump.kill();
-    await tcpdump.exited;
-    lab.forget(tcpdump);
-    const capturedFrames = (await new Response(tcpdump.stdout).text())
+    await tcpdump.stop(2000);
+    const capturedFrames = tcpdump.stdout
       .split("\n")
       .filter((line) => line.includes(`${lab.macA} > ${lab.macB}`)).length;
     const byMarker = new Map(received.frames.filter((frame) => frame.marker).map((frame) => [frame.marker, frame]));

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { filterTableName, vipFilterScript } from "../../src/host/ingress-filter.ts";
 import { ip } from "../fixtures/frames.ts";
 import { run } from "../fixtures/process.ts";
+import { describeWith, program, ROOT } from "../fixtures/requirements.ts";
 import { vethLab } from "./netns-lab.ts";
 
-const root = process.getuid?.() === 0;
-const hasNft = Bun.spawnSync(["sh", "-c", "command -v nft"]).exitCode === 0;
 const FILTER_MODULE = new URL("../../src/host/ingress-filter.ts", import.meta.url).pathname;
 
 describe("the nft script", () => {
@@ -32,7 +31,7 @@ describe("the nft script", () => {
   });
 });
 
-describe.skipIf(!root || !hasNft)("the table in a namespace", () => {
+describeWith([ROOT, program("nft")], "the table in a namespace", () => {
   const lab = vethLab("bngf");
   beforeAll(() => lab.create());
   afterAll(() => lab.remove());

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { claimInterface, InterfaceInUseError } from "../../ffi/interface-claim.ts";
-import { BUN, REPO } from "../fixtures/process.ts";
+import { BUN, REPO, startProcess } from "../fixtures/process.ts";
 
 // Names no real interface has, so a bng running on this machine is never in the way.
 const NAME = `bngt${process.pid % 100000}`;
@@ -24,15 +24,12 @@ describe("claimInterface", () => {
 
   test("a holder killed with SIGKILL leaves the interface free", async () => {
     const script = `const { claimInterface } = await import(${JSON.stringify(join(REPO, "ffi/interface-claim.ts"))}); claimInterface(${JSON.stringify(NAME)}); console.log("held"); setInterval(() => {}, 1000);`;
-    const holder = Bun.spawn([BUN, "-e", script], { stdout: "pipe", stderr: "inherit" });
+    const holder = startProcess([BUN, "-e", script]);
     try {
-      const reader = holder.stdout.getReader();
-      const { value } = await reader.read();
-      expect(new TextDecoder().decode(value)).toContain("held");
+      expect((await holder.waitFor(() => true)).line).toContain("held");
       expect(() => claimInterface(NAME)).toThrow(InterfaceInUseError);
     } finally {
-      holder.kill("SIGKILL");
-      await holder.exited;
+      await holder.stop(0, "SIGKILL");
     }
     claimInterface(NAME).release();
   });

@@ -6,6 +6,8 @@ import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { SyscallError } from "../../ffi/errors.ts";
 import { interfaceIndex, interfaceIndexLookup, interfaceMac, interfaceMtu } from "../../ffi/interface.ts";
 import { formatMac } from "../../src/dataplane/frame.ts";
+import { runCommandSync } from "../fixtures/process.ts";
+import { program, ROOT, testWith } from "../fixtures/requirements.ts";
 
 const MISSING = `bngfnone${Math.random().toString(16).slice(2, 6)}`;
 
@@ -63,11 +65,10 @@ describe("interface info", () => {
     expect(thrown(() => openPacketIO("mmsg", { ifname: "lo", fanoutGroup: 70000 }))).toBeInstanceOf(RangeError);
   });
 
-  const setpriv = Bun.which("setpriv");
-  test.skipIf(setpriv === null || process.getuid?.() !== 0)("without CAP_NET_RAW the socket call says what bng needs", () => {
+  testWith([ROOT, program("setpriv")], "without CAP_NET_RAW the socket call says what bng needs", () => {
     const script = `import("${new URL("../../ffi/packet-io/open.ts", import.meta.url).pathname}").then((m) => { try { m.openPacketIO("mmsg", { ifname: "lo" }); } catch (e) { console.log(e.message); } })`;
-    const result = Bun.spawnSync([setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script]);
-    expect(result.stdout.toString().trim()).toBe("socket(AF_PACKET, SOCK_RAW) failed: EPERM — bng needs root or CAP_NET_RAW");
+    const result = runCommandSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script], { allowFailure: true });
+    expect(result.stdout.trim()).toBe("socket(AF_PACKET, SOCK_RAW) failed: EPERM — bng needs root or CAP_NET_RAW");
   });
 
   test("a Worker gets its own libc binding and reads its own thread's errno", async () => {

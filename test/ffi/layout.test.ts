@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { arenaLayout } from "../../ffi/packet-io/socket.ts";
 import * as layout from "../../ffi/layout.ts";
+import { run } from "../fixtures/process.ts";
 
 const compiler = Bun.which("cc") ?? Bun.which("gcc");
 
@@ -199,9 +200,8 @@ ${Object.entries(C_VALUES)
 }
 `;
     writeFileSync(join(directory, "layout.c"), source);
-    const build = Bun.spawnSync([compiler!, "-o", join(directory, "layout"), join(directory, "layout.c")], { stderr: "pipe" });
-    if (build.exitCode !== 0) throw new Error(build.stderr.toString());
-    const output = Bun.spawnSync([join(directory, "layout")]).stdout.toString();
+    run([compiler!, "-o", join(directory, "layout"), join(directory, "layout.c")]);
+    const output = run([join(directory, "layout")]);
     return Object.fromEntries(
       output
         .trim()

@@ -1,13 +1,16 @@
-// Two network namespaces joined by a veth pair, and helper processes (packet-io-helper.ts) run
-// inside them, for the AF_PACKET namespace tests. Names are `prefix` + a random suffix + a/b;
-// `remove()` kills the helpers and deletes both namespaces (the veth pair goes with them).
-// Kernel defaults are left as they are (veth checksum offload on).
+// Two network namespaces joined by a veth pair (a family of test/fixtures/namespaces.ts: names
+// `<prefix><random>-a` and `-b`, links `<prefix><random>a` and `b`), and helper processes
+// (packet-io-helper.ts) run inside them, for the AF_PACKET namespace tests. `remove()` kills every
+// process inside and deletes both namespaces (the veth pair goes with them); the family's exit
+// hooks do the same if a run dies. Kernel defaults are left as they are (veth checksum offload on).
 import { expect } from "bun:test";
-import { run } from "../fixtures/process.ts";
+import type { Settings } from "../../src/config/model.ts";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
+import { run, type RunningProcess, type StartOptions } from "../fixtures/process.ts";
 
 const HELPER = new URL("./packet-io-helper.ts", import.meta.url).pathname;
 
-export type IoKind = "mmsg" | "ring";
+export type IoKind = Settings["io"];
 
 export interface VethLab {
   readonly namespaceA: string;
@@ -16,18 +19,16 @@ export interface VethLab {
   readonly linkB: string;
   readonly addressA: string;
   readonly addressB: string;
-  macA: string;
-  macB: string;
+  readonly macA: string;
+  readonly macB: string;
   /** Creates the namespaces and the veth pair, addresses them and brings them up. */
   create(): void;
-  /** Kills every helper still running and deletes the namespaces; safe after a failed create. */
+  /** Kills every process inside and deletes the namespaces; safe after a failed or no create. */
   remove(): void;
-  /** A helper process in `namespace` (BNG_TEST_IO = `io`), waited on until its sockets are open. */
+  /** A packet-io-helper.ts process in `namespace` on the engine `io`, waited on until its sockets are open. */
   startHelper(namespace: string, args: string[], io?: IoKind): Promise<Helper>;
-  /** Spawns a long-running command inside `namespace`; remove() kills it if the test does not. */
-  spawn(namespace: string, command: string[]): Bun.Subprocess<"ignore", "pipe", "pipe">;
-  /** Forgets a process the test has stopped itself. */
-  forget(child: Bun.Subprocess): void;
+  /** A long-running command inside `namespace`; remove() kills it if the test does not. */
+  spawn(namespace: string, command: string[], options?: StartOptions): RunningProcess;
 }
 
 export interface Helper {
@@ -46,83 +47,51 @@ function macOf(namespace: string, link: string): string {
 }
 
 export function vethLab(prefix: string): VethLab {
-  const suffix = Math.random().toString(16).slice(2, 8);
-  const children = new Set<Bun.Subprocess>();
-  const lab: VethLab = {
-    namespaceA: `${prefix}${suffix}a`,
-    namespaceB: `${prefix}${suffix}b`,
-    linkA: `${prefix}${suffix}a`,
-    linkB: `${prefix}${suffix}b`,
+  let family: NamespaceFamily | undefined;
+  const made = () => {
+    if (!family) throw new Error(`vethLab(${prefix}): create() it first`);
+    return family;
+  };
+  const lab = {
+    namespaceA: "",
+    namespaceB: "",
+    linkA: "",
+    linkB: "",
     addressA: "192.0.2.1",
     addressB: "192.0.2.2",
     macA: "",
     macB: "",
 
     create(): void {
-      run(["ip", "netns", "add", lab.namespaceA]);
-      run(["ip", "netns", "add", lab.namespaceB]);
-      run(["ip", "link", "add", lab.linkA, "netns", lab.namespaceA, "type", "veth", "peer", "name", lab.linkB, "netns", lab.namespaceB]);
-      run(["ip", "-n", lab.namespaceA, "addr", "add", `${lab.addressA}/24`, "dev", lab.linkA]);
-      run(["ip", "-n", lab.namespaceB, "addr", "add", `${lab.addressB}/24`, "dev", lab.linkB]);
-      for (const [namespace, link] of [[lab.namespaceA, lab.linkA], [lab.namespaceB, lab.linkB]] as const) {
-        run(["ip", "-n", namespace, "link", "set", link, "up"]);
-        run(["ip", "-n", namespace, "link", "set", "lo", "up"]);
-      }
+      family = new NamespaceFamily(prefix);
+      lab.namespaceA = family.add("a");
+      lab.namespaceB = family.add("b");
+      lab.linkA = `${family.id}a`;
+      lab.linkB = `${family.id}b`;
+      family.veth({ ns: lab.namespaceA, ifname: lab.linkA, address: `${lab.addressA}/24` }, { ns: lab.namespaceB, ifname: lab.linkB, address: `${lab.addressB}/24` });
       lab.macA = macOf(lab.namespaceA, lab.linkA);
       lab.macB = macOf(lab.namespaceB, lab.linkB);
     },
 
     remove(): void {
-      for (const child of children) child.kill();
-      children.clear();
-      for (const namespace of [lab.namespaceA, lab.namespaceB]) Bun.spawnSync(["ip", "netns", "del", namespace]);
+      family?.destroyNow();
     },
 
     async startHelper(namespace: string, args: string[], io: IoKind = "mmsg"): Promise<Helper> {
-      const child = Bun.spawn(inNamespace(namespace, [process.execPath, HELPER, ...args]), {
-        stdout: "pipe",
-        stderr: "pipe",
-        env: { ...process.env, BNG_TEST_IO: io },
-      });
-      children.add(child);
-      const reader = child.stdout.getReader();
-      let buffered = "";
-      const decoder = new TextDecoder();
-      async function nextLine(): Promise<string> {
-        for (;;) {
-          const newline = buffered.indexOf("\n");
-          if (newline >= 0) {
-            const line = buffered.slice(0, newline);
-            buffered = buffered.slice(newline + 1);
-            return line;
-          }
-          const chunk = await reader.read();
-          if (chunk.done) {
-            await child.exited;
-            throw new Error(`helper ${args[0]} exited ${child.exitCode}: ${await new Response(child.stderr).text()}`);
-          }
-          buffered += decoder.decode(chunk.value, { stream: true });
-        }
-      }
-      expect(JSON.parse(await nextLine())).toEqual({ ready: true });
+      const child = made().spawn(namespace, [process.execPath, HELPER, io, ...args]);
+      const { line: ready } = await child.waitFor(() => true, 10_000);
+      expect(JSON.parse(ready)).toEqual({ ready: true });
       return {
         async result<T>(): Promise<T> {
-          const line = await nextLine();
+          const { line } = await child.waitFor(() => true, 60_000, 1);
           await child.exited;
-          children.delete(child);
           return JSON.parse(line) as T;
         },
       };
     },
 
-    spawn(namespace: string, command: string[]) {
-      const child = Bun.spawn(inNamespace(namespace, command), { stdout: "pipe", stderr: "pipe" });
-      children.add(child);
-      return child;
-    },
-
-    forget(child: Bun.Subprocess): void {
-      children.delete(child);
+    spawn(namespace: string, command: string[], options?: StartOptions): RunningProcess {
+      return made().spawn(namespace, command, options);
     },
   };
   return lab;

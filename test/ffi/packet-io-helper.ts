@@ -1,7 +1,7 @@
-// Runs inside a test network namespace (`ip netns exec NS bun test/ffi/packet-io-helper.ts MODE ...`)
-// and drives the real AF_PACKET PacketIO. It prints `{"ready":true}` once its sockets are open,
-// then one JSON line with what it saw. BNG_TEST_IO=ring makes the receive, send, senddown,
-// forward, ping and linkdown modes use the PACKET_MMAP rings instead of recvmmsg and sendmmsg.
+// Runs inside a test network namespace (`ip netns exec NS bun test/ffi/packet-io-helper.ts ENGINE
+// MODE ...`) and drives the real AF_PACKET PacketIO. It prints `{"ready":true}` once its sockets
+// are open, then one JSON line with what it saw. ENGINE (mmsg or ring) is the engine of the
+// receive, send, senddown, forward, ping, linkdown and overflow modes; the others use mmsg.
 // Modes:
 //   receive IFNAME DURATION_MS [SLOT_SIZE]        summarize every frame received
 //   send IFNAME DST_MAC MARKER bypass|qdisc LENGTH...
@@ -25,8 +25,10 @@ import { openFrameSender } from "../../ffi/frame-sender.ts";
 import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
+import type { Settings } from "../../src/config/model.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../src/host/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
+import { runCommandSync } from "../fixtures/process.ts";
 
 /** IEEE 802 local experimental EtherType: no kernel protocol handler takes these frames. */
 export const TEST_ETHERTYPE = 0x88b5;
@@ -45,7 +47,7 @@ export interface FrameSummary {
   intact?: boolean;
 }
 
-const [mode = "", ifname = "", ...rest] = process.argv.slice(2);
+const [engine = "", mode = "", ifname = "", ...rest] = process.argv.slice(2);
 
 function macText(bytes: Uint8Array, offset: number): string {
   return Array.from(bytes.subarray(offset, offset + 6), (byte) => byte.toString(16).padStart(2, "0")).join(":");
@@ -103,9 +105,9 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
   for (let offset = 14 + text.length + 1; offset < length; offset++) target[at + offset] = patternByte(offset);
 }
 
-/** A PacketIO with the receive backend the test asked for (BNG_TEST_IO). */
+/** A PacketIO on the engine the test asked for. */
 function openTestIO(options: PacketIOOptions): AfPacketIO {
-  return openPacketIO(process.env.BNG_TEST_IO === "ring" ? "ring" : "mmsg", options);
+  return openPacketIO(engine as Settings["io"], options);
 }
 
 function ready(): void {
@@ -280,8 +282,7 @@ function pingMode(destinationText: string, count: number, gapMs: number): void {
 }
 
 function setLink(state: "up" | "down"): void {
-  const result = Bun.spawnSync(["ip", "link", "set", ifname, state], { stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`ip link set ${ifname} ${state}: ${result.stderr.toString()}`);
+  runCommandSync(["ip", "link", "set", ifname, state]);
 }
 
 /**

@@ -4,10 +4,10 @@
 // not make the receive ring spin, and the cost per forwarded frame of both backends; the flood
 // also takes the send ring round its end many times, sending from the rx slots. Reception flags,
 // truncation, own output and the lengths sent are in af-packet.netns.test.ts. Needs root.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { vethLab, type IoKind } from "./netns-lab.ts";
 
-const isRoot = process.getuid?.() === 0;
 const lab = vethLab("bngr");
 const BACKENDS: IoKind[] = ["ring", "mmsg"];
 
@@ -15,7 +15,7 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-describe.skipIf(!isRoot)("PACKET_MMAP receive ring between two namespaces", () => {
+describeWith([ROOT], "PACKET_MMAP receive ring between two namespaces", () => {
   beforeAll(() => lab.create());
   afterAll(() => lab.remove());
 

@@ -3,16 +3,16 @@
 // advert writer and checks, the state machine, AF_PACKET sockets) in the other, joined by a veth
 // pair (test/ffi/netns-lab.ts; names bngk + random suffix). Both namespaces, keepalived and the
 // helper are removed afterwards, also on failure. Needs root and keepalived; skipped otherwise.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createVrrpRouter, writeVrrpAdvert } from "../../src/ha/vrrp-advert.ts";
 import { ip } from "../fixtures/frames.ts";
-import { LineProcess } from "../fixtures/process.ts";
+import type { RunningProcess } from "../fixtures/process.ts";
+import { describeWith, program, ROOT } from "../fixtures/requirements.ts";
 import { vethLab } from "../ffi/netns-lab.ts";
 
-const isRoot = process.getuid?.() === 0;
 const keepalivedBinary = Bun.which("keepalived");
 const HELPER = new URL("./vrrp-node-helper.ts", import.meta.url).pathname;
 const VRID = 51;
@@ -39,10 +39,10 @@ interface HelperLine {
   counts?: Record<string, number>;
 }
 
-describe.skipIf(!isRoot || keepalivedBinary === null)("VRRP interoperation with keepalived", () => {
+describeWith([ROOT, program("keepalived")], "VRRP interoperation with keepalived", () => {
   const lab = vethLab("bngk");
   let directory = "";
-  const processes: LineProcess[] = [];
+  const processes: RunningProcess[] = [];
 
   beforeAll(() => {
     lab.create();
@@ -59,7 +59,7 @@ describe.skipIf(!isRoot || keepalivedBinary === null)("VRRP interoperation with 
   });
 
   /** keepalived in namespace A at `priority`; its log (stderr with -l) as lines. */
-  function startKeepalived(priority: number): { log: LineProcess; vrrpPidFile: string } {
+  function startKeepalived(priority: number): { log: RunningProcess; vrrpPidFile: string } {
     const name = `k${priority}`;
     const config = join(directory, `${name}.conf`);
     writeFileSync(
@@ -83,16 +83,14 @@ ${VIPS.map((vip) => `    ${vip}/32`).join("\n")}
     const vrrpPidFile = join(directory, `${name}.vrrp.pid`);
     // -n foreground, -l log to the console, -D detailed log, -R no respawn: killing the VRRP
     // child ends keepalived silently, like a crashed router.
-    const child = lab.spawn(lab.namespaceA, [keepalivedBinary!, "-n", "-l", "-D", "-R", "-f", config, "-p", join(directory, `${name}.pid`), "-r", vrrpPidFile]);
-    const log = new LineProcess(child, "stderr");
+    const log = lab.spawn(lab.namespaceA, [keepalivedBinary!, "-n", "-l", "-D", "-R", "-f", config, "-p", join(directory, `${name}.pid`), "-r", vrrpPidFile], { lines: "stderr" });
     processes.push(log);
     return { log, vrrpPidFile };
   }
 
   /** bng's VRRP node in namespace B at `priority`, once its sockets are open. */
-  async function startNode(priority: number): Promise<{ node: LineProcess; lines: () => HelperLine[] }> {
-    const child = lab.spawn(lab.namespaceB, [process.execPath, HELPER, lab.linkB, String(VRID), String(priority), lab.addressB, VIPS.join(",")]);
-    const node = new LineProcess(child, "stdout");
+  async function startNode(priority: number): Promise<{ node: RunningProcess; lines: () => HelperLine[] }> {
+    const node = lab.spawn(lab.namespaceB, [process.execPath, HELPER, lab.linkB, String(VRID), String(priority), lab.addressB, VIPS.join(",")]);
     processes.push(node);
     await node.waitFor((line) => line.includes('"ready":true'), 10_000);
     return { node, lines: () => node.lines.map((line) => JSON.parse(line) as HelperLine) };
@@ -169,7 +167,7 @@ ${VIPS.map((vip) => `    ${vip}/32`).join("\n")}
 
     // bng shuts down: its priority-0 advert makes keepalived master after its skew time (0.61 s).
     const stoppedAt = Date.now();
-    node.process.kill("SIGTERM");
+    node.signal("SIGTERM");
     await node.waitFor(lineMatching((l) => l.kind === "advert" && l.priority === 0), 5000);
     const zero = await log.waitFor(/\(VI\) Backup received priority 0 advertisement/, 5000, backup.index);
     const master = await log.waitFor(/\(VI\) Entering MASTER STATE/, 3000, zero.index);

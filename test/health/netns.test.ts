@@ -1,9 +1,10 @@
 // The real probes against real listeners: a monitor in a checker namespace, a target in
 // another, joined by veth. Intervals 1 s, timeouts 3 s, so "down after T" means after 2-3 s
 // from the change (the last success was at most I before it), checked with 1 s of slack.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type LineProcess, run } from "../fixtures/process.ts";
-import { NamespacePair } from "./netns.ts";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { NamespaceFamily } from "../fixtures/namespaces.ts";
+import { BUN, run, type RunningProcess } from "../fixtures/process.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 
 const I = 1;
 const T = 3;
@@ -26,11 +27,16 @@ while True:
     c.close()
 `;
 
-const namespaces = new NamespacePair();
+/** The checker namespace (the monitor, interface vcheck) and the target's (vtarget), joined by veth. */
+let family: NamespaceFamily;
+const namespaces = { checker: "", target: "" };
 const ensureOn = (ifname: string) => ({ ifname, prefixLen: 24 });
 const addressOfChecker = () => run(["ip", "-n", namespaces.checker, "-4", "addr", "show", "dev", "vcheck"]);
-let runner: LineProcess;
-let listener: LineProcess | undefined;
+let runner: RunningProcess;
+let listener: RunningProcess | undefined;
+
+/** `bun script args…` in namespace `ns`, its stdout collected by line. */
+const bun = (ns: string, script: string, ...args: string[]) => family.spawn(ns, [BUN, script, ...args]);
 
 interface EventLine {
   type: "event";
@@ -52,7 +58,7 @@ async function nextEvent(targetId: number, to: string, timeoutMs: number): Promi
 }
 
 async function startListener(): Promise<number> {
-  listener = namespaces.spawn(namespaces.target, ["python3", "-c", LISTENER]);
+  listener = family.spawn(namespaces.target, ["python3", "-c", LISTENER]);
   await listener.waitFor((line) => line === "listening", 5000);
   return Date.now();
 }
@@ -66,17 +72,11 @@ async function stopListener(): Promise<number> {
 const ipNumber = (text: string) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0);
 const nft = (script: string) => run(["ip", "netns", "exec", namespaces.target, "nft", script]);
 
-beforeAll(async () => {
-  try {
-    await setUpLab();
-  } catch (error) {
-    await namespaces.destroy();
-    throw error;
-  }
-});
-
 async function setUpLab(): Promise<void> {
-  namespaces.create();
+  family = new NamespaceFamily("bngh");
+  namespaces.checker = family.add("checker");
+  namespaces.target = family.add("target");
+  family.veth({ ns: namespaces.checker, ifname: "vcheck" }, { ns: namespaces.target, ifname: "vtarget" });
   run(["ip", "-n", namespaces.target, "addr", "add", `${TARGET}/24`, "dev", "vtarget"]);
   await startListener();
   const spec = {
@@ -87,16 +87,25 @@ async function setUpLab(): Promise<void> {
       { id: 2, ipaddr: TARGET, port: PORT, ping: [I, T] },
     ],
   };
-  runner = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify(spec));
+  runner = bun(namespaces.checker, RUNNER, JSON.stringify(spec));
   await runner.waitFor((line) => line.includes('"type":"ready"'), 10_000);
 }
 
-afterAll(async () => {
-  await namespaces.destroy();
-  expect(run(["ip", "netns", "list"])).not.toContain(namespaces.checker);
-});
+describeWith([ROOT], "in network namespaces", () => {
+  beforeAll(async () => {
+    try {
+      await setUpLab();
+    } catch (error) {
+      await family?.destroy();
+      throw error;
+    }
+  });
 
-describe("in network namespaces", () => {
+  afterAll(async () => {
+    await family?.destroy();
+    expect(run(["ip", "netns", "list"])).not.toContain(namespaces.checker);
+  });
+
   test("the real address was added to the checker's interface", () => {
     expect(JSON.parse(runner.lines[0]!)).toEqual({ type: "address", origin: "added", cidr: `${REAL}/24` });
     expect(addressOfChecker()).toContain(`${REAL}/24`);
@@ -183,7 +192,7 @@ describe("in network namespaces", () => {
   test(
     "the real address: a second bng finding it present leaves it; the one that added it removes it on exit",
     async () => {
-      const second = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("vcheck"), targets: [] }));
+      const second = bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("vcheck"), targets: [] }));
       await second.waitFor((line) => line.includes('"type":"ready"'), 10_000);
       expect(JSON.parse(second.lines[0]!)).toEqual({ type: "address", origin: "present", cidr: `${REAL}/24` });
       await second.stop();
@@ -198,7 +207,7 @@ describe("in network namespaces", () => {
   test(
     "a failure to add the real address names the command to run",
     async () => {
-      const failing = namespaces.bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("bnghnosuch0"), targets: [] }));
+      const failing = bun(namespaces.checker, RUNNER, JSON.stringify({ real: REAL, ensure: ensureOn("bnghnosuch0"), targets: [] }));
       expect(await failing.exited).toBe(2);
       expect(JSON.parse(failing.lines[0]!)).toEqual({
         type: "address-error",
@@ -212,7 +221,7 @@ describe("in network namespaces", () => {
     "ICMP echo through both socket kinds: raw when ping_group_range excludes us, datagram when it allows",
     async () => {
       const echo = async () => {
-        const child = namespaces.bun(namespaces.checker, "test/health/echo-once.ts", REAL, TARGET);
+        const child = bun(namespaces.checker, "test/health/echo-once.ts", REAL, TARGET);
         await child.exited;
         return JSON.parse(child.lines[0] ?? "null") as unknown;
       };

@@ -1,12 +1,13 @@
 // A killed bng's changes to the box are undone by the next start, whatever its control socket:
 // receive coalescing back as it was, the `real` address gone, the nftables table deleted, and
 // the host-state file that recorded them removed at the clean stop.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostStatePath, namespaceId } from "../../src/host/host-state.ts";
-import { BngProcess, DummyNamespace, IS_ROOT, SEED_CONFIG_TEXT } from "../control/harness.ts";
+import { BngProcess, DummyNamespace, SEED_CONFIG_TEXT } from "../control/harness.ts";
+import { describeWith, ROOT } from "../fixtures/requirements.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bng-crash-"));
 const namespaces: DummyNamespace[] = [];
@@ -16,7 +17,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!IS_ROOT)("a killed bng's changes to the box", () => {
+describeWith([ROOT], "a killed bng's changes to the box", () => {
   test("SIGKILL, a start on another socket, SIGTERM: GRO as before, no address, no nftables table, no state file", async () => {
     const namespace = new DummyNamespace();
     namespaces.push(namespace);
@@ -38,7 +39,7 @@ describe.skipIf(!IS_ROOT)("a killed bng's changes to the box", () => {
     expect(namespace.addresses()).toContain("172.16.1.252/24");
     expect(tables()).toContain("netdev bng_eth0");
     expect(JSON.parse(await Bun.file(statePath).text())).toMatchObject({ changes: { offloadTurnedOff: ["generic-receive-offload"], addressesAdded: ["172.16.1.252/24"], filterTable: true } });
-    killed.process.kill("SIGKILL");
+    killed.signal("SIGKILL");
     await killed.exited;
 
     const next = new BngProcess(namespace, ["run", config, "--socket", join(dir, "b", "bng.sock")], env);
@@ -47,7 +48,7 @@ describe.skipIf(!IS_ROOT)("a killed bng's changes to the box", () => {
     expect(log).toMatch(/host-repaired interface=eth0 pid=\d+ offload_restored=generic-receive-offload filter_table=deleted addresses_kept=172\.16\.1\.252\/24/);
     expect(log).toMatch(/address-adopted interface=eth0 address=172\.16\.1\.252\/24/);
     expect(log).toMatch(/offload-disabled interface=eth0 features=generic-receive-offload/);
-    next.process.kill("SIGTERM");
+    next.signal("SIGTERM");
     expect(await next.exited).toBe(0);
 
     expect(gro()).toBe("on");
@@ -67,13 +68,13 @@ describe.skipIf(!IS_ROOT)("a killed bng's changes to the box", () => {
     writeFileSync(second, SEED_CONFIG_TEXT.replace("real 172.16.1.252", "real 172.16.1.251"));
     const killed = new BngProcess(namespace, ["run", first, "--socket", join(dir, "c", "bng.sock")], env);
     await killed.waitFor(/ ready /);
-    killed.process.kill("SIGKILL");
+    killed.signal("SIGKILL");
     await killed.exited;
     const next = new BngProcess(namespace, ["run", second, "--socket", join(dir, "c", "bng.sock")], env);
     await next.waitFor(/ ready /);
     expect(next.lines.join("\n")).toMatch(/host-repaired .*addresses_removed=172\.16\.1\.252\/24/);
     expect(namespace.addresses()).toEqual(["172.16.1.251/24"]);
-    next.process.kill("SIGTERM");
+    next.signal("SIGTERM");
     expect(await next.exited).toBe(0);
     expect(namespace.addresses()).toEqual([]);
   }, 30_000);

@@ -20,6 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "src/dataplane": ["src/config"],
   "src/config": ["src/version.ts"],
   "src/log": [],
+  "src/snmp": ["src/control"],
   "src/runtime": [],
   "src/errno.ts": [],
   "src/version.ts": [],

@@ -77,8 +77,7 @@ export class TargetSelector {
         this.nextRandomBelow(table.field(serverAt, S_TOTAL_WEIGHT)),
       );
     } else if (method === METHOD_MAGLEV) {
-      const size = table.field(serverAt, S_MAGLEV_SIZE);
-      position = table.maglev[table.field(serverAt, S_MAGLEV_AT) + maglevSlot(clientIp, clientPort, size)] ?? 0;
+      return consistentTarget(table, serverIndex, clientIp, clientPort);
     } else if (method === METHOD_FIRST) {
       position = 0;
     } else {
@@ -117,4 +116,17 @@ export class TargetSelector {
     }
     return best;
   }
+}
+
+/**
+ * The target index the server's consistent-hash (Maglev) table gives the client, whatever the
+ * server's method, or -1 when the server has no active target: method maglev's pick, and every
+ * method's while new sessions are refused (flood defence), when no session may remember a pick.
+ */
+export function consistentTarget(table: ForwardingTable, serverIndex: number, clientIp: number, clientPort: number): number {
+  const serverAt = table.serverAt(serverIndex);
+  const maglevAt = table.field(serverAt, S_MAGLEV_AT);
+  if (maglevAt < 0) return -1;
+  const position = table.maglev[maglevAt + maglevSlot(clientIp, clientPort, table.field(serverAt, S_MAGLEV_SIZE))] ?? 0;
+  return table.words[table.field(serverAt, S_ACTIVE_AT) + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? -1;
 }
