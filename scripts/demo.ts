@@ -12,6 +12,9 @@ import { createLab, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts
 import { listNamespaces } from "../test/fixtures/namespaces.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
+// `--ecmp`: the scale-out demo instead (scripts/demo-ecmp.ts).
+if (process.argv.includes("--ecmp")) process.exit(await (await import("./demo-ecmp.ts")).runEcmpDemo());
+
 const { values: options } = parseArgs({ options: { hold: { type: "boolean", default: false } } });
 
 const started = Date.now();

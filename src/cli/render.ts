@@ -100,6 +100,14 @@ export function renderTargets(targets: TargetStatus[]): string {
   );
 }
 
+/** `set announce`: whether each VIP's route is in bng's routing table (and so announced to the router). */
+function announceLines(report: StatusReport): string[] {
+  if (!report.announce) return [];
+  const { table, announced } = report.announce;
+  const vips = [...new Set(report.servers.map((server) => server.ipaddr))];
+  return [`routes (set announce, table ${table}): ${vips.map((vip) => `${vip} ${announced.includes(vip) ? "announced" : "not announced"}`).join(", ")}`];
+}
+
 export function renderStatus(report: StatusReport): string {
   const dropTotal = Object.values(report.drops).reduce((sum, count) => sum + count, 0);
   const drops = Object.entries(report.drops)
@@ -113,6 +121,7 @@ export function renderStatus(report: StatusReport): string {
     "",
     renderTargets(report.targets),
     "",
+    ...announceLines(report),
     `sessions: ${report.sessions.current} of ${report.sessions.capacity} (created ${report.sessions.created}, expired ${report.sessions.expired}, evicted ${report.sessions.evicted})`,
     `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, left to kernel ${humanCount(report.totals.passed)}`,
     `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,

@@ -11,6 +11,7 @@ import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "
 import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
+import { StartupAnnounceGate, startupDeadlineMs, targetsSettled } from "./announce-gate.ts";
 import { processLogOutput } from "../log/output.ts";
 import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
@@ -56,6 +57,10 @@ export class Daemon implements DaemonView {
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
   private readonly resolver: TargetResolver;
+  /** `set announce`: holds the VIPs back while a starting node's view of the targets settles. */
+  private readonly announceGate: StartupAnnounceGate;
+  /** The VIPs the last published table can serve. */
+  private servable: readonly number[] = [];
   private readonly ioWatch: IoLossWatch;
   private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
@@ -93,6 +98,7 @@ export class Daemon implements DaemonView {
       realAddressFor: (target) => this.realAddressFor(target),
       onMacChange: () => this.publish(),
     });
+    this.announceGate = new StartupAnnounceGate(startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)));
     this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
     this.metrics = new MetricsEndpoint(() => renderMetrics(this), this.logger);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -156,6 +162,10 @@ export class Daemon implements DaemonView {
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
     this.timer.every("watch-io", IO_WATCH_MS, () => this.ioWatch.check());
+    // Opens the gate at its deadline when nothing else publishes then.
+    if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => {
+      if (!this.announceGate.isOpen) this.announceServable();
+    });
     this.resolver.resolve(this.config);
     // A VRRP node announces its VIPs when it becomes master, not before.
     if (this.config.vrrp) this.startHighAvailability();
@@ -231,7 +241,14 @@ export class Daemon implements DaemonView {
     if (!this.dataplane || this.stopping) return;
     const table = this.buildTable();
     this.dataplane.publish(table);
-    this.network.announce(table.servableVips());
+    this.servable = table.servableVips();
+    this.announceServable();
+  }
+
+  /** `set announce`: the servable VIPs, once the start-up gate is open (announce-gate.ts). */
+  private announceServable(): void {
+    const settled = () => targetsSettled(this.monitoredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined);
+    this.network.announce(this.announceGate.open(this.now(), settled) ? this.servable : []);
   }
 
   private dropSessionsOf(targetId: number, why: string): void {

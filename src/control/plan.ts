@@ -26,6 +26,8 @@ export interface NetworkPlan {
 export interface RunPlan {
   ifname: string;
   networks: NetworkPlan[];
+  /** `set announce TABLE`: the routing table bng keeps the servable VIPs' routes in. */
+  announceTable?: number | undefined;
 }
 
 /**
@@ -46,7 +48,7 @@ export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (
   { keyword: "downpolicy reset", implemented: false, uses: (config) => serversWith(config, (server) => server.downPolicy === "reset") },
   { keyword: "method agent", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "agent") },
   { keyword: "method bandwidth", implemented: false, uses: (config) => serversWith(config, (server) => server.method === "bandwidth") },
-  { keyword: "set announce", implemented: false, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
+  { keyword: "set announce", implemented: true, uses: (config) => (config.settings.announceTable !== undefined ? ["the settings"] : []) },
   { keyword: "set syslog enable", implemented: true, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
   { keyword: "set newsessions", implemented: true, uses: (config) => explicitly(config, "newSessionsPerS") },
   { keyword: "set fintimeout", implemented: true, uses: (config) => explicitly(config, "finTimeoutS") },
@@ -140,5 +142,5 @@ export function planRun(config: Config): { ok: true; plan: RunPlan } | { ok: fal
   }
   const [ifname] = names;
   if (errors.length > 0 || ifname === undefined) return { ok: false, errors };
-  return { ok: true, plan: { ifname, networks } };
+  return { ok: true, plan: { ifname, networks, announceTable: config.settings.announceTable } };
 }

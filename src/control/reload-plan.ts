@@ -31,10 +31,14 @@ export function startSettingsChanged(running: StartSettings, wanted: Config): De
     }));
 }
 
-/** What differs between two plans in what only a restart can change: the interface and bng's own addresses. */
+/** What differs between two plans in what only a restart can change: the interface, bng's own addresses, the announce table. */
 export function networkSetupChanges(running: RunPlan, next: RunPlan): string[] {
   const changes: string[] = [];
   if (running.ifname !== next.ifname) changes.push(`the interface changed from ${running.ifname} to ${next.ifname}`);
+  if (running.announceTable !== next.announceTable) {
+    const table = (plan: RunPlan) => (plan.announceTable === undefined ? "off" : `table ${plan.announceTable}`);
+    changes.push(`set announce changed from ${table(running)} to ${table(next)}`);
+  }
   const addresses = (plan: RunPlan) => new Set(plan.networks.map((n) => `${ipToString(n.real)}/${n.prefixLength}`));
   const before = addresses(running);
   const after = addresses(next);

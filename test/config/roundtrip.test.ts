@@ -28,7 +28,8 @@ function roundTrip(config: Config): Config {
   return result.config;
 }
 
-describe.each(readdirSync("config").filter((name) => name.endsWith(".conf")))("config/%s", (name) => {
+// bird-*.conf are BIRD's configurations (scale-out), not bng's.
+describe.each(readdirSync("config").filter((name) => name.endsWith(".conf") && !name.startsWith("bird-")))("config/%s", (name) => {
   test("reads back as the same model after printing", () => {
     const result = loadConfigFile(`config/${name}`);
     expect(result.ok).toBe(true);

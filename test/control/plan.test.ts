@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/index.ts";
 import { LANGUAGE_FEATURES, planRun } from "../../src/control/plan.ts";
+import { networkSetupChanges } from "../../src/control/reload-plan.ts";
 import { SEED_CONFIG_TEXT } from "./daemon-harness.ts";
 
 function plan(text: string) {
@@ -29,6 +30,17 @@ describe("planRun", () => {
     if (!planned.ok) return;
     expect(planned.plan.ifname).toBe("eth0");
     expect(planned.plan.networks.map(({ network, real, prefixLength }) => [network.id, real, prefixLength])).toEqual([[1, 0xac1001fc, 24]]);
+  });
+
+  test("set announce: the plan carries the table bng keeps its routes in; a reload that changes it needs a restart", () => {
+    const announcing = plan(`set announce 100\n${SEED_CONFIG_TEXT}`);
+    const seed = plan(SEED_CONFIG_TEXT);
+    if (!announcing.ok || !seed.ok) throw new Error("planRun refused set announce");
+    expect(announcing.plan.announceTable).toBe(100);
+    expect(seed.plan.announceTable).toBeUndefined();
+    expect(networkSetupChanges(announcing.plan, announcing.plan)).toEqual([]);
+    expect(networkSetupChanges(seed.plan, announcing.plan)).toEqual(["set announce changed from off to table 100"]);
+    expect(networkSetupChanges(announcing.plan, { ...announcing.plan, announceTable: 200 })).toEqual(["set announce changed from table 100 to table 200"]);
   });
 
   test("the block-form interface, registered and enabled, runs the same", () => {
@@ -177,7 +189,6 @@ describe("features the language has and bng does not run yet", () => {
     "downpolicy reset": { text: server1("downpolicy reset"), where: "server 1" },
     "method agent": { text: server1("method agent"), where: "server 1" },
     "method bandwidth": { text: server1("method bandwidth"), where: "server 1" },
-    "set announce": { text: `set announce 100\n${SEED_CONFIG_TEXT}`, where: "the settings" },
     "set io xdp": { text: `set io xdp\n${SEED_CONFIG_TEXT}`, where: "the settings" },
     "set io auto": { text: `set io auto\n${SEED_CONFIG_TEXT}`, where: "the settings" },
   };

@@ -74,6 +74,8 @@ export interface LongLivedConnection {
   client: string;
   targets: string[];
   answers: number;
+  /** The longest wait between two answers (at the end, the wait since the last one counts too). */
+  maxGapMs: number;
   broken: boolean;
   error?: string;
 }
@@ -82,7 +84,8 @@ export interface LongLivedConnection {
 export class LongLivedClients {
   private constructor(private readonly process: RunningProcess) {}
 
-  static async open(lab: Lab, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
+  /** `lab`: the seed's lab, or another with a client namespace (the scale-out lab). */
+  static async open(lab: { readonly ns: { readonly client: string }; spawnIn(ns: string, argv: string[]): RunningProcess }, clients: readonly string[], durationMs: number): Promise<LongLivedClients> {
     // A takeover stalls a connection for a few seconds; TCP retransmits through it. Only a reset, a
     // close or a stall far longer than any takeover counts as broken.
     const job = { host: VIP, port: 80, clients, intervalMs: 100, timeoutMs: 15_000, durationMs };

@@ -9,10 +9,12 @@
 // Input: one JSON argument {host, port, clients: [IP...], intervalMs, timeoutMs, durationMs}
 // (one connection per client address). Output on stdout: {"ready":true} once every connection
 // has had its first answer (or broke), then, at the end of durationMs or at SIGTERM, one line
-// {"connections":[{client, targets: [name, ...in the order they changed], answers, broken, error?}]}.
+// {"connections":[{client, targets: [name, ...in the order they changed], answers, maxGapMs, broken, error?}]}.
+// maxGapMs is the longest a connection waited between two answers (at the end, the wait since its
+// last answer counts too): how long a failover stalled it.
 import net from "node:net";
 
-/** @typedef {{ client: string; targets: string[]; answers: number; broken: boolean; error?: string }} Connection */
+/** @typedef {{ client: string; targets: string[]; answers: number; maxGapMs: number; broken: boolean; error?: string }} Connection */
 
 const job = JSON.parse(process.argv[2] ?? "{}");
 if (!Array.isArray(job.clients) || job.clients.length === 0 || !(job.intervalMs > 0) || !(job.timeoutMs > 0) || !(job.durationMs > 0)) {
@@ -22,6 +24,11 @@ if (!Array.isArray(job.clients) || job.clients.length === 0 || !(job.intervalMs 
 
 /** @type {Connection[]} */
 const connections = [];
+/**
+ * When each connection last had an answer (epoch ms), in the order of `connections`.
+ * @type {number[]}
+ */
+const lastAnswerAt = [];
 let firstAnswers = 0;
 let finished = false;
 
@@ -32,8 +39,8 @@ function reportReadyOnce() {
 /** @param {string} client */
 function open(client) {
   /** @type {Connection} */
-  const connection = { client, targets: [], answers: 0, broken: false };
-  connections.push(connection);
+  const connection = { client, targets: [], answers: 0, maxGapMs: 0, broken: false };
+  const index = connections.push(connection) - 1;
   const socket = net.connect({ host: job.host, port: job.port, localAddress: client });
   let buffered = "";
   /** @type {NodeJS.Timeout | undefined} */
@@ -73,6 +80,9 @@ function open(client) {
       const body = buffered.slice(headerEnd + 4, headerEnd + 4 + length).trim();
       buffered = buffered.slice(headerEnd + 4 + length);
       clearTimeout(deadline);
+      const now = Date.now();
+      if (connection.answers > 0) connection.maxGapMs = Math.max(connection.maxGapMs, now - (lastAnswerAt[index] ?? now));
+      lastAnswerAt[index] = now;
       connection.answers++;
       if (connection.targets.at(-1) !== body) connection.targets.push(body);
       countFirst();
@@ -86,6 +96,11 @@ function open(client) {
 function finish() {
   if (finished) return;
   finished = true;
+  const now = Date.now();
+  connections.forEach((connection, index) => {
+    const last = lastAnswerAt[index];
+    if (!connection.broken && last !== undefined) connection.maxGapMs = Math.max(connection.maxGapMs, now - last);
+  });
   process.stdout.write(`${JSON.stringify({ connections })}\n`, () => process.exit(0));
 }
 

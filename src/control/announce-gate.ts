@@ -1,0 +1,44 @@
+// `set announce` at start-up. A starting node's Maglev table lacks every target whose first check
+// has not concluded yet, or that is up but whose MAC is not learned yet, while its peers' tables
+// have them: a connection the router moves to it (a node joining changes the ECMP next hops, and
+// so where flows go) would be sent to another target than the one it has, which resets it. So a
+// starting bng announces nothing until its view of the targets has settled, or at the latest
+// when every first verdict must be in (the longest check timeout) and a few ARP rounds later.
+import type { TargetDef } from "../config/model.ts";
+import { checkSpecsOf } from "../health/monitor.ts";
+import type { HealthState } from "../health/state.ts";
+import { UNRESOLVED_ARP_INTERVAL_MS } from "./target-resolution.ts";
+
+/** ARP rounds granted after the last first verdict for an up target's MAC. */
+const MAC_ROUNDS = 3;
+
+/** Every target has a verdict (up, down or disabled), and every up one a MAC. */
+export function targetsSettled(targets: readonly TargetDef[], state: (id: number) => HealthState | undefined, hasMac: (id: number) => boolean): boolean {
+  return targets.every((target) => {
+    const health = state(target.id) ?? "pending";
+    return health !== "pending" && (health !== "up" || hasMac(target.id));
+  });
+}
+
+/** When a starting bng announces whatever its view: the longest check timeout, and a few ARP rounds, after its start. */
+export function startupDeadlineMs(startedAtMs: number, targets: readonly TargetDef[]): number {
+  const longestS = Math.max(0, ...targets.flatMap((target) => checkSpecsOf(target).map((check) => check.timeoutS)));
+  return startedAtMs + longestS * 1000 + MAC_ROUNDS * UNRESOLVED_ARP_INTERVAL_MS;
+}
+
+/** Closed at start; opens for good once the view has settled or at the deadline. */
+export class StartupAnnounceGate {
+  #open = false;
+
+  constructor(private readonly deadlineMs: number) {}
+
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  /** Whether the VIPs may be announced at `nowMs`; `settled` is asked only while closed. */
+  open(nowMs: number, settled: () => boolean): boolean {
+    if (!this.#open && (nowMs >= this.deadlineMs || settled())) this.#open = true;
+    return this.#open;
+  }
+}
