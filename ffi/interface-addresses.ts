@@ -1,9 +1,9 @@
 // Which interface holds an IPv4 address: the health checks that send their own frames (`arp`,
 // `dsrcheck`) go out of the interface of the `real` address they come from. SIOCGIFCONF lists
 // every IPv4 address of the calling process's network namespace with its interface.
-import { ptr } from "bun:ffi";
 import { AF_INET, IFNAMSIZ, IFREQ, SOCK_CLOEXEC, SOCK_DGRAM, SOCKADDR_IN } from "./layout.ts";
 import { check, libc } from "./libc.ts";
+import { native } from "./native.ts";
 
 /** SIOCGIFCONF (linux/sockios.h). */
 const SIOCGIFCONF = 0x8912;
@@ -18,10 +18,10 @@ function readInterfaceAddresses(capacity: number): { entries: Uint8Array; count:
   const ifconf = new Uint8Array(new ArrayBuffer(IFCONF.size));
   const view = new DataView(ifconf.buffer);
   view.setInt32(IFCONF.len, entries.length, true);
-  view.setBigUint64(IFCONF.buffer, BigInt(ptr(entries)), true);
+  view.setBigUint64(IFCONF.buffer, BigInt(native.addressOf(entries)), true);
   const fd = check(libc.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket(AF_INET, SOCK_DGRAM)");
   try {
-    check(libc.ioctl(fd, SIOCGIFCONF, ptr(ifconf)), "ioctl(SIOCGIFCONF)");
+    check(libc.ioctl(fd, SIOCGIFCONF, ifconf), "ioctl(SIOCGIFCONF)");
   } finally {
     libc.close(fd);
   }

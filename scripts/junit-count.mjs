@@ -1,20 +1,12 @@
-// Prints "N passed, N failed" from a JUnit XML report; exits 1 when a test failed or no test ran.
-import { readFileSync, existsSync } from "node:fs";
+// Prints "N passed, N failed" summed over bun's JUnit reports (preceded by a line on skipped
+// tests, if any); exits 1 when a test failed, a report is missing or no test ran.
+//   node scripts/junit-count.mjs REPORT.xml...
+import { existsSync } from "node:fs";
+import { readJunit, skippedLine } from "./junit.mjs";
 
-const file = process.argv[2];
-if (!file || !existsSync(file)) {
-  console.log("0 passed, 1 failed");
-  process.exit(1);
-}
-const xml = readFileSync(file, "utf8");
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-for (const match of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
-  const body = match[2] ?? "";
-  if (/<(failure|error)\b/.test(body)) failed++;
-  else if (/<skipped\b/.test(body)) skipped++;
-  else passed++;
-}
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+const files = process.argv.slice(2);
+const missing = files.length === 0 || files.some((file) => !existsSync(file));
+const { passed, failed, skipped } = missing ? { passed: 0, failed: 1, skipped: [] } : readJunit(files);
+if (skipped.length > 0) console.log(skippedLine(skipped));
+console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { StatusReport } from "../../src/control/status.ts";
 import { sendControlRequest } from "../../src/control/socket-client.ts";
-import { bngCommand, withEngine, withThirdTarget } from "../e2e/bng.ts";
+import { withEngine, withThirdTarget } from "../e2e/bng.ts";
 import { run, runCommandSync } from "../fixtures/process.ts";
 import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { BngProcess, DummyNamespace, runCli, SEED_CONFIG_TEXT, TestUser } from "./harness.ts";
@@ -105,7 +105,7 @@ describeWith([ROOT], "bng run as a process, in a namespace of its own with a lon
       const connect = `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => console.log(e.code));`;
       const attempt = async () => (await user.run(["node", "-e", connect])).stdout.trim();
       expect(await attempt()).toBe("EACCES");
-      const cli = await user.run([...bngCommand(), "status", "--socket", socket]);
+      const cli = await user.run([...user.cli(), "status", "--socket", socket]);
       expect(cli.exitCode).toBe(1);
       expect(cli.stderr).toContain("permission denied: the control socket is for root only");
       // The directory alone is not the only guard: the socket itself is 0600.

@@ -2,10 +2,13 @@
 // daemon-harness.ts, the `bng` command line run in this process with its output captured,
 // a strict checker of the Prometheus text format, and a real `bng run` in a network namespace
 // of its own (a dummy eth0), for what only a process shows (signals, a second run, exit).
+import { chmodSync, copyFileSync, linkSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { bngCommand } from "../e2e/bng.ts";
 import { NamespaceFamily } from "../fixtures/namespaces.ts";
-import { REPO, run, runCommand, runCommandSync, RunningProcess, type CommandResult } from "../fixtures/process.ts";
+import { BUN, REPO, run, runCommand, runCommandSync, RunningProcess, type CommandResult } from "../fixtures/process.ts";
 
 export { CLIENT_MAC, DaemonHarness, OWN_MAC, SEED_CONFIG_TEXT, SEED_FAST_CHECKS_TEXT, TCP_ACK, TCP_SYN, VIP } from "./daemon-harness.ts";
 
@@ -230,6 +233,8 @@ export class TestUser {
   readonly name = `bngtest${Math.floor(Math.random() * 32768)}`;
   readonly uid: number;
   readonly gid: number;
+  /** Where this user's copy of bng's command line lives (made by cli()). */
+  #directory: string | undefined;
 
   constructor() {
     run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", this.name]);
@@ -242,7 +247,27 @@ export class TestUser {
     return runCommand(["setpriv", `--reuid=${this.uid}`, `--regid=${this.gid}`, "--clear-groups", ...argv], { cwd: "/", allowFailure: true });
   }
 
+  /**
+   * bng's command line as this user can run it wherever the repository is (a clone under /root
+   * is root's alone): the CLI bundled into one file beside a link to bun, in a directory of its own.
+   */
+  cli(): string[] {
+    if (this.#directory === undefined) {
+      this.#directory = mkdtempSync(join(tmpdir(), "bng-user-cli-"));
+      chmodSync(this.#directory, 0o755);
+      run([BUN, "build", join(REPO, "src/cli/main.ts"), "--target=bun", `--outfile=${join(this.#directory, "bng.js")}`]);
+      const bun = realpathSync(BUN);
+      try {
+        linkSync(bun, join(this.#directory, "bun"));
+      } catch {
+        copyFileSync(bun, join(this.#directory, "bun"));
+      }
+    }
+    return [join(this.#directory, "bun"), join(this.#directory, "bng.js")];
+  }
+
   remove(): void {
     runCommandSync(["userdel", this.name], { allowFailure: true });
+    if (this.#directory !== undefined) rmSync(this.#directory, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { DROP_REASONS, PASS_REASONS } from "../../src/dataplane/counters.ts";
 import { VERDICT_DROP, VERDICT_FORWARD, VERDICT_PASS, VERDICT_REPLY } from "../../src/dataplane/process.ts";
 import { FRAME_CSUM_NOT_READY } from "../../src/dataplane/packet-io.ts";
 import { Lab, OWN_MAC, targetMac } from "../fixtures/dataplane.ts";
-import { arpReplyFrom, arpRequestFor, FRAME_CASE_TARGETS_DOWN, FRAME_CASES, frameCaseConfig, packetTypeOf, syn, VIP, type FrameStep } from "../fixtures/frame-cases.ts";
+import { arpReplyFrom, arpRequestFor, FRAME_CASE_TARGETS_DOWN, FRAME_CASES, frameCaseConfig, packetTypeOf, syn, vethObstacle, VIP, type FrameStep } from "../fixtures/frame-cases.ts";
 import { TCP_ACK, concat, internetChecksum, ip, mac, tcpFrame, withMacs } from "../fixtures/frames.ts";
 import { PACKET_BROADCAST } from "../fixtures/memory-io.ts";
 
@@ -34,6 +34,12 @@ const VERDICTS = { forward: VERDICT_FORWARD, reply: VERDICT_REPLY, drop: VERDICT
 
 describe("data plane fixtures", () => {
   test("there are at least 40 cases", () => expect(cases.length).toBeGreaterThanOrEqual(40));
+
+  test("a case runs in memory only exactly when it cannot cross a veth pair as the table states it, and says why", () => {
+    const mismatched = cases.filter((c) => (c.memoryOnly !== undefined) !== (vethObstacle(c) !== undefined)).map((c) => `${c.name}: ${c.memoryOnly ?? vethObstacle(c)}`);
+    expect(mismatched).toEqual([]);
+    expect(cases.filter((c) => c.memoryOnly === undefined).length).toBeGreaterThanOrEqual(40);
+  });
 
   for (const c of cases) {
     test(c.name, () => {
