@@ -6,7 +6,8 @@
 //   node scripts/test.mjs [BUN TEST ARGS...]          what `npm test -- ARGS` runs
 //   node scripts/test.mjs --variants [--junit DIR]    CI (.ci/run): the whole suite in the first
 //                                                     variant, then the black-box suites in each
-//                                                     other; JUnit reports written to DIR
+//                                                     other, then the unit tests under Deno;
+//                                                     JUnit reports written to DIR
 //
 // A variant is what the black-box suites (they start bng and talk to it from outside) run bng
 // with, read in test/e2e/bng.ts: the packet I/O engine (BNG_TEST_IO) and the command (BNG_BIN,
@@ -21,6 +22,8 @@ import { readJunit, skippedLine } from "./junit.mjs";
 const VARIANTS = [
   { name: "mmsg", env: { BNG_TEST_IO: "mmsg" } },
   { name: "ring", env: { BNG_TEST_IO: "ring" } },
+  // Deno: distribution, failover and status (the seed's DSR suite) with bin/bng-deno as bng.
+  { name: "deno", env: { BNG_TEST_IO: "mmsg", BNG_BIN: "bin/bng-deno" }, suites: ["test/e2e/dsr.test.ts"] },
 ];
 
 const BLACK_BOX_SUITES = [
@@ -30,6 +33,8 @@ const BLACK_BOX_SUITES = [
   "test/e2e/load.test.ts",
   "test/e2e/frame-cases.test.ts",
   "test/control/bng-run.netns.test.ts",
+  "test/e2e/ha.test.ts",
+  "test/e2e/ha-keepalived.test.ts",
 ];
 
 const root = new URL("..", import.meta.url).pathname;
@@ -69,7 +74,7 @@ if (step([bin("tsc"), "--noEmit", "-p", "."]) !== 0) {
 const directory = reports ?? mkdtempSync(join(tmpdir(), "bng-test-"));
 mkdirSync(directory, { recursive: true });
 const runs = variants
-  ? VARIANTS.map((variant, index) => ({ variant, paths: index === 0 ? [] : BLACK_BOX_SUITES }))
+  ? VARIANTS.map((variant, index) => ({ variant, paths: index === 0 ? [] : (variant.suites ?? BLACK_BOX_SUITES) }))
   : [{ variant: undefined, paths: args }];
 let failed = false;
 const files = [];
@@ -78,6 +83,14 @@ for (const { variant, paths } of runs) {
   rmSync(file, { force: true });
   if (variant) console.log(`\n== bun test, variant ${variant.name} (${Object.entries(variant.env).map(([name, value]) => `${name}=${value}`).join(" ")})${paths.length ? `: ${paths.join(" ")}` : ": every suite"}\n`);
   if (step([bin("bun"), "test", ...paths, "--reporter=junit", `--reporter-outfile=${file}`], variant?.env) !== 0) failed = true;
+  if (existsSync(file)) files.push(file);
+  else failed = true;
+}
+// The unit tests that run on both runtimes, under Deno (deno.json's test.include).
+if (variants) {
+  const file = join(directory, "junit-deno-units.xml");
+  console.log("\n== deno test: the runtime-neutral unit tests under Deno\n");
+  if (step([join(root, "bin", "deno"), "task", "test", `--junit-path=${file}`]) !== 0) failed = true;
   if (existsSync(file)) files.push(file);
   else failed = true;
 }

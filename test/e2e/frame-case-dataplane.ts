@@ -34,6 +34,7 @@ async function start(): Promise<void> {
     io: engine as Settings["io"],
     table,
     shared: shared.structures(),
+    journalSessions: false,
     onFailure: (message) => {
       console.error(message);
       process.exit(1);

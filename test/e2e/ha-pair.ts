@@ -41,7 +41,7 @@ export function pairConfig(seed: string, box: "A" | "B", options: NodeOptions): 
 
 /** Starts bng on `config` in box `ns` with a socket of its own in the scratch directory. */
 export function startNode(lab: Lab, scratch: Scratch, name: string, config: string, ns: string): Promise<BngInLab> {
-  return BngInLab.start(lab, scratch.write(`${name}.conf`, config), join(scratch.dir, `${name}.sock`), ns);
+  return BngInLab.start(lab, scratch.writeConfig(`${name}.conf`, config), join(scratch.dir, `${name}.sock`), ns);
 }
 
 /** A node's status straight from its control socket (no CLI process: cheap enough to poll). */
