@@ -269,6 +269,8 @@ function passRequest(options: Options, positionals: string[]): { request: PassRe
 }
 
 async function main(argv: string[]): Promise<number> {
+  // `bng agent` runs on a target and parses its own options ([PORT] --script PATH).
+  if (argv[0] === "agent") return (await import("../health/agent-server.ts")).agentCommand(argv.slice(1));
   const { values: options, positionals } = parseCommandLine(argv);
   const [command, ...rest] = positionals;
   if (options.help || command === "help") {

@@ -69,7 +69,7 @@ function checkSummary(target: TargetStatus): string {
   if (target.checks.length === 0) return "none";
   return target.checks
     .map((check) => {
-      const name = check.type === "tcpopen" ? `tcpopen ${check.port}` : "ping";
+      const name = check.port === undefined ? check.type : `${check.type} ${check.port}`;
       const latency = check.latency_ms === null ? "" : ` ${check.latency_ms.toFixed(1)}ms`;
       const result = check.last_result === "fail" ? `fail (${check.cause ?? "?"})` : check.last_result;
       return `${name} ${result}${check.last_result === "ok" ? latency : ""}`;

@@ -31,6 +31,11 @@ Talking to a running bng (over its control socket):
   bng -g OID | -n OID           SNMP: Net-SNMP's pass protocol (GET, GETNEXT) for
                                 'pass .1.3.6.1.4.1.2771 /usr/sbin/bng' in snmpd.conf (BNG-MIB)
 
+On a target:
+  bng agent [PORT] [--script PATH]
+                                answer the agent health check (UDP, default port 439) with the
+                                1-minute load average, or the first line PATH prints
+
 Other:
   bng version                   print the version
   bng help                      print this help

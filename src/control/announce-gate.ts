@@ -42,3 +42,30 @@ export class StartupAnnounceGate {
     return this.#open;
   }
 }
+
+/** `set announce` from the daemon's side: the servable VIPs of the last table, behind the start-up gate. */
+export class VipAnnouncement {
+  private servable: readonly number[] = [];
+  private readonly gate: StartupAnnounceGate;
+
+  constructor(
+    private readonly options: { announce(vips: readonly number[]): void; now(): number; settled(): boolean; deadlineMs: number },
+  ) {
+    this.gate = new StartupAnnounceGate(options.deadlineMs);
+  }
+
+  /** After each publish: the VIPs the new table can serve. */
+  update(servable: readonly number[]): void {
+    this.servable = servable;
+    this.apply();
+  }
+
+  /** On the control timer: opens the gate at its deadline when nothing else publishes then. */
+  tick(): void {
+    if (!this.gate.isOpen) this.apply();
+  }
+
+  private apply(): void {
+    this.options.announce(this.gate.open(this.options.now(), this.options.settled) ? this.servable : []);
+  }
+}

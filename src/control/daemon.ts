@@ -2,18 +2,20 @@
 // Its effects (host network, data plane, probes, clock) are dependencies (dependencies.ts), so
 // the control plane is tested without a kernel; src/main/run-daemon.ts wires the real ones.
 // The parts live beside it: the reload plan (reload-plan.ts), target MACs and announcements
-// (target-resolution.ts), the I/O-loss watch (io-watch.ts), enable/disable (operator.ts).
+// (target-resolution.ts), the I/O-loss watch (io-watch.ts), the control requests (requests.ts),
+// enable/disable (operator.ts), the VRRP pair (ha.ts), set announce (announce-gate.ts).
 import { resolve } from "node:path";
 import { counted } from "../config/index.ts";
 import { ipToString, isActive, type Config, type TargetDef } from "../config/model.ts";
 import { virtualMac as virtualMacOf } from "../ha/vrrp-advert.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
+import { createAlertRunner } from "../health/alerts.ts";
+import { dsrVipsOf } from "../health/dsr-path.ts";
 import { createHealthMonitor, type HealthMonitor } from "../health/monitor.ts";
 import type { HostNetwork } from "../host/host-network.ts";
 import type { Logger } from "../log/logger.ts";
-import { StartupAnnounceGate, startupDeadlineMs, targetsSettled } from "./announce-gate.ts";
+import { startupDeadlineMs, targetsSettled, VipAnnouncement } from "./announce-gate.ts";
 import { processLogOutput } from "../log/output.ts";
-import { clearCounters, showRunning } from "./console-requests.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
 import { IoLossWatch } from "./io-watch.ts";
@@ -21,13 +23,14 @@ import { HighAvailability, type HaStatus } from "./ha.ts";
 import { LatencyHistograms } from "./latency.ts";
 import { renderMetrics } from "./metrics.ts";
 import { MetricsEndpoint } from "./metrics-server.ts";
-import { setServerEnabled, setTargetEnabled } from "./operator.ts";
+import type { OperatorContext } from "./operator.ts";
 import { loadForRun, StartError } from "./load.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
 import { SharedState } from "./shared-state.ts";
-import { buildStatus, listNetworks, listSessions, type DaemonView } from "./status-report.ts";
+import { handleRequest, type RequestTarget } from "./requests.ts";
+import type { DaemonView } from "./status-report.ts";
 import { TargetResolver, UNRESOLVED_ARP_INTERVAL_MS } from "./target-resolution.ts";
 
 const NEIGHBOUR_POLL_MS = 200;
@@ -37,7 +40,7 @@ const INTERFACE_WATCH_MS = 1000;
 /** How often bng looks whether the kernel dropped or refused frames (the workers update their totals once a second). */
 const IO_WATCH_MS = 1000;
 
-export class Daemon implements DaemonView {
+export class Daemon implements DaemonView, RequestTarget {
   readonly startedAtMs: number;
   /** What the workers share with this thread. */
   readonly shared: SharedState;
@@ -57,10 +60,8 @@ export class Daemon implements DaemonView {
   /** Set when bng stops because something broke (not by request): the process exits 1. */
   failed = false;
   private readonly resolver: TargetResolver;
-  /** `set announce`: holds the VIPs back while a starting node's view of the targets settles. */
-  private readonly announceGate: StartupAnnounceGate;
-  /** The VIPs the last published table can serve. */
-  private servable: readonly number[] = [];
+  /** `set announce`: the VIPs this node can serve, held back while its view of the targets settles. */
+  private readonly announcement: VipAnnouncement;
   private readonly ioWatch: IoLossWatch;
   private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
@@ -98,7 +99,12 @@ export class Daemon implements DaemonView {
       realAddressFor: (target) => this.realAddressFor(target),
       onMacChange: () => this.publish(),
     });
-    this.announceGate = new StartupAnnounceGate(startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)));
+    this.announcement = new VipAnnouncement({
+      announce: (vips) => network.announce(vips),
+      now: this.now,
+      settled: () => targetsSettled(this.monitoredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined),
+      deadlineMs: startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)),
+    });
     this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
     this.metrics = new MetricsEndpoint(() => renderMetrics(this), this.logger);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -142,6 +148,8 @@ export class Daemon implements DaemonView {
         if (event.to === "down") this.dropSessionsOf(event.targetId, "down");
       },
       probes: this.latency.wrap(this.deps.probes, ipToString),
+      dsrPathFor: (target) => ({ vips: dsrVipsOf(this.config, target.id), mac: this.resolver.targetMac(target.id) }),
+      alerts: createAlertRunner({ logger }),
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
     this.network.dropKernelCopies(servedVips(this.config));
@@ -162,10 +170,7 @@ export class Daemon implements DaemonView {
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
     this.timer.every("watch-io", IO_WATCH_MS, () => this.ioWatch.check());
-    // Opens the gate at its deadline when nothing else publishes then.
-    if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => {
-      if (!this.announceGate.isOpen) this.announceServable();
-    });
+    if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => this.announcement.tick());
     this.resolver.resolve(this.config);
     // A VRRP node announces its VIPs when it becomes master, not before.
     if (this.config.vrrp) this.startHighAvailability();
@@ -241,14 +246,7 @@ export class Daemon implements DaemonView {
     if (!this.dataplane || this.stopping) return;
     const table = this.buildTable();
     this.dataplane.publish(table);
-    this.servable = table.servableVips();
-    this.announceServable();
-  }
-
-  /** `set announce`: the servable VIPs, once the start-up gate is open (announce-gate.ts). */
-  private announceServable(): void {
-    const settled = () => targetsSettled(this.monitoredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined);
-    this.network.announce(this.announceGate.open(this.now(), settled) ? this.servable : []);
+    this.announcement.update(table.servableVips());
   }
 
   private dropSessionsOf(targetId: number, why: string): void {
@@ -314,33 +312,12 @@ export class Daemon implements DaemonView {
     return { ok: true, result: { message: `reloaded ${path}: ${summary}; ${wanted}: only at the next start (running: ${running})` } };
   }
 
-  async handle(request: ControlRequest): Promise<ControlReply> {
-    switch (request.cmd) {
-      case "status":
-        return { ok: true, result: buildStatus(this) };
-      case "show": {
-        if (request.what === "servers") return { ok: true, result: buildStatus(this).servers };
-        if (request.what === "targets") return { ok: true, result: buildStatus(this).targets };
-        if (request.what === "networks") return { ok: true, result: listNetworks(this) };
-        if (request.what === "parameters" || request.what === "config" || request.what === "vrrp") return showRunning(this, request.what);
-        return { ok: true, result: listSessions(this, request) };
-      }
-      case "enable":
-      case "disable": {
-        const enabled = request.cmd === "enable";
-        const context = { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.shared.sessions, publish: () => this.publish(), announce: (vip: number) => this.announce(vip) };
-        return request.kind === "target" ? setTargetEnabled(context, request.id, enabled) : setServerEnabled(context, request.id, enabled);
-      }
-      case "reload":
-        return this.reload(request.file);
-      case "metrics":
-        return { ok: true, result: renderMetrics(this) };
-      case "clear":
-        return clearCounters(this);
-      case "stop":
-        setTimeout(() => void this.stop("stop requested over the control socket"), 10);
-        return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };
-    }
+  handle(request: ControlRequest): Promise<ControlReply> {
+    return handleRequest(this, request);
+  }
+
+  operatorContext(): OperatorContext {
+    return { config: this.config, plan: this.plan, logger: this.logger, healthMonitor: this.monitor, sessions: this.shared.sessions, publish: () => this.publish(), announce: (vip: number) => this.announce(vip) };
   }
 
   /** Stops answering (workers first), then health checks, then undoes host changes. */
