@@ -12,6 +12,7 @@ function target(id: number, checks: { tcpopenTimeoutsS?: number[]; pingTimeoutS?
   return {
     id,
     tcpopen: (checks.tcpopenTimeoutsS ?? []).map((timeoutS) => ({ port: 80, intervalS: 1, timeoutS })),
+    dsrcheck: [],
     ...(checks.pingTimeoutS === undefined ? {} : { ping: { intervalS: 1, timeoutS: checks.pingTimeoutS } }),
   } as unknown as TargetDef;
 }
