@@ -14,12 +14,14 @@ import {
   SO_ATTACH_FILTER,
   SOCK_FPROG,
   SOCKADDR_LL,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SOL_PACKET,
   SOL_SOCKET,
 } from "./layout.ts";
 import { check, lastErrno, libc } from "./libc.ts";
 import { native } from "./native.ts";
-import { openUnboundPacketSocket, setIntOption, sockaddrLl } from "./packet-io/socket.ts";
+import { openUnboundPacketSocket, setBufferSize, setIntOption, sockaddrLl } from "./packet-io/socket.ts";
 
 export interface FilteredSocket {
   readonly ifname: string;
@@ -56,6 +58,13 @@ function addMembership(fd: number, ifindex: number, membership: Membership, ifna
 }
 
 /**
+ * The socket's receive buffer: what waits between two reads. The control thread reads every
+ * 100 ms, and a flood of frames the filter accepts (forged adverts) must not push the genuine
+ * ones out meanwhile: about 5,000 frames' worth.
+ */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
+
+/**
  * Opens a packet socket on `ifname` that queues only the frames `program` accepts (a classic BPF
  * program, struct sock_filter[]), never its own host's output, with `memberships` held.
  */
@@ -66,6 +75,7 @@ export function openFilteredSocket(ifname: string, program: Uint8Array, membersh
     // The filter before the bind: no frame is queued unfiltered in between.
     attachFilter(fd, program, ifname);
     setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
+    setBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", RECEIVE_BUFFER_BYTES);
     check(libc.bind(fd, sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`);
     for (const membership of memberships) addMembership(fd, ifindex, membership, ifname);
   } catch (error) {
