@@ -18,6 +18,7 @@ import { startupDeadlineMs, targetsSettled, VipAnnouncement } from "./announce-g
 import { processLogOutput } from "../log/output.ts";
 import { ControlTimer, TICK_MS } from "./control-timer.ts";
 import type { Dataplane, DaemonDependencies } from "./dependencies.ts";
+import { FloodLog } from "./flood-log.ts";
 import { IoLossWatch } from "./io-watch.ts";
 import { HighAvailability, type HaStatus } from "./ha.ts";
 import { LatencyHistograms } from "./latency.ts";
@@ -63,6 +64,7 @@ export class Daemon implements DaemonView, RequestTarget {
   /** `set announce`: the VIPs this node can serve, held back while its view of the targets settles. */
   private readonly announcement: VipAnnouncement;
   private readonly ioWatch: IoLossWatch;
+  private readonly floodLog: FloodLog;
   private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
@@ -106,6 +108,7 @@ export class Daemon implements DaemonView, RequestTarget {
       deadlineMs: startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)),
     });
     this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
+    this.floodLog = new FloodLog(this.shared.counterRegions, this.logger, this.now, () => this.config.settings.newSessionsPerS);
     this.metrics = new MetricsEndpoint(() => renderMetrics(this), this.logger);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
   }
@@ -169,7 +172,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.timer.every("poll-neighbours", NEIGHBOUR_POLL_MS, () => this.resolver.pollNeighbours(this.config));
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
-    this.timer.every("watch-io", IO_WATCH_MS, () => this.ioWatch.check());
+    this.timer.every("watch-io", IO_WATCH_MS, () => (this.ioWatch.check(), this.floodLog.check()));
     if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => this.announcement.tick());
     this.resolver.resolve(this.config);
     // A VRRP node announces its VIPs when it becomes master, not before.

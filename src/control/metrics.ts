@@ -84,6 +84,10 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_sessions_capacity", "gauge", "Capacity of the session table", [[{}, status.sessions.capacity]]);
   out.family("bng_sessions_created_total", "counter", "Sessions created", [[{}, status.sessions.created]]);
   out.family("bng_sessions_expired_total", "counter", "Sessions removed after their idle timeout", [[{}, status.sessions.expired]]);
+  out.family("bng_sessions_refused_total", "counter", "New clients not given a session (beyond set newsessions a second)", [[{}, counters.events.sessions_refused]]);
+  out.family("bng_flood_stateless_total", "counter", "Frames of clients without a session forwarded by consistent hashing", [[{}, counters.events.flood_stateless]]);
+  out.family("bng_sessions_closed_total", "counter", "Sessions shortened to set fintimeout by the client's FIN or RST", [[{}, counters.events.sessions_closed]]);
+  out.family("bng_icmp_errors_forwarded_total", "counter", "ICMP errors about a client's session forwarded to its target", [[{}, counters.events.icmp_errors_forwarded]]);
   out.family("bng_sessions_evicted_total", "counter", "Live sessions replaced because both of a new client's buckets were full", [[{}, status.sessions.evicted]]);
   out.family("bng_drops_total", "counter", "Frames dropped, by reason", Object.entries(counters.drops).map(([reason, count]) => [{ reason }, count]));
   out.family("bng_passed_total", "counter", "Frames left to the kernel, by reason", Object.entries(counters.passes).map(([reason, count]) => [{ reason }, count]));

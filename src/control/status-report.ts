@@ -111,6 +111,7 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
       sessions: current,
       arp_replies: counters.events.arp_replies,
       icmp_replies: counters.events.icmp_replies,
+      icmp_errors_forwarded: counters.events.icmp_errors_forwarded,
       passed: Object.values(counters.passes).reduce((sum, count) => sum + count, 0),
     },
     sessions: {
@@ -119,6 +120,9 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
       created: view.shared.sessions.created,
       expired: view.expiredSessions,
       evicted: view.shared.sessions.evictions,
+      refused: counters.events.sessions_refused,
+      stateless: counters.events.flood_stateless,
+      closed: counters.events.sessions_closed,
     },
     drops: { ...counters.drops },
     io: {

@@ -64,8 +64,14 @@ export interface StatusReport {
   workers: number;
   servers: ServerStatus[];
   targets: TargetStatus[];
-  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; passed: number };
-  sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
+  /** `icmp_errors_forwarded`: ICMP errors about a client's session sent on to its target (path MTU discovery). */
+  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; icmp_errors_forwarded: number; passed: number };
+  /**
+   * The session table; `refused`: new clients not given a session (beyond `set newsessions` a
+   * second), `stateless`: their frames forwarded by consistent hashing, `closed`: sessions
+   * shortened to `set fintimeout` by the client's FIN or RST.
+   */
+  sessions: { current: number; capacity: number; created: number; expired: number; evicted: number; refused: number; stateless: number; closed: number };
   drops: Record<string, number>;
   /**
    * The workers' packet I/O (`set io`): frames received, frames the kernel dropped before bng

@@ -73,6 +73,10 @@ describeWith([ROOT], "flood defence", () => {
     expect(created).toBeGreaterThan(SESSIONS);
     expect(during).toEqual(known);
     expect(after).toEqual(known);
+    // The counters and the log say what happened.
+    expect(afterStatus.sessions.refused - before.sessions.refused).toBeGreaterThan(NEW_SESSIONS_PER_S);
+    expect(afterStatus.sessions.stateless - before.sessions.stateless).toBeGreaterThan(0);
+    expect(bng.process.stderr).toMatch(/ flood-defence-started refused=\d+ stateless=\d+ over_s=\d+ newsessions=5000 /);
     // The session table is allocated up front: the flood adds no memory beyond touching it.
     expect(rssAfterKiB - rssBeforeKiB).toBeLessThan(64 * 1024);
   }, 60_000);
