@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { httpRows, type HttpResult } from "./http.ts";
+import type { HaResult } from "./ha.ts";
 import { REPO, formatBytes, formatCount, markdownTable, ratioText, round, type MachineInfo, type Table } from "./lib.ts";
 import { packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
 import type { SessionsResult } from "./sessions.ts";
@@ -41,6 +42,8 @@ export interface Results {
   dataplane?: string;
   /** Output of bench/health-schedule.ts. */
   healthSchedule?: unknown;
+  /** The VRRP pair: failover times and session sync (bench/ha.ts). */
+  ha?: HaResult;
   targets: TargetCheck[];
 }
 
@@ -207,6 +210,12 @@ function otherFigures(results: Results): string[][] {
   if (few) rows.push([`packet rate with ${few.clients} clients: bng (mmsg) / native forwarder`, ratioText(few.ratio)]);
   const at1 = httpAt(results, 1);
   if (at1) rows.push(["HTTP, 1 connection: bng / direct", ratioText(at1.ratios.bngOverDirect)]);
+  const ha = results.ha;
+  if (ha) {
+    const sorted = [...ha.failoverMs].sort((x, y) => x - y);
+    if (sorted.length > 0) rows.push([`VRRP failover, SIGKILL of the master to the backup's takeover (${sorted.length} rounds, min / median / max)`, `${sorted[0]} / ${sorted[Math.floor(sorted.length / 2)]} / ${sorted.at(-1)} ms`]);
+    rows.push([`session sync: ${ha.sync.sessions} new sessions, on the backup after the master's last one`, `${ha.sync.backupMs - ha.sync.masterMs} ms (${ha.sync.perSecond} sessions/s over the burst)`]);
+  }
   const s = results.sessions;
   if (s) {
     rows.push([

@@ -3,12 +3,13 @@
 // of bench/README.md from that file (bench/results-table.ts). Every figure is measured in this
 // run. Needs root (namespaces, AF_PACKET).
 //
-//   bun bench/run.ts [--only sessions,startup,packet-rate,http,dataplane,health] [--quick]
+//   bun bench/run.ts [--only sessions,startup,packet-rate,http,dataplane,health,ha] [--quick]
 //
 // --quick: fewer runs and shorter measurements, for trying the suite out (not for the record).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { haBenchmark } from "./ha.ts";
 import { httpBenchmark, httpRows } from "./http.ts";
 import { BUN, REPO, busyProcesses, machineBusyCores, machineInfo, ratioText, round, run, runSync, textTable } from "./lib.ts";
 import { packetRate, packetRateRows, runsEach } from "./packet-rate.ts";
@@ -16,7 +17,7 @@ import { RESULTS_DIR, checkTargets, targetTable, writeResultsBlock, type Results
 import { sessionsBenchmark, sessionsRows } from "./sessions.ts";
 import { executableLine, startupBenchmark, startupRows } from "./startup.ts";
 
-const ALL = ["sessions", "startup", "packet-rate", "http", "dataplane", "health"] as const;
+const ALL = ["sessions", "startup", "packet-rate", "http", "dataplane", "health", "ha"] as const;
 type Benchmark = (typeof ALL)[number];
 
 const { values } = parseArgs({
@@ -90,6 +91,10 @@ await step("dataplane", async () => {
 await step("health", async () => {
   const { stdout } = await run([BUN, join(REPO, "bench/health-schedule.ts"), "--seconds", quick ? "5" : "10"], { timeoutMs: 120_000 });
   results.healthSchedule = JSON.parse(stdout.trim().split("\n").pop() ?? "null");
+});
+
+await step("ha", async () => {
+  results.ha = await haBenchmark({ rounds: quick ? 2 : 5, sessions: quick ? 20_000 : 100_000, log });
 });
 
 results.targets = checkTargets(results);
