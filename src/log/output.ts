@@ -34,13 +34,17 @@ export class LogOutput {
   private socket: DatagramSocket | undefined;
   /** The warning about a refused send is written once per run of refusals. */
   private refusing = false;
-  private readonly origin: SyslogOrigin;
+  /** Who the syslog lines come from; read when the first one is sent (a client never needs it). */
+  private originValue: SyslogOrigin | undefined;
   /** The output's own warnings: always on stderr, where the operator looks when syslog is silent. */
   private readonly logger: { warn(event: string, fields: LogFields): void };
 
   constructor(private readonly stderr: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)) {
-    this.origin = { hostname: hostname(), appName: "bng", procId: process.pid };
     this.logger = { warn: (event, fields) => stderr(formatLogLine(new Date(), "warn", event, fields)) };
+  }
+
+  private get origin(): SyslogOrigin {
+    return (this.originValue ??= { hostname: hostname(), appName: "bng", procId: process.pid });
   }
 
   /** Installs the syslog socket's opener (the composition root's); connects now when forced. */
