@@ -12,8 +12,9 @@ import { createLab, VIP, type Lab, type RequestResult } from "../test/e2e/lab.ts
 import { listNamespaces } from "../test/fixtures/namespaces.ts";
 import { REPO } from "../test/fixtures/process.ts";
 
-// `--ecmp`: the scale-out demo instead (scripts/demo-ecmp.ts).
+// `--ecmp`: the scale-out demo instead (scripts/demo-ecmp.ts); `--ha`: the VRRP pair (scripts/demo-ha.ts).
 if (process.argv.includes("--ecmp")) process.exit(await (await import("./demo-ecmp.ts")).runEcmpDemo());
+if (process.argv.includes("--ha")) process.exit(await (await import("./demo-ha.ts")).runHaDemo());
 
 const { values: options } = parseArgs({ options: { hold: { type: "boolean", default: false } } });
 
