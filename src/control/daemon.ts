@@ -201,6 +201,7 @@ export class Daemon implements DaemonView, RequestTarget {
         if (master) for (const vip of vrrpVips(this.config, vrrp.networkId)) this.resolver.announce(vip, ha.virtualMac);
       },
       linkUp: () => this.network.linkUp(),
+      ping: (source, destination, done) => this.deps.probes.ping(source, destination, done),
       usable: (id) => this.monitor.state(id) === "up" && this.resolver.targetMac(id) !== undefined && this.config.targets.some((target) => target.id === id && isActive(target)),
     });
     this.ha = ha;

@@ -7,6 +7,7 @@ import type { SessionTable } from "../dataplane/sessions.ts";
 import type { SyncJournal } from "../ha/sync-journal.ts";
 import { virtualMac } from "../ha/vrrp-advert.ts";
 import type { TransitionReason } from "../ha/vrrp-machine.ts";
+import type { ProbeAttempt, Probes } from "../health/probe.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RunPlan } from "./plan.ts";
 import { vrrpVips } from "./reload-plan.ts";
@@ -36,6 +37,8 @@ export interface HaOptions {
   /** Tracking's inputs: whether the interface's link is up, and whether a target can take traffic (up, MAC known, enabled). */
   linkUp(): boolean;
   usable(targetId: number): boolean;
+  /** The health checks' ping, for the `gateway { ping I,T }` tracking. */
+  ping: Probes["ping"];
 }
 
 /** How often the pair runs and how often it looks whether this node can still serve. */
@@ -53,6 +56,9 @@ export class HighAvailability {
   readonly sync: SessionSync | undefined;
   readonly virtualMac: Uint8Array;
   private master = false;
+  /** `gateway { ping }`: when it last answered, and the attempt under way. */
+  private gatewayAnsweredMs = 0;
+  private gatewayAttempt: ProbeAttempt | undefined;
   /** A one-shot timer at the machine's next deadline when it falls between two ticks. */
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -101,6 +107,27 @@ export class HighAvailability {
       this.armDeadline(tickMs);
     });
     timer.every("vrrp-tracking", TRACKING_MS, () => this.track());
+    const gateway = this.trackedGateway();
+    if (gateway) {
+      this.gatewayAnsweredMs = this.options.now();
+      timer.every("vrrp-gateway", gateway.intervalS * 1000, () => this.pingGateway(gateway.address, gateway.source));
+    }
+  }
+
+  /** The gateway tracking pings, from the real address of its network: `gateway { ping I,T }`. */
+  private trackedGateway(): { address: number; source: number; intervalS: number; timeoutS: number } | undefined {
+    const gateway = this.options.config().gateway;
+    if (!gateway?.ping) return undefined;
+    const network = this.options.plan.networks.find(({ network }) => ((gateway.ipaddr & network.mask) >>> 0) === network.addr) ?? this.options.plan.networks[0];
+    return network && { address: gateway.ipaddr, source: network.real, intervalS: gateway.ping.intervalS, timeoutS: gateway.ping.timeoutS };
+  }
+
+  private pingGateway(address: number, source: number): void {
+    this.gatewayAttempt?.cancel();
+    this.gatewayAttempt = this.options.ping(source, address, (result) => {
+      this.gatewayAttempt = undefined;
+      if (result.ok) this.gatewayAnsweredMs = this.options.now();
+    });
   }
 
   /**
@@ -110,6 +137,10 @@ export class HighAvailability {
   private track(): void {
     const { vrrp, linkUp, usable } = this.options;
     if (!linkUp()) return this.node.setHealthy(false, "interface down");
+    const gateway = this.trackedGateway();
+    if (gateway && this.options.now() - this.gatewayAnsweredMs > gateway.timeoutS * 1000) {
+      return this.node.setHealthy(false, `gateway ${ipToString(gateway.address)} answers no ping for ${gateway.timeoutS} s`);
+    }
     const config = this.options.config();
     const vips = new Set(vrrpVips(config, vrrp.networkId));
     const serving = config.servers.some((server) => isActive(server) && vips.has(server.ipaddr) && [...server.targets, ...server.backup].some(usable));
@@ -131,6 +162,7 @@ export class HighAvailability {
   /** Steps down (a priority-0 advert: the peer takes over at once) and closes the sockets. */
   stop(): void {
     clearTimeout(this.deadlineTimer);
+    this.gatewayAttempt?.cancel();
     this.node.stop();
     this.sync?.close();
   }

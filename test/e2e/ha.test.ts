@@ -164,3 +164,38 @@ describeWith([ROOT], "the same pair without session sync", () => {
     expect(broken.length).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describeWith([ROOT], "tracking the gateway", () => {
+  let lab: Lab;
+  let scratch: Scratch;
+  let a: BngInLab | undefined;
+  let b: BngInLab | undefined;
+  const gateway = "gateway {\nipaddr 172.16.1.254\nping 1,3\n}\n";
+
+  beforeAll(async () => {
+    scratch = new Scratch();
+    lab = await createLab({ prefix: "bnghg", clients: 2 });
+    const boxB = await lab.addBngBox();
+    a = await startNode(lab, scratch, "a", gateway + pairConfig(SEED, "A", { priority: 200 }), lab.bngNs);
+    b = await startNode(lab, scratch, "b", gateway + pairConfig(SEED, "B", { priority: 100 }), boxB);
+    await waitForStatus(a, (report) => report.vrrp?.state === "master", 10_000, "A master");
+  }, 60_000);
+
+  afterAll(async () => {
+    await a?.stop().catch(() => undefined);
+    await b?.stop().catch(() => undefined);
+    await lab?.destroy();
+    scratch?.remove();
+  }, 30_000);
+
+  test("a master whose gateway stops answering ping steps down to a healthy backup, and takes over again once it answers", async () => {
+    // The router stops answering A's pings only.
+    await lab.exec(lab.ns.router, ["nft", "add table inet hatest; add chain inet hatest input { type filter hook input priority 0 ; } ; add rule inet hatest input ip saddr 172.16.1.252 icmp type echo-request drop"]);
+    await waitForStatus(b!, (report) => report.vrrp?.state === "master", 10_000, "B master");
+    expect(a!.process.stderr).toMatch(/vrrp-unhealthy vrid=51 cause="gateway 172\.16\.1\.254 answers no ping for 3 s"/);
+    expect((await b!.status()).vrrp?.last_transition).toBe("priority-zero");
+    await lab.exec(lab.ns.router, ["nft", "delete", "table", "inet", "hatest"]);
+    await waitForStatus(a!, (report) => report.vrrp?.state === "master", 10_000, "A master again");
+    expect(a!.process.stderr).toMatch(/vrrp-healthy vrid=51/);
+  }, 40_000);
+});
