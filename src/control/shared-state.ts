@@ -1,11 +1,12 @@
 // The memory the control thread shares with the data-plane workers, made once at start from
 // the start settings: the session table, the neighbour table, the per-worker counters, batch
-// statistics and sync journals.
+// statistics, sync journals and what methods agent and bandwidth choose by.
 import type { Settings } from "../config/model.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
 import { createCounters, workerRegions } from "../dataplane/counters.ts";
 import { NeighbourTable } from "../dataplane/neighbours.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
+import { TargetMetrics } from "../dataplane/target-metrics.ts";
 import { SyncJournal } from "../ha/sync-journal.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SharedStructures } from "./dependencies.ts";
@@ -21,6 +22,7 @@ export class SharedState {
   readonly counterRegions: Float64Array[];
   readonly batchStatsBuffer: SharedArrayBuffer;
   readonly journals: SyncJournal[];
+  readonly targetMetrics = TargetMetrics.create();
 
   constructor(settings: Pick<Settings, "sessionCapacity" | "workers">, epochMs: number) {
     this.sessions = SessionTable.create(settings.sessionCapacity, epochMs);
@@ -37,6 +39,7 @@ export class SharedState {
       sessions: this.sessions.buffer,
       neighbours: this.neighbours.buffer,
       counters: this.countersBuffer,
+      targetMetrics: this.targetMetrics.buffer,
       batchStats: this.batchStatsBuffer,
       journals: this.journals.map((journal) => journal.buffer),
     };

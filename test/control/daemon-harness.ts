@@ -13,6 +13,7 @@ import { startControlServer, type ControlServer } from "../../src/control/socket
 import { workerCounters } from "../../src/dataplane/counters.ts";
 import { NeighbourTable } from "../../src/dataplane/neighbours.ts";
 import { Processor } from "../../src/dataplane/process.ts";
+import { TargetMetrics } from "../../src/dataplane/target-metrics.ts";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
 import type { ForwardingTable } from "../../src/dataplane/table.ts";
 import type { ProbeResult } from "../../src/health/state.ts";
@@ -108,6 +109,7 @@ export class DaemonHarness {
           sessions: this.sessions,
           neighbours: new NeighbourTable(shared.neighbours),
           counters: workerCounters(shared.counters, 0),
+          metrics: new TargetMetrics(shared.targetMetrics),
           clock: monotonicMs,
           randomSeed: 7,
         });
