@@ -25,6 +25,7 @@ import { renderMetrics } from "./metrics.ts";
 import { MetricsEndpoint } from "./metrics-server.ts";
 import type { OperatorContext } from "./operator.ts";
 import { loadForRun, StartError } from "./load.ts";
+import { BANDWIDTH_SAMPLE_MS } from "./method-inputs.ts";
 import type { RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
@@ -150,6 +151,7 @@ export class Daemon implements DaemonView, RequestTarget {
       probes: this.latency.wrap(this.deps.probes, ipToString),
       dsrPathFor: (target) => ({ vips: dsrVipsOf(this.config, target.id), mac: this.resolver.targetMac(target.id) }),
       alerts: createAlertRunner({ logger }),
+      onAgentLoad: (id, load) => this.shared.methodInputs.agentLoad(id, load),
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
     this.network.dropKernelCopies(servedVips(this.config));
@@ -170,6 +172,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
     this.timer.every("watch-io", IO_WATCH_MS, () => this.ioWatch.check());
+    this.timer.every("measure-bandwidth", BANDWIDTH_SAMPLE_MS, () => this.shared.methodInputs.measureBandwidth(this.now()));
     if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => this.announcement.tick());
     this.resolver.resolve(this.config);
     // A VRRP node announces its VIPs when it becomes master, not before.
@@ -250,7 +253,7 @@ export class Daemon implements DaemonView, RequestTarget {
   }
 
   private dropSessionsOf(targetId: number, why: string): void {
-    const removed = this.shared.sessions.removeTarget(targetId);
+    const removed = this.shared.removeSessionsOfDownTarget(targetId, this.config);
     if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
   }
 
@@ -293,6 +296,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.configPath = path;
     processLogOutput.followSetting(loaded.config.settings.syslog);
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
+    this.shared.methodInputs.followLoads(loaded.config.targets.map((target) => target.id), (id) => this.monitor.agentLoad(id));
     this.publish();
     this.shared.removeSessionsAfterReload(changes, this.logger);
     this.network.dropKernelCopies(servedVips(loaded.config));

@@ -37,6 +37,10 @@ export interface TargetStatus {
   sessions: number;
   packets: number;
   bytes: number;
+  /** The load the target's `agent` check last brought back (method agent); null before its first reply or without one. */
+  load: number | null;
+  /** Bytes a second forwarded to the target over the last 5 seconds (method bandwidth). */
+  bytes_per_s: number;
   checks: CheckStatus[];
 }
 
@@ -64,7 +68,8 @@ export interface StatusReport {
   workers: number;
   servers: ServerStatus[];
   targets: TargetStatus[];
-  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; passed: number };
+  /** `resets_sent`: RSTs sent from a VIP to clients of a down target (`downpolicy reset`). */
+  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; resets_sent: number; passed: number };
   sessions: { current: number; capacity: number; created: number; expired: number; evicted: number };
   drops: Record<string, number>;
   /**

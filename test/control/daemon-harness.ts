@@ -53,6 +53,8 @@ export class DaemonHarness {
   interfacePresent = true;
   /** Health answers by target address; absent = connection refused. */
   readonly healthy = new Set<string>();
+  /** The load a healthy target's agent reports, by target address; absent = a reply without a load. */
+  readonly agentLoads = new Map<string, number>();
   daemon!: Daemon;
   server!: ControlServer;
   private processor: Processor | undefined;
@@ -76,7 +78,11 @@ export class DaemonHarness {
       tcpopen: (_source, destination, _port, done) => answer(destination, done),
       ping: (_source, destination, done) => answer(destination, done),
       arp: (_source, destination, done) => answer(destination, done),
-      agent: (_source, destination, _port, done) => answer(destination, done),
+      agent: (_source, destination, _port, done) =>
+        answer(destination, (result) => {
+          const load = this.agentLoads.get(ipToString(destination));
+          done(result.ok && load !== undefined ? { ...result, load } : result);
+        }),
       script: (_path, destination, _port, done) => answer(destination, done),
       http: (_source, destination, _port, _path, done) => answer(destination, done),
       dsrcheck: (_source, path, _port, done) => answer(path.vips[0] ?? 0, done),
