@@ -20,11 +20,12 @@ import { DOWN_POLICY_HOLD, DOWN_POLICY_RESET, S_ID, S_TIMEOUT_S, T_ID } from "./
 /** `tcpFlags` of a frame that is not TCP. */
 export const NOT_TCP = -1;
 
-/** target() results below zero: no target available, */
+// What target() returns when it returns no target index:
+/** No target is available. */
 export const NO_TARGET = -1;
-/** the session's target is down and the frame is dropped (`downpolicy hold`; a client's RST under `reset`), */
+/** The session's target is down and the frame is dropped (`downpolicy hold`; a client's RST under `reset`). */
 export const DROP_FOR_DOWN_TARGET = -2;
-/** the session's target is down and the client's TCP segment is to be answered with a RST (`downpolicy reset`). */
+/** The session's target is down and the client's TCP segment is answered with a RST (`downpolicy reset`). */
 export const RESET_FOR_DOWN_TARGET = -3;
 
 const SESSIONS_REFUSED_AT = C.EVENTS_AT + C.EVENT.sessions_refused;
@@ -52,9 +53,9 @@ export class SessionChooser {
 
   /**
    * The target index for a client's frame to server `server` (table index), or NO_TARGET,
-   * DROP_FOR_DOWN_TARGET or RESET_FOR_DOWN_TARGET. `keyPort` is the session key's port (0 unless the server keys on it),
-   * `bucketAt` the key's first bucket (`sessions.bucketOf`), `tcpFlags` the frame's TCP flags
-   * or NOT_TCP.
+   * DROP_FOR_DOWN_TARGET or RESET_FOR_DOWN_TARGET. `keyPort` is the session key's port (0 unless
+   * the server keys on it), `bucketAt` the key's first bucket (`sessions.bucketOf`), `tcpFlags`
+   * the frame's TCP flags or NOT_TCP.
    */
   target(table: ForwardingTable, server: number, clientIp: number, keyPort: number, bucketAt: number, nowS: number, tcpFlags: number): number {
     const serverAt = table.serverAt(server);

@@ -146,6 +146,7 @@ export class TargetSelector {
       const value = this.measured(table, activeAt, position, byLoad);
       if (value === least && turn-- === 0) return position;
     }
+    // The control thread changed a value between the two passes: the first target will do.
     return 0;
   }
 
