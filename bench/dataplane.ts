@@ -11,6 +11,7 @@ import { NeighbourTable } from "../src/dataplane/neighbours.ts";
 import { Processor } from "../src/dataplane/process.ts";
 import { SessionTable } from "../src/dataplane/sessions.ts";
 import { buildForwardingTable } from "../src/dataplane/table.ts";
+import { TargetMetrics } from "../src/dataplane/target-metrics.ts";
 import { config } from "../test/fixtures/config.ts";
 import { TCP_ACK, TCP_SYN, mac, tcpFrame } from "../test/fixtures/frames.ts";
 import { MemoryPacketIO } from "../test/fixtures/memory-io.ts";
@@ -73,6 +74,7 @@ function run(frames: Uint8Array[], process_: boolean): Run {
     sessions: SessionTable.create(262_144, monotonicMs()),
     neighbours: NeighbourTable.create(),
     counters: workerCounters(counters, 0),
+    metrics: TargetMetrics.create(),
     clock: monotonicMs,
     randomSeed: 7,
   });

@@ -72,7 +72,8 @@ function checkSummary(target: TargetStatus): string {
       const name = check.port === undefined ? check.type : `${check.type} ${check.port}`;
       const latency = check.latency_ms === null ? "" : ` ${check.latency_ms.toFixed(1)}ms`;
       const result = check.last_result === "fail" ? `fail (${check.cause ?? "?"})` : check.last_result;
-      return `${name} ${result}${check.last_result === "ok" ? latency : ""}`;
+      const load = check.type === "agent" && check.last_result === "ok" && target.load !== null ? ` load ${target.load}` : "";
+      return `${name} ${result}${check.last_result === "ok" ? latency : ""}${load}`;
     })
     .join("; ");
 }
@@ -123,7 +124,7 @@ export function renderStatus(report: StatusReport): string {
     "",
     ...announceLines(report),
     `sessions: ${report.sessions.current} of ${report.sessions.capacity} (created ${report.sessions.created}, expired ${report.sessions.expired}, evicted ${report.sessions.evicted})`,
-    `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, left to kernel ${humanCount(report.totals.passed)}`,
+    `forwarded: ${humanCount(report.totals.packets)} packets, ${humanBytes(report.totals.bytes)}; arp replies ${report.totals.arp_replies}, icmp replies ${report.totals.icmp_replies}, resets sent ${report.totals.resets_sent}, left to kernel ${humanCount(report.totals.passed)}`,
     `drops: ${dropTotal}${drops ? ` (${drops})` : ""}`,
     `packet i/o (${report.io.backend}): ${humanCount(report.io.frames)} frames received; lost in the kernel (queue or ring full) ${humanCount(report.io.kernel_drops)}, refused on send ${humanCount(report.io.send_refused)}${report.io.last_send_error ? ` (last ${report.io.last_send_error})` : ""}, receive errors ${report.io.receive_errors}`,
     `control thread timer lag: worst ${report.timer_lag_ms.recent_worst_ms} ms in the last 5 s, ${report.timer_lag_ms.worst_ms} ms since start`,

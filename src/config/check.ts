@@ -61,6 +61,7 @@ class Checker {
     this.warnAboutUnusableNetworks();
     this.warnAboutRoutingMode();
     this.warnAboutFinTimeout();
+    this.warnAboutAgentMethod();
     if (this.config.vrrp) checkVrrp(this.config, this.config.vrrp, this.location(this.config.vrrp), this.sink, (id) => this.isDefined("network", id));
   }
 
@@ -72,6 +73,23 @@ class Checker {
     if (!at || shorter.length === 0) return;
     const servers = shorter.map((server) => `server ${server.id} (timeout ${server.sessionTimeoutS})`).join(", ");
     this.sink.warning(at.line, at.column, `\`set fintimeout ${finTimeoutS}\` is longer than the idle timeout of ${servers}: a closed connection's session would outlive an idle one; expected at most ${Math.min(...shorter.map((server) => server.sessionTimeoutS))}`);
+  }
+
+  /** `method agent` chooses by the loads of `agent` checks: a target without one never reports a load. */
+  private warnAboutAgentMethod(): void {
+    const defined = new Map(this.config.targets.map((target) => [target.id, target]));
+    for (const server of this.config.servers) {
+      if (server.method !== "agent") continue;
+      const unchecked = [...server.targets, ...server.backup].filter((id) => defined.has(id) && defined.get(id)!.agent === undefined);
+      if (unchecked.length === 0) continue;
+      const at = this.param(server, "method") ?? server.pos;
+      const targets = `${unchecked.length === 1 ? "target" : "targets"} ${unchecked.join(", ")}`;
+      const effect =
+        unchecked.length === server.targets.length + server.backup.length
+          ? "no load is ever reported, so they take turns as with `method rr`"
+          : "a target without a load counts as the most loaded, and gets new clients only while no target with a load is up";
+      this.sink.warning(at.line, at.column, `server ${server.id} uses \`method agent\`, but ${targets} ${unchecked.length === 1 ? "has" : "have"} no \`agent\` check: ${effect}; expected \`agent PORT,INTERVAL,TIMEOUT\` in each of its targets`);
+    }
   }
 
   private at(location: { line: number; column: number } | undefined, fallback: SourcePos, message: string): void {

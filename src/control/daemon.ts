@@ -40,6 +40,7 @@ const SESSION_SWEEP_MS = 5000;
 const INTERFACE_WATCH_MS = 1000;
 /** How often bng looks whether the kernel dropped or refused frames (the workers update their totals once a second). */
 const IO_WATCH_MS = 1000;
+// The I/O, flood and bandwidth watches share the once-a-second job.
 
 export class Daemon implements DaemonView, RequestTarget {
   readonly startedAtMs: number;
@@ -153,6 +154,7 @@ export class Daemon implements DaemonView, RequestTarget {
       probes: this.latency.wrap(this.deps.probes, ipToString),
       dsrPathFor: (target) => ({ vips: dsrVipsOf(this.config, target.id), mac: this.resolver.targetMac(target.id) }),
       alerts: createAlertRunner({ logger }),
+      onAgentLoad: (id, load) => this.shared.methodInputs.agentLoad(id, load),
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
     this.network.dropKernelCopies(servedVips(this.config));
@@ -172,7 +174,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.timer.every("poll-neighbours", NEIGHBOUR_POLL_MS, () => this.resolver.pollNeighbours(this.config));
     this.timer.every("sweep-sessions", TICK_MS, () => this.sweepSessions());
     this.timer.every("watch-interface", INTERFACE_WATCH_MS, () => this.watchInterface());
-    this.timer.every("watch-io", IO_WATCH_MS, () => (this.ioWatch.check(), this.floodLog.check()));
+    this.timer.every("watch-io", IO_WATCH_MS, () => (this.ioWatch.check(), this.floodLog.check(), this.shared.methodInputs.measureBandwidth(this.now())));
     if (this.plan.announceTable !== undefined) this.timer.every("announce-gate", UNRESOLVED_ARP_INTERVAL_MS, () => this.announcement.tick());
     this.resolver.resolve(this.config);
     // A VRRP node announces its VIPs when it becomes master, not before.
@@ -254,7 +256,7 @@ export class Daemon implements DaemonView, RequestTarget {
   }
 
   private dropSessionsOf(targetId: number, why: string): void {
-    const removed = this.shared.sessions.removeTarget(targetId);
+    const removed = this.shared.removeSessionsOfDownTarget(targetId, this.config);
     if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
   }
 
@@ -297,6 +299,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.configPath = path;
     processLogOutput.followSetting(loaded.config.settings.syslog);
     this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
+    this.shared.methodInputs.followLoads(loaded.config.targets.map((target) => target.id), (id) => this.monitor.agentLoad(id));
     this.publish();
     this.shared.removeSessionsAfterReload(changes, this.logger);
     this.network.dropKernelCopies(servedVips(loaded.config));

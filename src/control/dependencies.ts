@@ -22,6 +22,8 @@ export interface SharedStructures {
   sessions: SharedArrayBuffer;
   neighbours: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** Agent loads and bandwidths by target id, written by the control thread (methods agent and bandwidth). */
+  targetMetrics: SharedArrayBuffer;
   batchStats: SharedArrayBuffer;
   /** Per worker: its journal of sessions created, which the VRRP master streams to its peer. */
   journals: SharedArrayBuffer[];

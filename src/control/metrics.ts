@@ -72,6 +72,8 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_target_packets_total", "counter", "Client frames forwarded to a target", status.targets.map((t) => [target(t), t.packets]));
   out.family("bng_target_bytes_total", "counter", "Client bytes forwarded to a target", status.targets.map((t) => [target(t), t.bytes]));
   out.family("bng_target_sessions", "gauge", "Sessions bound to a target", status.targets.map((t) => [target(t), t.sessions]));
+  out.family("bng_target_load", "gauge", "The load the target's agent check last reported (method agent)", status.targets.flatMap((t): [Labels, number][] => (t.load === null ? [] : [[target(t), t.load]])));
+  out.family("bng_target_bandwidth_bytes_per_second", "gauge", "Bytes a second forwarded to the target over the last 5 s (method bandwidth)", status.targets.map((t) => [target(t), t.bytes_per_s]));
   out.family("bng_target_up", "gauge", "1 when the target takes traffic, else 0", status.targets.map((t) => [target(t), t.state === "up" ? 1 : 0]));
   out.family("bng_target_enabled", "gauge", "1 when the target is enabled (by the operator or the file), else 0", status.targets.map((t) => [target(t), t.enabled ? 1 : 0]));
   out.family(
@@ -94,6 +96,7 @@ export function renderMetrics(view: MetricsView): string {
   out.family("bng_frames_total", "counter", "Frames the workers received", [[{}, counters.events.frames]]);
   out.family("bng_arp_replies_total", "counter", "ARP replies sent for VIPs", [[{}, counters.events.arp_replies]]);
   out.family("bng_icmp_replies_total", "counter", "ICMP echo replies sent for VIPs", [[{}, counters.events.icmp_replies]]);
+  out.family("bng_resets_sent_total", "counter", "TCP RSTs sent from a VIP to clients of a down target (downpolicy reset)", [[{}, counters.events.resets_sent]]);
   out.family("bng_kernel_drops_total", "counter", "Frames the kernel dropped before a worker read them (its socket's queue or receive ring was full)", [[{}, status.io.kernel_drops]]);
   out.family("bng_send_refused_total", "counter", "Frames the kernel refused to send (queue full, link down, frame too long)", [[{}, status.io.send_refused]]);
   out.family("bng_receive_errors_total", "counter", "Receives that failed (interrupted, or the link went down)", [[{}, status.io.receive_errors]]);

@@ -1,14 +1,16 @@
 // The memory the control thread shares with the data-plane workers, made once at start from
 // the start settings: the session table, the neighbour table, the per-worker counters, batch
-// statistics and sync journals.
-import type { Settings } from "../config/model.ts";
+// statistics, sync journals and what methods agent and bandwidth choose by.
+import type { Config, Settings } from "../config/model.ts";
 import { createBatchStats } from "../dataplane/batch-stats.ts";
 import { createCounters, workerRegions } from "../dataplane/counters.ts";
 import { NeighbourTable } from "../dataplane/neighbours.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
+import { TargetMetrics } from "../dataplane/target-metrics.ts";
 import { SyncJournal } from "../ha/sync-journal.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SharedStructures } from "./dependencies.ts";
+import { MethodInputs } from "./method-inputs.ts";
 import type { ReloadChanges } from "./reload-plan.ts";
 
 /** Session records a worker's sync journal holds until the control thread drains it (ten times a second). */
@@ -21,6 +23,9 @@ export class SharedState {
   readonly counterRegions: Float64Array[];
   readonly batchStatsBuffer: SharedArrayBuffer;
   readonly journals: SyncJournal[];
+  readonly targetMetrics = TargetMetrics.create();
+  /** Writes targetMetrics: agent loads and bandwidths. */
+  readonly methodInputs: MethodInputs;
 
   constructor(settings: Pick<Settings, "sessionCapacity" | "workers">, epochMs: number) {
     this.sessions = SessionTable.create(settings.sessionCapacity, epochMs);
@@ -29,6 +34,7 @@ export class SharedState {
     this.counterRegions = workerRegions(this.countersBuffer);
     this.batchStatsBuffer = createBatchStats(settings.workers);
     this.journals = Array.from({ length: settings.workers }, () => SyncJournal.create(JOURNAL_CAPACITY));
+    this.methodInputs = new MethodInputs(this.targetMetrics, this.counterRegions, epochMs);
   }
 
   /** What the workers are handed. */
@@ -37,9 +43,20 @@ export class SharedState {
       sessions: this.sessions.buffer,
       neighbours: this.neighbours.buffer,
       counters: this.countersBuffer,
+      targetMetrics: this.targetMetrics.buffer,
       batchStats: this.batchStatsBuffer,
       journals: this.journals.map((journal) => journal.buffer),
     };
+  }
+
+  /**
+   * A target went down: its sessions end, but those of servers whose `downpolicy` is hold or
+   * reset, which the data plane keeps deciding (docs/dataplane.md, Down policies).
+   */
+  removeSessionsOfDownTarget(targetId: number, config: Config): number {
+    const keeping = new Set(config.servers.filter((server) => server.downPolicy !== "reschedule").map((server) => server.id));
+    if (keeping.size === 0) return this.sessions.removeTarget(targetId);
+    return this.sessions.removeWhere((serverId, target) => target === targetId && !keeping.has(serverId));
   }
 
   /**

@@ -22,7 +22,7 @@ export interface DaemonView {
   readonly configPath: string;
   readonly plan: RunPlan;
   readonly startedAtMs: number;
-  readonly shared: Pick<SharedState, "sessions" | "countersBuffer" | "batchStatsBuffer">;
+  readonly shared: Pick<SharedState, "sessions" | "countersBuffer" | "batchStatsBuffer" | "targetMetrics">;
   readonly healthMonitor: HealthMonitor;
   readonly expiredSessions: number;
   readonly timer: Pick<ControlTimer, "lag">;
@@ -86,6 +86,8 @@ function targetStatuses(view: DaemonView, counters: CountersSnapshot): TargetSta
       sessions: view.shared.sessions.sessionsOfTarget(target.id),
       packets: traffic?.packets ?? 0,
       bytes: traffic?.bytes ?? 0,
+      load: monitor.agentLoad(target.id) ?? null,
+      bytes_per_s: Math.round(view.shared.targetMetrics.bandwidth(target.id)),
       checks: health.checks,
     });
   }
@@ -112,6 +114,7 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
       arp_replies: counters.events.arp_replies,
       icmp_replies: counters.events.icmp_replies,
       icmp_errors_forwarded: counters.events.icmp_errors_forwarded,
+      resets_sent: counters.events.resets_sent,
       passed: Object.values(counters.passes).reduce((sum, count) => sum + count, 0),
     },
     sessions: {

@@ -37,6 +37,10 @@ export interface TargetStatus {
   sessions: number;
   packets: number;
   bytes: number;
+  /** The load the target's `agent` check last brought back (method agent); null before its first reply or without one. */
+  load: number | null;
+  /** Bytes a second forwarded to the target over the last 5 seconds (method bandwidth). */
+  bytes_per_s: number;
   checks: CheckStatus[];
 }
 
@@ -64,8 +68,11 @@ export interface StatusReport {
   workers: number;
   servers: ServerStatus[];
   targets: TargetStatus[];
-  /** `icmp_errors_forwarded`: ICMP errors about a client's session sent on to its target (path MTU discovery). */
-  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; icmp_errors_forwarded: number; passed: number };
+  /**
+   * `icmp_errors_forwarded`: ICMP errors about a client's session sent on to its target (path
+   * MTU discovery); `resets_sent`: RSTs sent from a VIP to clients of a down target (`downpolicy reset`).
+   */
+  totals: { packets: number; bytes: number; sessions: number; arp_replies: number; icmp_replies: number; icmp_errors_forwarded: number; resets_sent: number; passed: number };
   /**
    * The session table; `refused`: new clients not given a session (beyond `set newsessions` a
    * second), `stateless`: their frames forwarded by consistent hashing, `closed`: sessions

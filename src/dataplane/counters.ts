@@ -37,6 +37,7 @@ export const DROP_REASONS = [
   "echo_rate_limited",
   "icmp_error_malformed",
   "icmp_error_no_session",
+  "target_down",
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export const DROP = indexesOf(DROP_REASONS);
@@ -82,6 +83,8 @@ export const EVENTS = [
   "neighbour_refuted",
   // ARP frames for a VIP sent with a target's MAC: the target answers ARP for the VIP.
   "target_vip_arp",
+  // TCP segments of clients whose target is down answered with a RST from the VIP (`downpolicy reset`).
+  "resets_sent",
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 export const EVENT = indexesOf(EVENTS);

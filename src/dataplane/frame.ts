@@ -30,6 +30,7 @@ export const ARP_HTYPE_ETHERNET = 1;
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPV4_VERSION_IHL = 0;
 export const IPV4_TOTAL_LENGTH = 2;
+export const IPV4_IDENTIFICATION = 4;
 export const IPV4_FLAGS_FRAGMENT = 6;
 export const IPV4_TTL = 8;
 export const IPV4_PROTOCOL = 9;
@@ -37,6 +38,9 @@ export const IPV4_CHECKSUM = 10;
 export const IPV4_SRC = 12;
 export const IPV4_DST = 16;
 export const IPV4_MORE_FRAGMENTS = 0x2000;
+export const IPV4_DONT_FRAGMENT = 0x4000;
+/** TTL of the packets bng originates from a VIP, echo replies and RSTs (Linux's default). */
+export const REPLY_TTL = 64;
 export const IPV4_FRAGMENT_OFFSET_MASK = 0x1fff;
 
 export const IPPROTO_ICMP = 1;
@@ -44,8 +48,14 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
 export const TCP_MIN_HEADER_LEN = 20;
+export const TCP_SEQ = 4;
+export const TCP_ACK_NUMBER = 8;
+/** The header length in 32-bit words, in the high nibble. */
+export const TCP_DATA_OFFSET = 12;
 export const TCP_FLAGS = 13;
+export const TCP_WINDOW = 14;
 export const TCP_CHECKSUM = 16;
+export const TCP_URGENT_POINTER = 18;
 export const TCP_FLAG_FIN = 0x01;
 export const TCP_FLAG_SYN = 0x02;
 export const TCP_FLAG_RST = 0x04;

@@ -28,6 +28,7 @@ import {
   IPV4_TTL,
   L4_DST_PORT,
   L4_SRC_PORT,
+  REPLY_TTL,
   ipv4HeaderLength,
   ipv4Version,
   read16,
@@ -39,9 +40,6 @@ import {
 
 /** Echo replies a worker sends a second at most; further requests are dropped (echo_rate_limited). */
 export const ECHO_REPLIES_PER_SECOND = 1000;
-
-/** TTL of the echo replies bng originates (Linux's default). */
-const REPLY_TTL = 64;
 
 /** The fields of an ICMP error's quoted packet, in the Int32Array readQuotedPacket fills. */
 export const QUOTED_PROTOCOL = 0;

@@ -64,9 +64,11 @@ import {
 } from "./icmp.ts";
 import type { NeighbourTable } from "./neighbours.ts";
 import type { SessionJournal } from "./session-journal.ts";
-import { NOT_TCP, SessionChooser } from "./session-choice.ts";
+import { DROP_FOR_DOWN_TARGET, NOT_TCP, RESET_FOR_DOWN_TARGET, SessionChooser } from "./session-choice.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
+import type { TargetMetrics } from "./target-metrics.ts";
+import { writeTcpReset } from "./tcp-reset.ts";
 import {
   S_ENABLED,
   S_ID,
@@ -93,6 +95,7 @@ const FORWARDED_BYTES_AT = C.EVENTS_AT + C.EVENT.forwarded_bytes;
 const FRAMES_AT = C.EVENTS_AT + C.EVENT.frames;
 const ICMP_REPLIES_AT = C.EVENTS_AT + C.EVENT.icmp_replies;
 const ICMP_ERRORS_FORWARDED_AT = C.EVENTS_AT + C.EVENT.icmp_errors_forwarded;
+const RESETS_SENT_AT = C.EVENTS_AT + C.EVENT.resets_sent;
 
 /** findServer results below zero. */
 const NO_SERVER = -1;
@@ -108,6 +111,8 @@ export interface ProcessorOptions {
   counters: Float64Array;
   /** Milliseconds of the session clock (CLOCK_MONOTONIC in bng, a fake in tests). Read once per batch. */
   clock: () => number;
+  /** What methods agent and bandwidth choose by, written by the control thread. */
+  metrics: TargetMetrics;
   /** Seed of the random and wrandom methods. */
   randomSeed: number;
   /** Where the sessions this worker creates are recorded for a VRRP peer; none without `vrrp`. */
@@ -154,7 +159,7 @@ export class Processor {
     this.reasons = this.out.reasons;
     this.arp = new ArpDecision(options.rx, options.tx, options.neighbours, this.out);
     this.clock = options.clock;
-    this.chooser = new SessionChooser(options.sessions, options.counters, options.randomSeed, options.journal);
+    this.chooser = new SessionChooser(options.sessions, options.counters, options.metrics, options.randomSeed, options.journal);
     this.vipAts = new Int32Array(options.rx.slotCount);
     this.servers = new Int32Array(options.rx.slotCount);
     this.bucketAts = new Int32Array(options.rx.slotCount);
@@ -313,8 +318,23 @@ export class Processor {
     const serverAt = table.serverAt(server);
     const tcpFlags = protocol === IPPROTO_TCP ? (bytes[l4At + TCP_FLAGS] ?? 0) : NOT_TCP;
     const target = this.chooser.target(table, server, clientIp, this.sessionPort(serverAt, l4At), this.bucketAts[slot] ?? 0, this.nowS, tcpFlags);
-    if (target < 0) return this.drop(slot, C.DROP.no_target);
-    return this.forward(slot, at, length, serverAt, target);
+    if (target >= 0) return this.forward(slot, at, length, serverAt, target);
+    if (target === RESET_FOR_DOWN_TARGET) return this.reset(slot, at, l4At, l4Length);
+    return this.drop(slot, target === DROP_FOR_DOWN_TARGET ? C.DROP.target_down : C.DROP.no_target);
+  }
+
+  /** Answers the client's TCP segment (its target is down, `downpolicy reset`) with a RST from the VIP. */
+  private reset(slot: number, at: number, tcpAt: number, tcpLength: number): number {
+    const tx = this.tx;
+    if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
+    const txSlot = tx.count;
+    const length = writeTcpReset(this.rx.bytes, at, tcpAt, tcpLength, tx.bytes, txSlot * tx.slotSize, this.table.ownMacHigh, this.table.ownMacLow);
+    if (length === 0) return this.drop(slot, C.DROP.short_tcp);
+    tx.count++;
+    tx.rxSlots[txSlot] = -1;
+    tx.lengths[txSlot] = length;
+    this.count(RESETS_SENT_AT, 1);
+    return VERDICT_REPLY;
   }
 
   /** The client port part of the session key: the source port when the server keys on it, else 0. */

@@ -3,7 +3,9 @@
 // the budget (a flood of new sources) a new client is served without a session by the server's
 // consistent-hash table, so the table keeps the clients it has. And the end of a client's TCP
 // connection: FIN or RST shortens its session's idle timeout to `set fintimeout`, as IPVS
-// does; a new SYN gives it its server's timeout back.
+// does; a new SYN gives it its server's timeout back. A session whose target went down follows
+// its server's `downpolicy`: rescheduled (a new target), held (its packets dropped until the
+// target is up again or the session expires), or reset (the processor answers with a RST).
 
 import { SessionAdmission } from "./admission.ts";
 import * as C from "./counters.ts";
@@ -12,10 +14,19 @@ import { consistentTarget, TargetSelector } from "./select/select.ts";
 import { JOURNAL_CREATED, type SessionJournal } from "./session-journal.ts";
 import type { SessionTable } from "./sessions.ts";
 import type { ForwardingTable } from "./table.ts";
-import { S_ID, S_TIMEOUT_S, T_ID } from "./table-layout.ts";
+import type { TargetMetrics } from "./target-metrics.ts";
+import { DOWN_POLICY_HOLD, DOWN_POLICY_RESET, S_ID, S_TIMEOUT_S, T_ID } from "./table-layout.ts";
 
 /** `tcpFlags` of a frame that is not TCP. */
 export const NOT_TCP = -1;
+
+// What target() returns when it returns no target index:
+/** No target is available. */
+export const NO_TARGET = -1;
+/** The session's target is down and the frame is dropped (`downpolicy hold`; a client's RST under `reset`). */
+export const DROP_FOR_DOWN_TARGET = -2;
+/** The session's target is down and the client's TCP segment is answered with a RST (`downpolicy reset`). */
+export const RESET_FOR_DOWN_TARGET = -3;
 
 const SESSIONS_REFUSED_AT = C.EVENTS_AT + C.EVENT.sessions_refused;
 const FLOOD_STATELESS_AT = C.EVENTS_AT + C.EVENT.flood_stateless;
@@ -32,18 +43,19 @@ export class SessionChooser {
   constructor(
     private readonly sessions: SessionTable,
     private readonly counters: Float64Array,
+    metrics: TargetMetrics,
     randomSeed: number,
     private readonly journal?: SessionJournal,
   ) {
-    this.selector = new TargetSelector(sessions, randomSeed);
+    this.selector = new TargetSelector(sessions, metrics, randomSeed);
     this.admission = new SessionAdmission(sessions.admissionWords);
   }
 
   /**
-   * The target index for a client's frame to server `server` (table index), or -1 when no
-   * target is available. `keyPort` is the session key's port (0 unless the server keys on it),
-   * `bucketAt` the key's first bucket (`sessions.bucketOf`), `tcpFlags` the frame's TCP flags
-   * or NOT_TCP.
+   * The target index for a client's frame to server `server` (table index), or NO_TARGET,
+   * DROP_FOR_DOWN_TARGET or RESET_FOR_DOWN_TARGET. `keyPort` is the session key's port (0 unless
+   * the server keys on it), `bucketAt` the key's first bucket (`sessions.bucketOf`), `tcpFlags`
+   * the frame's TCP flags or NOT_TCP.
    */
   target(table: ForwardingTable, server: number, clientIp: number, keyPort: number, bucketAt: number, nowS: number, tcpFlags: number): number {
     const serverAt = table.serverAt(server);
@@ -52,9 +64,18 @@ export class SessionChooser {
     const sessions = this.sessions;
     let boundId = sessions.findIn(bucketAt, serverId, clientIp, keyPort, nowS, timeoutS);
     let bound = table.targetIndexOfId(boundId);
-    if (bound >= 0 && table.keepsSession(server, bound)) {
-      if (tcpFlags !== NOT_TCP) this.followConnection(table, serverId, clientIp, keyPort, nowS, timeoutS, tcpFlags, sessions.foundClosing);
-      return bound;
+    if (bound >= 0) {
+      if (table.keepsSession(server, bound)) {
+        if (tcpFlags !== NOT_TCP) this.followConnection(table, serverId, clientIp, keyPort, nowS, timeoutS, tcpFlags, sessions.foundClosing);
+        return bound;
+      }
+      const policy = table.downPolicyOf(server, bound);
+      if (policy === DOWN_POLICY_HOLD) return DROP_FOR_DOWN_TARGET;
+      // Under reset a SYN opens a new connection, rebalanced below, and UDP is rescheduled; a
+      // RST is never answered with one (RFC 793).
+      if (policy === DOWN_POLICY_RESET && tcpFlags !== NOT_TCP && !opensConnection(tcpFlags)) {
+        return (tcpFlags & TCP_FLAG_RST) !== 0 ? DROP_FOR_DOWN_TARGET : RESET_FOR_DOWN_TARGET;
+      }
     }
     // A client with a session whose target went away is re-balanced in place: not a new session.
     if (boundId < 0 && !this.admission.admit(nowS, table.newSessionsPerS)) return this.refused(table, server, clientIp, keyPort, bucketAt, nowS, timeoutS);
@@ -62,7 +83,7 @@ export class SessionChooser {
     // generation of the table no longer keeps; that binding is then replaced once.
     for (let round = 0; round < 2; round++) {
       const chosen = this.choose(table, server, clientIp, keyPort, nowS, timeoutS, tcpFlags);
-      if (chosen < 0) return -1;
+      if (chosen < 0) return NO_TARGET;
       const chosenId = table.field(table.targetAt(chosen), T_ID);
       boundId = sessions.bind(serverId, clientIp, keyPort, nowS, timeoutS, chosenId, boundId);
       if (boundId === chosenId) this.journal?.append(JOURNAL_CREATED, serverId, clientIp, keyPort, chosenId, nowS);
@@ -72,7 +93,7 @@ export class SessionChooser {
         return bound;
       }
     }
-    return -1;
+    return NO_TARGET;
   }
 
   /**
@@ -107,8 +128,7 @@ export class SessionChooser {
    * must stay with that target.
    */
   private choose(table: ForwardingTable, server: number, clientIp: number, keyPort: number, nowS: number, timeoutS: number, tcpFlags: number): number {
-    const opening = tcpFlags !== NOT_TCP && (tcpFlags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN;
-    if (!opening && this.admission.refusedWithin(nowS, timeoutS)) return consistentTarget(table, server, clientIp, keyPort);
+    if (!opensConnection(tcpFlags) && this.admission.refusedWithin(nowS, timeoutS)) return consistentTarget(table, server, clientIp, keyPort);
     return this.selector.select(table, server, clientIp, keyPort);
   }
 
@@ -118,8 +138,13 @@ export class SessionChooser {
       if (!closing && this.sessions.close(serverId, clientIp, keyPort, nowS, table.finTimeoutS)) {
         this.counters[SESSIONS_CLOSED_AT] = (this.counters[SESSIONS_CLOSED_AT] ?? 0) + 1;
       }
-    } else if (closing && (tcpFlags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN) {
+    } else if (closing && opensConnection(tcpFlags)) {
       this.sessions.reopen(serverId, clientIp, keyPort, nowS, timeoutS);
     }
   }
+}
+
+/** A SYN without ACK: the client opens a connection (`tcpFlags` NOT_TCP for UDP). */
+function opensConnection(tcpFlags: number): boolean {
+  return tcpFlags !== NOT_TCP && (tcpFlags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) === TCP_FLAG_SYN;
 }

@@ -1,7 +1,7 @@
 // Word layout of the forwarding table (see table.ts). Shared by the builder, the reader and
 // the selection functions, so none of them depends on another for a constant.
 
-import { MAX_OBJECT_ID, METHODS } from "../config/model.ts";
+import { DOWN_POLICIES, MAX_OBJECT_ID, METHODS } from "../config/model.ts";
 
 /** Server and target ids must be below this: sessions and counters are arrays indexed by id. */
 export const ID_LIMIT = MAX_OBJECT_ID + 1;
@@ -22,6 +22,12 @@ export const METHOD_WRR = METHODS.indexOf("wrr");
 export const METHOD_WRANDOM = METHODS.indexOf("wrandom");
 export const METHOD_FIRST = METHODS.indexOf("first");
 export const METHOD_MAGLEV = METHODS.indexOf("maglev");
+export const METHOD_AGENT = METHODS.indexOf("agent");
+export const METHOD_BANDWIDTH = METHODS.indexOf("bandwidth");
+
+export const DOWN_POLICY_RESCHEDULE = DOWN_POLICIES.indexOf("reschedule");
+export const DOWN_POLICY_HOLD = DOWN_POLICIES.indexOf("hold");
+export const DOWN_POLICY_RESET = DOWN_POLICIES.indexOf("reset");
 
 export const MAGIC = 0x424e4701;
 
@@ -85,7 +91,9 @@ export const S_WRR_STRIDE = 12;
  */
 export const S_MAGLEV_AT = 13;
 export const S_MAGLEV_SIZE = 14;
-export const SERVER_STRIDE = 15;
+/** `downpolicy`: DOWN_POLICY_*. */
+export const S_DOWN_POLICY = 15;
+export const SERVER_STRIDE = 16;
 
 export const ACTIVE_STRIDE = 2;
 export const ACTIVE_TARGET = 0;

@@ -4,14 +4,16 @@
 // Servers and targets are identified across generations by their config ids (below ID_LIMIT):
 // sessions and counters key on ids, table positions (indices) change with every build.
 
-import { METHODS, type Config, type Method } from "../config/model.ts";
+import { DOWN_POLICIES, METHODS, type Config, type Method } from "../config/model.ts";
 import {
   ID_LIMIT,
   MAX_WEIGHT,
   TARGET_STATES,
   type TargetState,
   TARGET_UP,
+  TARGET_DOWN,
   TARGET_DISABLED,
+  DOWN_POLICY_RESCHEDULE,
   MAGIC,
   H_MAGIC,
   H_GENERATION,
@@ -54,6 +56,7 @@ import {
   S_WRR_STRIDE,
   S_MAGLEV_AT,
   S_MAGLEV_SIZE,
+  S_DOWN_POLICY,
   SERVER_STRIDE,
   ACTIVE_STRIDE,
   ACTIVE_TARGET,
@@ -230,6 +233,21 @@ export class ForwardingTable {
     const at = this.targetAt(target);
     const state = this.words[at + T_STATE];
     if (this.words[at + T_MAC_KNOWN] !== 1 || (state !== TARGET_UP && state !== TARGET_DISABLED)) return false;
+    return this.isMember(server, target);
+  }
+
+  /**
+   * What becomes of a session of server `server` whose target `target` (both table indexes)
+   * keepsSession refused: the server's `downpolicy` (DOWN_POLICY_*) when the target is down and
+   * still one of the server's, else DOWN_POLICY_RESCHEDULE (pending, removed by a reload).
+   */
+  downPolicyOf(server: number, target: number): number {
+    if (this.words[this.targetAt(target) + T_STATE] !== TARGET_DOWN || !this.isMember(server, target)) return DOWN_POLICY_RESCHEDULE;
+    return this.words[this.serverAt(server) + S_DOWN_POLICY] ?? DOWN_POLICY_RESCHEDULE;
+  }
+
+  /** Whether the server lists target `target` in `targets` or `backup`. */
+  private isMember(server: number, target: number): boolean {
     return ((this.words[this.membersAt + server * this.memberWords + (target >> 5)] ?? 0) & (1 << (target & 31))) !== 0;
   }
 
@@ -420,6 +438,7 @@ export function buildForwardingTable(input: ForwardingTableInput): ForwardingTab
     words[at + S_ENABLED] = !input.standby && server.enabled ? 1 : 0;
     words[at + S_TIMEOUT_S] = server.sessionTimeoutS;
     words[at + S_KEY_PORT] = server.persistence === "clientport" ? 1 : 0;
+    words[at + S_DOWN_POLICY] = DOWN_POLICIES.indexOf(server.downPolicy);
     words[at + S_ACTIVE_AT] = listAt;
     words[at + S_ACTIVE_COUNT] = list.length;
     words[at + S_USING_BACKUP] = backup ? 1 : 0;

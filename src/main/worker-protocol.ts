@@ -16,6 +16,8 @@ export interface WorkerStart {
   sessions: SharedArrayBuffer;
   neighbours: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** Agent loads and bandwidths by target id (target-metrics.ts), for methods agent and bandwidth. */
+  targetMetrics: SharedArrayBuffer;
   batchStats: SharedArrayBuffer;
   /** This worker's journal of sessions created (streamed to a VRRP peer). */
   journal: SharedArrayBuffer;

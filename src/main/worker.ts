@@ -12,6 +12,7 @@ import { Processor } from "../dataplane/process.ts";
 import { SessionTable } from "../dataplane/sessions.ts";
 import { ForwardingTable } from "../dataplane/table.ts";
 import { TableSubscriber } from "../dataplane/table-exchange.ts";
+import { TargetMetrics } from "../dataplane/target-metrics.ts";
 import { SyncJournal } from "../ha/sync-journal.ts";
 import { stopRequested, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
@@ -27,6 +28,7 @@ function runWorker(start: WorkerStart): void {
     sessions: new SessionTable(start.sessions),
     neighbours: new NeighbourTable(start.neighbours),
     counters,
+    metrics: new TargetMetrics(start.targetMetrics),
     clock: monotonicMs,
     randomSeed: (Date.now() ^ (start.index * 0x9e3779b1)) >>> 0,
     ...(start.journalSessions ? { journal: new SyncJournal(start.journal) } : {}),

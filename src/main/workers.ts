@@ -69,6 +69,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       sessions: options.shared.sessions,
       neighbours: options.shared.neighbours,
       counters: options.shared.counters,
+      targetMetrics: options.shared.targetMetrics,
       batchStats: options.shared.batchStats,
       journal: options.shared.journals[index]!,
       journalSessions: options.journalSessions,

@@ -125,6 +125,19 @@ describe("settings across objects", () => {
     expect(parseConfig(`set fintimeout 20\n${seed.replace("targets 1,2\n}", "targets 1,2\ntimeout 20\n}")}`, "fin.conf").warnings).toEqual([]);
   });
 
+  test("`method agent` with targets that have no `agent` check is a warning at the method, saying what happens", () => {
+    const agentServer = seed.replace("targets 1,2\n}", "targets 1,2\nmethod agent\n}");
+    const warnings = (text: string) => parseConfig(text, "agent.conf").warnings.map((d) => `${d.line}:${d.column} ${d.message}`);
+    expect(warnings(agentServer)).toEqual([
+      "18:8 server 1 uses `method agent`, but targets 1, 2 have no `agent` check: no load is ever reported, so they take turns as with `method rr`; expected `agent PORT,INTERVAL,TIMEOUT` in each of its targets",
+    ]);
+    const firstChecked = agentServer.replace("tcpopen 80,3,10\ndsr", "tcpopen 80,3,10\nagent 439,3,10\ndsr");
+    expect(warnings(firstChecked)).toEqual([
+      "18:8 server 1 uses `method agent`, but target 2 has no `agent` check: a target without a load counts as the most loaded, and gets new clients only while no target with a load is up; expected `agent PORT,INTERVAL,TIMEOUT` in each of its targets",
+    ]);
+    expect(warnings(agentServer.replaceAll("tcpopen 80,3,10\ndsr", "tcpopen 80,3,10\nagent 439,3,10\ndsr"))).toEqual([]);
+  });
+
   test("`set syslog` prints back as written, and the reserved routing tables say why", () => {
     const result = parseConfig("set syslog enable\nset announce 253\n", "s.conf");
     expect(result.ok ? [] : result.errors.map((d) => d.message)).toEqual([

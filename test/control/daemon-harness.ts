@@ -13,6 +13,7 @@ import { startControlServer, type ControlServer } from "../../src/control/socket
 import { workerCounters } from "../../src/dataplane/counters.ts";
 import { NeighbourTable } from "../../src/dataplane/neighbours.ts";
 import { Processor } from "../../src/dataplane/process.ts";
+import { TargetMetrics } from "../../src/dataplane/target-metrics.ts";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
 import type { ForwardingTable } from "../../src/dataplane/table.ts";
 import type { ProbeResult } from "../../src/health/state.ts";
@@ -52,6 +53,8 @@ export class DaemonHarness {
   interfacePresent = true;
   /** Health answers by target address; absent = connection refused. */
   readonly healthy = new Set<string>();
+  /** The load a healthy target's agent reports, by target address; absent = a reply without a load. */
+  readonly agentLoads = new Map<string, number>();
   daemon!: Daemon;
   server!: ControlServer;
   private processor: Processor | undefined;
@@ -75,7 +78,11 @@ export class DaemonHarness {
       tcpopen: (_source, destination, _port, done) => answer(destination, done),
       ping: (_source, destination, done) => answer(destination, done),
       arp: (_source, destination, done) => answer(destination, done),
-      agent: (_source, destination, _port, done) => answer(destination, done),
+      agent: (_source, destination, _port, done) =>
+        answer(destination, (result) => {
+          const load = this.agentLoads.get(ipToString(destination));
+          done(result.ok && load !== undefined ? { ...result, load } : result);
+        }),
       script: (_path, destination, _port, done) => answer(destination, done),
       http: (_source, destination, _port, _path, done) => answer(destination, done),
       dsrcheck: (_source, path, _port, done) => answer(path.vips[0] ?? 0, done),
@@ -108,6 +115,7 @@ export class DaemonHarness {
           sessions: this.sessions,
           neighbours: new NeighbourTable(shared.neighbours),
           counters: workerCounters(shared.counters, 0),
+          metrics: new TargetMetrics(shared.targetMetrics),
           clock: monotonicMs,
           randomSeed: 7,
         });

@@ -15,6 +15,7 @@ import { CLIENT_MAC, Lab, OWN_MAC, targetMac } from "../fixtures/dataplane.ts";
 import {
   TCP_ACK,
   TCP_FIN,
+  TCP_RST,
   TCP_SYN,
   arpFrame,
   ethernet,
@@ -69,7 +70,7 @@ type Rng = ReturnType<typeof createRng>;
 
 const VIP_WEB = "10.0.0.10"; // several TCP servers, one UDP, one disabled, one keyed on ports
 const VIP_ANY = "10.0.0.11"; // every-port servers: later TCP fragments map, later UDP ones do not
-const VIP_MIXED = "10.0.0.12"; // one UDP server (later UDP fragments map), two TCP servers
+const VIP_MIXED = "10.0.0.12"; // one UDP server (later UDP fragments map), two TCP servers; downpolicy hold and reset
 const VIP_OFF = "10.0.0.13"; // only a disabled server: no ARP or ping answers
 const VIPS = [VIP_WEB, VIP_ANY, VIP_MIXED, VIP_OFF];
 const NOT_VIPS = ["10.0.0.200", "10.0.0.252", "192.0.2.7", "10.0.0.101"];
@@ -93,9 +94,9 @@ function fuzzConfig() {
       { id: 7, ipaddr: VIP_WEB, port: 8443, targets: [1, 2, 4], method: "maglev", persistence: "clientport" },
       { id: 4, ipaddr: VIP_ANY, port: 0, targets: [4, 5], backup: [8], method: "first", timeoutS: 5 },
       { id: 8, ipaddr: VIP_ANY, port: 0, protocol: "udp", targets: [5], method: "random", persistence: "clientport" },
-      { id: 5, ipaddr: VIP_MIXED, port: 5000, protocol: "udp", targets: [5, 6, 7], method: "wrr", timeoutS: 30 },
-      { id: 9, ipaddr: VIP_MIXED, port: 22, targets: [6, 7], method: "session" },
-      { id: 10, ipaddr: VIP_MIXED, port: 25, targets: [2, 6], method: "wrandom" },
+      { id: 5, ipaddr: VIP_MIXED, port: 5000, protocol: "udp", targets: [5, 6, 7], method: "wrr", timeoutS: 30, downPolicy: "reset" },
+      { id: 9, ipaddr: VIP_MIXED, port: 22, targets: [6, 7], method: "session", downPolicy: "hold" },
+      { id: 10, ipaddr: VIP_MIXED, port: 25, targets: [2, 6], method: "wrandom", downPolicy: "reset" },
       { id: 6, ipaddr: VIP_OFF, port: 80, targets: [1], enabled: false },
     ],
     [
@@ -405,8 +406,11 @@ const PASS = Object.fromEntries(C.PASS_REASONS.map((name, index) => [name, index
 type Expected =
   | { verdict: typeof VERDICT_DROP | typeof VERDICT_PASS; reason: number }
   | { verdict: typeof VERDICT_REPLY; reply: "arp" | "icmp" }
-  /** Forwarded to a target of `server`, or (when `orDrop` is set) dropped for that reason. */
-  | { verdict: typeof VERDICT_FORWARD; server: ServerDef; laterFragment: boolean; orDrop: number | undefined };
+  /**
+   * Forwarded to a target of `server`, or dropped for one of `orDrops`, or (`orReset`: a session
+   * of a down target under `downpolicy reset`) answered with a RST.
+   */
+  | { verdict: typeof VERDICT_FORWARD; server: ServerDef; laterFragment: boolean; orDrops: number[]; orReset: boolean };
 
 interface TargetRun {
   state: TargetState;
@@ -515,14 +519,29 @@ class Model {
       if (candidates.length !== 1 || only === undefined || !only.enabled || only.persistence === "clientport") {
         return drop("fragment_unmapped");
       }
-      return { verdict: VERDICT_FORWARD, server: only, laterFragment: true, orDrop: DROP.fragment_unmapped };
+      return { verdict: VERDICT_FORWARD, server: only, laterFragment: true, orDrops: [DROP.fragment_unmapped], orReset: false };
     }
     if (protocol === 6 && l4Length < 20) return drop("short_tcp");
     if (protocol === 17 && l4Length < 8) return drop("short_udp");
     const port = be16(frame, L4 + 2);
     const { server, matching } = this.serverFor(vip, protocol, port);
     if (server === undefined) return drop(matching > 0 ? "server_disabled" : "no_server");
-    return { verdict: VERDICT_FORWARD, server, laterFragment: false, orDrop: this.hasActiveTarget(server) ? undefined : DROP.no_target };
+    const orDrops = this.hasActiveTarget(server) ? [] : [DROP.no_target];
+    // A session of a target that is down: held, or (reset) a TCP segment answered with a RST, but
+    // a SYN (rebalanced), a RST (never answered: held) and a header length bng cannot read.
+    const anyDown = [...server.targets, ...server.backup].some((id) => this.targets.get(id)?.state === "down");
+    let orReset = false;
+    if (anyDown && server.downPolicy === "hold") orDrops.push(DROP.target_down);
+    if (anyDown && server.downPolicy === "reset" && protocol === 6) {
+      const tcpFlags = frame[L4 + 13]!;
+      const dataOffset = (frame[L4 + 12]! >>> 4) * 4;
+      if ((tcpFlags & TCP_RST) !== 0) orDrops.push(DROP.target_down);
+      else if ((tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN) {
+        if (dataOffset < 20 || dataOffset > l4Length) orDrops.push(DROP.short_tcp);
+        else orReset = true;
+      }
+    }
+    return { verdict: VERDICT_FORWARD, server, laterFragment: false, orDrops, orReset };
   }
 
   /** The enabled server for (VIP, protocol, port): one on exactly that port first, then an every-port one; and how many match at all. */
@@ -549,7 +568,7 @@ class Model {
     if (protocol !== 6 && protocol !== 17) return drop("icmp_error_malformed");
     const { server } = this.serverFor(vip, protocol, be16(frame, quoteAt + headerLength));
     if (server === undefined) return drop("icmp_error_no_session");
-    return { verdict: VERDICT_FORWARD, server, laterFragment: false, orDrop: DROP.icmp_error_no_session };
+    return { verdict: VERDICT_FORWARD, server, laterFragment: false, orDrops: [DROP.icmp_error_no_session], orReset: false };
   }
 
   /** Why the ARP frame is dropped before bng looks at its addresses, if it is: a group Ethernet source, or a sender MAC no station has. */
@@ -591,8 +610,8 @@ function verdictText(verdict: number, reason: number): string {
 
 function expectedText(expected: Expected): string {
   if (expected.verdict === VERDICT_FORWARD) {
-    const orDrop = expected.orDrop === undefined ? "" : ` or drop ${C.DROP_REASONS[expected.orDrop]}`;
-    return `forward via server ${expected.server.id}${orDrop}`;
+    const orDrop = expected.orDrops.map((reason) => ` or drop ${C.DROP_REASONS[reason]}`).join("");
+    return `forward via server ${expected.server.id}${orDrop}${expected.orReset ? " or RST" : ""}`;
   }
   if (expected.verdict === VERDICT_REPLY) return `${expected.reply} reply`;
   return verdictText(expected.verdict, expected.reason);
@@ -673,6 +692,25 @@ function arpReplyProblem(request: Uint8Array, reply: Uint8Array): string | undef
   return undefined;
 }
 
+/** Why `reply` is not the RST RFC 793 §3.4 gives for the client's TCP segment `request`, or undefined when it is. */
+function tcpResetProblem(request: Uint8Array, reply: Uint8Array): string | undefined {
+  if (reply.length !== L4 + 20) return `RST of ${reply.length} bytes`;
+  if (!sameBytes(reply.subarray(0, 6), request.subarray(ETH_SRC, ETH_SRC + 6))) return "RST not addressed to the segment's Ethernet source";
+  if (!sameBytes(reply.subarray(ETH_SRC, ETH_SRC + 6), OWN_MAC_BYTES)) return "RST source MAC is not the own MAC";
+  const ipFixed = [0x08, 0x00, 0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6];
+  if (!sameBytes(reply.subarray(ETH_TYPE, IP + 10), new Uint8Array(ipFixed))) return "RST IPv4 header fixed fields wrong";
+  if (be32(reply, IP_SRC) !== be32(request, IP_DST) || be32(reply, IP_DST) !== be32(request, IP_SRC)) return "RST addresses not swapped";
+  if (internetChecksum(reply.subarray(IP, L4)) !== 0) return "RST IPv4 header checksum does not verify";
+  if (be16(reply, L4) !== be16(request, L4 + 2) || be16(reply, L4 + 2) !== be16(request, L4)) return "RST ports not swapped";
+  const flags = request[L4 + 13]!;
+  const segmentLength = be16(request, IP_TOTAL_LENGTH) - 20 - (request[L4 + 12]! >>> 4) * 4 + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+  const [seq, ack, replyFlags] = flags & TCP_ACK ? [be32(request, L4 + 8), 0, TCP_RST] : [0, (be32(request, L4 + 4) + segmentLength) >>> 0, TCP_RST | TCP_ACK];
+  if (be32(reply, L4 + 4) !== seq || be32(reply, L4 + 8) !== ack) return `RST seq/ack ${be32(reply, L4 + 4)}/${be32(reply, L4 + 8)}, expected ${seq}/${ack}`;
+  if (reply[L4 + 12] !== 0x50 || reply[L4 + 13] !== replyFlags || be16(reply, L4 + 14) !== 0 || be16(reply, L4 + 18) !== 0) return "RST TCP header fields wrong";
+  if (!l4ChecksumVerifies(reply)) return "RST TCP checksum does not verify";
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run
 
@@ -684,6 +722,7 @@ interface Tally {
   checksumsCompleted: number;
   arpReplies: number;
   icmpReplies: number;
+  resetsSent: number;
   drops: number[];
   passes: number[];
 }
@@ -708,6 +747,7 @@ function runFuzz(seed: number, frameCount: number): Tally {
     checksumsCompleted: 0,
     arpReplies: 0,
     icmpReplies: 0,
+    resetsSent: 0,
     drops: C.DROP_REASONS.map(() => 0),
     passes: C.PASS_REASONS.map(() => 0),
   };
@@ -764,6 +804,7 @@ function runFuzz(seed: number, frameCount: number): Tally {
     let txIndex = 0;
     let checksumsCompleted = 0;
     let icmpErrorsForwarded = 0;
+    let resetsSent = 0;
     let sightings = 0;
     for (let slot = 0; slot < size; slot++) {
       const c = cases[slot]!;
@@ -802,7 +843,7 @@ function runFuzz(seed: number, frameCount: number): Tally {
       const expected = model.expect(c.frame, c.pktType, c.flags);
       const matches =
         expected.verdict === VERDICT_FORWARD
-          ? verdict === VERDICT_FORWARD || (verdict === VERDICT_DROP && reason === expected.orDrop)
+          ? verdict === VERDICT_FORWARD || (verdict === VERDICT_DROP && expected.orDrops.includes(reason)) || (verdict === VERDICT_REPLY && expected.orReset)
           : expected.verdict === VERDICT_REPLY
             ? verdict === VERDICT_REPLY
             : verdict === expected.verdict && reason === expected.reason;
@@ -821,6 +862,13 @@ function runFuzz(seed: number, frameCount: number): Tally {
         if (problem !== undefined) fail(`${problem}\n  reply ${hex(outFrame, 2048)}`);
         if (expected.reply === "arp") tally.arpReplies++;
         else tally.icmpReplies++;
+        continue;
+      }
+      if (verdict === VERDICT_REPLY) {
+        if (rxSlot !== -1) fail(`a RST names rx slot ${rxSlot}; bng writes replies into tx`);
+        const problem = tcpResetProblem(c.frame, outFrame);
+        if (problem !== undefined) fail(`${problem}\n  RST ${hex(outFrame, 2048)}`);
+        resetsSent++;
         continue;
       }
       if (verdict !== VERDICT_FORWARD || expected.verdict !== VERDICT_FORWARD) continue;
@@ -889,13 +937,16 @@ function runFuzz(seed: number, frameCount: number): Tally {
         sum(C.PASSES_AT, C.PASS_REASONS.length) +
         events(C.EVENT.forwarded) +
         events(C.EVENT.arp_replies) +
-        events(C.EVENT.icmp_replies),
+        events(C.EVENT.icmp_replies) +
+        events(C.EVENT.resets_sent),
       size,
     );
     C.DROP_REASONS.forEach((name, reason) => check(`drops.${name}`, delta(C.DROPS_AT + reason), verdictCount(VERDICT_DROP, reason)));
     C.PASS_REASONS.forEach((name, reason) => check(`passes.${name}`, delta(C.PASSES_AT + reason), verdictCount(VERDICT_PASS, reason)));
     check("forwarded", events(C.EVENT.forwarded), verdictCount(VERDICT_FORWARD));
-    check("arp_replies + icmp_replies", events(C.EVENT.arp_replies) + events(C.EVENT.icmp_replies), verdictCount(VERDICT_REPLY));
+    check("arp_replies + icmp_replies + resets_sent", events(C.EVENT.arp_replies) + events(C.EVENT.icmp_replies) + events(C.EVENT.resets_sent), verdictCount(VERDICT_REPLY));
+    check("resets_sent", events(C.EVENT.resets_sent), resetsSent);
+    tally.resetsSent += resetsSent;
     check("forwarded_bytes", events(C.EVENT.forwarded_bytes), forwardedBytes);
     check("checksums_completed", events(C.EVENT.checksums_completed), checksumsCompleted);
     check("icmp_errors_forwarded", events(C.EVENT.icmp_errors_forwarded), icmpErrorsForwarded);
@@ -943,6 +994,7 @@ describe("data plane fuzz", () => {
       expect(tally.checksumsCompleted, summary).toBeGreaterThan(FRAME_COUNT * 0.01);
       expect(tally.arpReplies, summary).toBeGreaterThan(FRAME_COUNT * 0.005);
       expect(tally.icmpReplies, summary).toBeGreaterThan(FRAME_COUNT * 0.005);
+      expect(tally.resetsSent, summary).toBeGreaterThan(0);
       // tx_full cannot happen while tx has as many slots as rx; echo_rate_limited needs 1,000
       // echo requests within a second, far more than the fuzz sends (icmp.test.ts covers it).
       const unseenDrops = C.DROP_REASONS.filter((name, i) => name !== "tx_full" && name !== "echo_rate_limited" && tally.drops[i] === 0);

@@ -4,6 +4,7 @@ import { hashPair } from "../../src/dataplane/select/hash.ts";
 import { fillMaglevTable, maglevSlot } from "../../src/dataplane/select/maglev.ts";
 import { TargetSelector } from "../../src/dataplane/select/select.ts";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
+import { TargetMetrics } from "../../src/dataplane/target-metrics.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../../src/dataplane/table.ts";
 import { S_MAGLEV_AT, S_MAGLEV_SIZE, T_ID } from "../../src/dataplane/table-layout.ts";
 import { config, type TargetSpec } from "../fixtures/config.ts";
@@ -35,7 +36,7 @@ function client(n: number): number {
 }
 
 /** Target id chosen for each of CLIENTS new clients. */
-function assignments(table: ForwardingTable, selector = new TargetSelector(SessionTable.create(8, 0), 42)): Int32Array {
+function assignments(table: ForwardingTable, selector = new TargetSelector(SessionTable.create(8, 0), TargetMetrics.create(), 42)): Int32Array {
   const chosen = new Int32Array(CLIENTS);
   for (let n = 0; n < CLIENTS; n++) chosen[n] = table.field(table.targetAt(selector.select(table, 0, client(n), 0)), T_ID);
   return chosen;
@@ -97,7 +98,7 @@ describe("other methods", () => {
   test("session (least sessions) picks the target with the fewest sessions, first on a tie", () => {
     const sessions = SessionTable.create(1024, 0);
     const table = tableFor("session", targets([1, 1, 1]));
-    const selector = new TargetSelector(sessions, 1);
+    const selector = new TargetSelector(sessions, TargetMetrics.create(), 1);
     const pick = (clientIp: number): number => table.field(table.targetAt(selector.select(table, 0, clientIp, 0)), T_ID);
     for (let n = 1; n <= 5; n++) sessions.bind(1, n, 0, 0, 600, 1, -1);
     sessions.bind(1, 6, 0, 0, 600, 2, -1);
@@ -110,6 +111,53 @@ describe("other methods", () => {
     }
     // 7 sessions before, 30 placed by the method: levelled out, ties broken towards the first.
     expect([1, 2, 3].map((id) => sessions.sessionsOfTarget(id))).toEqual([13, 12, 12]);
+  });
+});
+
+describe("agent and bandwidth: the least measured target, read from the shared metrics", () => {
+  function picker(method: "agent" | "bandwidth", down: number[] = []) {
+    const metrics = TargetMetrics.create();
+    const table = tableFor(method, targets([1, 1, 1, 1]), down);
+    const selector = new TargetSelector(SessionTable.create(8, 0), metrics, 1);
+    const pick = (): number => table.field(table.targetAt(selector.select(table, 0, 1, 0)), T_ID);
+    return { metrics, pick, picks: (n: number) => Array.from({ length: n }, pick) };
+  }
+
+  test("agent: the least reported load wins, and follows each new report", () => {
+    const { metrics, pick, picks } = picker("agent");
+    [0.9, 0.25, 3.5, 1].forEach((load, i) => metrics.setLoad(i + 1, load));
+    expect(new Set(picks(20))).toEqual(new Set([2]));
+    metrics.setLoad(4, 0.1);
+    expect(pick()).toBe(4);
+  });
+
+  test("agent: a target without a load counts as the highest; equal loads take turns", () => {
+    const { metrics, picks } = picker("agent");
+    // No load anywhere yet: all equal, so they take turns instead of the first taking all.
+    expect(new Set(picks(8))).toEqual(new Set([1, 2, 3, 4]));
+    metrics.setLoad(3, 1_000_000);
+    expect(new Set(picks(8))).toEqual(new Set([3]));
+    metrics.setLoad(1, 2);
+    metrics.setLoad(2, 2);
+    expect(picks(8).sort()).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    // A replaced target forgets its load.
+    metrics.setLoad(1, undefined);
+    expect(new Set(picks(8))).toEqual(new Set([2]));
+  });
+
+  test("agent: only active targets count, however low a down target's load", () => {
+    const { metrics, picks } = picker("agent", [2]);
+    [5, 0, 4, 6].forEach((load, i) => metrics.setLoad(i + 1, load));
+    expect(new Set(picks(8))).toEqual(new Set([3]));
+  });
+
+  test("bandwidth: the fewest bytes a second wins; idle targets take turns", () => {
+    const { metrics, pick, picks } = picker("bandwidth");
+    expect(new Set(picks(8))).toEqual(new Set([1, 2, 3, 4]));
+    [5e6, 2e6, 1e3, 7e5].forEach((rate, i) => metrics.setBandwidth(i + 1, rate));
+    expect(new Set(picks(8))).toEqual(new Set([3]));
+    metrics.setBandwidth(3, 9e6);
+    expect(pick()).toBe(4);
   });
 });
 

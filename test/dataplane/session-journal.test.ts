@@ -5,6 +5,7 @@ import { workerCounters, createCounters } from "../../src/dataplane/counters.ts"
 import { NeighbourTable } from "../../src/dataplane/neighbours.ts";
 import { Processor } from "../../src/dataplane/process.ts";
 import { JOURNAL_CREATED } from "../../src/dataplane/session-journal.ts";
+import { TargetMetrics } from "../../src/dataplane/target-metrics.ts";
 import { SessionTable } from "../../src/dataplane/sessions.ts";
 import { buildForwardingTable } from "../../src/dataplane/table.ts";
 import { SyncJournal } from "../../src/ha/sync-journal.ts";
@@ -28,6 +29,7 @@ describe("the session journal", () => {
       sessions,
       neighbours: NeighbourTable.create(),
       counters: workerCounters(createCounters(1), 0),
+      metrics: TargetMetrics.create(),
       clock: () => EPOCH_MS + 5000,
       randomSeed: 1,
       journal,

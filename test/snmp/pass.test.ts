@@ -20,6 +20,8 @@ const target = (id: number, state: TargetStatus["state"], name: string | null): 
   sessions: id,
   packets: 10 * id,
   bytes: 1000 * id,
+  load: null,
+  bytes_per_s: 0,
   checks: [],
 });
 const report = {

@@ -2,14 +2,18 @@
 // selectable primaries, or its selectable backups when no primary is. Stateful methods keep
 // their state per worker: round-robin counters (by server id) and the random generator are
 // private to the selector, so workers never contend for a cache line; with several workers
-// each one rotates on its own and the sum still spreads evenly.
+// each one rotates on its own and the sum still spreads evenly. Methods agent and bandwidth
+// read what the control thread measures (target-metrics.ts).
 
 import type { SessionTable } from "../sessions.ts";
 import type { ForwardingTable } from "../table.ts";
+import type { TargetMetrics } from "../target-metrics.ts";
 import {
   ACTIVE_STRIDE,
   ACTIVE_TARGET,
   ID_LIMIT,
+  METHOD_AGENT,
+  METHOD_BANDWIDTH,
   METHOD_FIRST,
   METHOD_HASH,
   METHOD_MAGLEV,
@@ -39,6 +43,7 @@ export class TargetSelector {
   /** `seed` starts the xorshift generator of random and wrandom (any non-zero value). */
   constructor(
     private readonly sessions: SessionTable,
+    private readonly metrics: TargetMetrics,
     seed: number,
   ) {
     this.randomState = seed | 0 || 1;
@@ -80,6 +85,8 @@ export class TargetSelector {
       return consistentTarget(table, serverIndex, clientIp, clientPort);
     } else if (method === METHOD_FIRST) {
       position = 0;
+    } else if (method === METHOD_AGENT || method === METHOD_BANDWIDTH) {
+      position = this.leastMeasuredPosition(table, activeAt, count, table.field(serverAt, S_ID), method === METHOD_AGENT);
     } else {
       return -1;
     }
@@ -115,6 +122,37 @@ export class TargetSelector {
       }
     }
     return best;
+  }
+
+  /**
+   * The active position whose target has the least agent load (`byLoad`) or bandwidth. Targets
+   * that tie for it (all idle, or none has reported a load yet) take turns, instead of the first
+   * of them taking every new client until the next measurement.
+   */
+  private leastMeasuredPosition(table: ForwardingTable, activeAt: number, count: number, serverId: number, byLoad: boolean): number {
+    let least = Infinity;
+    let ties = 0;
+    for (let position = 0; position < count; position++) {
+      const value = this.measured(table, activeAt, position, byLoad);
+      if (value < least) {
+        least = value;
+        ties = 1;
+      } else if (value === least) {
+        ties++;
+      }
+    }
+    let turn = this.nextTurn(serverId) % ties;
+    for (let position = 0; position < count; position++) {
+      const value = this.measured(table, activeAt, position, byLoad);
+      if (value === least && turn-- === 0) return position;
+    }
+    // The control thread changed a value between the two passes: the first target will do.
+    return 0;
+  }
+
+  private measured(table: ForwardingTable, activeAt: number, position: number, byLoad: boolean): number {
+    const id = table.field(table.targetAt(table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0), T_ID);
+    return byLoad ? this.metrics.load(id) : this.metrics.bandwidth(id);
   }
 }
 
