@@ -27,11 +27,11 @@ describe("new-session admission", () => {
     const sessions = SessionTable.create(1024, 0);
     const start = new SharedArrayBuffer(8);
     const perSecond = 100_000;
-    const threads = [1, 2].map(() => new Worker(new URL("./admission.worker.ts", import.meta.url).href));
+    const threads = [1, 2].map(() => new Worker(new URL("./admission.worker.ts", import.meta.url).href, { type: "module" }));
     const counts = threads.map((worker) => new Promise<number>((resolve) => (worker.onmessage = (event: MessageEvent<number>) => resolve(event.data))));
     for (const worker of threads) worker.postMessage({ sessions: sessions.buffer, start, attempts: 200_000, perSecond } satisfies AdmissionJob);
     const startWords = new Int32Array(start);
-    while (Atomics.load(startWords, 1) < 2) await Bun.sleep(1);
+    while (Atomics.load(startWords, 1) < 2) await new Promise((resolve) => setTimeout(resolve, 1));
     Atomics.store(startWords, 0, 1);
     Atomics.notify(startWords, 0);
     const [first, second] = await Promise.all(counts);
