@@ -60,6 +60,7 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   metrics: ["socket"],
   clear: ["socket"],
   control: ["socket"],
+  doctor: ["config", "socket", "json"],
 };
 
 function refuseForeignOptions(command: string, options: Options): void {
@@ -355,6 +356,10 @@ async function main(argv: string[]): Promise<number> {
       // The console's commands talk to the socket the console was opened on.
       process.env.BNG_SOCKET = socketPath(options);
       return runConsole({ socketPath: socketPath(options), execute: main });
+    }
+    case "doctor": {
+      const { runDoctor } = await import("../doctor/run.ts");
+      return runDoctor({ file: namedFile(), defaultFile: DEFAULT_CONFIG_PATH, socketPath: socketPath(options), json: options.json === true });
     }
     case "metrics": {
       atMost(command, rest, 0);

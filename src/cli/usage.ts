@@ -5,6 +5,13 @@ Configuration (no daemon needed):
                                 or when bng run would refuse it
   bng print [FILE]              print a configuration in canonical BalanceNG form
 
+Diagnosing (before bng run, or beside a running bng):
+  bng doctor [FILE] [--json]    for each target of each server: its MAC resolves by ARP, it does
+                                not answer ARP for the VIP, a SYN to VIP:port through its MAC gets
+                                a SYN-ACK; and the gateway answers ping. The fix under every
+                                failure; exit 1 if any. FILE defaults to the running bng's
+                                configuration, else /etc/bng.conf
+
 Running:
   bng run [FILE] [--syslog]     run in the foreground, logging to stderr, or to syslog
                                 (/dev/log) with --syslog or 'set syslog enable'; SIGHUP reloads

@@ -25,7 +25,7 @@ import { renderMetrics } from "./metrics.ts";
 import { MetricsEndpoint } from "./metrics-server.ts";
 import type { OperatorContext } from "./operator.ts";
 import { loadForRun, StartError } from "./load.ts";
-import type { RunPlan } from "./plan.ts";
+import { realAddressFor, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
 import { SharedState } from "./shared-state.ts";
@@ -223,8 +223,7 @@ export class Daemon implements DaemonView, RequestTarget {
   }
 
   private realAddressFor(target: TargetDef): number | undefined {
-    const inNetwork = this.plan.networks.find(({ network }) => ((target.ipaddr & network.mask) >>> 0) === network.addr);
-    return (inNetwork ?? this.plan.networks[0])?.real;
+    return realAddressFor(this.plan, target.ipaddr);
   }
 
   targetMac(id: number): Uint8Array | undefined {
