@@ -66,6 +66,8 @@ export class Daemon implements DaemonView, RequestTarget {
   private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
+  /** The table the workers forward by: the last one published. */
+  private table: ForwardingTable | undefined;
   /** The VRRP pair, when the configuration has a `vrrp` block. */
   private ha: HighAvailability | undefined;
   private stopping: Promise<void> | undefined;
@@ -153,10 +155,11 @@ export class Daemon implements DaemonView, RequestTarget {
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
     this.network.dropKernelCopies(servedVips(this.config));
+    this.table = this.buildTable();
     this.dataplane = await this.deps.startDataplane({
       plan: this.plan,
       config: this.config,
-      table: this.buildTable(),
+      table: this.table,
       shared: this.shared.structures(),
       onFailure: (message) => {
         logger.error("dataplane-failed", { error: message });
@@ -230,6 +233,10 @@ export class Daemon implements DaemonView, RequestTarget {
     return this.resolver.targetMac(id);
   }
 
+  publishedTable(): ForwardingTable | undefined {
+    return this.table;
+  }
+
   private buildTable(): ForwardingTable {
     const targets = new Map<number, TargetRuntime>();
     for (const target of this.config.targets) {
@@ -245,6 +252,7 @@ export class Daemon implements DaemonView, RequestTarget {
     if (!this.dataplane || this.stopping) return;
     const table = this.buildTable();
     this.dataplane.publish(table);
+    this.table = table;
     this.announcement.update(table.servableVips());
   }
 
