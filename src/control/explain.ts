@@ -126,7 +126,9 @@ function explainServer(context: Context, server: ServerDef): ServerExplanation {
   const preview = previewClient(table, view.shared.sessions, index, context.clientIp, keyPort, context.nowS);
   const session = sessionOf(context, server.id, keyPort, preview);
   if (session?.kept) {
-    const why = `its session binds it to target ${session.target}: made ${session.age_s} s ago, its last packet ${session.idle_s} s ago, it ends after ${session.timeout_s} s without one`;
+    // A session's own timeout is shorter than its server's once the client sent FIN or RST (set fintimeout).
+    const closing = session.timeout_s < table.field(serverAt, S_TIMEOUT_S) ? " (the client closed its connection)" : "";
+    const why = `its session binds it to target ${session.target}: made ${session.age_s} s ago, its last packet ${session.idle_s} s ago, it ends after ${session.timeout_s} s without one${closing}`;
     return { ...base, target: session.target, by: "session", why, session };
   }
   const lost = session ? `its session's target ${session.target} is ${candidates.find((row) => row.id === session.target)?.state ?? "gone"}, so its next packet is balanced anew: ` : "no session yet: ";
