@@ -3,7 +3,6 @@
 // a UDP server with a fourth target and a gateway.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseConfig } from "../../src/config/index.ts";
 import { vipNetwork } from "../../src/config/model.ts";
 import { planRun } from "../../src/control/plan.ts";
@@ -23,7 +22,7 @@ const T3_MAC = "02:00:ac:10:01:66";
 const T4_MAC = "02:00:ac:10:01:67";
 const GATEWAY_MAC = "02:00:ac:10:01:fe";
 
-const seed = readFileSync(join(import.meta.dir, "../../config/dsr-example.conf"), "utf8");
+const seed = readFileSync(new URL("../../config/dsr-example.conf", import.meta.url), "utf8");
 const text = seed
   .replace("targets 1,2\n}", "targets 1,2\nbackup 3\n}")
   .replace(
