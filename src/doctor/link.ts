@@ -50,6 +50,10 @@ export class DoctorLink {
   /** The `real` addresses no interface holds: the doctor answers ARP for them. */
   private readonly answered: ReadonlySet<number>;
   private readonly frame = new Uint8Array(64);
+  /** Echo reply channels by `real` address, and the pings waiting by identifier. */
+  private readonly echoChannels = new Map<number, FrameChannel>();
+  private readonly echoWaiters = new Map<number, (echo: Echo) => void>();
+  private readonly echo: Echo = { srcIp: 0, dstIp: 0, identifier: 0, sequence: 0 };
   private ipId = Math.floor(Math.random() * 0x10000);
 
   /** Opens the sockets on `ifname` for frames from the `reals`; throws when the interface cannot be used. */
@@ -96,27 +100,23 @@ export class DoctorLink {
 
   /** Echo requests from `real` to `address` in frames to `mac`, one every `spacingMs`, until a reply or `timeoutMs`. */
   ping(real: number, address: number, mac: Uint8Array, spacingMs: number, timeoutMs: number): Promise<PingOutcome> {
-    let channel: FrameChannel;
-    const identifier = Math.floor(Math.random() * 0x10000);
-    const reply: Echo = { srcIp: 0, dstIp: 0, identifier: 0, sequence: 0 };
+    const channel = this.echoChannel(real);
+    if (typeof channel === "string") return Promise.resolve({ kind: "error", cause: channel });
+    let identifier: number;
+    do identifier = Math.floor(Math.random() * 0x10000);
+    while (this.echoWaiters.has(identifier));
     const startedAt = performance.now();
     return new Promise<PingOutcome>((resolve) => {
       const finish = (outcome: PingOutcome) => {
         clearInterval(resend);
         clearTimeout(timer);
-        channel?.close();
+        this.echoWaiters.delete(identifier);
+        channel.stopListening();
         resolve(outcome);
       };
-      try {
-        channel = new FrameChannel(this.poller, this.ifname, encodeProgram(ipv4ProtocolFilter(IPPROTO_ICMP, real)), (frame, length) => {
-          if (readEchoReply(frame, length, reply) && reply.identifier === identifier && reply.srcIp === address && reply.dstIp === real) {
-            finish({ kind: "reply", ms: performance.now() - startedAt });
-          }
-        });
-      } catch (error) {
-        resolve({ kind: "error", cause: error instanceof Error ? error.message : String(error) });
-        return;
-      }
+      this.echoWaiters.set(identifier, (echo) => {
+        if (echo.srcIp === address && echo.dstIp === real) finish({ kind: "reply", ms: performance.now() - startedAt });
+      });
       channel.listen();
       let sequence = 0;
       const send = () => {
@@ -131,7 +131,23 @@ export class DoctorLink {
     });
   }
 
+  /** The channel for echo replies to `real`, opened on first use and kept until close(), or why it cannot open. */
+  private echoChannel(real: number): FrameChannel | string {
+    const open = this.echoChannels.get(real);
+    if (open) return open;
+    try {
+      const channel = new FrameChannel(this.poller, this.ifname, encodeProgram(ipv4ProtocolFilter(IPPROTO_ICMP, real)), (frame, length) => {
+        if (readEchoReply(frame, length, this.echo)) this.echoWaiters.get(this.echo.identifier)?.(this.echo);
+      });
+      this.echoChannels.set(real, channel);
+      return channel;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
   close(): void {
+    for (const channel of this.echoChannels.values()) channel.close();
     this.arp.close();
     this.dsr.close();
     this.poller.stop();
