@@ -31,6 +31,8 @@ export interface Observations {
   syns: Map<string, SynPair>;
   /** Absent without a gateway, or when it has no MAC. */
   gatewayPing: PingOutcome | undefined;
+  /** Why an ARP request could not be sent (the interface down, ...): then nothing else means anything. */
+  sendFailure: string | undefined;
 }
 
 export function synKey(serverId: number, targetId: number): string {
@@ -53,10 +55,12 @@ export async function observe(subjects: DoctorSubjects, link: DoctorLink, timing
   }
   if (subjects.gateway) ask(subjects.gateway.real, subjects.gateway.ipaddr);
   const startedAt = performance.now();
+  let sendFailure: string | undefined;
   for (let round = 0; round < timing.arpRounds; round++) {
     if (round > 0) await sleep(timing.arpSpacingMs);
-    for (const { real, address } of questions.values()) link.askArp(real, address);
+    for (const { real, address } of questions.values()) sendFailure ??= link.askArp(real, address);
   }
+  if (sendFailure !== undefined) return { sightings: [], syns: new Map(), gatewayPing: undefined, sendFailure };
   await sleep(Math.max(0, timing.arpWindowMs - (performance.now() - startedAt)));
 
   const resolved = link.arpSightings();
@@ -87,5 +91,5 @@ export async function observe(subjects: DoctorSubjects, link: DoctorLink, timing
   }
   await Promise.all(pending);
   // The sightings once more: a VIP announced by a target while the SYNs ran counts too.
-  return { sightings: link.arpSightings(), syns, gatewayPing };
+  return { sightings: link.arpSightings(), syns, gatewayPing, sendFailure };
 }

@@ -83,6 +83,10 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
   let report;
   try {
     const seen = await observe(subjects, link, options.timing ?? DEFAULT_TIMING);
+    if (seen.sendFailure !== undefined) {
+      console.error(`bng doctor: cannot send on ${subjects.ifname}: ${seen.sendFailure}; is the interface up (\`ip link show ${subjects.ifname}\`)?`);
+      return 1;
+    }
     report = buildReport(subjects, seen, {
       config: name,
       bngPid: bng?.pid,

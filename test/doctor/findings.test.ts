@@ -45,12 +45,13 @@ function answer(address: string, macText: string): ArpSighting {
 }
 
 /** A healthy lab: every address answers ARP once, every SYN gets a SYN-ACK, the gateway answers ping. */
-function healthy(): { sightings: ArpSighting[]; syns: Map<string, { vip: SynOutcome; own: SynOutcome }>; gatewayPing: Observations["gatewayPing"] } {
+function healthy(): Observations & { sightings: ArpSighting[] } {
   const synAck: SynOutcome = { kind: "syn-ack", ms: 0.5 };
   return {
     sightings: [answer("172.16.1.100", T1_MAC), answer("172.16.1.101", T2_MAC), answer("172.16.1.102", T3_MAC), answer("172.16.1.103", T4_MAC), answer("172.16.1.254", GATEWAY_MAC)],
     syns: new Map([1, 2, 3].map((id) => [synKey(1, id), { vip: synAck, own: synAck }])),
     gatewayPing: { kind: "reply", ms: 0.3 },
+    sendFailure: undefined,
   };
 }
 

@@ -212,7 +212,7 @@ describeWith([ROOT], "bng doctor in the lab", () => {
   });
 
   test(
-    "a configuration bng would not run, or an interface that is not there: exit 1 and why",
+    "a configuration bng would not run, an interface that is not there or down: exit 1 and why",
     async () => {
       const bad = scratch.write("bad.conf", "server 1 {\n");
       const broken = await lab.bngExec([...bngCommand(), "doctor", bad], { allowFailure: true });
@@ -222,6 +222,14 @@ describeWith([ROOT], "bng doctor in the lab", () => {
       const absent = await lab.bngExec([...bngCommand(), "doctor", missing, "--socket", `${scratch.dir}/none.sock`], { allowFailure: true });
       expect(absent.exitCode).toBe(1);
       expect(absent.stderr).toContain("bng doctor: cannot open eth9: ");
+      await lab.bngExec(["ip", "link", "set", "eth0", "down"]);
+      try {
+        const down = await lab.bngExec([...bngCommand(), "doctor", SEED_CONFIG_PATH, "--socket", `${scratch.dir}/none.sock`], { allowFailure: true });
+        expect(down.exitCode).toBe(1);
+        expect(down.stderr).toStartWith("bng doctor: cannot send on eth0: ");
+      } finally {
+        await lab.bngExec(["ip", "link", "set", "eth0", "up"]);
+      }
     },
     30_000,
   );
