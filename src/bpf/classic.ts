@@ -100,6 +100,11 @@ export function ipv4ProtocolFilter(protocol: number, destination: number): Instr
   ];
 }
 
+/** Accepts every ARP frame (requests and replies, to anyone); refuses everything else. */
+export function arpFilter(): Instruction[] {
+  return [loadHalf(ETH_TYPE), jumpIfEqual(ETHERTYPE_ARP, 0, 1), accept(), refuse()];
+}
+
 /** Accepts ARP replies (to anyone); refuses everything else. */
 export function arpReplyFilter(): Instruction[] {
   return [

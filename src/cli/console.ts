@@ -15,7 +15,7 @@ const HISTORY_LINES = 500;
 
 /** The words each word may be followed by; `ids:KIND` completes with the running bng's ids. */
 export const GRAMMAR: Record<string, readonly string[]> = {
-  "": ["status", "show", "enable", "disable", "reload", "clear", "metrics", "stop", "check", "print", "version", "help", "quit", "exit"],
+  "": ["status", "show", "explain", "enable", "disable", "reload", "clear", "metrics", "stop", "check", "print", "version", "help", "quit", "exit"],
   show: ["servers", "targets", "sessions", "networks", "hc", "arp", "vrrp", "parameters", "config"],
   enable: ["target", "server"],
   disable: ["target", "server"],

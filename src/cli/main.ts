@@ -11,9 +11,10 @@ import { planRun } from "../control/plan.ts";
 import { counted, formatDiagnostic, loadConfigFile, printConfig, summarizeConfig, type Diagnostic } from "../config/index.ts";
 import { versionLine } from "../version.ts";
 import { DEFAULT_SYSLOG_SOCKET, processLogOutput } from "../log/output.ts";
-import { renderArp, renderHealthChecks, renderParameters, renderServers, renderStatus, renderTargets, renderVrrp, table } from "./render.ts";
+import { renderArp, renderExplanation, renderHealthChecks, renderParameters, renderServers, renderStatus, renderTargets, renderVrrp, table } from "./render.ts";
 import type { ParameterRow } from "../control/console-requests.ts";
 import type { HaStatus } from "../control/ha.ts";
+import type { Explanation } from "../control/explain.ts";
 import { USAGE } from "./usage.ts";
 import { commandPass } from "./pass-command.ts";
 import { parseOid, type Oid } from "../snmp/oid.ts";
@@ -60,6 +61,8 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   metrics: ["socket"],
   clear: ["socket"],
   control: ["socket"],
+  doctor: ["config", "socket", "json"],
+  explain: ["socket", "json", "server"],
 };
 
 function refuseForeignOptions(command: string, options: Options): void {
@@ -252,6 +255,23 @@ async function commandToggle(options: Options, cmd: "enable" | "disable", kind: 
   return 0;
 }
 
+/** `explain CLIENT_IP[:PORT] [--server N]`. */
+async function commandExplain(options: Options, client: string | undefined): Promise<number> {
+  const match = client === undefined ? null : /^([^:]+)(?::([0-9]{1,5}))?$/.exec(client);
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  if (match === null || !v.is(IPV4_TEXT, match[1]) || (port !== undefined && port > 65535)) {
+    throw new UsageError(`explain needs CLIENT_IP or CLIENT_IP:PORT, such as 198.51.100.7 or 198.51.100.7:40000, not '${client ?? ""}'`);
+  }
+  const request: ControlRequest = { cmd: "explain", client: match[1]! };
+  if (port !== undefined) request.port = port;
+  const server = positiveInteger(options.server, "--server");
+  if (server !== undefined) request.server = server;
+  const reply = await ask(options, request);
+  if (!reply.ok) return reply.code;
+  printResult(options, reply.result, (explanation: Explanation) => renderExplanation(explanation));
+  return 0;
+}
+
 /** `-g OID`, `-n OID` or `-s OID TYPE VALUE` (snmpd's pass), alone with at most --socket. */
 function passRequest(options: Options, positionals: string[]): { request: PassRequest | "set"; oid: Oid } | undefined {
   const given = (["get", "next", "set"] as const).filter((name) => options[name] !== undefined);
@@ -356,6 +376,12 @@ async function main(argv: string[]): Promise<number> {
       process.env.BNG_SOCKET = socketPath(options);
       return runConsole({ socketPath: socketPath(options), execute: main });
     }
+    case "doctor": {
+      const { runDoctor } = await import("../doctor/run.ts");
+      return runDoctor({ file: namedFile(), defaultFile: DEFAULT_CONFIG_PATH, socketPath: socketPath(options), json: options.json === true });
+    }
+    case "explain":
+      return commandExplain(options, atMost(command, rest, 1)[0]);
     case "metrics": {
       atMost(command, rest, 0);
       const reply = await ask(options, { cmd: "metrics" });

@@ -2,6 +2,7 @@
 import type { ParameterRow } from "../control/console-requests.ts";
 import type { ServerStatus, StatusReport, TargetStatus } from "../control/status.ts";
 import type { HaStatus } from "../control/ha.ts";
+import type { Explanation, ServerExplanation } from "../control/explain.ts";
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
@@ -176,4 +177,32 @@ export function renderVrrp(vrrp: HaStatus | null): string {
       ? "session sync: off (no sync peer)"
       : `session sync with ${vrrp.sync.peer}: sent ${vrrp.sync.sent}, received ${vrrp.sync.received}, rejected ${vrrp.sync.rejected}, last ${vrrp.sync.last_s === null ? "never" : `${vrrp.sync.last_s}s ago`}`,
   ].join("\n");
+}
+
+/** Where the client goes, in a few words: the target, or why there is none. */
+function destination(server: ServerExplanation): string {
+  if (server.target !== null) return `target ${server.target}${server.by === "session" ? " (its session)" : ""}`;
+  if (server.by === "round-robin" || server.by === "random") return `one of the pool, by ${server.by === "random" ? "a random draw" : "the next round-robin turn"}`;
+  if (server.by === "needs-port") return "? (give CLIENT_IP:PORT)";
+  return server.by === "no-target" ? "nowhere: dropped, no usable target" : "nowhere: not served by this node";
+}
+
+/** `bng explain`: per server, where the client goes and why, and the candidates' health. */
+export function renderExplanation(explanation: Explanation): string {
+  const client = explanation.port === null ? explanation.client : `${explanation.client}:${explanation.port}`;
+  return explanation.servers
+    .map((server) => {
+      const rows = server.candidates.map((row) => [
+        `${row.id}${row.backup ? " (backup)" : ""}`,
+        row.ipaddr,
+        row.state,
+        row.mac_known ? "yes" : "no",
+        String(row.weight),
+        row.in_pool ? "yes" : "no",
+        String(row.sessions),
+      ]);
+      const candidates = table(["TARGET", "ADDRESS", "STATE", "MAC", "WEIGHT", "POOL", "SESSIONS"], rows).replace(/^/gm, "  ");
+      return [`server ${server.server}  ${server.vip}:${server.port} ${server.protocol}  method ${server.method}`, `  ${client} -> ${destination(server)}`, `  why: ${server.why}`, candidates].join("\n");
+    })
+    .join("\n\n");
 }

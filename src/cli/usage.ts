@@ -5,6 +5,13 @@ Configuration (no daemon needed):
                                 or when bng run would refuse it
   bng print [FILE]              print a configuration in canonical BalanceNG form
 
+Diagnosing (before bng run, or beside a running bng):
+  bng doctor [FILE] [--json]    for each target of each server: its MAC resolves by ARP, it does
+                                not answer ARP for the VIP, a SYN to VIP:port through its MAC gets
+                                a SYN-ACK; and the gateway answers ping. The fix under every
+                                failure; exit 1 if any. FILE defaults to the running bng's
+                                configuration, else /etc/bng.conf
+
 Running:
   bng run [FILE] [--syslog]     run in the foreground, logging to stderr, or to syslog
                                 (/dev/log) with --syslog or 'set syslog enable'; SIGHUP reloads
@@ -19,6 +26,10 @@ Talking to a running bng (over its control socket):
   bng show vrrp|parameters [--json]
                                 this node's VRRP state; every 'set' parameter in force
   bng show config               the running configuration in BalanceNG syntax
+  bng explain CLIENT_IP[:PORT] [--server N] [--json]
+                                which target the client goes to now and why: its session and
+                                its age, or the method's pick (hash, Maglev slot, least
+                                sessions; what rr and random depend on), the candidates' health
   bng enable|disable target N   take a target into / out of service (disable drains)
   bng enable|disable server N   answer / stop answering for a server's VIP
   bng reload [FILE]             load the file bng was started with again (or FILE); a bad file
@@ -59,6 +70,8 @@ export const CONSOLE_HELP = `commands (as on the command line, without 'bng'; TA
   show vrrp [--json]                  this node's VRRP state
   show parameters [--json]            every 'set' parameter and its value in force
   show config                         the running configuration in BalanceNG syntax
+  explain CLIENT_IP[:PORT] [--server N] [--json]
+                                      which target the client goes to now and why
   enable|disable target N             take a target into / out of service (disable drains)
   enable|disable server N             answer / stop answering for a server's VIP
   reload [FILE]                       load the configuration again (or FILE)

@@ -26,7 +26,7 @@ import { renderMetrics } from "./metrics.ts";
 import { MetricsEndpoint } from "./metrics-server.ts";
 import type { OperatorContext } from "./operator.ts";
 import { loadForRun, StartError } from "./load.ts";
-import type { RunPlan } from "./plan.ts";
+import { realAddressFor, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
 import { SharedState } from "./shared-state.ts";
@@ -69,6 +69,8 @@ export class Daemon implements DaemonView, RequestTarget {
   private readonly metrics: MetricsEndpoint;
   private monitor!: HealthMonitor;
   private dataplane: Dataplane | undefined;
+  /** The table the workers forward by: the last one published. */
+  private table: ForwardingTable | undefined;
   /** The VRRP pair, when the configuration has a `vrrp` block. */
   private ha: HighAvailability | undefined;
   private stopping: Promise<void> | undefined;
@@ -158,10 +160,11 @@ export class Daemon implements DaemonView, RequestTarget {
       ...(this.deps.healthClock ? { clock: this.deps.healthClock } : {}),
     });
     this.network.dropKernelCopies(servedVips(this.config));
+    this.table = this.buildTable();
     this.dataplane = await this.deps.startDataplane({
       plan: this.plan,
       config: this.config,
-      table: this.buildTable(),
+      table: this.table,
       shared: this.shared.structures(),
       onFailure: (message) => {
         logger.error("dataplane-failed", { error: message });
@@ -229,12 +232,15 @@ export class Daemon implements DaemonView, RequestTarget {
   }
 
   private realAddressFor(target: TargetDef): number | undefined {
-    const inNetwork = this.plan.networks.find(({ network }) => ((target.ipaddr & network.mask) >>> 0) === network.addr);
-    return (inNetwork ?? this.plan.networks[0])?.real;
+    return realAddressFor(this.plan, target.ipaddr);
   }
 
   targetMac(id: number): Uint8Array | undefined {
     return this.resolver.targetMac(id);
+  }
+
+  publishedTable(): ForwardingTable | undefined {
+    return this.table;
   }
 
   private buildTable(): ForwardingTable {
@@ -252,6 +258,7 @@ export class Daemon implements DaemonView, RequestTarget {
     if (!this.dataplane || this.stopping) return;
     const table = this.buildTable();
     this.dataplane.publish(table);
+    this.table = table;
     this.announcement.update(table.servableVips());
   }
 

@@ -31,6 +31,15 @@ export interface RunPlan {
 }
 
 /**
+ * bng's own address towards `ip` (a target, the gateway): the `real` address of the network
+ * that holds it, else of the first network bng runs on.
+ */
+export function realAddressFor(plan: RunPlan, ip: number): number | undefined {
+  const inNetwork = plan.networks.find(({ network }) => ((ip & network.mask) >>> 0) === network.addr);
+  return (inNetwork ?? plan.networks[0])?.real;
+}
+
+/**
  * Parts of the language bng reads but does not run yet: `bng run` refuses a configuration that
  * uses one, naming it, so that nobody believes a check, an alert or a policy is in force when
  * it is not. Each feature's implementer sets `implemented: true` here, and nowhere else.

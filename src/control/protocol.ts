@@ -25,6 +25,9 @@ export const RequestSchema = v.variant("cmd", [
   v.strictObject({ cmd: v.literal("stop") }),
   v.strictObject({ cmd: v.literal("metrics") }),
   v.strictObject({ cmd: v.literal("clear"), what: v.literal("counters") }),
+  v.strictObject({ cmd: v.literal("explain"), client: IPV4_TEXT,
+    port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))),
+    server: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) }),
 ]);
 
 export type ControlRequest = v.InferOutput<typeof RequestSchema>;

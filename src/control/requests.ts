@@ -1,14 +1,15 @@
 // The control socket's requests, each to the part of the daemon that answers it: status and the
-// `show` views, enable/disable, reload, metrics, clear, stop. The daemon is passed in as the
+// `show` views, enable/disable, reload, metrics, clear, explain, stop. The daemon is passed in as the
 // few things the requests need of it.
 import { clearCounters, showRunning, type ConsoleView } from "./console-requests.ts";
+import { explainClient, type ExplainView } from "./explain.ts";
 import { renderMetrics, type MetricsView } from "./metrics.ts";
 import { setServerEnabled, setTargetEnabled, type OperatorContext } from "./operator.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
 import { buildStatus, listNetworks, listSessions } from "./status-report.ts";
 
 /** What the requests need of the running daemon. */
-export interface RequestTarget extends MetricsView, Omit<ConsoleView, "shared"> {
+export interface RequestTarget extends MetricsView, Omit<ConsoleView, "shared">, Omit<ExplainView, "shared"> {
   /** What enable/disable change, as operator.ts takes it. */
   operatorContext(): OperatorContext;
   reload(file?: string): Promise<ControlReply>;
@@ -38,6 +39,8 @@ export async function handleRequest(daemon: RequestTarget, request: ControlReque
       return { ok: true, result: renderMetrics(daemon) };
     case "clear":
       return clearCounters(daemon);
+    case "explain":
+      return explainClient(daemon, request);
     case "stop":
       setTimeout(() => void daemon.stop("stop requested over the control socket"), 10);
       return { ok: true, result: { message: `bng (pid ${process.pid}) is stopping` } };

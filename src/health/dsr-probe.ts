@@ -14,7 +14,7 @@
 // random sequence number.
 import { ipToString } from "../config/model.ts";
 import { encodeProgram, tcpPortRangeFilter } from "../bpf/classic.ts";
-import { type FrameChannel, FrameChannels } from "./frame-channel.ts";
+import { type FrameChannel, FrameChannels, type InterfaceLocator } from "./frame-channel.ts";
 import { type DsrPath, failLater, type ProbeAttempt, type ProbeDone } from "./probe.ts";
 import type { ReadinessPoller } from "./readiness.ts";
 import type { ProbeResult } from "./state.ts";
@@ -66,8 +66,9 @@ export class DsrProber {
   private nextPort = SOURCE_PORT_LOW + Math.floor(Math.random() * PORT_COUNT);
   private ipId = Math.floor(Math.random() * 0x10000);
 
-  constructor(poller: ReadinessPoller) {
-    this.channels = new FrameChannels(poller, encodeProgram(tcpPortRangeFilter(SOURCE_PORT_LOW, SOURCE_PORT_HIGH)), (frame, length) => this.receive(frame, length));
+  /** `locate`: the interface of a source address (FrameChannels; by default the one holding it). */
+  constructor(poller: ReadinessPoller, locate?: InterfaceLocator) {
+    this.channels = new FrameChannels(poller, encodeProgram(tcpPortRangeFilter(SOURCE_PORT_LOW, SOURCE_PORT_HIGH)), (frame, length) => this.receive(frame, length), locate);
   }
 
   start(source: number, path: DsrPath, port: number, done: ProbeDone): ProbeAttempt {
@@ -128,7 +129,7 @@ export class DsrProber {
     const acknowledged = (answer.flags & TCP_ACK) !== 0 && answer.ack === ((syn.seq + 1) >>> 0);
     if (!acknowledged) return;
     const attempt = syn.attempt;
-    if ((answer.flags & TCP_RST) !== 0) return this.finish(attempt, { ok: false, cause: `refused by ${ipToString(syn.vip)}:${attempt.port}` });
+    if ((answer.flags & TCP_RST) !== 0) return this.finish(attempt, { ok: false, cause: `refused by ${ipToString(syn.vip)}:${attempt.port}`, refused: true });
     if ((answer.flags & TCP_SYN) === 0) return;
     // RFC 9293 3.10.7.3: a reset for a segment that carries ACK takes its sequence number from that ACK.
     this.send(attempt, { srcIp: attempt.source, dstIp: syn.vip, srcPort: syn.srcPort, dstPort: attempt.port, seq: answer.ack, ack: 0, flags: TCP_RST });

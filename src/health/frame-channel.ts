@@ -87,14 +87,23 @@ export class FrameChannel {
   }
 }
 
+/** Which interface frames from a source address go out of; undefined when none. */
+export type InterfaceLocator = (source: number) => string | undefined;
+
 /** One channel per `real` address (so per interface and purpose), opened on first use. */
 export class FrameChannels {
   private readonly channels = new Map<number, FrameChannel>();
 
+  /**
+   * `locate` finds a source's interface: by default the one that holds the address (the
+   * daemon's case); `bng doctor` names the configuration's interface, as the address may be on
+   * none before `bng run` adds it.
+   */
   constructor(
     private readonly poller: ReadinessPoller,
     private readonly filter: Uint8Array,
     private readonly onFrame: FrameHandler,
+    private readonly locate: InterfaceLocator = interfaceWithAddress,
   ) {}
 
   /** The channel for frames from `source`, or why there is none (the message becomes the attempt's cause). */
@@ -105,7 +114,7 @@ export class FrameChannels {
       open.close();
       this.channels.delete(source);
     }
-    const ifname = interfaceWithAddress(source);
+    const ifname = this.locate(source);
     if (ifname === undefined) return `no interface holds ${ipToString(source)}`;
     try {
       const channel = new FrameChannel(this.poller, ifname, this.filter, this.onFrame);

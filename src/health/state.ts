@@ -21,9 +21,10 @@ export type CheckSpec =
 
 /**
  * The outcome of one check attempt. A success may carry what it learned: the HTTP status
- * (`http`) or the load the target's agent reported (`agent`).
+ * (`http`) or the load the target's agent reported (`agent`). A failure with `refused` is one the
+ * peer answered with a reset (`dsrcheck`), as opposed to silence or a local error.
  */
-export type ProbeResult = { ok: true; latencyMs: number; status?: number; load?: number } | { ok: false; cause: string };
+export type ProbeResult = { ok: true; latencyMs: number; status?: number; load?: number } | { ok: false; cause: string; refused?: true };
 
 export type CheckState = "pending" | "up" | "down";
 export type HealthState = "pending" | "up" | "down" | "disabled";

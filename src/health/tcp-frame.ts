@@ -1,33 +1,9 @@
 // The frames of the DSR-path check: a bare TCP segment (SYN, or the RST that ends the
 // target's half-open connection) in IPv4 in Ethernet, written into a caller's buffer, and the
 // fields of an answer read back. Pure.
-import { foldComplement, sumBytes, writeIpv4HeaderChecksum } from "../dataplane/checksum.ts";
-import {
-  ETH_DST,
-  ETH_HEADER_LEN,
-  ETH_SRC,
-  ETH_TYPE,
-  ETHERTYPE_IPV4,
-  IPPROTO_TCP,
-  IPV4_DST,
-  IPV4_FLAGS_FRAGMENT,
-  IPV4_FRAGMENT_OFFSET_MASK,
-  IPV4_MIN_HEADER_LEN,
-  IPV4_PROTOCOL,
-  IPV4_SRC,
-  IPV4_TOTAL_LENGTH,
-  IPV4_TTL,
-  IPV4_VERSION_IHL,
-  L4_DST_PORT,
-  L4_SRC_PORT,
-  TCP_CHECKSUM,
-  TCP_MIN_HEADER_LEN,
-  ipv4HeaderLength,
-  read16,
-  read32,
-  write16,
-  write32,
-} from "../dataplane/frame.ts";
+import { foldComplement, sumBytes } from "../dataplane/checksum.ts";
+import { IPPROTO_TCP, IPV4_DST, IPV4_SRC, L4_DST_PORT, L4_SRC_PORT, TCP_CHECKSUM, TCP_MIN_HEADER_LEN, read16, read32, write16, write32 } from "../dataplane/frame.ts";
+import { IP_AT, ipv4PayloadAt, PAYLOAD_AT, writeIpv4Headers } from "./ipv4-frame.ts";
 
 export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
@@ -40,11 +16,8 @@ const TCP_FLAGS = 13;
 const TCP_WINDOW = 14;
 const TCP_URGENT = 18;
 const WINDOW = 64240;
-const TTL = 64;
-const IPV4_ID = 4;
 
-const IP_AT = ETH_HEADER_LEN;
-const TCP_AT = ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN;
+const TCP_AT = PAYLOAD_AT;
 /** Every frame writeTcpFrame writes: Ethernet, IPv4 without options, TCP without options. */
 export const TCP_FRAME_LEN = TCP_AT + TCP_MIN_HEADER_LEN;
 
@@ -61,19 +34,7 @@ export interface TcpSegment {
 
 /** Writes the segment, from `srcMac` to `dstMac`, at the start of `frame`; returns TCP_FRAME_LEN. */
 export function writeTcpFrame(frame: Uint8Array, dstMac: Uint8Array, srcMac: Uint8Array, segment: TcpSegment, ipId: number): number {
-  frame.set(dstMac.subarray(0, 6), ETH_DST);
-  frame.set(srcMac.subarray(0, 6), ETH_SRC);
-  write16(frame, ETH_TYPE, ETHERTYPE_IPV4);
-  frame[IP_AT + IPV4_VERSION_IHL] = 0x45;
-  frame[IP_AT + 1] = 0;
-  write16(frame, IP_AT + IPV4_TOTAL_LENGTH, IPV4_MIN_HEADER_LEN + TCP_MIN_HEADER_LEN);
-  write16(frame, IP_AT + IPV4_ID, ipId);
-  write16(frame, IP_AT + IPV4_FLAGS_FRAGMENT, 0);
-  frame[IP_AT + IPV4_TTL] = TTL;
-  frame[IP_AT + IPV4_PROTOCOL] = IPPROTO_TCP;
-  write32(frame, IP_AT + IPV4_SRC, segment.srcIp);
-  write32(frame, IP_AT + IPV4_DST, segment.dstIp);
-  writeIpv4HeaderChecksum(frame, IP_AT);
+  writeIpv4Headers(frame, { dstMac, srcMac, srcIp: segment.srcIp, dstIp: segment.dstIp, protocol: IPPROTO_TCP, ipId }, TCP_MIN_HEADER_LEN);
   write16(frame, TCP_AT + L4_SRC_PORT, segment.srcPort);
   write16(frame, TCP_AT + L4_DST_PORT, segment.dstPort);
   write32(frame, TCP_AT + TCP_SEQ, segment.seq);
@@ -94,12 +55,8 @@ export function writeTcpFrame(frame: Uint8Array, dstMac: Uint8Array, srcMac: Uin
  * frame is not an unfragmented IPv4 TCP segment whose header is all there.
  */
 export function readTcpFrame(frame: Uint8Array, length: number, into: TcpSegment): boolean {
-  if (length < TCP_FRAME_LEN || read16(frame, ETH_TYPE) !== ETHERTYPE_IPV4) return false;
-  if ((frame[IP_AT + IPV4_VERSION_IHL]! >>> 4) !== 4 || frame[IP_AT + IPV4_PROTOCOL] !== IPPROTO_TCP) return false;
-  if ((read16(frame, IP_AT + IPV4_FLAGS_FRAGMENT) & IPV4_FRAGMENT_OFFSET_MASK) !== 0) return false;
-  const headerLength = ipv4HeaderLength(frame, IP_AT);
-  const tcpAt = IP_AT + headerLength;
-  if (headerLength < IPV4_MIN_HEADER_LEN || tcpAt + TCP_MIN_HEADER_LEN > length) return false;
+  const tcpAt = ipv4PayloadAt(frame, length, IPPROTO_TCP, TCP_MIN_HEADER_LEN);
+  if (tcpAt < 0) return false;
   into.srcIp = read32(frame, IP_AT + IPV4_SRC);
   into.dstIp = read32(frame, IP_AT + IPV4_DST);
   into.srcPort = read16(frame, tcpAt + L4_SRC_PORT);

@@ -35,7 +35,7 @@ describe("console lines", () => {
 
   test("completion: verbs, their words, and the running bng's ids", async () => {
     const ids = async (kind: "targets" | "servers") => (kind === "targets" ? [1, 2, 12] : [1]);
-    expect(await complete("", ids)).toEqual([["status ", "show ", "enable ", "disable ", "reload ", "clear ", "metrics ", "stop ", "check ", "print ", "version ", "help ", "quit ", "exit "], ""]);
+    expect(await complete("", ids)).toEqual([["status ", "show ", "explain ", "enable ", "disable ", "reload ", "clear ", "metrics ", "stop ", "check ", "print ", "version ", "help ", "quit ", "exit "], ""]);
     expect(await complete("s", ids)).toEqual([["status ", "show ", "stop "], "s"]);
     expect(await complete("show h", ids)).toEqual([["hc "], "h"]);
     expect(await complete("disable ", ids)).toEqual([["target ", "server "], ""]);

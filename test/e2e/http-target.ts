@@ -2,11 +2,12 @@
 // so a client can tell which target served it. The `x-client-address` header echoes the peer
 // address the server saw, which lets tests prove the load generator's per-client source
 // addresses really arrive (a DSR balancer must keep them unchanged).
-// Usage (inside the target's namespace): bun test/e2e/http-target.ts <name> [port]
+// Usage (inside the target's namespace): bun test/e2e/http-target.ts <name> [port] [address]
+// (address: where it listens, default every address, 0.0.0.0)
 
-const [name, portArgument = "80"] = Bun.argv.slice(2);
+const [name, portArgument = "80", hostname = "0.0.0.0"] = Bun.argv.slice(2);
 if (name === undefined || !/^[a-z0-9-]+$/.test(name)) {
-  console.error("usage: http-target.ts <name> [port]");
+  console.error("usage: http-target.ts <name> [port] [address]");
   process.exit(2);
 }
 const port = Number(portArgument);
@@ -16,7 +17,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 const server = Bun.serve({
-  hostname: "0.0.0.0",
+  hostname,
   port,
   // Idle keep-alive connections must not pin the server when a test stops it.
   idleTimeout: 5,

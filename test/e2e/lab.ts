@@ -33,7 +33,9 @@
  *     spawnIn(ns, argv, options?): RunningProcess   long-running, killed by destroy()
  *         (test/fixtures/process.ts: pid, exited, stdout, stderr, exitCode, waitForOutput(regexp,
  *         timeoutMs), signal(sig), stop(graceMs, sig))
- *     stopTargetServer(n) / startTargetServer(n): Promise<void>
+ *     stopTargetServer(n) / startTargetServer(n, { address? }): Promise<void>
+ *         address: where the web server listens (default every address; e.g. the target's own
+ *         address only, which DSR cannot use)
  *     addTarget(n): Promise<void>               e.g. 3 → 172.16.1.102, server "target3"
  *     addBngBox(): Promise<string>              a second bng box (`<id>-bng2`, port "bng2"), for a VRRP pair
  *     setTargetVip(n, "dsr" | "owned")          "owned": the seed's initial network, the target
@@ -312,9 +314,9 @@ export class Lab {
     await this.startTargetServer(n);
   }
 
-  async startTargetServer(n: number): Promise<void> {
+  async startTargetServer(n: number, options: { address?: string } = {}): Promise<void> {
     if (this.#targetServers.has(n)) throw new Error(`target ${n}'s server is already running`);
-    const server = this.spawnIn(this.targetNs(n), [process.execPath, HTTP_TARGET_SCRIPT, targetName(n)]);
+    const server = this.spawnIn(this.targetNs(n), [process.execPath, HTTP_TARGET_SCRIPT, targetName(n), "80", ...(options.address ? [options.address] : [])]);
     this.#targetServers.set(n, server);
     try {
       await server.waitForOutput(/^listening /m, SERVER_START_TIMEOUT_MS);

@@ -36,7 +36,106 @@ import { fnv1aIpv4 } from "./hash.ts";
 import { maglevSlot } from "./maglev.ts";
 import { positionOfWeight } from "./weighted.ts";
 
-export class TargetSelector {
+/**
+ * What a method's pick takes besides the table and the client: a worker's round-robin turns and
+ * random draws (both advance), and the session counts. A worker's TargetSelector keeps the real
+ * ones; `bng explain` passes a SelectionPreview, which advances nothing.
+ */
+export interface SelectionState {
+  nextTurn(serverId: number): number;
+  nextRandomBelow(bound: number): number;
+  sessionsOfTarget(targetId: number): number;
+  /** The target's last agent load (`byLoad`) or its measured bandwidth (methods agent and bandwidth). */
+  measuredOfTarget(targetId: number, byLoad: boolean): number;
+}
+
+/**
+ * The table index of the target for a new session of `clientIp`/`clientPort` on server
+ * `serverIndex`, or -1 when the server has no active target. `clientPort` is the key port:
+ * 0 unless the server keys sessions on the port too.
+ */
+export function selectTarget(table: ForwardingTable, serverIndex: number, clientIp: number, clientPort: number, state: SelectionState): number {
+  const serverAt = table.serverAt(serverIndex);
+  const count = table.field(serverAt, S_ACTIVE_COUNT);
+  if (count === 0) return -1;
+  const activeAt = table.field(serverAt, S_ACTIVE_AT);
+  const method = table.field(serverAt, S_METHOD);
+  let position: number;
+  if (method === METHOD_RR) {
+    position = state.nextTurn(table.field(serverAt, S_ID)) % count;
+  } else if (method === METHOD_RANDOM) {
+    position = state.nextRandomBelow(count);
+  } else if (method === METHOD_HASH) {
+    position = fnv1aIpv4(clientIp) % count;
+  } else if (method === METHOD_SESSION) {
+    position = leastSessionsPosition(table, activeAt, count, state);
+  } else if (method === METHOD_WRR) {
+    const total = table.field(serverAt, S_TOTAL_WEIGHT);
+    const turn = state.nextTurn(table.field(serverAt, S_ID)) % total;
+    // Multiply in doubles: turn * stride may exceed 2^32 but stays exact below 2^53.
+    position = positionOfWeight(table.words, activeAt, count, (turn * table.field(serverAt, S_WRR_STRIDE)) % total);
+  } else if (method === METHOD_WRANDOM) {
+    position = positionOfWeight(table.words, activeAt, count, state.nextRandomBelow(table.field(serverAt, S_TOTAL_WEIGHT)));
+  } else if (method === METHOD_MAGLEV) {
+    return consistentTarget(table, serverIndex, clientIp, clientPort);
+  } else if (method === METHOD_FIRST) {
+    position = 0;
+  } else if (method === METHOD_AGENT || method === METHOD_BANDWIDTH) {
+    position = leastMeasuredPosition(table, activeAt, count, table.field(serverAt, S_ID), method === METHOD_AGENT, state);
+  } else {
+    return -1;
+  }
+  return table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? -1;
+}
+
+/** The active position whose target has the fewest sessions; the first one on a tie. */
+function leastSessionsPosition(table: ForwardingTable, activeAt: number, count: number, state: SelectionState): number {
+  let best = 0;
+  let bestSessions = Infinity;
+  for (let position = 0; position < count; position++) {
+    const targetIndex = table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0;
+    const sessions = state.sessionsOfTarget(table.field(table.targetAt(targetIndex), T_ID));
+    if (sessions < bestSessions) {
+      bestSessions = sessions;
+      best = position;
+    }
+  }
+  return best;
+}
+
+/**
+ * The active position whose target has the least agent load (`byLoad`) or bandwidth. Targets
+ * that tie for it (all idle, or none has reported a load yet) take turns, instead of the first
+ * of them taking every new client until the next measurement.
+ */
+function leastMeasuredPosition(table: ForwardingTable, activeAt: number, count: number, serverId: number, byLoad: boolean, state: SelectionState): number {
+  let least = Infinity;
+  let ties = 0;
+  for (let position = 0; position < count; position++) {
+    const value = measuredAt(table, activeAt, position, byLoad, state);
+    if (value < least) {
+      least = value;
+      ties = 1;
+    } else if (value === least) {
+      ties++;
+    }
+  }
+  // Only a tie takes a turn (explain reports a pick that depends on none).
+  let turn = ties > 1 ? state.nextTurn(serverId) % ties : 0;
+  for (let position = 0; position < count; position++) {
+    const value = measuredAt(table, activeAt, position, byLoad, state);
+    if (value === least && turn-- === 0) return position;
+  }
+  // The control thread changed a value between the two passes: the first target will do.
+  return 0;
+}
+
+function measuredAt(table: ForwardingTable, activeAt: number, position: number, byLoad: boolean, state: SelectionState): number {
+  const id = table.field(table.targetAt(table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0), T_ID);
+  return state.measuredOfTarget(id, byLoad);
+}
+
+export class TargetSelector implements SelectionState {
   private readonly turns = new Uint32Array(ID_LIMIT);
   private randomState: number;
 
@@ -49,58 +148,19 @@ export class TargetSelector {
     this.randomState = seed | 0 || 1;
   }
 
-  /**
-   * The table index of the target for a new session of `clientIp`/`clientPort` on server
-   * `serverIndex`, or -1 when the server has no active target. `clientPort` is the key port:
-   * 0 unless the server keys sessions on the port too.
-   */
+  /** selectTarget with this worker's turns and random generator. */
   select(table: ForwardingTable, serverIndex: number, clientIp: number, clientPort: number): number {
-    const serverAt = table.serverAt(serverIndex);
-    const count = table.field(serverAt, S_ACTIVE_COUNT);
-    if (count === 0) return -1;
-    const activeAt = table.field(serverAt, S_ACTIVE_AT);
-    const method = table.field(serverAt, S_METHOD);
-    let position: number;
-    if (method === METHOD_RR) {
-      position = this.nextTurn(table.field(serverAt, S_ID)) % count;
-    } else if (method === METHOD_RANDOM) {
-      position = this.nextRandomBelow(count);
-    } else if (method === METHOD_HASH) {
-      position = fnv1aIpv4(clientIp) % count;
-    } else if (method === METHOD_SESSION) {
-      position = this.leastSessionsPosition(table, activeAt, count);
-    } else if (method === METHOD_WRR) {
-      const total = table.field(serverAt, S_TOTAL_WEIGHT);
-      const turn = this.nextTurn(table.field(serverAt, S_ID)) % total;
-      // Multiply in doubles: turn * stride may exceed 2^32 but stays exact below 2^53.
-      position = positionOfWeight(table.words, activeAt, count, (turn * table.field(serverAt, S_WRR_STRIDE)) % total);
-    } else if (method === METHOD_WRANDOM) {
-      position = positionOfWeight(
-        table.words,
-        activeAt,
-        count,
-        this.nextRandomBelow(table.field(serverAt, S_TOTAL_WEIGHT)),
-      );
-    } else if (method === METHOD_MAGLEV) {
-      return consistentTarget(table, serverIndex, clientIp, clientPort);
-    } else if (method === METHOD_FIRST) {
-      position = 0;
-    } else if (method === METHOD_AGENT || method === METHOD_BANDWIDTH) {
-      position = this.leastMeasuredPosition(table, activeAt, count, table.field(serverAt, S_ID), method === METHOD_AGENT);
-    } else {
-      return -1;
-    }
-    return table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? -1;
+    return selectTarget(table, serverIndex, clientIp, clientPort, this);
   }
 
-  private nextTurn(serverId: number): number {
+  nextTurn(serverId: number): number {
     const turn = this.turns[serverId] ?? 0;
     this.turns[serverId] = turn + 1;
     return turn;
   }
 
   /** xorshift32, scaled to [0, bound) by multiplication (no modulo bias worth measuring). */
-  private nextRandomBelow(bound: number): number {
+  nextRandomBelow(bound: number): number {
     let x = this.randomState;
     x ^= x << 13;
     x ^= x >>> 17;
@@ -109,50 +169,12 @@ export class TargetSelector {
     return Math.floor(((x >>> 0) / 4294967296) * bound);
   }
 
-  /** The active position whose target has the fewest sessions; the first one on a tie. */
-  private leastSessionsPosition(table: ForwardingTable, activeAt: number, count: number): number {
-    let best = 0;
-    let bestSessions = Infinity;
-    for (let position = 0; position < count; position++) {
-      const targetIndex = table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0;
-      const sessions = this.sessions.sessionsOfTarget(table.field(table.targetAt(targetIndex), T_ID));
-      if (sessions < bestSessions) {
-        bestSessions = sessions;
-        best = position;
-      }
-    }
-    return best;
+  sessionsOfTarget(targetId: number): number {
+    return this.sessions.sessionsOfTarget(targetId);
   }
 
-  /**
-   * The active position whose target has the least agent load (`byLoad`) or bandwidth. Targets
-   * that tie for it (all idle, or none has reported a load yet) take turns, instead of the first
-   * of them taking every new client until the next measurement.
-   */
-  private leastMeasuredPosition(table: ForwardingTable, activeAt: number, count: number, serverId: number, byLoad: boolean): number {
-    let least = Infinity;
-    let ties = 0;
-    for (let position = 0; position < count; position++) {
-      const value = this.measured(table, activeAt, position, byLoad);
-      if (value < least) {
-        least = value;
-        ties = 1;
-      } else if (value === least) {
-        ties++;
-      }
-    }
-    let turn = this.nextTurn(serverId) % ties;
-    for (let position = 0; position < count; position++) {
-      const value = this.measured(table, activeAt, position, byLoad);
-      if (value === least && turn-- === 0) return position;
-    }
-    // The control thread changed a value between the two passes: the first target will do.
-    return 0;
-  }
-
-  private measured(table: ForwardingTable, activeAt: number, position: number, byLoad: boolean): number {
-    const id = table.field(table.targetAt(table.words[activeAt + position * ACTIVE_STRIDE + ACTIVE_TARGET] ?? 0), T_ID);
-    return byLoad ? this.metrics.load(id) : this.metrics.bandwidth(id);
+  measuredOfTarget(targetId: number, byLoad: boolean): number {
+    return byLoad ? this.metrics.load(targetId) : this.metrics.bandwidth(targetId);
   }
 }
 
