@@ -32,6 +32,7 @@ const BLACK_BOX_SUITES = [
   "test/e2e/workers.test.ts",
   "test/e2e/load.test.ts",
   "test/e2e/frame-cases.test.ts",
+  "test/e2e/kernel-filter.test.ts",
   "test/control/bng-run.netns.test.ts",
   "test/e2e/ha.test.ts",
   "test/e2e/ha-keepalived.test.ts",

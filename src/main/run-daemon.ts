@@ -104,6 +104,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
           shared,
           journalSessions: config.vrrp?.sync !== undefined,
           onFailure,
+          logger,
         });
       },
     });

@@ -11,6 +11,8 @@ export interface WorkerStart {
   io: Settings["io"];
   /** PACKET_FANOUT group id when several workers share the interface. */
   fanoutGroup: number | undefined;
+  /** The socket filter (encoded classic BPF) the engine's socket starts with. */
+  socketFilter: Uint8Array;
   exchange: SharedArrayBuffer;
   table: SharedArrayBuffer;
   sessions: SharedArrayBuffer;
@@ -23,8 +25,16 @@ export interface WorkerStart {
   journalSessions: boolean;
   /** Int32 word 0: set to 1 to stop. */
   control: SharedArrayBuffer;
+  /** Where tables (their buffers) and new socket filters arrive. */
   tables: MessagePort;
 }
+
+/** A new socket filter for the engine, posted beside the table whose VIPs it follows. */
+export interface SocketFilterMessage {
+  socketFilter: Uint8Array;
+}
+
+export type TablesMessage = SharedArrayBuffer | SocketFilterMessage;
 
 export type WorkerReport = { type: "ready" } | { type: "error"; message: string } | { type: "stopped" };
 

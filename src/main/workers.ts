@@ -1,12 +1,15 @@
 // Starts the data-plane worker threads (worker.ts), hands them the shared structures once,
-// publishes forwarding tables to them, and stops them.
+// publishes forwarding tables to them, and stops them. The engine's socket filter follows the
+// tables' VIP set: a new one goes to the workers beside the first table whose VIPs differ.
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { encodeProgram, MAX_FILTER_VIPS, vipFrameFilter } from "../bpf/classic.ts";
 import type { Settings } from "../config/model.ts";
 import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
+import type { Logger } from "../log/logger.ts";
 import { workerModule } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
-import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
+import { createWorkerControl, requestStop, type TablesMessage, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 export interface WorkerOptions {
   ifname: string;
@@ -19,6 +22,26 @@ export interface WorkerOptions {
   journalSessions: boolean;
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
   onFailure(message: string): void;
+  logger: Logger;
+}
+
+/** The socket filter of the VIPs of each table published, made only when they change. */
+class SocketFilters {
+  private vips = "";
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The encoded filter for `table`'s VIPs, or undefined when they are those of the last one. */
+  changedFor(table: ForwardingTable): Uint8Array | undefined {
+    const vips = table.vips();
+    const key = vips.join(",");
+    if (key === this.vips) return undefined;
+    this.vips = key;
+    if (vips.length > MAX_FILTER_VIPS) {
+      this.logger.warn("socket-filter-every-ipv4", { vips: vips.length, limit: MAX_FILTER_VIPS, effect: "the kernel hands bng every IPv4 frame, not only the VIPs'" });
+    }
+    return encodeProgram(vipFrameFilter(vips));
+  }
 }
 
 interface RunningWorker {
@@ -32,6 +55,8 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const control = createWorkerControl();
   const publisher = new TablePublisher(exchange);
   publisher.publish(options.table);
+  const filters = new SocketFilters(options.logger);
+  const socketFilter = filters.changedFor(options.table)!;
   const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;
   const running: RunningWorker[] = [];
   let stopping = false;
@@ -64,6 +89,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       batchSize: options.batchSize,
       io: options.io,
       fanoutGroup,
+      socketFilter,
       exchange,
       table: options.table.buffer,
       sessions: options.shared.sessions,
@@ -94,8 +120,10 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   }
   return {
     publish(table: ForwardingTable): void {
+      const changed = filters.changedFor(table);
       publisher.publish(table);
-      for (const entry of running) entry.tables.postMessage(table.buffer);
+      const messages: TablesMessage[] = changed === undefined ? [table.buffer] : [{ socketFilter: changed }, table.buffer];
+      for (const entry of running) for (const message of messages) entry.tables.postMessage(message);
     },
     stop,
   };

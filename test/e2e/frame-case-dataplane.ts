@@ -13,6 +13,7 @@ import { readCounters } from "../../src/dataplane/counters.ts";
 import { formatMac } from "../../src/dataplane/frame.ts";
 import { buildForwardingTable } from "../../src/dataplane/table.ts";
 import { startWorkers } from "../../src/main/workers.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { OWN_MAC, targetRuntimes } from "../fixtures/dataplane.ts";
 import { FRAME_CASE_TARGETS_DOWN, frameCaseConfig } from "../fixtures/frame-cases.ts";
 import { mac } from "../fixtures/frames.ts";
@@ -39,6 +40,7 @@ async function start(): Promise<void> {
       console.error(message);
       process.exit(1);
     },
+    logger: createLogger(),
   });
 }
 

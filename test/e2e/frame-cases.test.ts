@@ -4,7 +4,8 @@
 // (frame-case-client.ts) in the other. Each case gets a fresh worker; each frame is injected from
 // the client's side, and what comes back must be the expected frames byte for byte, while the
 // worker's counters must name the expected verdict and reason. Cases marked memoryOnly run only in
-// test/dataplane/fixtures.test.ts. Namespaces `bngv<random>-cl` and `-lb`, removed afterwards.
+// test/dataplane/fixtures.test.ts. A step the kernel's filter refuses (`filtered`) must move no
+// counter: not even the worker's frame count. Namespaces `bngv<random>-cl` and `-lb`, removed afterwards.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { CountersSnapshot } from "../../src/dataplane/counters.ts";
 import { CLIENT_MAC, OWN_MAC } from "../fixtures/dataplane.ts";
@@ -79,7 +80,9 @@ describeWith([ROOT], `the frame cases over veth, on the ${ENGINE} engine`, () =>
         const reply = await ask<{ frames?: string[]; error?: string }>(client, JSON.stringify({ frame: hex(step.frame), probe: ++probe }));
         expect(reply.error).toBeUndefined();
         const after = await ask<DataplaneState>(dataplane, "state");
-        expect(decision(before.counters, after.counters)).toEqual([described(step.expect)]);
+        // The probe's echo request is one frame; the step's frame is another unless the kernel's filter refuses it.
+        expect(after.counters.events.frames! - before.counters.events.frames!).toBe(step.filtered ? 1 : 2);
+        expect(decision(before.counters, after.counters)).toEqual(step.filtered ? [] : [described(step.expect)]);
         expect(reply.frames).toEqual("out" in step.expect ? [hex(step.expect.out)] : []);
         before = after;
       }

@@ -20,7 +20,13 @@
 //                                                 receive buffer), then drain: test frames taken and
 //                                                 the kernel's drops, collected twice
 //   blast IFNAME DST_MAC COUNT                    send COUNT test frames, 64 at a time, 1 ms apart
-import { existsSync } from "node:fs";
+//   filter IFNAME FLAG_FILE VIPS VIPS_AFTER       receive through the VIP socket filter of VIPS (comma
+//                                                 separated, "-" for none) until FLAG_FILE exists, swap
+//                                                 to that of VIPS_AFTER, create FLAG_FILE.swapped, and
+//                                                 receive until FLAG_FILE.done exists: frames each time
+//   inject IFNAME HEX_FRAME...                    send these frames in one batch
+import { existsSync, writeFileSync } from "node:fs";
+import { encodeProgram, vipFrameFilter } from "../../src/bpf/classic.ts";
 import { openFrameSender } from "../../ffi/frame-sender.ts";
 import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
@@ -40,6 +46,7 @@ export interface FrameSummary {
   source: string;
   etherType: number;
   ipProtocol?: number;
+  destinationIp?: string;
   tcpFlags?: number;
   destinationPort?: number;
   marker?: string;
@@ -71,6 +78,7 @@ function summarize(io: AfPacketIO, slot: number): FrameSummary {
   };
   if (etherType === 0x0800 && length >= 34) {
     summary.ipProtocol = bytes[at + 23]!;
+    summary.destinationIp = Array.from(bytes.subarray(at + 30, at + 34)).join(".");
     const transport = at + 14 + (bytes[at + 14]! & 0x0f) * 4;
     if (summary.ipProtocol === 6 && transport + 14 <= at + length) {
       summary.destinationPort = (bytes[transport + 2]! << 8) | bytes[transport + 3]!;
@@ -411,6 +419,51 @@ function blastMode(destinationText: string, count: number): void {
   io.close();
 }
 
+/** The VIP socket filter of a comma-separated list of addresses ("-": none). */
+function vipFilterOf(list: string): Uint8Array {
+  const vips = list === "-" ? [] : list.split(",").map((text) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0));
+  return encodeProgram(vipFrameFilter(vips));
+}
+
+function waitForFile(path: string, takeFrames: () => void): void {
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear`);
+    takeFrames();
+  }
+}
+
+function filterMode(flagFile: string, vips: string, vipsAfter: string): void {
+  const io = openTestIO({ ifname, receiveTimeoutMs: 20, socketFilter: vipFilterOf(vips) });
+  ready();
+  const before: FrameSummary[] = [];
+  const after: FrameSummary[] = [];
+  const takeInto = (frames: FrameSummary[]) => () => {
+    const count = io.receive();
+    for (let slot = 0; slot < count; slot++) frames.push(summarize(io, slot));
+  };
+  waitForFile(flagFile, takeInto(before));
+  io.setSocketFilter(vipFilterOf(vipsAfter));
+  writeFileSync(`${flagFile}.swapped`, "");
+  waitForFile(`${flagFile}.done`, takeInto(after));
+  for (let empty = 0; empty < 3; ) if (io.receive() === 0) empty++;
+  console.log(JSON.stringify({ before, after, kernelDrops: io.collectKernelDrops() }));
+  io.close();
+}
+
+function injectMode(frames: string[]): void {
+  const io = openTestIO({ ifname, receiveTimeoutMs: 20 });
+  ready();
+  const { tx } = io;
+  frames.forEach((hex, slot) => {
+    tx.bytes.set(Buffer.from(hex, "hex"), slot * tx.slotSize);
+    tx.lengths[slot] = hex.length / 2;
+  });
+  tx.count = frames.length;
+  console.log(JSON.stringify({ accepted: io.send() }));
+  io.close();
+}
+
 switch (mode) {
   case "receive":
     receiveMode(Number(rest[0]), rest[1] === undefined ? undefined : Number(rest[1]));
@@ -447,6 +500,12 @@ switch (mode) {
     break;
   case "blast":
     blastMode(rest[0] ?? "", Number(rest[1]));
+    break;
+  case "filter":
+    filterMode(rest[0] ?? "", rest[1] ?? "-", rest[2] ?? "-");
+    break;
+  case "inject":
+    injectMode(rest);
     break;
   default:
     console.error(`unknown mode ${JSON.stringify(mode)}`);
