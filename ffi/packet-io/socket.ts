@@ -13,6 +13,7 @@ import {
   FRAME_VLAN_STRIPPED,
   type PacketBatch,
   type PacketIO,
+  slotsInARow,
   type PacketIOStats,
   type TxBatch,
 } from "../../src/dataplane/packet-io.ts";
@@ -380,6 +381,7 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     slotCount: batchSize,
     slotSize,
     bytes: new Uint8Array(buffer, frames, batchSize * slotSize),
+    offsets: slotsInARow(batchSize, slotSize),
     lengths: new Uint32Array(batchSize),
     flags: new Uint8Array(batchSize),
     pktTypes: new Uint8Array(batchSize),
