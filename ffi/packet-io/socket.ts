@@ -73,6 +73,11 @@ export interface PacketIOOptions {
    * None: every frame (tests, benchmarks).
    */
   socketFilter?: Uint8Array;
+  /**
+   * `set io xdp`: the XDP program's socket map and the receive queue whose frames this engine
+   * takes (its socket joins the map at that index). The socket filter is then its ARP tap's.
+   */
+  xdp?: { socketMap: number; queue: number };
 }
 
 /**
@@ -160,7 +165,7 @@ export function openUnboundPacketSocket(): number {
   return check(libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "socket(AF_PACKET, SOCK_RAW)", socketAdvice);
 }
 
-interface SocketSettings {
+export interface SocketSettings {
   readonly receiveTimeoutMs: number;
   /** SO_RCVBUF to ask for; undefined when the backend does not receive through the socket's queue. */
   readonly receiveBufferBytes: number | undefined;
@@ -168,7 +173,8 @@ interface SocketSettings {
   readonly qdiscBypass: boolean;
 }
 
-function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
+/** Sets up `fd` as the engines want it and binds it to `ifname` (joining the fanout group, if any). */
+export function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
   const { receiveTimeoutMs, receiveBufferBytes, fanoutGroup } = settings;
   // The balancer's own output (and that of the other workers and the ARP sender) would
   // otherwise come back as input and loop.

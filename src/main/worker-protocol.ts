@@ -1,18 +1,20 @@
 // What the control thread and a data-plane worker thread say to each other at start and stop:
 // the shared structures the worker maps, and a stop word it polls between batches.
 import type { MessagePort } from "node:worker_threads";
-import type { Settings } from "../config/model.ts";
+import type { PacketEngine } from "../config/model.ts";
 
 export interface WorkerStart {
   index: number;
   ifname: string;
   batchSize: number;
   /** `set io`: the packet I/O engine. */
-  io: Settings["io"];
+  io: PacketEngine;
   /** PACKET_FANOUT group id when several workers share the interface. */
   fanoutGroup: number | undefined;
-  /** The socket filter (encoded classic BPF) the engine's socket starts with. */
+  /** The socket filter (encoded classic BPF) the engine's packet socket starts with. */
   socketFilter: Uint8Array;
+  /** `set io xdp`: the XDP program's socket map; the worker's socket joins it at its index. */
+  xdpSocketMap: number | undefined;
   exchange: SharedArrayBuffer;
   table: SharedArrayBuffer;
   sessions: SharedArrayBuffer;

@@ -17,7 +17,13 @@ import { stopRequested, type TablesMessage, type WorkerReport, type WorkerStart 
 
 function runWorker(start: WorkerStart): void {
   const control = new Int32Array(start.control);
-  const io = openPacketIO(start.io, { ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup, socketFilter: start.socketFilter });
+  const io = openPacketIO(start.io, {
+    ifname: start.ifname,
+    batchSize: start.batchSize,
+    fanoutGroup: start.fanoutGroup,
+    socketFilter: start.socketFilter,
+    ...(start.xdpSocketMap === undefined ? {} : { xdp: { socketMap: start.xdpSocketMap, queue: start.index } }),
+  });
   const subscriber = new TableSubscriber(start.exchange, start.index, new ForwardingTable(start.table));
   const counters = workerCounters(start.counters, start.index);
   const processor = new Processor({

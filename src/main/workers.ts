@@ -1,21 +1,25 @@
 // Starts the data-plane worker threads (worker.ts), hands them the shared structures once,
-// publishes forwarding tables to them, and stops them. The engine's socket filter follows the
-// tables' VIP set: a new one goes to the workers beside the first table whose VIPs differ.
+// publishes forwarding tables to them, and stops them. What the kernel hands the workers follows
+// the tables' VIP set (vip-follower.ts): a new socket filter goes to the workers beside the first
+// table whose VIPs differ, or the XDP program's VIP map changes.
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { encodeProgram, MAX_FILTER_VIPS, vipFrameFilter } from "../bpf/classic.ts";
-import type { Settings } from "../config/model.ts";
+import type { PacketEngine } from "../config/model.ts";
 import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
+import type { XdpRedirect } from "../host/xdp-redirect.ts";
 import type { Logger } from "../log/logger.ts";
 import { workerModule } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
+import { followWithSocketFilters, followWithXdp } from "./vip-follower.ts";
 import { createWorkerControl, requestStop, type TablesMessage, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 export interface WorkerOptions {
   ifname: string;
   workers: number;
   batchSize: number;
-  io: Settings["io"];
+  io: PacketEngine;
+  /** `set io xdp`: the attached XDP program, whose socket map the workers' sockets join. */
+  xdp?: Pick<XdpRedirect, "socketMap" | "setVips">;
   table: ForwardingTable;
   shared: SharedStructures;
   /** Record the sessions each worker creates in its journal (a `vrrp` sync peer streams them). */
@@ -23,25 +27,6 @@ export interface WorkerOptions {
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
   onFailure(message: string): void;
   logger: Logger;
-}
-
-/** The socket filter of the VIPs of each table published, made only when they change. */
-class SocketFilters {
-  private vips = "";
-
-  constructor(private readonly logger: Logger) {}
-
-  /** The encoded filter for `table`'s VIPs, or undefined when they are those of the last one. */
-  changedFor(table: ForwardingTable): Uint8Array | undefined {
-    const vips = table.vips();
-    const key = vips.join(",");
-    if (key === this.vips) return undefined;
-    this.vips = key;
-    if (vips.length > MAX_FILTER_VIPS) {
-      this.logger.warn("socket-filter-every-ipv4", { vips: vips.length, limit: MAX_FILTER_VIPS, effect: "the kernel hands bng every IPv4 frame, not only the VIPs'" });
-    }
-    return encodeProgram(vipFrameFilter(vips));
-  }
 }
 
 interface RunningWorker {
@@ -55,8 +40,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const control = createWorkerControl();
   const publisher = new TablePublisher(exchange);
   publisher.publish(options.table);
-  const filters = new SocketFilters(options.logger);
-  const socketFilter = filters.changedFor(options.table)!;
+  const vips = options.xdp ? followWithXdp(options.table, options.xdp, options.logger) : followWithSocketFilters(options.table, options.logger);
   const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;
   const running: RunningWorker[] = [];
   let stopping = false;
@@ -89,7 +73,8 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       batchSize: options.batchSize,
       io: options.io,
       fanoutGroup,
-      socketFilter,
+      socketFilter: vips.socketFilter,
+      xdpSocketMap: options.xdp?.socketMap,
       exchange,
       table: options.table.buffer,
       sessions: options.shared.sessions,
@@ -119,8 +104,9 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     throw error;
   }
   return {
+    engine: options.io,
     publish(table: ForwardingTable): void {
-      const changed = filters.changedFor(table);
+      const changed = vips.follow(table);
       publisher.publish(table);
       const messages: TablesMessage[] = changed === undefined ? [table.buffer] : [{ socketFilter: changed }, table.buffer];
       for (const entry of running) for (const message of messages) entry.tables.postMessage(message);

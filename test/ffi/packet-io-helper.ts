@@ -31,7 +31,7 @@ import { openFrameSender } from "../../ffi/frame-sender.ts";
 import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
-import type { Settings } from "../../src/config/model.ts";
+import type { PacketEngine } from "../../src/config/model.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../src/host/offload.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
 import { runCommandSync } from "../fixtures/process.ts";
@@ -115,7 +115,7 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
 
 /** A PacketIO on the engine the test asked for. */
 function openTestIO(options: PacketIOOptions): AfPacketIO {
-  return openPacketIO(engine as Settings["io"], options);
+  return openPacketIO(engine as PacketEngine, options);
 }
 
 function ready(): void {
