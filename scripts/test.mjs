@@ -22,6 +22,8 @@ import { readJunit, skippedLine } from "./junit.mjs";
 const VARIANTS = [
   { name: "mmsg", env: { BNG_TEST_IO: "mmsg" } },
   { name: "ring", env: { BNG_TEST_IO: "ring" } },
+  // AF_XDP with bng's XDP program on the lab's veth (native XDP, copy mode).
+  { name: "xdp", env: { BNG_TEST_IO: "xdp" } },
   // Deno: distribution, failover and status (the seed's DSR suite) with bin/bng-deno as bng.
   { name: "deno", env: { BNG_TEST_IO: "mmsg", BNG_BIN: "bin/bng-deno" }, suites: ["test/e2e/dsr.test.ts"] },
 ];
