@@ -18,7 +18,11 @@
 // frame and offered only about 1.3 x what the native forwarder takes (280-350 k frames/s on
 // 2026-11-30), so the ring's figure was the generator's; this way it offers about 400-460 k and every
 // forwarder runs at its own limit.
-// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
+//
+// Then a flood of the same frames to an address of the network that is no VIP (NON_VIP): what a
+// box that carries other traffic pays for it. bng's engines take only the VIPs' frames (their
+// kernel filter); the native forwarder takes every frame, as bng did before.
+// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--flood-runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { filterTableName, vipFilterScript } from "../src/host/ingress-filter.ts";
 import { ip } from "../test/fixtures/frames.ts";
@@ -55,6 +59,8 @@ import {
 // The seed lab's addresses and MACs: the generator stands where the router is, the sink where
 // target 1 is.
 const VIP_NUMBER = ip(VIP);
+/** The flood's destination: in the bench network, no VIP, no host's address. */
+const NON_VIP = "172.16.1.77";
 const REAL = BNG_REAL_ADDRESS;
 const SINK_ADDRESS = targetAddress(1);
 const GEN_MAC = ROUTER_MAC;
@@ -77,8 +83,10 @@ const PROFILE_HZ = 2999;
 export type Forwarder = "bng" | "bng-ring" | "native" | "native-in-bun";
 
 export interface PacketRateOptions {
-  /** Runs of each forwarder, interleaved (default 5). */
+  /** Runs of each forwarder, interleaved (default 7). */
   runs?: number;
+  /** Runs of each forwarder under the non-VIP flood, interleaved (default 3; 0: none). */
+  floodRuns?: number;
   /** Traffic before the measurement window starts (default 1000 ms). */
   warmupMs?: number;
   /** Length of the measurement window (default 4000 ms). */
@@ -105,11 +113,15 @@ export interface ForwarderRun {
   /** Share of one core the balancer used during the window. */
   cpuCores: number;
   rssBytes: number;
+  /** Frames forwarded per frame offered: below 1, the forwarder is the limit; at 1, the generator. */
+  forwardedShare: number;
 }
 
 export interface ForwarderSummary {
   forwardedPerSecond: number;
   offeredPerSecond: number;
+  /** Median of the rounds' forwarded shares (absent in results from before it was measured). */
+  forwardedShare?: number;
   userNsPerFrame: number;
   systemNsPerFrame: number;
   cpuCores: number;
@@ -171,15 +183,32 @@ export interface PacketRateResult {
   ringRatio: number;
   /** The native loop inside a Bun worker over the standalone native forwarder: the runtime's share. */
   inBunRatio: number;
+  /** The flood to an address that is no VIP: what each forwarder's process spends on it. */
+  flood?: FloodResult;
   profile?: PerfProfile | { error: string };
 }
+
+export interface FloodCost {
+  offeredPerSecond: number;
+  /** Share of one core the forwarder's process used while the flood arrived. */
+  cpuCores: number;
+}
+
+export interface FloodResult {
+  destination: string;
+  runs: ForwarderRun[];
+  costs: Partial<Record<Forwarder, FloodCost>>;
+}
+
+/** The forwarders measured under the non-VIP flood: bng's engines, and the native one without a filter. */
+const FLOOD_FORWARDERS: Forwarder[] = ["bng", "bng-ring", "native"];
 
 /**
  * trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding.
  * Sources: random in 198.18.0.0/16; with `clientBits` < 16, 2^clientBits clients (trafgen's raw
  * syntax has no random range: the third byte counts up, the fourth is random).
  */
-function trafgenConfig(clientBits: number): string {
+function trafgenConfig(clientBits: number, destination: string): string {
   const high = clientBits >= 16 ? "drnd(1)" : clientBits <= 8 ? "0" : `dinc(0, ${(1 << (clientBits - 8)) - 1})`;
   const low = clientBits >= 8 ? "drnd(1)" : `dinc(0, ${(1 << clientBits) - 1})`;
   const mac = (text: string) => text.split(":").map((byte) => `0x${byte}`).join(", ");
@@ -189,7 +218,7 @@ function trafgenConfig(clientBits: number): string {
   0x08, 0x00,
   0x45, 0x00, const16(40), drnd(2), const16(0x4000), 64, 6, csumip(14, 33),
   198, 18, ${high}, ${low},
-  ${VIP.split(".").join(", ")},
+  ${destination.split(".").join(", ")},
   drnd(2), const16(80), drnd(4), const32(0), 0x50, 0x02, const16(64240), csumtcp(14, 34), const16(0),
   0, 0, 0, 0, 0, 0
 }
@@ -278,17 +307,19 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   const fwd = await buildBaseline();
   const scratch = makeScratch("pr");
   const trafgenFile = join(scratch, "syn.trafgen");
+  const floodFile = join(scratch, "flood.trafgen");
   const configFile = join(scratch, "bench.conf");
   const ringConfigFile = join(scratch, "bench-ring.conf");
   const socket = join(scratch, "bng.sock");
   const clientBits = options.clientBits ?? 16;
-  writeFileSync(trafgenFile, trafgenConfig(clientBits));
+  writeFileSync(trafgenFile, trafgenConfig(clientBits, VIP));
+  writeFileSync(floodFile, trafgenConfig(clientBits, NON_VIP));
   writeFileSync(configFile, bngConfig("mmsg"));
   writeFileSync(ringConfigFile, bngConfig("ring"));
   const topology = new Topology();
   const children: RunningProcess[] = [];
-  const startGenerator = () => {
-    const child = spawn(nsArgv(topology.sw, ["trafgen", "--dev", GENERATOR_PORT, "--conf", trafgenFile, "--cpus", "1", "--no-sock-mem"], generatorCpu));
+  const startGenerator = (file = trafgenFile) => {
+    const child = spawn(nsArgv(topology.sw, ["trafgen", "--dev", GENERATOR_PORT, "--conf", file, "--cpus", "1", "--no-sock-mem"], generatorCpu));
     children.push(child);
     return child;
   };
@@ -321,9 +352,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     }
   }
 
-  async function measure(forwarder: Forwarder, round_: number): Promise<ForwarderRun> {
+  async function measure(forwarder: Forwarder, round_: number, generatorFile = trafgenFile): Promise<ForwarderRun> {
     const balancer = await startForwarder(forwarder);
-    const generator = startGenerator();
+    const generator = startGenerator(generatorFile);
     try {
       await sleep(warmupMs);
       const cpuBefore = cpuTimes(balancer.pid);
@@ -337,16 +368,18 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       const forwarded = after.sink - before.sink;
       const user = cpuAfter.user - cpuBefore.user;
       const system = cpuAfter.system - cpuBefore.system;
+      const offered = after.lb - before.lb;
       return {
         forwarder,
         round: round_,
         forwardedPerSecond: forwarded / seconds,
-        offeredPerSecond: (after.lb - before.lb) / seconds,
+        offeredPerSecond: offered / seconds,
         generatedPerSecond: (after.gen - before.gen) / seconds,
         userNsPerFrame: forwarded > 0 ? (user * 1e9) / forwarded : NaN,
         systemNsPerFrame: forwarded > 0 ? (system * 1e9) / forwarded : NaN,
         cpuCores: (user + system) / seconds,
         rssBytes: rss,
+        forwardedShare: offered > 0 ? forwarded / offered : NaN,
       };
     } finally {
       await generator.stop(3000, "SIGINT");
@@ -370,6 +403,11 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const leakRatio = (leakAfter.sink - leakBefore.sink) / generated;
     if (leakRatio > 0.001) throw new Error(`the sink receives generator frames with no forwarder running (${leakRatio}); the topology is wrong`);
 
+    const logRun = (result: ForwarderRun, r: number) =>
+      log(
+        `  run ${r} ${result.forwarder.padEnd(8)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}, share ${round(result.forwardedShare, 3)}), ` +
+          `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}`,
+      );
     const results: ForwarderRun[] = [];
     for (let r = 1; r <= runs; r++) {
       // Rotate which one goes first, so slow drifts of the machine do not favour one side.
@@ -378,10 +416,18 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       for (const forwarder of order) {
         const result = await measure(forwarder, r);
         results.push(result);
-        log(
-          `  run ${r} ${forwarder.padEnd(8)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}), ` +
-            `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}`,
-        );
+        logRun(result, r);
+      }
+    }
+    const floodRuns: ForwarderRun[] = [];
+    const floodRounds = options.floodRuns ?? 3;
+    if (floodRounds > 0) log(`packet rate: flood to ${NON_VIP} (no VIP)`);
+    for (let r = 1; r <= floodRounds; r++) {
+      const order = [...FLOOD_FORWARDERS.slice(r % FLOOD_FORWARDERS.length), ...FLOOD_FORWARDERS.slice(0, r % FLOOD_FORWARDERS.length)];
+      for (const forwarder of order) {
+        const result = await measure(forwarder, r, floodFile);
+        floodRuns.push(result);
+        logRun(result, r);
       }
     }
     const summarize = (forwarder: Forwarder): ForwarderSummary => {
@@ -394,7 +440,12 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
         systemNsPerFrame: pick("systemNsPerFrame"),
         cpuCores: pick("cpuCores"),
         rssBytes: pick("rssBytes"),
+        forwardedShare: pick("forwardedShare"),
       };
+    };
+    const floodCost = (forwarder: Forwarder): FloodCost => {
+      const mine = floodRuns.filter((result) => result.forwarder === forwarder);
+      return { offeredPerSecond: median(mine.map((result) => result.offeredPerSecond)), cpuCores: median(mine.map((result) => result.cpuCores)) };
     };
     const bng = summarize("bng");
     const bngRing = summarize("bng-ring");
@@ -416,6 +467,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       ringRatio: bngRing.forwardedPerSecond / native.forwardedPerSecond,
       inBunRatio: nativeInBun.forwardedPerSecond / native.forwardedPerSecond,
     };
+    if (floodRounds > 0) {
+      result.flood = { destination: NON_VIP, runs: floodRuns, costs: Object.fromEntries(FLOOD_FORWARDERS.map((forwarder) => [forwarder, floodCost(forwarder)])) };
+    }
     if (options.profile ?? true) result.profile = await profileBng();
     return result;
   } finally {
@@ -533,38 +587,57 @@ export function runsEach(result: PacketRateResult): number {
   return result.runs.filter((run_) => run_.forwarder === "bng").length;
 }
 
+const FORWARDER_NAMES: Record<Forwarder, string> = {
+  bng: "bng",
+  "bng-ring": "bng, set io ring",
+  native: "native C (bench/baseline/fwd.c)",
+  "native-in-bun": "native C in a Bun worker (bench/baseline/in-bun.ts)",
+};
+
+/** The non-VIP flood's rows: what each forwarder's process spent while it arrived. */
+export function floodRows(flood: FloodResult): Table {
+  return {
+    header: ["forwarder", `offered frames/s to ${flood.destination}`, "cores"],
+    rows: Object.entries(flood.costs).map(([forwarder, cost]) => [FORWARDER_NAMES[forwarder as Forwarder], formatCount(cost.offeredPerSecond), String(round(cost.cpuCores, 3))]),
+  };
+}
+
 export function packetRateRows(result: PacketRateResult): Table {
   const row = (name: string, summary: ForwarderSummary) => [
     name,
     formatCount(summary.forwardedPerSecond),
     formatCount(summary.offeredPerSecond),
+    // Results from before the share was recorded per round: the ratio of the medians.
+    String(round(summary.forwardedShare ?? summary.forwardedPerSecond / summary.offeredPerSecond, 3)),
     String(round(summary.userNsPerFrame)),
     String(round(summary.systemNsPerFrame)),
     String(round(summary.cpuCores, 2)),
     formatBytes(summary.rssBytes),
   ];
   return {
-    header: ["forwarder", "frames/s forwarded", "offered frames/s", "user ns/frame", "system ns/frame", "cores", "RSS"],
+    header: ["forwarder", "frames/s forwarded", "offered frames/s", "forwarded / offered", "user ns/frame", "system ns/frame", "cores", "RSS"],
     rows: [
-      row("bng", result.bng),
-      row("bng, set io ring", result.bngRing),
-      row("native C (bench/baseline/fwd.c)", result.native),
-      row("native C in a Bun worker (bench/baseline/in-bun.ts)", result.nativeInBun),
+      row(FORWARDER_NAMES.bng, result.bng),
+      row(FORWARDER_NAMES["bng-ring"], result.bngRing),
+      row(FORWARDER_NAMES.native, result.native),
+      row(FORWARDER_NAMES["native-in-bun"], result.nativeInBun),
     ],
   };
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { runs: { type: "string" }, "measure-ms": { type: "string" }, "client-bits": { type: "string" }, "no-profile": { type: "boolean", default: false } },
+    options: { runs: { type: "string" }, "flood-runs": { type: "string" }, "measure-ms": { type: "string" }, "client-bits": { type: "string" }, "no-profile": { type: "boolean", default: false } },
   });
   const result = await packetRate({
     runs: numberOption("runs", values.runs),
+    floodRuns: numberOption("flood-runs", values["flood-runs"]),
     measureMs: numberOption("measure-ms", values["measure-ms"]),
     clientBits: numberOption("client-bits", values["client-bits"]),
     profile: !values["no-profile"],
   });
   console.log(textTable(packetRateRows(result)));
   console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}`);
+  if (result.flood) console.log(textTable(floodRows(result.flood)));
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
 }

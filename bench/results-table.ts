@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { httpRows, type HttpResult } from "./http.ts";
 import type { HaResult } from "./ha.ts";
 import { REPO, formatBytes, formatCount, markdownTable, ratioText, round, type MachineInfo, type Table } from "./lib.ts";
-import { packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
+import { floodRows, packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
 import type { SessionsResult } from "./sessions.ts";
 import type { StartupResult } from "./startup.ts";
 
@@ -252,6 +252,10 @@ export function resultsBlock(results: Results, fileName: string): string {
   const pr = results.packetRate;
   if (pr) {
     lines.push("", `Packet rate: median of ${runsEach(pr)} interleaved rounds of ${pr.measureMs / 1000} s each; CPU time of the balancer process per forwarded frame.`, "", markdownTable(packetRateRows(pr)));
+    if (pr.flood) {
+      const floodRounds = pr.flood.runs.filter((run_) => run_.forwarder === "bng").length;
+      lines.push("", `The same frames to ${pr.flood.destination}, an address that is no VIP (median of ${floodRounds} interleaved rounds): the CPU each forwarder's process spent while they arrived.`, "", markdownTable(floodRows(pr.flood)));
+    }
     if (pr.profile && "comparison" in pr.profile) {
       const c = pr.profile.comparison;
       lines.push(

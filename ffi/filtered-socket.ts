@@ -11,17 +11,13 @@ import {
   PACKET_ADD_MEMBERSHIP,
   PACKET_IGNORE_OUTGOING,
   PACKET_MREQ,
-  SO_ATTACH_FILTER,
-  SOCK_FPROG,
   SOCKADDR_LL,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SOL_PACKET,
-  SOL_SOCKET,
 } from "./layout.ts";
 import { check, lastErrno, libc } from "./libc.ts";
-import { native } from "./native.ts";
-import { openUnboundPacketSocket, setBufferSize, setIntOption, sockaddrLl } from "./packet-io/socket.ts";
+import { attachSocketFilter, openUnboundPacketSocket, setBufferSize, setIntOption, sockaddrLl } from "./packet-io/socket.ts";
 
 export interface FilteredSocket {
   readonly ifname: string;
@@ -36,15 +32,6 @@ export interface FilteredSocket {
 export interface Membership {
   readonly type: number;
   readonly mac: Uint8Array;
-}
-
-function attachFilter(fd: number, program: Uint8Array, ifname: string): void {
-  // struct sock_fprog points at the instructions; the kernel copies them during the call.
-  const fprog = new Uint8Array(SOCK_FPROG.size);
-  const view = new DataView(fprog.buffer);
-  view.setUint16(SOCK_FPROG.len, program.length / 8, true);
-  view.setBigUint64(SOCK_FPROG.filter, BigInt(native.addressOf(program)), true);
-  check(libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, SOCK_FPROG.size), `setsockopt(SO_ATTACH_FILTER, ${ifname})`);
 }
 
 function addMembership(fd: number, ifindex: number, membership: Membership, ifname: string): void {
@@ -73,7 +60,7 @@ export function openFilteredSocket(ifname: string, program: Uint8Array, membersh
   const fd = openUnboundPacketSocket();
   try {
     // The filter before the bind: no frame is queued unfiltered in between.
-    attachFilter(fd, program, ifname);
+    attachSocketFilter(fd, program, ifname);
     setIntOption(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
     setBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", RECEIVE_BUFFER_BYTES);
     check(libc.bind(fd, sockaddrLl(ifindex, ETH_P_ALL_NETWORK_ORDER), SOCKADDR_LL.size), `bind(AF_PACKET, ${ifname})`);
@@ -94,7 +81,7 @@ export function openFilteredSocket(ifname: string, program: Uint8Array, membersh
       throw new SyscallError(`recvfrom(AF_PACKET, ${ifname})`, errno);
     },
     setFilter(next: Uint8Array): void {
-      attachFilter(fd, next, ifname);
+      attachSocketFilter(fd, next, ifname);
     },
     close(): void {
       if (closed) return;

@@ -175,3 +175,77 @@ export const PACKET_ADD_MEMBERSHIP = 1;
 export const PACKET_MREQ = { size: 16, ifindex: 0, type: 4, alen: 6, address: 8 } as const;
 export const PACKET_MR_MULTICAST = 0;
 export const PACKET_MR_UNICAST = 3;
+
+// AF_XDP (linux/if_xdp.h): the XDP engine's socket, its UMEM and its four rings.
+export const AF_XDP = 44;
+export const SOL_XDP = 283;
+export const XDP_MMAP_OFFSETS = 1;
+export const XDP_RX_RING = 2;
+export const XDP_TX_RING = 3;
+export const XDP_UMEM_REG = 4;
+export const XDP_UMEM_FILL_RING = 5;
+export const XDP_UMEM_COMPLETION_RING = 6;
+export const XDP_STATISTICS = 7;
+export const XDP_OPTIONS = 8;
+/** sockaddr_xdp.sxdp_flags: the kernel sets a ring's need-wakeup flag when it waits for a system call. */
+export const XDP_USE_NEED_WAKEUP = 1 << 3;
+/** xdp_options.flags: the socket runs in zero-copy mode (the driver DMAs into the UMEM). */
+export const XDP_OPTIONS_ZEROCOPY = 1;
+/** A ring's flags word: the kernel waits for a system call to go on (XDP_USE_NEED_WAKEUP). */
+export const XDP_RING_NEED_WAKEUP = 1;
+/** mmap offsets of the rings. */
+export const XDP_PGOFF_RX_RING = 0;
+export const XDP_PGOFF_TX_RING = 0x80000000;
+export const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
+export const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
+/** Room the kernel keeps before a received frame in its UMEM chunk (linux/bpf.h). */
+export const XDP_PACKET_HEADROOM = 256;
+/** struct sockaddr_xdp { u16 family, flags; u32 ifindex, queue_id, shared_umem_fd; } */
+export const SOCKADDR_XDP = { size: 16, family: 0, flags: 2, ifindex: 4, queueId: 8, sharedUmemFd: 12 } as const;
+/** struct xdp_umem_reg { u64 addr, len; u32 chunk_size, headroom, flags; } (padded to 32; newer kernels add tx_metadata_len at 28). */
+export const XDP_UMEM_REG_STRUCT = { size: 32, addr: 0, len: 8, chunkSize: 16, headroom: 20, flags: 24 } as const;
+/** struct xdp_ring_offset { u64 producer, consumer, desc, flags; } */
+export const XDP_RING_OFFSET = { size: 32, producer: 0, consumer: 8, desc: 16, flags: 24 } as const;
+/** struct xdp_mmap_offsets { struct xdp_ring_offset rx, tx, fr, cr; } */
+export const XDP_MMAP_OFFSETS_STRUCT = { size: 128, rx: 0, tx: 32, fill: 64, completion: 96 } as const;
+/** struct xdp_desc { u64 addr; u32 len, options; } */
+export const XDP_DESC = { size: 16, addr: 0, len: 8, options: 12 } as const;
+/** struct xdp_statistics: six u64 counts since the socket opened. */
+export const XDP_STATISTICS_STRUCT = { size: 48, rxDropped: 0, rxInvalidDescs: 8, txInvalidDescs: 16, rxRingFull: 24, rxFillRingEmptyDescs: 32, txRingEmptyDescs: 40 } as const;
+export const MAP_PRIVATE = 2;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_POPULATE = 0x8000;
+
+// bpf(2) (linux/bpf.h): the XDP program, its maps and the link that attaches it.
+export const BPF_MAP_CREATE = 0;
+export const BPF_MAP_UPDATE_ELEM = 2;
+export const BPF_MAP_DELETE_ELEM = 3;
+export const BPF_PROG_LOAD = 5;
+export const BPF_PROG_GET_FD_BY_ID = 13;
+export const BPF_OBJ_GET_INFO_BY_FD = 15;
+export const BPF_LINK_CREATE = 28;
+export const BPF_LINK_GET_FD_BY_ID = 30;
+export const BPF_LINK_DETACH = 34;
+export const BPF_MAP_TYPE_HASH = 1;
+export const BPF_MAP_TYPE_XSKMAP = 17;
+export const BPF_PROG_TYPE_XDP = 6;
+/** enum bpf_attach_type: an XDP program on an interface, through a link. */
+export const BPF_XDP = 37;
+export const BPF_LINK_TYPE_XDP = 6;
+export const BPF_OBJ_NAME_LEN = 16;
+/** XDP attach flags (linux/if_link.h): in the driver (native), not on socket buffers (generic). */
+export const XDP_FLAGS_DRV_MODE = 1 << 2;
+/** union bpf_attr for BPF_MAP_CREATE. */
+export const BPF_MAP_CREATE_ATTR = { mapType: 0, keySize: 4, valueSize: 8, maxEntries: 12, mapFlags: 16, mapName: 28 } as const;
+/** union bpf_attr for BPF_MAP_*_ELEM. */
+export const BPF_MAP_ELEM_ATTR = { mapFd: 0, key: 8, value: 16, flags: 24 } as const;
+/** union bpf_attr for BPF_PROG_LOAD. */
+export const BPF_PROG_LOAD_ATTR = { progType: 0, insnCnt: 4, insns: 8, license: 16, logLevel: 24, logSize: 28, logBuf: 32, progName: 48, expectedAttachType: 68 } as const;
+/** union bpf_attr for BPF_LINK_CREATE. */
+export const BPF_LINK_CREATE_ATTR = { progFd: 0, targetIfindex: 4, attachType: 8, flags: 12 } as const;
+/** union bpf_attr for BPF_OBJ_GET_INFO_BY_FD. */
+export const BPF_INFO_ATTR = { bpfFd: 0, infoLen: 4, info: 8 } as const;
+/** struct bpf_link_info: type, id, prog_id, and for an XDP link its interface. */
+export const BPF_LINK_INFO = { size: 64, type: 0, id: 4, progId: 8, xdpIfindex: 16 } as const;
+/** struct bpf_prog_info, up to its name. */
+export const BPF_PROG_INFO = { size: 232, type: 0, id: 4, name: 64 } as const;

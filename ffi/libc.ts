@@ -26,6 +26,8 @@ const SYMBOLS = {
   connect: { args: ["i32", "buffer", "u32"], returns: "i32" },
   getsockname: { args: ["i32", "buffer", "buffer"], returns: "i32" },
   recvfrom: { args: ["i32", "buffer", "u64", "i32", "buffer", "buffer"], returns: "isize" },
+  // The XDP engine's ARP tap: declared i32 (a frame's length fits) so that nothing is boxed per call.
+  recv: { args: ["i32", "buffer", "u64", "i32"], returns: "i32" },
   poll: { args: ["buffer", "u64", "i32"], returns: "i32" },
   // The PACKET_MMAP rings.
   mmap: { args: ["pointer", "u64", "i32", "i32", "i32", "i64"], returns: "address" },
@@ -40,6 +42,10 @@ const SYMBOLS = {
   clock_gettime: { args: ["i32", "pointer"], returns: "i32" },
   strerror: { args: ["i32"], returns: "cstring" },
   if_nametoindex: { args: ["buffer"], returns: "u32" },
+  // bpf(2), which libc does not wrap: syscall(SYS_bpf, cmd, attr, size). The arguments after the
+  // number go in the registers a fixed fourth argument would use (x86-64, arm64), and glibc's
+  // syscall() reads no vector registers.
+  syscall: { args: ["i64", "i64", "buffer", "u64"], returns: "i32" },
   // ioctl is variadic; every request bng makes passes one pointer, which the x86-64 and arm64
   // calling conventions pass exactly as a fixed third argument.
   ioctl: { args: ["i32", "u64", "buffer"], returns: "i32" },

@@ -22,6 +22,8 @@ import { readJunit, skippedLine } from "./junit.mjs";
 const VARIANTS = [
   { name: "mmsg", env: { BNG_TEST_IO: "mmsg" } },
   { name: "ring", env: { BNG_TEST_IO: "ring" } },
+  // AF_XDP with bng's XDP program on the lab's veth (native XDP, copy mode).
+  { name: "xdp", env: { BNG_TEST_IO: "xdp" } },
   // Deno: distribution, failover and status (the seed's DSR suite) with bin/bng-deno as bng.
   { name: "deno", env: { BNG_TEST_IO: "mmsg", BNG_BIN: "bin/bng-deno" }, suites: ["test/e2e/dsr.test.ts"] },
 ];
@@ -33,6 +35,7 @@ const BLACK_BOX_SUITES = [
   "test/e2e/load.test.ts",
   "test/e2e/frame-cases.test.ts",
   "test/e2e/methods-policies.test.ts",
+  "test/e2e/kernel-filter.test.ts",
   "test/control/bng-run.netns.test.ts",
   "test/e2e/ha.test.ts",
   "test/e2e/ha-keepalived.test.ts",

@@ -13,6 +13,7 @@ import {
   FRAME_VLAN_STRIPPED,
   type PacketBatch,
   type PacketIO,
+  slotsInARow,
   type PacketIOStats,
   type TxBatch,
 } from "../../src/dataplane/packet-io.ts";
@@ -30,6 +31,8 @@ import {
   PACKET_IGNORE_OUTGOING,
   PACKET_QDISC_BYPASS,
   PACKET_STATISTICS,
+  SO_ATTACH_FILTER,
+  SOCK_FPROG,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_RCVTIMEO,
@@ -64,6 +67,17 @@ export interface PacketIOOptions {
    * also skip the taps: tcpdump on this host does not show them. Turn off to watch them.
    */
   qdiscBypass?: boolean;
+  /**
+   * A classic BPF program (struct sock_filter[]) attached before the socket is bound: the kernel
+   * queues only the frames it accepts, so every other frame of the interface costs bng nothing.
+   * None: every frame (tests, benchmarks).
+   */
+  socketFilter?: Uint8Array;
+  /**
+   * `set io xdp`: the XDP program's socket map and the receive queue whose frames this engine
+   * takes (its socket joins the map at that index). The socket filter is then its ARP tap's.
+   */
+  xdp?: { socketMap: number; queue: number };
 }
 
 /**
@@ -75,6 +89,8 @@ export interface AfPacketIO extends PacketIO {
   readonly ifindex: number;
   /** How `send()` hands frames to the kernel: "sendmmsg", or "send ring" (PACKET_TX_RING). */
   readonly sendsWith: string;
+  /** Replaces the socket filter (`PacketIOOptions.socketFilter`); the kernel swaps it atomically. */
+  setSocketFilter(program: Uint8Array): void;
 }
 
 const DEFAULT_BATCH_SIZE = 64;
@@ -131,13 +147,25 @@ export function sockaddrLl(ifindex: number, protocolNetworkOrder: number): Uint8
   return address;
 }
 
+/**
+ * Attaches the classic BPF program `program` (struct sock_filter[]) to `fd`, replacing any
+ * filter it had in one step; the kernel copies the instructions during the call.
+ */
+export function attachSocketFilter(fd: number, program: Uint8Array, ifname: string): void {
+  const fprog = new Uint8Array(SOCK_FPROG.size);
+  const view = new DataView(fprog.buffer);
+  view.setUint16(SOCK_FPROG.len, program.length / 8, true);
+  view.setBigUint64(SOCK_FPROG.filter, BigInt(native.addressOf(program)), true);
+  check(libc.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, SOCK_FPROG.size), `setsockopt(SO_ATTACH_FILTER, ${ifname})`);
+}
+
 // Protocol 0 at socket() means no frame is queued before bind picks the interface; binding with
 // ETH_P_ALL then starts the capture on that interface alone.
 export function openUnboundPacketSocket(): number {
   return check(libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "socket(AF_PACKET, SOCK_RAW)", socketAdvice);
 }
 
-interface SocketSettings {
+export interface SocketSettings {
   readonly receiveTimeoutMs: number;
   /** SO_RCVBUF to ask for; undefined when the backend does not receive through the socket's queue. */
   readonly receiveBufferBytes: number | undefined;
@@ -145,7 +173,8 @@ interface SocketSettings {
   readonly qdiscBypass: boolean;
 }
 
-function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
+/** Sets up `fd` as the engines want it and binds it to `ifname` (joining the fanout group, if any). */
+export function configurePacketSocket(fd: number, ifname: string, ifindex: number, settings: SocketSettings): void {
   const { receiveTimeoutMs, receiveBufferBytes, fanoutGroup } = settings;
   // The balancer's own output (and that of the other workers and the ARP sender) would
   // otherwise come back as input and loop.
@@ -241,6 +270,8 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
   const qdiscBypass = options.qdiscBypass ?? true;
   let attachment: AttachedBackend | undefined;
   try {
+    // The filter before the bind: no frame is queued unfiltered in between.
+    if (options.socketFilter !== undefined) attachSocketFilter(fd, options.socketFilter, ifname);
     attachment = backend.attach({ fd, ifname, ifindex, qdiscBypass, receiveTimeoutMs, arena, stats });
     configurePacketSocket(fd, ifname, ifindex, {
       receiveTimeoutMs,
@@ -281,6 +312,11 @@ export function openPacketSocketIO(options: PacketIOOptions, backend: Backend): 
     send(): number {
       assertOpen();
       return send();
+    },
+
+    setSocketFilter(program: Uint8Array): void {
+      assertOpen();
+      attachSocketFilter(fd, program, ifname);
     },
 
     collectKernelDrops(): number {
@@ -351,6 +387,7 @@ function layOutArena(batchSize: number, slotSize: number): Arena {
     slotCount: batchSize,
     slotSize,
     bytes: new Uint8Array(buffer, frames, batchSize * slotSize),
+    offsets: slotsInARow(batchSize, slotSize),
     lengths: new Uint32Array(batchSize),
     flags: new Uint8Array(batchSize),
     pktTypes: new Uint8Array(batchSize),

@@ -39,6 +39,10 @@ export const SOCK_FILTER_SIZE = 8;
 export const MAX_INSTRUCTIONS = 4096;
 /** A jump's offsets are one byte each. */
 const MAX_JUMP = 255;
+// Ancillary data a filter loads at negative offsets (linux/filter.h): whether the frame came with
+// an 802.1Q tag that the NIC or the kernel's receive path moved out of it.
+const SKF_AD_OFF = -0x1000;
+const SKF_AD_VLAN_TAG_PRESENT = 48;
 
 /** What an accepting filter returns: the bytes of the frame to keep (all of it). */
 const ACCEPT_ALL = 0x40000;
@@ -59,6 +63,7 @@ function instruction(code: number, jt: number, jf: number, k: number): Instructi
 const loadHalf = (offset: number) => instruction(BPF_LD | BPF_H | BPF_ABS, 0, 0, offset);
 const loadByte = (offset: number) => instruction(BPF_LD | BPF_B | BPF_ABS, 0, 0, offset);
 const loadWord = (offset: number) => instruction(BPF_LD | BPF_W | BPF_ABS, 0, 0, offset);
+const loadVlanTagPresent = () => instruction(BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT);
 /** X = 4 * (the low nibble of the byte at `offset`): the IPv4 header's length. */
 const loadHeaderLengthX = (offset: number) => instruction(BPF_LDX | BPF_B | BPF_MSH, 0, 0, offset);
 const loadHalfAfterX = (offset: number) => instruction(BPF_LD | BPF_H | BPF_IND, 0, 0, offset);
@@ -133,4 +138,42 @@ export function tcpPortRangeFilter(low: number, high: number): Instruction[] {
     accept(),
     refuse(),
   ];
+}
+
+/** VIPs compared in one run of jumps to one shared accept: the first one's jump is the longest. */
+const VIPS_PER_CHUNK = MAX_JUMP + 1;
+/** Instructions of vipFrameFilter besides one per VIP and one per chunk. */
+const VIP_FILTER_FIXED = 10;
+/** The most VIPs vipFrameFilter compares one by one; with more it accepts every IPv4 frame. */
+export const MAX_FILTER_VIPS = Math.floor(((MAX_INSTRUCTIONS - VIP_FILTER_FIXED) * VIPS_PER_CHUNK) / (VIPS_PER_CHUNK + 1));
+
+/**
+ * What bng's data plane acts on: every ARP frame (answers for VIPs, targets' MACs) and IPv4
+ * frames to one of `vips` (ICMP included); every other frame is refused. A frame with an 802.1Q
+ * tag is refused too, whether the tag is still in it or was moved beside it (SKF_AD): bng serves
+ * the untagged interface it is bound to, and a VLAN is served by running bng on its device
+ * (eth0.100). The VIPs are compared in chunks of at most VIPS_PER_CHUNK, each ending in its own
+ * accept, so that every jump fits its byte; past MAX_FILTER_VIPS every IPv4 frame is accepted.
+ */
+export function vipFrameFilter(vips: readonly number[]): Instruction[] {
+  const program = [
+    loadVlanTagPresent(),
+    jumpIfEqual(0, 1, 0),
+    refuse(),
+    loadHalf(ETH_TYPE),
+    jumpIfEqual(ETHERTYPE_ARP, 0, 1),
+    accept(),
+    jumpIfEqual(ETHERTYPE_IPV4, 1, 0),
+    refuse(),
+  ];
+  if (vips.length > MAX_FILTER_VIPS) return [...program, accept()];
+  program.push(loadWord(IPV4_AT + IPV4_DST));
+  for (let first = 0; first < vips.length; first += VIPS_PER_CHUNK) {
+    const chunk = vips.slice(first, first + VIPS_PER_CHUNK);
+    // Each VIP's match jumps to the accept after the chunk; the last one's miss jumps over it.
+    chunk.forEach((vip, index) => program.push(jumpIfEqual(vip, chunk.length - 1 - index, index === chunk.length - 1 ? 1 : 0)));
+    program.push(accept());
+  }
+  program.push(refuse());
+  return program;
 }

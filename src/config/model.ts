@@ -219,6 +219,8 @@ export interface Settings {
 
 export const IO_BACKENDS = ["mmsg", "ring", "xdp", "auto"] as const;
 export type IoBackend = (typeof IO_BACKENDS)[number];
+/** An engine that runs: `set io` but `auto`, which picks one of these at start. */
+export type PacketEngine = Exclude<IoBackend, "auto">;
 
 export interface Config {
   file: string;

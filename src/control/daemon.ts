@@ -6,7 +6,7 @@
 // enable/disable (operator.ts), the VRRP pair (ha.ts), set announce (announce-gate.ts).
 import { resolve } from "node:path";
 import { counted } from "../config/index.ts";
-import { ipToString, isActive, type Config, type TargetDef } from "../config/model.ts";
+import { ipToString, isActive, type Config, type PacketEngine, type TargetDef } from "../config/model.ts";
 import { virtualMac as virtualMacOf } from "../ha/vrrp-advert.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
 import { createAlertRunner } from "../health/alerts.ts";
@@ -71,6 +71,12 @@ export class Daemon implements DaemonView, RequestTarget {
   private dataplane: Dataplane | undefined;
   /** The table the workers forward by: the last one published. */
   private table: ForwardingTable | undefined;
+
+  ioEngine(): PacketEngine {
+    // Requests are answered only once start() returned, with the data plane running.
+    if (!this.dataplane) throw new Error("the data plane has not started yet");
+    return this.dataplane.engine;
+  }
   /** The VRRP pair, when the configuration has a `vrrp` block. */
   private ha: HighAvailability | undefined;
   private stopping: Promise<void> | undefined;
@@ -183,8 +189,9 @@ export class Daemon implements DaemonView, RequestTarget {
     // A VRRP node announces its VIPs when it becomes master, not before.
     if (this.config.vrrp) this.startHighAvailability();
     else for (const server of this.config.servers) if (isActive(server)) this.resolver.announce(server.ipaddr);
-    const { workers, io } = this.startSettings;
+    const { workers } = this.startSettings;
     const servers = this.config.servers.filter(isActive).length;
+    const io = this.dataplane.engine;
     logger.info("started", { config: this.configPath, interface: this.plan.ifname, servers, targets: this.config.targets.filter((t) => t.registered).length, workers, io, pid: process.pid });
   }
 

@@ -1,7 +1,7 @@
 // What the daemon needs from the world, as interfaces: the composition root (src/main/) passes
 // the real ones (worker threads, the host's network, FFI probes, CLOCK_MONOTONIC), the tests
 // in-memory ones.
-import type { Config } from "../config/model.ts";
+import type { Config, PacketEngine } from "../config/model.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import type { Clock } from "../health/monitor.ts";
 import type { Probes } from "../health/probe.ts";
@@ -13,6 +13,8 @@ import type { VrrpLink } from "./vrrp-node.ts";
 
 /** A running data plane, whatever runs it. */
 export interface Dataplane {
+  /** The packet I/O engine the workers run: `set io`'s, or the one `set io auto` started. */
+  readonly engine: PacketEngine;
   publish(table: ForwardingTable): void;
   stop(): Promise<void>;
 }

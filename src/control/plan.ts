@@ -61,8 +61,8 @@ export const LANGUAGE_FEATURES: { keyword: string; implemented: boolean; uses: (
   { keyword: "set syslog enable", implemented: true, uses: (config) => (config.settings.syslog ? ["the settings"] : []) },
   { keyword: "set newsessions", implemented: true, uses: (config) => explicitly(config, "newSessionsPerS") },
   { keyword: "set fintimeout", implemented: true, uses: (config) => explicitly(config, "finTimeoutS") },
-  { keyword: "set io xdp", implemented: false, uses: (config) => (config.settings.io === "xdp" ? ["the settings"] : []) },
-  { keyword: "set io auto", implemented: false, uses: (config) => (config.settings.io === "auto" ? ["the settings"] : []) },
+  { keyword: "set io xdp", implemented: true, uses: (config) => (config.settings.io === "xdp" ? ["the settings"] : []) },
+  { keyword: "set io auto", implemented: true, uses: (config) => (config.settings.io === "auto" ? ["the settings"] : []) },
 ];
 
 function targetsWith(config: Config, uses: (target: TargetDef) => boolean): string[] {

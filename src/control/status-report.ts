@@ -1,5 +1,5 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
-import { ipToString, type Config, type ServerDef, type Settings } from "../config/model.ts";
+import { ipToString, type Config, type PacketEngine, type ServerDef } from "../config/model.ts";
 import { lastSendErrno, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import { formatMac } from "../dataplane/frame.ts";
 import type { SharedState } from "./shared-state.ts";
@@ -17,8 +17,10 @@ import type { CheckStatus, ServerStatus, StatusReport, TargetState, TargetStatus
 /** What the status needs to see of a daemon. */
 export interface DaemonView {
   readonly config: Config;
-  /** Worker threads running and their packet I/O (`set workers`, `set io` of the file bng started with: a reload cannot change them). */
-  readonly startSettings: { readonly workers: number; readonly io: Settings["io"] };
+  /** Worker threads running (`set workers` of the file bng started with: a reload cannot change it). */
+  readonly startSettings: { readonly workers: number };
+  /** The packet I/O engine the workers run (`set io`, or the one `set io auto` started). */
+  ioEngine(): PacketEngine;
   readonly configPath: string;
   readonly plan: RunPlan;
   readonly startedAtMs: number;
@@ -129,7 +131,7 @@ export function buildStatus(view: DaemonView, counters: CountersSnapshot = count
     },
     drops: { ...counters.drops },
     io: {
-      backend: view.startSettings.io,
+      backend: view.ioEngine(),
       frames: counters.events.frames,
       kernel_drops: counters.events.kernel_drops,
       send_refused: counters.events.send_refused,

@@ -1,6 +1,6 @@
 // The status model: what `bng status --json` prints. The field names of the spec are a public
 // interface that scripts depend on; add fields, never rename or remove them.
-import type { Settings } from "../config/model.ts";
+import type { PacketEngine } from "../config/model.ts";
 import type { LagReport } from "./control-timer.ts";
 import type { HaStatus } from "./ha.ts";
 
@@ -87,7 +87,7 @@ export interface StatusReport {
    * one ("ENOBUFS"; null when none was refused), and failed receives. The workers bring all but
    * `frames` up to date once a second.
    */
-  io: { backend: Settings["io"]; frames: number; kernel_drops: number; send_refused: number; receive_errors: number; last_send_error: string | null };
+  io: { backend: PacketEngine; frames: number; kernel_drops: number; send_refused: number; receive_errors: number; last_send_error: string | null };
   /** How late the control thread's 100 ms timer fires (the data plane must never stall it). */
   timer_lag_ms: LagReport;
   /** `vrrp`: this node's role in the pair, its adverts, and the session sync with the peer. */

@@ -95,7 +95,7 @@ export class ArpDecision {
     if (tx.count >= tx.slotCount) return out.drop(slot, C.DROP.tx_full);
     const txSlot = tx.count++;
     tx.rxSlots[txSlot] = -1;
-    tx.lengths[txSlot] = writeArpReplyFromRequest(bytes, at, tx.bytes, txSlot * tx.slotSize, table.ownMacHigh, table.ownMacLow, targetIp);
+    tx.lengths[txSlot] = writeArpReplyFromRequest(bytes, at, tx.bytes, tx.offsets[txSlot]!, table.ownMacHigh, table.ownMacLow, targetIp);
     out.count(ARP_REPLIES_AT, 1);
     return VERDICT_REPLY;
   }

@@ -9,6 +9,7 @@ import {
   IPV4_FRAGMENT_OFFSET_MASK,
   IPV4_MORE_FRAGMENTS,
   IPV4_PROTOCOL,
+  IPV4_SRC,
   IPV4_TOTAL_LENGTH,
   TCP_CHECKSUM,
   UDP_CHECKSUM,
@@ -70,6 +71,28 @@ export function completePartialL4Checksum(bytes: Uint8Array, ipAt: number): bool
   // In UDP a zero checksum means "none"; the same value is sent as its other zero, 0xffff.
   write16(bytes, fieldAt, checksum === 0 && protocol === IPPROTO_UDP ? 0xffff : checksum);
   return true;
+}
+
+/**
+ * Whether the IPv4 packet at `ipAt` is a whole TCP or UDP segment whose checksum field holds
+ * exactly what a partial one holds: the folded pseudo-header sum (source, destination, protocol,
+ * length), not complemented. For an engine whose kernel does not say which frames are partial
+ * (AF_XDP: veth hands XDP its sender's partial checksums as they are). Completing a full
+ * checksum that happens to hold the same value leaves it as it was (the segment then sums to the
+ * complement of that value), so a wrong guess changes nothing.
+ */
+export function hasPartialL4Checksum(bytes: Uint8Array, ipAt: number): boolean {
+  if ((read16(bytes, ipAt + IPV4_FLAGS_FRAGMENT) & (IPV4_MORE_FRAGMENTS | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) return false;
+  const protocol = bytes[ipAt + IPV4_PROTOCOL] ?? 0;
+  let fieldOffset: number;
+  if (protocol === IPPROTO_TCP) fieldOffset = TCP_CHECKSUM;
+  else if (protocol === IPPROTO_UDP) fieldOffset = UDP_CHECKSUM;
+  else return false;
+  const headerLength = ipv4HeaderLength(bytes, ipAt);
+  const l4Length = read16(bytes, ipAt + IPV4_TOTAL_LENGTH) - headerLength;
+  if (l4Length < fieldOffset + 2) return false;
+  const pseudo = sumBytes(bytes, ipAt + IPV4_SRC, 8, protocol + l4Length);
+  return read16(bytes, ipAt + headerLength + fieldOffset) === (~foldComplement(pseudo) & 0xffff);
 }
 
 /**

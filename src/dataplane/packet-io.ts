@@ -23,13 +23,18 @@ export const PACKET_BROADCAST = 1;
 export const PACKET_OTHERHOST = 3;
 
 /**
- * A fixed set of frame slots over one preallocated buffer. Slot i holds a frame of
- * `lengths[i]` bytes at byte offset `i * slotSize` of `bytes`.
+ * A fixed set of frame slots over preallocated memory. Slot i holds a frame of `lengths[i]`
+ * bytes at byte offset `offsets[i]` of `bytes`, with room for `slotSize`. The AF_PACKET engines
+ * and the tests lay slots out in a row (`offsets[i] = i * slotSize`, fixed); the XDP engine's
+ * `bytes` is its whole UMEM and each receive sets where the kernel put each frame, so frames are
+ * decided, rewritten and sent where they arrived.
  */
 export interface PacketBatch {
   readonly slotCount: number;
   readonly slotSize: number;
   readonly bytes: Uint8Array;
+  /** Per slot: the byte offset of its frame in `bytes`. */
+  readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
   /** Per slot: FRAME_* bits reported by the receiver (received batches only). */
   readonly flags: Uint8Array;
@@ -96,11 +101,17 @@ export function createBatch(slotCount: number, slotSize: number): PacketBatch {
     slotSize,
     // Over an explicit ArrayBuffer, so a pointer to the slots may be kept (ffi/README.md).
     bytes: new Uint8Array(new ArrayBuffer(slotCount * slotSize)),
+    offsets: slotsInARow(slotCount, slotSize),
     lengths: new Uint32Array(slotCount),
     flags: new Uint8Array(slotCount),
     pktTypes: new Uint8Array(slotCount),
     count: 0,
   };
+}
+
+/** The offsets of `slotCount` slots of `slotSize` bytes one after the other. */
+export function slotsInARow(slotCount: number, slotSize: number): Uint32Array {
+  return Uint32Array.from({ length: slotCount }, (_, slot) => slot * slotSize);
 }
 
 /** A tx batch whose slots all hold their own frames until the processor says otherwise. */
@@ -111,5 +122,5 @@ export function createTxBatch(slotCount: number, slotSize: number): TxBatch {
 /** The bytes and offset of tx slot `slot`'s frame: its own, or those of the rx slot it names. */
 export function txFrameAt(rx: PacketBatch, tx: TxBatch, slot: number): { bytes: Uint8Array; at: number } {
   const rxSlot = tx.rxSlots[slot] ?? -1;
-  return rxSlot >= 0 ? { bytes: rx.bytes, at: rxSlot * rx.slotSize } : { bytes: tx.bytes, at: slot * tx.slotSize };
+  return rxSlot >= 0 ? { bytes: rx.bytes, at: rx.offsets[rxSlot]! } : { bytes: tx.bytes, at: tx.offsets[slot]! };
 }

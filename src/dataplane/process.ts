@@ -213,7 +213,7 @@ export class Processor {
       bucketAts[slot] = -1;
       if (!this.toUs(slot) || ((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) continue;
       const length = rx.lengths[slot] ?? 0;
-      const ipAt = slot * rx.slotSize + ETH_HEADER_LEN;
+      const ipAt = rx.offsets[slot]! + ETH_HEADER_LEN;
       if (length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN || read16(bytes, ipAt - ETH_HEADER_LEN + ETH_TYPE) !== ETHERTYPE_IPV4) continue;
       const vipAt = table.findVip(read32(bytes, ipAt + IPV4_DST));
       vipAts[slot] = vipAt;
@@ -239,7 +239,7 @@ export class Processor {
     // A frame too short for its Ethernet header is not read for a MAC it does not hold.
     if (packetType !== PACKET_OTHERHOST || (this.rx.lengths[slot] ?? 0) < ETH_HEADER_LEN) return false;
     const bytes = this.rx.bytes;
-    const at = slot * this.rx.slotSize;
+    const at = this.rx.offsets[slot]!;
     return readMacLow(bytes, at + ETH_DST) === this.table.ownMacLow && readMacHigh(bytes, at + ETH_DST) === this.table.ownMacHigh;
   }
 
@@ -262,7 +262,7 @@ export class Processor {
     if (!toUs && packetType !== PACKET_BROADCAST) return this.pass(slot, C.PASS.packet_type);
     if (((rx.flags[slot] ?? 0) & FRAME_VLAN_STRIPPED) !== 0) return this.pass(slot, C.PASS.vlan);
     const bytes = rx.bytes;
-    const at = slot * rx.slotSize;
+    const at = rx.offsets[slot]!;
     const length = rx.lengths[slot] ?? 0;
     if (length < ETH_HEADER_LEN) return this.drop(slot, C.DROP.short_ethernet);
     const table = this.table;
@@ -388,7 +388,7 @@ export class Processor {
     const targetId = this.sessions.find(table.field(serverAt, S_ID), clientIp, 0, this.nowS, table.field(serverAt, S_TIMEOUT_S));
     const target = table.targetIndexOfId(targetId);
     if (target < 0 || !table.keepsSession(only, target)) return this.drop(slot, C.DROP.fragment_unmapped);
-    const at = slot * this.rx.slotSize;
+    const at = this.rx.offsets[slot]!;
     return this.forward(slot, at, this.rx.lengths[slot] ?? 0, serverAt, target);
   }
 
@@ -442,7 +442,7 @@ export class Processor {
     if (!this.echoReplies.take(this.nowS)) return this.drop(slot, C.DROP.echo_rate_limited);
     const txSlot = tx.count++;
     tx.rxSlots[txSlot] = -1;
-    const txAt = txSlot * tx.slotSize;
+    const txAt = tx.offsets[txSlot]!;
     const replyLength = icmpAt - at + icmpLength;
     this.copyFrame(at, txAt, replyLength);
     turnIntoEchoReply(tx.bytes, txAt, txAt + (icmpAt - at), table.ownMacHigh, table.ownMacLow);

@@ -251,6 +251,16 @@ export class ForwardingTable {
     return ((this.words[this.membersAt + server * this.memberWords + (target >> 5)] ?? 0) & (1 << (target & 31))) !== 0;
   }
 
+  /** Every address findVip finds (a registered server's VIP), ascending: what the kernel's filters let through (control side). */
+  vips(): number[] {
+    const vips: number[] = [];
+    for (let slot = 0; slot <= this.vipMask; slot++) {
+      const at = this.vipAt + slot * VIP_STRIDE;
+      if (this.words[at + VIP_SERVER_COUNT] !== 0) vips.push(this.words[at + VIP_IP]! >>> 0);
+    }
+    return vips.sort((a, b) => a - b);
+  }
+
   /** The VIPs an enabled server with a usable target (or backup) answers: what bng can serve (control side). */
   servableVips(): number[] {
     const vips = new Set<number>();

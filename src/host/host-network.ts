@@ -1,6 +1,7 @@
 // Everything `bng run` changes on the box, in one place (like Seesaw's single component that
 // touches the kernel's network configuration): the `real` addresses, receive coalescing, the
-// nftables table that drops the kernel's copy of VIP frames, the frame sender for ARP. Each
+// nftables table that drops the kernel's copy of VIP frames, the XDP program of `set io xdp`,
+// the frame sender for ARP. Each
 // change is recorded in the host-state file before it is made (host-state.ts), logged, and
 // undone at exit; what a killed bng left is undone at the next start.
 import { ensureAddress, removeAddress, type EnsuredAddress } from "./address.ts";
@@ -12,6 +13,8 @@ import { formatMac } from "../dataplane/frame.ts";
 import { claimInterface } from "../../ffi/interface-claim.ts";
 import { disableReceiveCoalescing, turnCoalescingOn, type CoalescingChange } from "./offload.ts";
 import { routeAnnouncer, withdrawRoute } from "./route-announce.ts";
+import { attachXdpRedirect, detachLeftXdpLink, type XdpRedirect } from "./xdp-redirect.ts";
+import { XDP_PROGRAM_NAME } from "../bpf/xdp.ts";
 import { forwardingWarning, linkOperational, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
@@ -38,6 +41,12 @@ export interface HostNetwork {
   announce(vips: readonly number[]): void;
   /** The VIPs announced now (empty without `set announce`). */
   announced(): readonly number[];
+  /**
+   * `set io xdp`: attaches bng's XDP program for `workers` workers (one per receive queue),
+   * recorded in the host-state file; `close()` of the result, or of this, detaches it. Throws
+   * where XDP cannot run (kernel, driver, privileges, a queue count other than `workers`).
+   */
+  redirectToXdp(workers: number): XdpRedirect;
   /** Puts back what open changed. */
   close(): void;
 }
@@ -70,7 +79,7 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
     throw error;
   }
   const state = openState(runDir, ifname, logger);
-  const adoptable = state ? repairLeftChanges(state, plan, logger) : new Set<string>();
+  const adoptable = state ? repairLeftChanges(state, plan, ifindex, logger) : new Set<string>();
   // Records a change before it is made; a record that cannot be written is said once and the change still made.
   let stateFailure: string | undefined;
   const note = (change: (changes: HostChanges) => void) => {
@@ -93,6 +102,14 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
   let announceFailure: string | undefined;
   // Only a concern while the kernel gets VIP frames, i.e. when the ingress filter is unavailable.
   let forwarding: string | undefined;
+  let xdp: XdpRedirect | undefined;
+  const detachXdp = () => {
+    const attached = xdp;
+    if (!attached) return;
+    xdp = undefined;
+    attached.close();
+    logger.info("xdp-detached", { interface: ifname, link: attached.linkId });
+  };
   const close = () => {
     let complete = true;
     // Every undo is tried; one that fails is logged and leaves the record in place for the next start.
@@ -105,6 +122,7 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
       }
     };
     sender?.close();
+    detachXdp();
     if (announcer) {
       const routes = announcer;
       attempt(
@@ -213,6 +231,14 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
     dropKernelCopies,
     announce,
     announced: () => (announcer ? [...announcer.announced] : []),
+    redirectToXdp(workers: number): XdpRedirect {
+      if (xdp) throw new Error(`bng's XDP program is already attached to ${ifname}`);
+      const attached = attachXdpRedirect(ifname, ifindex, workers);
+      xdp = attached;
+      note((changes) => void (changes.xdpLinks = [...(changes.xdpLinks ?? []), attached.linkId]));
+      logger.info("xdp-attached", { interface: ifname, link: attached.linkId, program: XDP_PROGRAM_NAME, queues: workers });
+      return { socketMap: attached.socketMap, linkId: attached.linkId, setVips: (vips) => attached.setVips(vips), close: detachXdp };
+    },
     close,
   };
 }
@@ -237,7 +263,7 @@ function openState(runDir: string, ifname: string, logger: Logger): HostStateRec
  * table deleted, its addresses removed, but for those this start needs as well, which it takes
  * over (returned). Each failure is logged and the rest goes on.
  */
-function repairLeftChanges(state: HostStateRecord, plan: HostSetup, logger: Logger): Set<string> {
+function repairLeftChanges(state: HostStateRecord, plan: HostSetup, ifindex: number, logger: Logger): Set<string> {
   const adoptable = new Set<string>();
   let left;
   try {
@@ -258,6 +284,10 @@ function repairLeftChanges(state: HostStateRecord, plan: HostSetup, logger: Logg
       logger.error("host-repair-failed", { interface: ifname, what, error: (error as Error).message });
     }
   };
+  // The kernel detached each when that bng's descriptors closed; one that outlived them is detached here.
+  const links: string[] = [];
+  for (const link of changes.xdpLinks ?? []) attempt(`XDP link ${link}`, () => links.push(`${link}:${detachLeftXdpLink(link, ifindex) ? "detached" : "gone"}`));
+  if (links.length > 0) repaired.xdp_links = links.join(",");
   if (changes.offloadTurnedOff.length > 0) attempt("offload", () => (repaired.offload_restored = turnCoalescingOn(ifname, changes.offloadTurnedOff).join(",")));
   if (changes.filterTable) attempt("vip filter", () => (deleteFilterTable(ifname), (repaired.filter_table = "deleted")));
   const withdrawn: string[] = [];

@@ -1,6 +1,6 @@
 // What bng changed on the box, on disk, so that a crash is repaired at the next start. Before
 // each change bng records it (receive coalescing it turns off, a `real` address it adds, its
-// nftables table) in one state file per network namespace and interface under the run
+// nftables table, its routes; its XDP link once attached) in one state file per network namespace and interface under the run
 // directory, whatever the control socket's path; a clean stop undoes the changes and removes
 // the file. A start that finds a file (its bng was killed: the interface claim proves no other
 // bng runs there) undoes what it lists first.
@@ -27,6 +27,8 @@ const ChangesSchema = v.strictObject({
   filterTable: v.boolean(),
   /** Routes bng announced (`set announce`): table and VIP/32. */
   routes: v.pipe(v.array(v.strictObject({ table: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff)), cidr: v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,3}){3}\/32$/)) })), v.maxLength(4096)),
+  /** The ids of the XDP links bng attached (`set io xdp`); absent in files of bngs before it. */
+  xdpLinks: v.optional(v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))), v.maxLength(16))),
 });
 export type HostChanges = v.InferOutput<typeof ChangesSchema>;
 
@@ -70,7 +72,7 @@ export function readLeftChanges(path: string): { pid: number; changes: HostChang
 
 /** The record of this bng's changes to `ifname`, kept on disk as they happen. */
 export class HostStateRecord {
-  readonly changes: HostChanges = { offloadTurnedOff: [], addressesAdded: [], filterTable: false, routes: [] };
+  readonly changes: HostChanges = { offloadTurnedOff: [], addressesAdded: [], filterTable: false, routes: [], xdpLinks: [] };
 
   constructor(
     readonly path: string,

@@ -20,6 +20,7 @@ import { openFilteredSocket } from "../../ffi/filtered-socket.ts";
 import { PACKET_MR_MULTICAST, PACKET_MR_UNICAST } from "../../ffi/layout.ts";
 import { installLastResort } from "./last-resort.ts";
 import { openUdpSyncTransport } from "./udp-sync-transport.ts";
+import { startOnEngine } from "./engine-choice.ts";
 import { startWorkers } from "./workers.ts";
 
 const DATAPLANE_BATCH_SIZE = 64;
@@ -95,16 +96,24 @@ export async function runDaemon(options: RunOptions): Promise<number> {
         const advice = adviseHugePages(shared.sessions);
         if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
         else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
-        return startWorkers({
-          ifname: plan.ifname,
-          workers: config.settings.workers,
-          batchSize: DATAPLANE_BATCH_SIZE,
-          io: config.settings.io,
-          table,
-          shared,
-          journalSessions: config.vrrp?.sync !== undefined,
-          onFailure,
-        });
+        const workers = config.settings.workers;
+        const options = { ifname: plan.ifname, workers, batchSize: DATAPLANE_BATCH_SIZE, table, shared, journalSessions: config.vrrp?.sync !== undefined, onFailure, logger };
+        return startOnEngine(
+          config.settings.io,
+          async (engine) => {
+            if (engine !== "xdp") return startWorkers({ ...options, io: engine });
+            const redirect = network!.redirectToXdp(workers);
+            try {
+              const dataplane = await startWorkers({ ...options, io: engine, xdp: redirect });
+              // The program goes once the workers' sockets are closed.
+              return { ...dataplane, stop: () => dataplane.stop().finally(() => redirect.close()) };
+            } catch (error) {
+              redirect.close();
+              throw error;
+            }
+          },
+          logger,
+        );
       },
     });
   } catch (error) {

@@ -14,11 +14,17 @@ import { ForwardingTable } from "../dataplane/table.ts";
 import { TableSubscriber } from "../dataplane/table-exchange.ts";
 import { TargetMetrics } from "../dataplane/target-metrics.ts";
 import { SyncJournal } from "../ha/sync-journal.ts";
-import { stopRequested, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
+import { stopRequested, type TablesMessage, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 function runWorker(start: WorkerStart): void {
   const control = new Int32Array(start.control);
-  const io = openPacketIO(start.io, { ifname: start.ifname, batchSize: start.batchSize, fanoutGroup: start.fanoutGroup });
+  const io = openPacketIO(start.io, {
+    ifname: start.ifname,
+    batchSize: start.batchSize,
+    fanoutGroup: start.fanoutGroup,
+    socketFilter: start.socketFilter,
+    ...(start.xdpSocketMap === undefined ? {} : { xdp: { socketMap: start.xdpSocketMap, queue: start.index } }),
+  });
   const subscriber = new TableSubscriber(start.exchange, start.index, new ForwardingTable(start.table));
   const counters = workerCounters(start.counters, start.index);
   const processor = new Processor({
@@ -55,7 +61,9 @@ function runWorker(start: WorkerStart): void {
     }
     if (subscriber.hasNewer()) {
       for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {
-        processor.setTable(subscriber.adopt(message.message as SharedArrayBuffer));
+        const posted = message.message as TablesMessage;
+        if (posted instanceof SharedArrayBuffer) processor.setTable(subscriber.adopt(posted));
+        else io.setSocketFilter(posted.socketFilter);
       }
     }
   }

@@ -1,24 +1,32 @@
 // Starts the data-plane worker threads (worker.ts), hands them the shared structures once,
-// publishes forwarding tables to them, and stops them.
+// publishes forwarding tables to them, and stops them. What the kernel hands the workers follows
+// the tables' VIP set (vip-follower.ts): a new socket filter goes to the workers beside the first
+// table whose VIPs differ, or the XDP program's VIP map changes.
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import type { Settings } from "../config/model.ts";
+import type { PacketEngine } from "../config/model.ts";
 import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
+import type { XdpRedirect } from "../host/xdp-redirect.ts";
+import type { Logger } from "../log/logger.ts";
 import { workerModule } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
-import { createWorkerControl, requestStop, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
+import { followWithSocketFilters, followWithXdp } from "./vip-follower.ts";
+import { createWorkerControl, requestStop, type TablesMessage, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
 
 export interface WorkerOptions {
   ifname: string;
   workers: number;
   batchSize: number;
-  io: Settings["io"];
+  io: PacketEngine;
+  /** `set io xdp`: the attached XDP program, whose socket map the workers' sockets join. */
+  xdp?: Pick<XdpRedirect, "socketMap" | "setVips">;
   table: ForwardingTable;
   shared: SharedStructures;
   /** Record the sessions each worker creates in its journal (a `vrrp` sync peer streams them). */
   journalSessions: boolean;
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
   onFailure(message: string): void;
+  logger: Logger;
 }
 
 interface RunningWorker {
@@ -32,6 +40,7 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const control = createWorkerControl();
   const publisher = new TablePublisher(exchange);
   publisher.publish(options.table);
+  const vips = options.xdp ? followWithXdp(options.table, options.xdp, options.logger) : followWithSocketFilters(options.table, options.logger);
   const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;
   const running: RunningWorker[] = [];
   let stopping = false;
@@ -64,6 +73,8 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       batchSize: options.batchSize,
       io: options.io,
       fanoutGroup,
+      socketFilter: vips.socketFilter,
+      xdpSocketMap: options.xdp?.socketMap,
       exchange,
       table: options.table.buffer,
       sessions: options.shared.sessions,
@@ -94,9 +105,12 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     throw error;
   }
   return {
+    engine: options.io,
     publish(table: ForwardingTable): void {
+      const changed = vips.follow(table);
       publisher.publish(table);
-      for (const entry of running) entry.tables.postMessage(table.buffer);
+      const messages: TablesMessage[] = changed === undefined ? [table.buffer] : [{ socketFilter: changed }, table.buffer];
+      for (const entry of running) for (const message of messages) entry.tables.postMessage(message);
     },
     stop,
   };

@@ -62,7 +62,7 @@ const StatusSchema = v.object({
   servers: v.array(ServerSchema),
   targets: v.array(TargetSchema),
   drops: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/)), Count),
-  io: v.object({ backend: v.picklist(["mmsg", "ring"]), frames: Count, kernel_drops: Count, send_refused: Count, receive_errors: Count, last_send_error: v.nullable(v.pipe(v.string(), v.regex(/^E[A-Z0-9]+$/))) }),
+  io: v.object({ backend: v.picklist(["mmsg", "ring", "xdp"]), frames: Count, kernel_drops: Count, send_refused: Count, receive_errors: Count, last_send_error: v.nullable(v.pipe(v.string(), v.regex(/^E[A-Z0-9]+$/))) }),
 });
 type Status = v.InferOutput<typeof StatusSchema>;
 const SessionsSchema = v.object({

@@ -103,6 +103,9 @@ export class DaemonHarness {
         linkUp: () => this.interfacePresent,
         announce: (vips) => void (this.announcedVips = [...vips]),
         announced: () => this.announcedVips,
+        redirectToXdp: () => {
+          throw new Error("the harness runs no XDP program");
+        },
         close() {},
       }),
       startDataplane: async ({ table, shared, onFailure }) => {
@@ -120,6 +123,8 @@ export class DaemonHarness {
           randomSeed: 7,
         });
         const dataplane: Dataplane = {
+          // In memory; what the status reports as the engine is the default's.
+          engine: "mmsg",
           publish: (next: ForwardingTable) => this.processor?.setTable(next),
           stop: async () => {
             this.processor = undefined;

@@ -36,6 +36,21 @@ describe("forwarding table", () => {
     expect(build({ 3: "up" }).field(build({ 3: "up" }).serverAt(0), S_USING_BACKUP)).toBe(1);
   });
 
+  test("vips() lists every address findVip finds, disabled servers' too, once each and ascending", () => {
+    const several = config(
+      [
+        { id: 1, ipaddr: "10.0.0.20", port: 80, targets: [1] },
+        { id: 2, ipaddr: "10.0.0.10", port: 80, targets: [1] },
+        { id: 3, ipaddr: "10.0.0.20", port: 53, protocol: "udp", targets: [1] },
+        { id: 4, ipaddr: "200.0.0.1", port: 80, targets: [1], enabled: false },
+      ],
+      [{ id: 1, ipaddr: "10.0.0.101" }],
+    );
+    const table = buildForwardingTable({ config: several, ownMac: mac("02:00:00:00:00:01"), targets: new Map() });
+    expect(table.vips()).toEqual([ip("10.0.0.10"), ip("10.0.0.20"), ip("200.0.0.1")]);
+    expect(table.vips().every((vip) => table.findVip(vip) >= 0)).toBe(true);
+  });
+
   test("a session is kept only with a target its server still lists (targets or backup), up or draining", () => {
     // 40 targets, so the members of a server span more than one 32-bit word.
     const many = config(

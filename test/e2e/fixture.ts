@@ -15,11 +15,11 @@ export interface LabWithBng {
  * configuration file, run on the engine under test) and wait for `targets` to be up, and tear
  * all of it down afterwards, also when a test failed.
  */
-export function labWithBng(options: { prefix: string; clients: number; config: string; targets?: number[] }): LabWithBng {
+export function labWithBng(options: { prefix: string; clients: number; config: string; targets?: number[]; bngQueues?: number }): LabWithBng {
   const fixture = {} as { lab: Lab; scratch: Scratch; bng: BngInLab };
   beforeAll(async () => {
     fixture.scratch = new Scratch();
-    fixture.lab = await createLab({ prefix: options.prefix, clients: options.clients });
+    fixture.lab = await createLab({ prefix: options.prefix, clients: options.clients, ...(options.bngQueues === undefined ? {} : { bngQueues: options.bngQueues }) });
     fixture.bng = await BngInLab.start(fixture.lab, fixture.scratch.writeConfig("bng.conf", options.config), `${fixture.scratch.dir}/bng.sock`);
     // The parameter took: bng says which engine it started.
     if (!new RegExp(` started .* io=${ENGINE} `).test(fixture.bng.process.stderr)) throw new Error(`bng did not start on the ${ENGINE} engine:\n${fixture.bng.process.stderr}`);

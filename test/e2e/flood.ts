@@ -5,7 +5,7 @@
 // Run inside a lab namespace:
 //   bun test/e2e/flood.ts IFNAME DST_MAC VIP PORT SECONDS RATE [SOURCES [SOURCE_BASE]]
 // Sources cycle through SOURCES addresses from SOURCE_BASE (default 65,536 from 198.18.0.0).
-// Prints {"sent": N, "seconds": S} when done. Only ever addresses the lab's VIP.
+// Prints {"sent": N, "seconds": S} when done. Only ever addresses the lab's own network.
 import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { writeIpv4HeaderChecksum } from "../../src/dataplane/checksum.ts";
 import { ip, tcpFrame, TCP_SYN } from "../fixtures/frames.ts";

@@ -1,27 +1,32 @@
 // bng's data plane as `bng run` starts it (src/main/workers.ts: one worker thread on a real
-// AF_PACKET engine) on the frame cases' configuration (test/fixtures/frame-cases.ts), run inside a
+// engine; on xdp with bng's XDP program attached for the whole run) on the frame cases' configuration (test/fixtures/frame-cases.ts), run inside a
 // namespace by test/e2e/frame-cases.test.ts. Commands on stdin, one answer line each on stdout:
 //   start   a fresh worker with fresh sessions, neighbours and counters -> {"started":true}
 //   state   -> {"counters":{events,drops,passes},"neighbours":{"ID":"MAC"|null,...}}
 // Usage: bun test/e2e/frame-case-dataplane.ts ENGINE IFNAME
 import { createInterface } from "node:readline";
 import { monotonicMs } from "../../ffi/clock.ts";
-import type { Settings } from "../../src/config/model.ts";
+import type { PacketEngine } from "../../src/config/model.ts";
 import type { Dataplane } from "../../src/control/dependencies.ts";
 import { SharedState } from "../../src/control/shared-state.ts";
 import { readCounters } from "../../src/dataplane/counters.ts";
 import { formatMac } from "../../src/dataplane/frame.ts";
 import { buildForwardingTable } from "../../src/dataplane/table.ts";
 import { startWorkers } from "../../src/main/workers.ts";
+import { attachXdpRedirect } from "../../src/host/xdp-redirect.ts";
+import { interfaceIndex } from "../../ffi/interface.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { OWN_MAC, targetRuntimes } from "../fixtures/dataplane.ts";
 import { FRAME_CASE_TARGETS_DOWN, frameCaseConfig } from "../fixtures/frame-cases.ts";
 import { mac } from "../fixtures/frames.ts";
 
-const [engine = "", ifname = ""] = process.argv.slice(2);
+const [engineName = "", ifname = ""] = process.argv.slice(2);
+const engine = engineName as PacketEngine;
 const config = frameCaseConfig();
 const table = buildForwardingTable({ config, ownMac: mac(OWN_MAC), targets: targetRuntimes(config, FRAME_CASE_TARGETS_DOWN) });
 
 let dataplane: Dataplane | undefined;
+const xdp = engine === "xdp" ? attachXdpRedirect(ifname, interfaceIndex(ifname), 1) : undefined;
 let shared = new SharedState({ sessionCapacity: 1024, workers: 1 }, monotonicMs());
 
 async function start(): Promise<void> {
@@ -31,7 +36,8 @@ async function start(): Promise<void> {
     ifname,
     workers: 1,
     batchSize: 64,
-    io: engine as Settings["io"],
+    io: engine,
+    ...(xdp ? { xdp } : {}),
     table,
     shared: shared.structures(),
     journalSessions: false,
@@ -39,6 +45,7 @@ async function start(): Promise<void> {
       console.error(message);
       process.exit(1);
     },
+    logger: createLogger(),
   });
 }
 
@@ -65,3 +72,4 @@ for await (const command of createInterface({ input: process.stdin })) {
   }
 }
 await dataplane?.stop();
+xdp?.close();

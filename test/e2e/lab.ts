@@ -116,6 +116,8 @@ export interface LabOptions {
   prefix?: string;
   clients?: number;
   targets?: number;
+  /** Receive (and transmit) queues of the bng box's eth0, default 1: `set io xdp` runs one worker per queue. */
+  bngQueues?: number;
 }
 
 export interface RequestOptions {
@@ -182,9 +184,10 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   validatePrefix(prefix);
   const clients = validateCount("clients", options.clients ?? 16, 1, MAX_CLIENTS);
   const targets = validateCount("targets", options.targets ?? 2, 1, MAX_TARGETS);
+  const bngQueues = validateCount("bngQueues", options.bngQueues ?? 1, 1, 16);
   const lab = new Lab(new NamespaceFamily(prefix), clients);
   try {
-    await lab.build(targets);
+    await lab.build(targets, bngQueues);
   } catch (error) {
     await lab.destroy();
     throw error;
@@ -231,12 +234,12 @@ export class Lab {
   }
 
   /** Builds the network; called once by createLab. */
-  async build(targets: number): Promise<void> {
+  async build(targets: number, bngQueues: number): Promise<void> {
     const { switch: sw, router, client, bng } = this.ns;
     for (const short of ["sw", "rt", "cl", "bng"]) this.family.add(short);
     await this.#configure(sw, [`sysctl -qew ${BRIDGE_WITHOUT_NETFILTER}`, "ip link add br0 type bridge", "ip link set br0 up"]);
     await this.#attachToSwitch("rt", router, ROUTER_MAC);
-    await this.#attachToSwitch("bng", bng, BNG_MAC);
+    await this.#attachToSwitch("bng", bng, BNG_MAC, bngQueues);
     await this.exec(router, ["ip", "link", "add", "eth1", "address", ROUTER_INTERNET_MAC, "type", "veth", "peer", "name", "eth0", "address", CLIENT_MAC, "netns", client]);
     await Promise.all([
       this.#configure(router, [
@@ -256,9 +259,14 @@ export class Lab {
     ]);
   }
 
-  /** A veth from switch port `port` to `eth0` of `hostNs`, the host side with a fixed MAC. */
-  async #attachToSwitch(port: string, hostNs: string, hostMac: string): Promise<void> {
-    await this.exec(this.ns.switch, ["ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "address", hostMac, "netns", hostNs]);
+  /**
+   * A veth from switch port `port` to `eth0` of `hostNs`, the host side with a fixed MAC; with
+   * `queues` on both ends (the switch side's transmit queue of a frame, picked by flow, is the
+   * host side's receive queue).
+   */
+  async #attachToSwitch(port: string, hostNs: string, hostMac: string, queues = 1): Promise<void> {
+    const queueCounts = ["numtxqueues", String(queues), "numrxqueues", String(queues)];
+    await this.exec(this.ns.switch, ["ip", "link", "add", port, ...queueCounts, "type", "veth", "peer", "name", "eth0", ...queueCounts, "address", hostMac, "netns", hostNs]);
     await this.exec(this.ns.switch, ["ip", "link", "set", port, "master", "br0", "up"]);
   }
 

@@ -8,12 +8,16 @@ import { BngInLab, ENGINE, SEED_CONFIG_PATH } from "./bng.ts";
 import { labWithBng, withLab } from "./fixture.ts";
 
 const NEW_MAC = "02:00:ac:10:01:a4";
-/** Packet sockets a worker binds to its interface: the ring engine's send ring has one of its own (ffi/README.md). */
-const SOCKETS_PER_WORKER: Partial<Record<typeof ENGINE, number>> = { mmsg: 1, ring: 2 };
+/**
+ * Packet sockets a worker binds to its interface: the ring engine's send ring has one of its own
+ * (ffi/README.md); an xdp worker's one packet socket is its ARP tap, beside its AF_XDP socket.
+ */
+const SOCKETS_PER_WORKER: Partial<Record<typeof ENGINE, number>> = { mmsg: 1, ring: 2, xdp: 1 };
 
 describeWith([ROOT], "two workers, ARP refresh", () => {
   const config = readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset workers 2\nset arprefresh 1\n");
-  const fixture = labWithBng({ prefix: "bngw", clients: 32, config });
+  // Two receive queues: an xdp worker takes one queue's frames.
+  const fixture = labWithBng({ prefix: "bngw", clients: 32, config, bngQueues: 2 });
   let lab: Lab;
   let bng: BngInLab;
   beforeAll(() => ({ lab, bng } = fixture));

@@ -10,7 +10,8 @@
 //   senddown IFNAME DST_MAC MARKER               send 3 test frames with the link down, then 1 after it is up
 //   forward IFNAME DURATION_MS                    send every test frame back to its source from its rx
 //                                                 slot, as bng forwards (tx.rxSlots; bench)
-//   flood IFNAME DST_MAC COUNT                    send COUNT test frames, count those coming back
+//   flood IFNAME DST_MAC COUNT [VIP]              send COUNT test frames, count those coming back (with
+//                                                 VIP: as UDP datagrams to VIP:9, for the XDP engine)
 //   ping IFNAME DST_MAC COUNT GAP_MS              one test frame at a time to a forwarder: round trips
 //   linkdown IFNAME                               receive() calls while the link is up, down, up again
 //   fanout IFNAME GROUP DURATION_MS               two sockets in one fanout group: TCP SYNs each saw
@@ -19,14 +20,21 @@
 //   overflow IFNAME FLAG_FILE                     read nothing until FLAG_FILE exists (the smallest
 //                                                 receive buffer), then drain: test frames taken and
 //                                                 the kernel's drops, collected twice
-//   blast IFNAME DST_MAC COUNT                    send COUNT test frames, 64 at a time, 1 ms apart
-import { existsSync } from "node:fs";
+//   blast IFNAME DST_MAC COUNT [VIP]              send COUNT test frames, 64 at a time, 1 ms apart (as flood)
+//   filter IFNAME FLAG_FILE VIPS VIPS_AFTER       receive through the VIP socket filter of VIPS (comma
+//                                                 separated, "-" for none) until FLAG_FILE exists, swap
+//                                                 to that of VIPS_AFTER, create FLAG_FILE.swapped, and
+//                                                 receive until FLAG_FILE.done exists: frames each time
+//   inject IFNAME HEX_FRAME...                    send these frames in one batch
+import { existsSync, writeFileSync } from "node:fs";
+import { encodeProgram, vipFrameFilter } from "../../src/bpf/classic.ts";
 import { openFrameSender } from "../../ffi/frame-sender.ts";
 import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
 import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
-import type { Settings } from "../../src/config/model.ts";
+import type { PacketEngine } from "../../src/config/model.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../src/host/offload.ts";
+import { udpFrame } from "../fixtures/frames.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
 import { runCommandSync } from "../fixtures/process.ts";
 
@@ -40,6 +48,7 @@ export interface FrameSummary {
   source: string;
   etherType: number;
   ipProtocol?: number;
+  destinationIp?: string;
   tcpFlags?: number;
   destinationPort?: number;
   marker?: string;
@@ -71,17 +80,20 @@ function summarize(io: AfPacketIO, slot: number): FrameSummary {
   };
   if (etherType === 0x0800 && length >= 34) {
     summary.ipProtocol = bytes[at + 23]!;
+    summary.destinationIp = Array.from(bytes.subarray(at + 30, at + 34)).join(".");
     const transport = at + 14 + (bytes[at + 14]! & 0x0f) * 4;
     if (summary.ipProtocol === 6 && transport + 14 <= at + length) {
       summary.destinationPort = (bytes[transport + 2]! << 8) | bytes[transport + 3]!;
       summary.tcpFlags = bytes[transport + 13]!;
     }
   }
-  if (etherType === TEST_ETHERTYPE) {
+  // A test frame's marker and pattern follow its Ethernet header, or the UDP header of one to port 9.
+  const markerAt = etherType === TEST_ETHERTYPE ? 14 : summary.ipProtocol === 17 && length >= 42 && ((bytes[at + 36]! << 8) | bytes[at + 37]!) === TEST_UDP_PORT ? 42 : 0;
+  if (markerAt > 0) {
     const end = Math.min(length, slotSize);
-    summary.marker = new TextDecoder().decode(bytes.subarray(at + 14, at + end)).replace(/\0.*$/s, "");
+    summary.marker = new TextDecoder().decode(bytes.subarray(at + markerAt, at + end)).replace(/\0.*$/s, "");
     summary.intact = true;
-    for (let offset = 14 + summary.marker.length + 1; offset < end; offset++) {
+    for (let offset = markerAt + summary.marker.length + 1; offset < end; offset++) {
       if (bytes[at + offset] !== patternByte(offset)) summary.intact = false;
     }
   }
@@ -107,7 +119,7 @@ function writeTestFrame(target: Uint8Array, at: number, destination: Uint8Array,
 
 /** A PacketIO on the engine the test asked for. */
 function openTestIO(options: PacketIOOptions): AfPacketIO {
-  return openPacketIO(engine as Settings["io"], options);
+  return openPacketIO(engine as PacketEngine, options);
 }
 
 function ready(): void {
@@ -206,29 +218,44 @@ function forwardMode(durationMs: number): void {
   io.close();
 }
 
-/** A PacketIO whose every tx slot holds a 64-byte test frame marked `marker`, ready to send. */
-function openFilledSender(destinationText: string, marker: string): AfPacketIO {
+/** The UDP port of test datagrams: their payload is a test frame's marker and pattern. */
+const TEST_UDP_PORT = 9;
+
+/** A 64-byte UDP datagram to `vip`:9 whose payload holds `marker` and the test pattern. */
+function testDatagram(destination: string, source: Uint8Array, vip: string, marker: string): Uint8Array {
+  const frame = new Uint8Array(64);
+  for (let offset = 42; offset < 64; offset++) frame[offset] = patternByte(offset);
+  frame.set(new TextEncoder().encode(`${marker}\0`), 42);
+  const sourceMac = Array.from(source, (byte) => byte.toString(16).padStart(2, "0")).join(":");
+  return udpFrame({ src: sourceMac, dst: destination, srcIp: "192.0.2.2", dstIp: vip, srcPort: TEST_UDP_PORT, dstPort: TEST_UDP_PORT, payload: frame.subarray(42) });
+}
+
+/** A PacketIO whose every tx slot holds a 64-byte test frame marked `marker` (to `vip` if given), ready to send. */
+function openFilledSender(destinationText: string, marker: string, vip?: string): AfPacketIO {
   const destination = parseMac(destinationText);
   const ownMac = interfaceMac(ifname);
   const io = openPacketIO("mmsg", { ifname, receiveTimeoutMs: 20 });
   ready();
   const { tx } = io;
+  const datagram = vip === undefined ? undefined : testDatagram(destinationText, ownMac, vip, marker);
   for (let slot = 0; slot < tx.slotCount; slot++) {
-    writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, marker, 64);
+    if (datagram) tx.bytes.set(datagram, slot * tx.slotSize);
+    else writeTestFrame(tx.bytes, slot * tx.slotSize, destination, ownMac, marker, 64);
     tx.lengths[slot] = 64;
   }
   return io;
 }
 
-function floodMode(destinationText: string, count: number): void {
-  const io = openFilledSender(destinationText, "flood");
+function floodMode(destinationText: string, count: number, vip?: string): void {
+  const io = openFilledSender(destinationText, "flood", vip);
   const { tx } = io;
   let sent = 0;
   let returned = 0;
   const countReturned = () => {
     const received = io.receive();
     for (let slot = 0; slot < received; slot++) {
-      if (summarize(io, slot).marker === "flood") returned++;
+      const frame = summarize(io, slot);
+      if (frame.marker === "flood" && frame.intact) returned++;
     }
   };
   const started = performance.now();
@@ -397,8 +424,8 @@ function overflowMode(flagFile: string): void {
   io.close();
 }
 
-function blastMode(destinationText: string, count: number): void {
-  const io = openFilledSender(destinationText, "blast");
+function blastMode(destinationText: string, count: number, vip?: string): void {
+  const io = openFilledSender(destinationText, "blast", vip);
   const { tx } = io;
   let sent = 0;
   while (sent < count) {
@@ -408,6 +435,51 @@ function blastMode(destinationText: string, count: number): void {
     Bun.sleepSync(1);
   }
   console.log(JSON.stringify({ sent, stats: io.stats }));
+  io.close();
+}
+
+/** The VIP socket filter of a comma-separated list of addresses ("-": none). */
+function vipFilterOf(list: string): Uint8Array {
+  const vips = list === "-" ? [] : list.split(",").map((text) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0));
+  return encodeProgram(vipFrameFilter(vips));
+}
+
+function waitForFile(path: string, takeFrames: () => void): void {
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear`);
+    takeFrames();
+  }
+}
+
+function filterMode(flagFile: string, vips: string, vipsAfter: string): void {
+  const io = openTestIO({ ifname, receiveTimeoutMs: 20, socketFilter: vipFilterOf(vips) });
+  ready();
+  const before: FrameSummary[] = [];
+  const after: FrameSummary[] = [];
+  const takeInto = (frames: FrameSummary[]) => () => {
+    const count = io.receive();
+    for (let slot = 0; slot < count; slot++) frames.push(summarize(io, slot));
+  };
+  waitForFile(flagFile, takeInto(before));
+  io.setSocketFilter(vipFilterOf(vipsAfter));
+  writeFileSync(`${flagFile}.swapped`, "");
+  waitForFile(`${flagFile}.done`, takeInto(after));
+  for (let empty = 0; empty < 3; ) if (io.receive() === 0) empty++;
+  console.log(JSON.stringify({ before, after, kernelDrops: io.collectKernelDrops() }));
+  io.close();
+}
+
+function injectMode(frames: string[]): void {
+  const io = openTestIO({ ifname, receiveTimeoutMs: 20 });
+  ready();
+  const { tx } = io;
+  frames.forEach((hex, slot) => {
+    tx.bytes.set(Buffer.from(hex, "hex"), slot * tx.slotSize);
+    tx.lengths[slot] = hex.length / 2;
+  });
+  tx.count = frames.length;
+  console.log(JSON.stringify({ accepted: io.send() }));
   io.close();
 }
 
@@ -425,7 +497,7 @@ switch (mode) {
     forwardMode(Number(rest[0]));
     break;
   case "flood":
-    floodMode(rest[0] ?? "", Number(rest[1]));
+    floodMode(rest[0] ?? "", Number(rest[1]), rest[2]);
     break;
   case "ping":
     pingMode(rest[0] ?? "", Number(rest[1]), Number(rest[2]));
@@ -446,7 +518,13 @@ switch (mode) {
     overflowMode(rest[0] ?? "");
     break;
   case "blast":
-    blastMode(rest[0] ?? "", Number(rest[1]));
+    blastMode(rest[0] ?? "", Number(rest[1]), rest[2]);
+    break;
+  case "filter":
+    filterMode(rest[0] ?? "", rest[1] ?? "-", rest[2] ?? "-");
+    break;
+  case "inject":
+    injectMode(rest);
     break;
   default:
     console.error(`unknown mode ${JSON.stringify(mode)}`);

@@ -17,7 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "src/control": ["src/config", "src/dataplane", "src/health", "src/host", "src/ha", "src/bpf", "src/log", "src/errno.ts", "src/version.ts", "src/runtime"],
   "src/ha": ["src/config", "src/dataplane"],
   "src/bpf": ["src/dataplane"],
-  "src/host": ["ffi", "src/config", "src/dataplane", "src/log"],
+  "src/host": ["ffi", "src/config", "src/dataplane", "src/bpf", "src/log"],
   "src/health": ["src/config", "src/dataplane", "src/bpf", "src/log", "ffi"],
   "src/dataplane": ["src/config"],
   "src/config": ["src/version.ts"],
