@@ -38,6 +38,12 @@ export function parseDottedAddress(text: string): { ok: true; value: number } | 
   return { ok: true, value };
 }
 
+/** parseDottedAddress's value, or undefined for text that is not a dotted IPv4 address. */
+export function dottedAddress(text: string): number | undefined {
+  const parsed = parseDottedAddress(text);
+  return parsed.ok ? parsed.value : undefined;
+}
+
 export interface ListItem {
   value: number;
   /** Offset of the item (or of the range it came from) inside the list's text. */

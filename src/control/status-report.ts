@@ -1,5 +1,6 @@
 // Builds the status model (status.ts) and the `show` listings from a running daemon's state.
 import { ipToString, type Config, type PacketEngine, type ServerDef } from "../config/model.ts";
+import { dottedAddress } from "../config/values.ts";
 import { lastSendErrno, workerRegions, type CountersSnapshot } from "../dataplane/counters.ts";
 import { formatMac } from "../dataplane/frame.ts";
 import type { SharedState } from "./shared-state.ts";
@@ -166,7 +167,7 @@ export function listNetworks(view: DaemonView) {
 
 export function listSessions(view: DaemonView, request: Extract<ControlRequest, { cmd: "show" }>) {
   const nowS = view.shared.sessions.secondsAt(view.now());
-  const client = request.client === undefined ? undefined : request.client.split(".").reduce((ip, octet) => ((ip << 8) | Number(octet)) >>> 0, 0);
+  const client = request.client === undefined ? undefined : dottedAddress(request.client);
   const { server, target } = request;
   const { total, sessions } = view.shared.sessions.select(
     nowS,

@@ -17,6 +17,7 @@ import { attachXdpRedirect, detachLeftXdpLink, type XdpRedirect } from "./xdp-re
 import { XDP_PROGRAM_NAME } from "../bpf/xdp.ts";
 import { forwardingWarning, linkOperational, readIpv4Forwarding } from "./sysctl.ts";
 import { ipToString } from "../config/model.ts";
+import { dottedAddress } from "../config/values.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 
 /** The box as the daemon uses it; tests substitute an in-memory one. */
@@ -220,7 +221,7 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
     if (added.length > 0) logger.info("routes-announced", { table: announcer.table, vips: added.map(ipToString).join(",") });
     if (removed.length > 0) logger.info("routes-withdrawn", { table: announcer.table, vips: removed.map(ipToString).join(",") });
     // What is no longer announced need not be repaired after a crash.
-    if (removed.length > 0) note((changes) => void (changes.routes = changes.routes.filter((route) => after.has(parseCidrAddress(route.cidr)))));
+    if (removed.length > 0) note((changes) => void (changes.routes = changes.routes.filter((route) => after.has(dottedAddress(route.cidr.split("/")[0]!) ?? -1))));
   };
   return {
     ifname,
@@ -241,11 +242,6 @@ export function openHostNetwork(plan: HostSetup, logger: Logger, runDir: string)
     },
     close,
   };
-}
-
-/** The address of an "A.B.C.D/N" as a uint32. */
-function parseCidrAddress(cidr: string): number {
-  return cidr.split("/")[0]!.split(".").reduce((address, octet) => address * 256 + Number(octet), 0);
 }
 
 /** The record of this bng's changes, or undefined (said in the log) when the run directory cannot hold it. */

@@ -2,19 +2,15 @@
 // node's real address, sent to the peer's, both on SYNC_PORT.
 import { createSocket } from "node:dgram";
 import { ipToString } from "../config/model.ts";
+import { dottedAddress } from "../config/values.ts";
 import { SYNC_PORT, type SyncTransport } from "../control/session-sync.ts";
 import type { Logger } from "../log/logger.ts";
-
-function addressToNumber(text: string): number {
-  const parts = text.split(".");
-  return parts.length === 4 ? parts.reduce((value, part) => value * 256 + (Number(part) & 255), 0) >>> 0 : 0;
-}
 
 export function openUdpSyncTransport(realAddress: number, peerAddress: number, logger: Logger): SyncTransport {
   const socket = createSocket({ type: "udp4", reuseAddr: false });
   const peer = ipToString(peerAddress);
   let handler: ((datagram: Uint8Array, length: number, sourceIp: number) => void) | undefined;
-  socket.on("message", (message, remote) => handler?.(message, message.length, addressToNumber(remote.address)));
+  socket.on("message", (message, remote) => handler?.(message, message.length, dottedAddress(remote.address) ?? 0));
   socket.on("error", (error) => logger.error("sync-socket-failed", { address: `${ipToString(realAddress)}:${SYNC_PORT}`, error: error.message }));
   socket.bind(SYNC_PORT, ipToString(realAddress));
   return {
