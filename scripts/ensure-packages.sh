@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, the Debian packages behind the commands that are missing.
+# Installs, with apt-get, the Debian packages behind the commands (or files) that are missing.
 #   ensure-packages.sh [--required] COMMAND=PACKAGE[,PACKAGE...] ...
+# A COMMAND with a slash is a file path (a glob), for packages that bring no command.
 # Needs root. Without root it names what is missing and exits 0, or 1 with --required (for
 # callers that cannot go on without the tools).
 set -euo pipefail
@@ -13,7 +14,9 @@ if [ "${1:-}" = "--required" ]; then
 fi
 need=()
 for pair in "$@"; do
-  if ! command -v "${pair%%=*}" >/dev/null; then
+  wanted="${pair%%=*}"
+  if [[ "$wanted" == */* ]]; then present() { compgen -G "$wanted" >/dev/null; }; else present() { command -v "$wanted" >/dev/null; }; fi
+  if ! present; then
     IFS=, read -r -a packages <<< "${pair#*=}"
     need+=("${packages[@]}")
   fi
