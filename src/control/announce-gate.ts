@@ -4,6 +4,8 @@
 // so where flows go) would be sent to another target than the one it has, which resets it. So a
 // starting bng announces nothing until its view of the targets has settled, or at the latest
 // when every first verdict must be in (the longest check timeout) and a few ARP rounds later.
+// Until then it also forwards nothing for the VIPs (the daemon publishes a standby table): frames
+// that still reach it by a route a killed bng left stall instead of reaching another target.
 import type { TargetDef } from "../config/model.ts";
 import { checkSpecsOf } from "../health/monitor.ts";
 import type { HealthState } from "../health/state.ts";
@@ -48,10 +50,16 @@ export class VipAnnouncement {
   private servable: readonly number[] = [];
   private readonly gate: StartupAnnounceGate;
 
+  /** `opened` is called once, when the gate opens (the daemon then publishes a serving table). */
   constructor(
-    private readonly options: { announce(vips: readonly number[]): void; now(): number; settled(): boolean; deadlineMs: number },
+    private readonly options: { announce(vips: readonly number[]): void; now(): number; settled(): boolean; deadlineMs: number; opened(): void },
   ) {
     this.gate = new StartupAnnounceGate(options.deadlineMs);
+  }
+
+  /** Whether the start-up gate has opened: before, the node serves none of its VIPs. */
+  get isOpen(): boolean {
+    return this.gate.isOpen;
   }
 
   /** After each publish: the VIPs the new table can serve. */
@@ -66,6 +74,9 @@ export class VipAnnouncement {
   }
 
   private apply(): void {
-    this.options.announce(this.gate.open(this.options.now(), this.options.settled) ? this.servable : []);
+    const wasOpen = this.gate.isOpen;
+    const open = this.gate.open(this.options.now(), this.options.settled);
+    this.options.announce(open ? this.servable : []);
+    if (open && !wasOpen) this.options.opened();
   }
 }

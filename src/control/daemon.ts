@@ -115,6 +115,7 @@ export class Daemon implements DaemonView, RequestTarget {
       now: this.now,
       settled: () => targetsSettled(this.monitoredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined),
       deadlineMs: startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)),
+      opened: () => this.publish(),
     });
     this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
     this.floodLog = new FloodLog(this.shared.counterRegions, this.logger, this.now, () => this.config.settings.newSessionsPerS);
@@ -256,8 +257,10 @@ export class Daemon implements DaemonView, RequestTarget {
       targets.set(target.id, { mac: this.resolver.targetMac(target.id), state: this.monitor.state(target.id) ?? "pending" });
     }
     const ha = this.ha;
-    // A VRRP master answers with the virtual MAC; a backup stays silent for the VIPs.
-    return buildForwardingTable({ config: this.config, ownMac: ha?.isMaster ? ha.virtualMac : this.network.ownMac, standby: ha !== undefined && !ha.isMaster, targets });
+    // A VRRP master answers with the virtual MAC; a backup stays silent for the VIPs, and so does
+    // a `set announce` node until its start-up gate opens (announce-gate.ts).
+    const standby = (ha !== undefined && !ha.isMaster) || (this.plan.announceTable !== undefined && !this.announcement.isOpen);
+    return buildForwardingTable({ config: this.config, ownMac: ha?.isMaster ? ha.virtualMac : this.network.ownMac, standby, targets });
   }
 
   /** Builds a table from the current state, hands it to the workers and announces the VIPs it can serve (`set announce`). */

@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { TargetDef } from "../../src/config/model.ts";
 import { StartupAnnounceGate, startupDeadlineMs, targetsSettled } from "../../src/control/announce-gate.ts";
+import { VIP_ANSWERS } from "../../src/dataplane/table-layout.ts";
 import type { HealthState } from "../../src/health/state.ts";
 import { ip } from "../fixtures/frames.ts";
 import { DaemonHarness, runCli, SEED_FAST_CHECKS_TEXT, VIP } from "./harness.ts";
@@ -63,11 +64,18 @@ describe("a starting bng with set announce", () => {
     // Target 1 alone could serve, but a peer's Maglev table has target 2 too: not yet.
     await Bun.sleep(300);
     expect(harness.announcedVips).toEqual([]);
+    // Nor does it forward for the VIP meanwhile: frames a stale route brings stall instead.
+    const answersVip = () => {
+      const table = harness.daemon.publishedTable()!;
+      return table.vipField(table.findVip(ip(VIP)), VIP_ANSWERS);
+    };
+    expect(answersVip()).toBe(0);
     const routesLine = async () => (await runCli(["status", "--socket", harness.socket])).stdout.split("\n").find((line) => line.startsWith("routes"));
     expect(await routesLine()).toBe(`routes (set announce, table 100): ${VIP} not announced`);
     harness.answerArp([2]);
     await harness.waitFor(() => harness.announcedVips.length > 0, "the VIP announced");
     expect(harness.announcedVips).toEqual([ip(VIP)]);
+    expect(answersVip()).toBe(1);
     expect(await routesLine()).toBe(`routes (set announce, table 100): ${VIP} announced`);
 
     harness.healthy.clear();
