@@ -26,7 +26,7 @@
 //                                                 to that of VIPS_AFTER, create FLAG_FILE.swapped, and
 //                                                 receive until FLAG_FILE.done exists: frames each time
 //   inject IFNAME HEX_FRAME...                    send these frames in one batch
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { encodeProgram, vipFrameFilter } from "../../src/bpf/classic.ts";
 import { openFrameSender } from "../../ffi/frame-sender.ts";
 import { openPacketIO, type AfPacketIO, type PacketIOOptions } from "../../ffi/packet-io/open.ts";
@@ -34,7 +34,8 @@ import { FRAME_TRUNCATED } from "../../src/dataplane/packet-io.ts";
 import { interfaceMac } from "../../ffi/interface.ts";
 import type { PacketEngine } from "../../src/config/model.ts";
 import { disableReceiveCoalescing, readFeatures } from "../../src/host/offload.ts";
-import { udpFrame } from "../fixtures/frames.ts";
+import { ip, udpFrame } from "../fixtures/frames.ts";
+import { waitForFileSync } from "../fixtures/flag-file.ts";
 import { forwardingWarning, readIpv4Forwarding } from "../../src/host/sysctl.ts";
 import { runCommandSync } from "../fixtures/process.ts";
 
@@ -407,11 +408,7 @@ function forwardingMode(): void {
 function overflowMode(flagFile: string): void {
   const io = openTestIO({ ifname, receiveTimeoutMs: 50, receiveBufferBytes: 4096 });
   ready();
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(flagFile)) {
-    if (Date.now() > deadline) throw new Error(`${flagFile} did not appear`);
-    Bun.sleepSync(20);
-  }
+  waitForFileSync(flagFile);
   let taken = 0;
   for (let empty = 0; empty < 3; ) {
     const count = io.receive();
@@ -440,16 +437,8 @@ function blastMode(destinationText: string, count: number, vip?: string): void {
 
 /** The VIP socket filter of a comma-separated list of addresses ("-": none). */
 function vipFilterOf(list: string): Uint8Array {
-  const vips = list === "-" ? [] : list.split(",").map((text) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0));
+  const vips = list === "-" ? [] : list.split(",").map(ip);
   return encodeProgram(vipFrameFilter(vips));
-}
-
-function waitForFile(path: string, takeFrames: () => void): void {
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear`);
-    takeFrames();
-  }
 }
 
 function filterMode(flagFile: string, vips: string, vipsAfter: string): void {
@@ -461,10 +450,10 @@ function filterMode(flagFile: string, vips: string, vipsAfter: string): void {
     const count = io.receive();
     for (let slot = 0; slot < count; slot++) frames.push(summarize(io, slot));
   };
-  waitForFile(flagFile, takeInto(before));
+  waitForFileSync(flagFile, takeInto(before));
   io.setSocketFilter(vipFilterOf(vipsAfter));
   writeFileSync(`${flagFile}.swapped`, "");
-  waitForFile(`${flagFile}.done`, takeInto(after));
+  waitForFileSync(`${flagFile}.done`, takeInto(after));
   for (let empty = 0; empty < 3; ) if (io.receive() === 0) empty++;
   console.log(JSON.stringify({ before, after, kernelDrops: io.collectKernelDrops() }));
   io.close();

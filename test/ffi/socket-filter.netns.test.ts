@@ -4,10 +4,11 @@
 // its socket (not even into its queue: no kernel drops); swapping the filter on the open socket
 // makes the new VIP set count at once. Needs root.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { arpFrame, ethernet, tcpFrame } from "../fixtures/frames.ts";
+import { waitForFile } from "../fixtures/flag-file.ts";
 import { describeWith, ROOT } from "../fixtures/requirements.ts";
 import { vethLab, type IoKind } from "./netns-lab.ts";
 import type { FrameSummary } from "./packet-io-helper.ts";
@@ -15,14 +16,6 @@ import type { FrameSummary } from "./packet-io-helper.ts";
 const lab = vethLab("bngs");
 const VIP = "10.0.0.10";
 const SECOND_VIP = "10.0.0.11";
-
-async function waitForFile(path: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear`);
-    await Bun.sleep(20);
-  }
-}
 
 describeWith([ROOT], "the VIP socket filter between two namespaces", () => {
   let scratch: string;

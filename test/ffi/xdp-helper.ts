@@ -10,13 +10,13 @@
 //                                the kernel's drops
 //   attach FLAG_FILE             attach the program and report its link; once FLAG_FILE exists, try a
 //                                second program beside it and one for two workers, and report why not
-import { existsSync } from "node:fs";
 import { interfaceIndex } from "../../ffi/interface.ts";
 import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import type { AfPacketIO } from "../../ffi/packet-io/open.ts";
 import { encodeProgram, vipFrameFilter } from "../../src/bpf/classic.ts";
 import { txFrameAt } from "../../src/dataplane/packet-io.ts";
 import { attachXdpRedirect } from "../../src/host/xdp-redirect.ts";
+import { waitForFileSync } from "../fixtures/flag-file.ts";
 
 const [mode = "", ifname = "", vipList = "", ...rest] = process.argv.slice(2);
 const vips = vipList.split(",").filter((text) => text !== "").map((text) => text.split(".").reduce((value, part) => value * 256 + Number(part), 0));
@@ -107,11 +107,7 @@ function forwardMode(durationMs: number): void {
 function overflowMode(flagFile: string): void {
   const io = openEngine();
   ready();
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(flagFile)) {
-    if (Date.now() > deadline) throw new Error(`${flagFile} did not appear`);
-    Bun.sleepSync(20);
-  }
+  waitForFileSync(flagFile);
   let taken = 0;
   for (let empty = 0; empty < 3; ) {
     const count = io.receive();
@@ -124,11 +120,7 @@ function overflowMode(flagFile: string): void {
 
 function attachMode(flagFile: string): void {
   ready({ link: redirect.linkId });
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(flagFile)) {
-    if (Date.now() > deadline) throw new Error(`${flagFile} did not appear`);
-    Bun.sleepSync(20);
-  }
+  waitForFileSync(flagFile);
   let second: string;
   try {
     attachXdpRedirect(ifname, ifindex, 1).close();
