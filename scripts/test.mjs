@@ -36,6 +36,8 @@ const BLACK_BOX_SUITES = [
   "test/e2e/frame-cases.test.ts",
   "test/e2e/methods-policies.test.ts",
   "test/e2e/kernel-filter.test.ts",
+  "test/e2e/explain.test.ts",
+  "test/e2e/doctor.test.ts",
   "test/control/bng-run.netns.test.ts",
   "test/e2e/ha.test.ts",
   "test/e2e/ha-keepalived.test.ts",
