@@ -328,7 +328,7 @@ export class Processor {
     const tx = this.tx;
     if (tx.count >= tx.slotCount) return this.drop(slot, C.DROP.tx_full);
     const txSlot = tx.count;
-    const length = writeTcpReset(this.rx.bytes, at, tcpAt, tcpLength, tx.bytes, txSlot * tx.slotSize, this.table.ownMacHigh, this.table.ownMacLow);
+    const length = writeTcpReset(this.rx.bytes, at, tcpAt, tcpLength, tx.bytes, tx.offsets[txSlot]!, this.table.ownMacHigh, this.table.ownMacLow);
     if (length === 0) return this.drop(slot, C.DROP.short_tcp);
     tx.count++;
     tx.rxSlots[txSlot] = -1;

@@ -35,7 +35,8 @@ export function send(lab: Lab, frames: Uint8Array[]): number[] {
     lab.processor.processBatch();
     for (let slot = 0; slot < batch.length; slot++) {
       const txSlot = Array.from(lab.io.tx.rxSlots.subarray(0, lab.io.tx.count)).indexOf(slot);
-      const dst = txSlot < 0 ? undefined : lab.io.rx.bytes.subarray(slot * lab.io.rx.slotSize, slot * lab.io.rx.slotSize + 6);
+      const at = lab.io.rx.offsets[slot]!;
+      const dst = txSlot < 0 ? undefined : lab.io.rx.bytes.subarray(at, at + 6);
       targets.push(dst === undefined ? 0 : TARGETS.find((id) => Buffer.from(dst).equals(mac(targetMac(id)))) ?? -1);
     }
   }

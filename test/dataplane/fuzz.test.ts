@@ -778,7 +778,7 @@ function runFuzz(seed: number, frameCount: number): Tally {
     const cases = Array.from({ length: size }, () => fuzzFrame(rng, bases));
     for (const c of cases) lab.io.inject(c.frame, { pktType: c.pktType, flags: c.flags });
     lab.io.receive();
-    const rxBefore = rx.bytes.slice(0, size * rx.slotSize);
+    const rxBefore = rx.bytes.slice();
     const countersBefore = counters.slice();
 
     const where = (slot: number): string => {
@@ -883,7 +883,7 @@ function runFuzz(seed: number, frameCount: number): Tally {
       // Exactly what the frame must look like: the input with the target's and the own MAC and,
       // when the kernel flagged it partial, the L4 checksum completed where there is one to
       // complete (not in a fragment, nor past the segment's end).
-      const at = slot * rx.slotSize;
+      const at = rx.offsets[slot]!;
       expectedRx.set(outFrame.subarray(0, 6), at);
       expectedRx.set(OWN_MAC_BYTES, at + ETH_SRC);
       if ((c.flags & FRAME_CSUM_NOT_READY) !== 0 && holdsCompletableChecksum(c.frame)) {
@@ -908,11 +908,12 @@ function runFuzz(seed: number, frameCount: number): Tally {
     if (txIndex !== sent.length) throw new Error(`seed ${seed} batch ${batch}: ${sent.length} frames sent for ${txIndex} forwards and replies`);
     // Nothing but the forwarded frames' MACs and checksums was written in rx (no stray writes
     // into other frames, their padding or the rest of a slot).
-    if (!sameBytes(rx.bytes.subarray(0, size * rx.slotSize), expectedRx)) {
-      const index = rx.bytes.findIndex((byte, i) => i < expectedRx.length && byte !== expectedRx[i]);
-      const slot = Math.floor(index / rx.slotSize);
+    if (!sameBytes(rx.bytes, expectedRx)) {
+      const index = rx.bytes.findIndex((byte, i) => byte !== expectedRx[i]);
+      const slot = rx.offsets.findIndex((offset) => index >= offset && index < offset + rx.slotSize);
       const change = `from ${expectedRx[index]} to ${rx.bytes[index]}`;
-      throw new Error(`${where(slot)}rx byte ${index % rx.slotSize} of the slot changed ${change} (verdict ${lab.processor.verdicts[slot]})`);
+      const place = `rx byte ${index - rx.offsets[slot]!} of slot ${slot}${slot >= size ? " (unused in this batch)" : ""}`;
+      throw new Error(`${slot < size ? where(slot) : `seed ${seed} batch ${batch}: `}${place} changed ${change} (verdict ${lab.processor.verdicts[slot]})`);
     }
 
     // Invariant 3: the counters account for every frame exactly once.
