@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian packages behind the commands that are missing.
 #   ensure-packages.sh [--required] COMMAND=PACKAGE[,PACKAGE...] ...
+# A COMMAND that starts with / is a file (a library's header) whose absence names its packages.
 # Needs root. Without root it names what is missing and exits 0, or 1 with --required (for
 # callers that cannot go on without the tools).
 set -euo pipefail
@@ -13,7 +14,8 @@ if [ "${1:-}" = "--required" ]; then
 fi
 need=()
 for pair in "$@"; do
-  if ! command -v "${pair%%=*}" >/dev/null; then
+  wanted="${pair%%=*}"
+  if { [ "${wanted:0:1}" = / ] && [ ! -e "$wanted" ]; } || { [ "${wanted:0:1}" != / ] && ! command -v "$wanted" >/dev/null; }; then
     IFS=, read -r -a packages <<< "${pair#*=}"
     need+=("${packages[@]}")
   fi
