@@ -3,10 +3,11 @@
 //   direct   one target's own address, 172.16.1.100:80, routed through the lab router;
 //   bng      the VIP 172.16.1.10:80 with `bng run config/dsr-example.conf` in the bng box (DSR:
 //            replies go from the targets straight to the router);
-//   bng-ring the same with `set io ring` (the PACKET_MMAP receive ring);
+//   bng-ring the same with `set io ring` (the PACKET_MMAP rings);
+//   bng-xdp  the same with `set io xdp` (an AF_XDP socket);
 //   haproxy  the VIP 172.16.1.10:80 as a local address of the bng box, HAProxy in TCP mode
 //            there, both targets as backends (a proxy: replies come back through HAProxy).
-// Rounds interleave the four; medians over rounds are reported.
+// Rounds interleave the five; medians over rounds are reported.
 // Run alone: node_modules/.bin/bun bench/http.ts [--rounds N] [--seconds S]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,8 +17,10 @@ import { parseArgs } from "node:util";
 import { BngInLab, SEED_CONFIG_PATH } from "../test/e2e/bng.ts";
 import { busyCoresBetween, cpuSample, cpuTimes, formatCount, makeScratch, median, numberOption, ratioText, removeScratch, round, sleep, textTable, type Table } from "./lib.ts";
 
-export type HttpMode = "direct" | "bng" | "bng-ring" | "haproxy";
-export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "haproxy"];
+export type HttpMode = "direct" | "bng" | "bng-ring" | "bng-xdp" | "haproxy";
+export const HTTP_MODES: HttpMode[] = ["direct", "bng", "bng-ring", "bng-xdp", "haproxy"];
+/** bng's engine in each of its modes. */
+const ENGINES = { bng: "mmsg", "bng-ring": "ring", "bng-xdp": "xdp" } as const;
 export const CONNECTION_COUNTS = [50, 1];
 
 export interface HttpOptions {
@@ -64,8 +67,16 @@ export interface HttpResult {
   rounds: number;
   measurements: HttpMeasurement[];
   summary: HttpSummary[];
-  /** requests/s through bng over direct, and over HAProxy, per connection count. */
-  ratios: { connections: number; bngOverDirect: number; bngOverHaproxy: number; haproxyOverDirect: number; ringP50OverMmsgP50: number }[];
+  /** requests/s through bng over direct, and over HAProxy, per connection count; p50 of the other engines over mmsg's. */
+  ratios: {
+    connections: number;
+    bngOverDirect: number;
+    bngOverHaproxy: number;
+    haproxyOverDirect: number;
+    ringP50OverMmsgP50: number;
+    /** Absent in results from before the xdp engine. */
+    xdpP50OverMmsgP50?: number;
+  }[];
 }
 
 function toMs(value: string, unit: string): number {
@@ -122,11 +133,11 @@ interface Balancer {
   stop(): Promise<void>;
 }
 
-/** bng on the seed's config; with `io` "ring", the same file plus `set io ring`. */
-async function startBng(lab: Lab, scratch: string, io: "mmsg" | "ring"): Promise<Balancer> {
+/** bng on the seed's config (mmsg); for another engine, the same file plus `set io ENGINE`. */
+async function startBng(lab: Lab, scratch: string, io: (typeof ENGINES)[keyof typeof ENGINES]): Promise<Balancer> {
   const socket = join(scratch, "bng.sock");
-  const config = io === "mmsg" ? SEED_CONFIG_PATH : join(scratch, "ring.conf");
-  if (io === "ring") writeFileSync(config, readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", "interface eth0\nset io ring\n"));
+  const config = io === "mmsg" ? SEED_CONFIG_PATH : join(scratch, `${io}.conf`);
+  if (io !== "mmsg") writeFileSync(config, readFileSync(SEED_CONFIG_PATH, "utf8").replace("interface eth0\n", `interface eth0\nset io ${io}\n`));
   const bng = (await BngInLab.start(lab, config, socket)).process;
   for (const id of [1, 2]) {
     await bng.waitForOutput(new RegExp(`target-mac-learned target=${id} `), 10_000);
@@ -179,8 +190,8 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
     for (let r = 1; r <= rounds; r++) {
       for (const mode of HTTP_MODES) {
         const balancer: Balancer =
-          mode === "bng" || mode === "bng-ring"
-            ? await startBng(lab, scratch, mode === "bng" ? "mmsg" : "ring")
+          mode === "bng" || mode === "bng-ring" || mode === "bng-xdp"
+            ? await startBng(lab, scratch, ENGINES[mode])
             : mode === "haproxy"
               ? await startHaproxy(lab, scratch)
               : { stop: async () => {} };
@@ -199,7 +210,7 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
             if (before && after) measurement.balancerCores = (after.user + after.system - before.user - before.system) / seconds;
             measurements.push(measurement);
             log(
-              `  round ${r} ${mode.padEnd(7)} c=${String(connections).padEnd(2)} ${formatCount(result.requestsPerSecond)} req/s, p50 ${round(result.p50Ms, 3)} ms, p99 ${round(result.p99Ms, 3)} ms` +
+              `  round ${r} ${mode.padEnd(8)} c=${String(connections).padEnd(2)} ${formatCount(result.requestsPerSecond)} req/s, p50 ${round(result.p50Ms, 3)} ms, p99 ${round(result.p99Ms, 3)} ms` +
                 (result.errors ? `, ${result.errors} errors` : "") +
                 (measurement.balancerCores !== undefined ? `, balancer ${round(measurement.balancerCores, 2)} cores` : "") +
                 `, machine ${round(machineCores, 2)} cores busy`,
@@ -239,6 +250,7 @@ export async function httpBenchmark(options: HttpOptions = {}): Promise<HttpResu
     bngOverHaproxy: rate("bng", connections) / rate("haproxy", connections),
     haproxyOverDirect: rate("haproxy", connections) / rate("direct", connections),
     ringP50OverMmsgP50: p50("bng-ring", connections) / p50("bng", connections),
+    xdpP50OverMmsgP50: p50("bng-xdp", connections) / p50("bng", connections),
   }));
   return { seconds, rounds, measurements, summary, ratios };
 }
@@ -264,6 +276,9 @@ if (import.meta.main) {
   const result = await httpBenchmark({ rounds: numberOption("rounds", values.rounds), seconds: numberOption("seconds", values.seconds) });
   console.log(textTable(httpRows(result)));
   for (const ratio of result.ratios) {
-    console.log(`c=${ratio.connections}: bng/direct ${ratioText(ratio.bngOverDirect)}, bng/haproxy ${ratioText(ratio.bngOverHaproxy)}, haproxy/direct ${ratioText(ratio.haproxyOverDirect)}`);
+    console.log(
+      `c=${ratio.connections}: bng/direct ${ratioText(ratio.bngOverDirect)}, bng/haproxy ${ratioText(ratio.bngOverHaproxy)}, haproxy/direct ${ratioText(ratio.haproxyOverDirect)}, ` +
+        `p50 ring/mmsg ${ratioText(ratio.ringP50OverMmsgP50)}, p50 xdp/mmsg ${ratioText(ratio.xdpP50OverMmsgP50 ?? NaN)}`,
+    );
   }
 }

@@ -1,8 +1,9 @@
 // Packet-rate benchmark: 64-byte frames (60 bytes + FCS) from trafgen to the VIP, TCP SYNs with
 // random source addresses in 198.18.0.0/16 and random source ports, forwarded by the balancer to a
 // sink target, counted at the sink's interface. bng (`bng run`, its target's MAC learned by ARP
-// from the sink) against bench/baseline/fwd.c (the same recvmmsg/sendmmsg design in C, nothing
-// else), interleaved A/B, medians reported.
+// from the sink, on mmsg, ring and xdp) against bench/baseline/fwd.c (the same recvmmsg/sendmmsg
+// design in C, nothing else) and bench/baseline/xdp-fwd.c (the same AF_XDP design in C, with
+// libxdp), interleaved, medians reported.
 //
 // Topology (built here, every namespace `bngbXXXX-*`, removed at the end or on failure):
 //
@@ -70,6 +71,10 @@ const LB_MAC = BNG_MAC;
 const SINK_MAC = targetMac(1);
 const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
 const FWD_BINARY = join(REPO, "bench/baseline/fwd");
+const XDP_FWD_SOURCE = join(REPO, "bench/baseline/xdp-fwd.c");
+const XDP_FWD_BINARY = join(REPO, "bench/baseline/xdp-fwd");
+/** What both native forwarders include. */
+const FORWARDER_HEADER = join(REPO, "bench/baseline/forwarder.h");
 /** fwd.c as a shared library for bench/baseline/in-bun.ts (`main` renamed `fwd_main`). */
 const FWD_LIBRARY = join(REPO, "bench/baseline/libfwd.so");
 const IN_BUN_RUNNER = join(REPO, "bench/baseline/in-bun.ts");
@@ -77,10 +82,11 @@ const IN_BUN_RUNNER = join(REPO, "bench/baseline/in-bun.ts");
 const PROFILE_HZ = 2999;
 
 /**
- * bng with recvmmsg (the default), bng with `set io ring`, the native C baseline, and the same C
- * loop run in a Bun worker thread through bun:ffi (what the runtime alone costs).
+ * bng with recvmmsg (the default), bng with `set io ring` and with `set io xdp`, the native C
+ * baselines (recvmmsg, AF_XDP), and the recvmmsg C loop run in a Bun worker thread through bun:ffi
+ * (what the runtime alone costs).
  */
-export type Forwarder = "bng" | "bng-ring" | "native" | "native-in-bun";
+export type Forwarder = "bng" | "bng-ring" | "bng-xdp" | "native" | "native-xdp" | "native-in-bun";
 
 export interface PacketRateOptions {
   /** Runs of each forwarder, interleaved (default 7). */
@@ -93,7 +99,7 @@ export interface PacketRateOptions {
   measureMs?: number;
   /** Random bits of the source address (default 16: 65,536 clients in 198.18.0.0/16). */
   clientBits?: number;
-  /** perf profile of bng under the same load, when perf is installed (default true). */
+  /** perf profiles of bng (mmsg, xdp) and of the native forwarder of each design, when perf is installed (default true). */
   profile?: boolean;
   log?: (line: string) => void;
 }
@@ -115,6 +121,16 @@ export interface ForwarderRun {
   rssBytes: number;
   /** Frames forwarded per frame offered: below 1, the forwarder is the limit; at 1, the generator. */
   forwardedShare: number;
+  /** Under the flood, bng's engines only: the sink's pings of the VIP, after asking for its MAC anew. */
+  vipPings?: VipPings;
+  /** Times trafgen gave up at a full send buffer and was started again during the window (absent: none). */
+  generatorRestarts?: number;
+}
+
+/** Echo requests to the VIP and the replies that came back; bng answers both ARP and echo itself. */
+export interface VipPings {
+  sent: number;
+  answered: number;
 }
 
 export interface ForwarderSummary {
@@ -143,7 +159,7 @@ export interface PerfProfile {
   userSymbols: ProfileEntry[];
   threads: ProfileEntry[];
   /**
-   * bng against the native forwarder under the same load, from a profile of each: CPU
+   * bng against the native forwarder of its engine's design under the same load, from a profile of each: CPU
    * time per forwarded frame in all, in the kernel, and the symbols that differ most.
    */
   comparison: {
@@ -177,6 +193,11 @@ export interface PacketRateResult {
   bngRing: ForwarderSummary;
   native: ForwarderSummary;
   nativeInBun: ForwarderSummary;
+  /** bng with `set io xdp`, and the native AF_XDP forwarder (absent in results from before them). */
+  bngXdp?: ForwarderSummary;
+  nativeXdp?: ForwarderSummary;
+  /** bng on xdp over the native AF_XDP forwarder. */
+  xdpRatio?: number;
   /** bng's median frames/s over the native baseline's. */
   ratio: number;
   /** bng with `set io ring` over the native baseline. */
@@ -185,13 +206,18 @@ export interface PacketRateResult {
   inBunRatio: number;
   /** The flood to an address that is no VIP: what each forwarder's process spends on it. */
   flood?: FloodResult;
+  /** bng (mmsg) against the native forwarder. */
   profile?: PerfProfile | { error: string };
+  /** bng on xdp against the native AF_XDP forwarder (absent in results from before them). */
+  xdpProfile?: PerfProfile | { error: string };
 }
 
 export interface FloodCost {
   offeredPerSecond: number;
   /** Share of one core the forwarder's process used while the flood arrived. */
   cpuCores: number;
+  /** The VIP pings of all its rounds, for bng's engines (absent in results from before them). */
+  vipPings?: VipPings;
 }
 
 export interface FloodResult {
@@ -200,8 +226,14 @@ export interface FloodResult {
   costs: Partial<Record<Forwarder, FloodCost>>;
 }
 
+/** bng on each of its engines: mmsg, ring, xdp. */
+export const BNG_FORWARDERS = ["bng", "bng-ring", "bng-xdp"] as const satisfies Forwarder[];
 /** The forwarders measured under the non-VIP flood: bng's engines, and the native one without a filter. */
-const FLOOD_FORWARDERS: Forwarder[] = ["bng", "bng-ring", "native"];
+const FLOOD_FORWARDERS: Forwarder[] = [...BNG_FORWARDERS, "native"];
+/** Pings of the VIP in each flood round of bng, 0.2 s apart: they fit a 2-s measurement window. */
+const FLOOD_PINGS = 8;
+
+const isBng = (forwarder: Forwarder) => (BNG_FORWARDERS as readonly Forwarder[]).includes(forwarder);
 
 /**
  * trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding.
@@ -225,7 +257,7 @@ function trafgenConfig(clientBits: number, destination: string): string {
 `;
 }
 
-function bngConfig(io: "mmsg" | "ring"): string {
+function bngConfig(io: "mmsg" | "ring" | "xdp"): string {
   return `interface eth0
 set io ${io}
 network 1 { name "bench" addr 172.16.1.0 mask 255.255.255.0 real ${REAL} interface eth0 }
@@ -241,9 +273,11 @@ enable target 1
 }
 
 export async function buildBaseline(): Promise<string> {
-  const stale = (built: string) => !existsSync(built) || statSync(built).mtimeMs < statSync(FWD_SOURCE).mtimeMs;
-  if (stale(FWD_BINARY)) await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
-  if (stale(FWD_LIBRARY)) await run(["cc", "-O2", "-Wall", "-shared", "-fPIC", "-Dmain=fwd_main", "-o", FWD_LIBRARY, FWD_SOURCE]);
+  const stale = (built: string, source: string) =>
+    !existsSync(built) || statSync(built).mtimeMs < Math.max(statSync(source).mtimeMs, statSync(FORWARDER_HEADER).mtimeMs);
+  if (stale(FWD_BINARY, FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
+  if (stale(FWD_LIBRARY, FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-shared", "-fPIC", "-Dmain=fwd_main", "-o", FWD_LIBRARY, FWD_SOURCE]);
+  if (stale(XDP_FWD_BINARY, XDP_FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-o", XDP_FWD_BINARY, XDP_FWD_SOURCE, "-lxdp", "-lbpf"]);
   return FWD_BINARY;
 }
 
@@ -310,12 +344,14 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   const floodFile = join(scratch, "flood.trafgen");
   const configFile = join(scratch, "bench.conf");
   const ringConfigFile = join(scratch, "bench-ring.conf");
+  const xdpConfigFile = join(scratch, "bench-xdp.conf");
   const socket = join(scratch, "bng.sock");
   const clientBits = options.clientBits ?? 16;
   writeFileSync(trafgenFile, trafgenConfig(clientBits, VIP));
   writeFileSync(floodFile, trafgenConfig(clientBits, NON_VIP));
   writeFileSync(configFile, bngConfig("mmsg"));
   writeFileSync(ringConfigFile, bngConfig("ring"));
+  writeFileSync(xdpConfigFile, bngConfig("xdp"));
   const topology = new Topology();
   const children: RunningProcess[] = [];
   const startGenerator = (file = trafgenFile) => {
@@ -326,8 +362,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
 
   async function startForwarder(forwarder: Forwarder, env?: Record<string, string>): Promise<RunningProcess> {
     let child: RunningProcess;
-    if (forwarder === "bng" || forwarder === "bng-ring") {
-      const config = forwarder === "bng-ring" ? ringConfigFile : configFile;
+    if (isBng(forwarder)) {
+      const config = forwarder === "bng-ring" ? ringConfigFile : forwarder === "bng-xdp" ? xdpConfigFile : configFile;
       child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
       children.push(child);
       await child.waitForOutput(/target-mac-learned/, 15_000);
@@ -336,7 +372,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       // (ffi/ingress-filter.ts); the baseline gets both too, so the kernel does the same work
       // and the generator offers the same rate.
       await topology.sh(topology.lb, `ip addr add ${REAL}/24 dev eth0 && nft -f - <<'EOF'\n${vipFilterScript("eth0", [VIP_NUMBER])}EOF`);
-      const argv = forwarder === "native" ? [fwd] : [BUN, IN_BUN_RUNNER, FWD_LIBRARY];
+      const argv = forwarder === "native" ? [fwd] : forwarder === "native-xdp" ? [XDP_FWD_BINARY] : [BUN, IN_BUN_RUNNER, FWD_LIBRARY];
       child = spawn(nsArgv(topology.lb, [...argv, "eth0", VIP, SINK_MAC], balancerCpu));
       children.push(child);
       await child.waitForOutput(/ready/, 5000);
@@ -346,24 +382,58 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
 
   async function stopForwarder(forwarder: Forwarder, child: RunningProcess): Promise<void> {
     const code = await child.stop(5000, "SIGTERM");
+    // libxdp attaches its program through netlink: it would outlive a forwarder that died.
+    if (forwarder === "native-xdp") await topology.sh(topology.lb, "ip link set dev eth0 xdp off");
     if (code !== 0) throw new Error(`${forwarder} exited with ${code}: ${child.stderr.slice(-1000)}`);
-    if (forwarder === "native" || forwarder === "native-in-bun") {
+    if (forwarder === "native" || forwarder === "native-xdp" || forwarder === "native-in-bun") {
       await topology.sh(topology.lb, `ip addr del ${REAL}/24 dev eth0 && nft delete table netdev ${filterTableName("eth0")}`);
     }
   }
 
+  /**
+   * The sink forgets the VIP's MAC and pings the VIP: its ARP request and echo requests reach bng
+   * through the same interface as the flood, and only bng answers them.
+   */
+  async function pingVip(): Promise<VipPings> {
+    const { stdout } = await topology.sh(topology.sink, `ip neigh flush to ${VIP} || true; ping -n -q -c ${FLOOD_PINGS} -i 0.2 -W 1 ${VIP} || true`);
+    const answered = /(\d+) (?:packets )?received/.exec(stdout)?.[1];
+    if (answered === undefined) throw new Error(`cannot read ping's output: ${stdout}`);
+    return { sent: FLOOD_PINGS, answered: Number(answered) };
+  }
+
   async function measure(forwarder: Forwarder, round_: number, generatorFile = trafgenFile): Promise<ForwarderRun> {
     const balancer = await startForwarder(forwarder);
-    const generator = startGenerator(generatorFile);
+    let generator = startGenerator(generatorFile);
+    let generatorRestarts = 0;
+    /**
+     * Waits `ms` with trafgen running. Its TX ring path gives up at the first EAGAIN, when its
+     * send buffer is full: with bng's XDP program on the balancer's veth, the flood's frames it
+     * passes to the kernel wait in veth's XDP ring (256 frames, about trafgen's 208 KiB of
+     * buffer) whenever that ring's NAPI falls behind. Then trafgen starts again; the rate is
+     * counted where the frames arrive, so the gap only lowers the offered rate.
+     */
+    const generate = async (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        await sleep(Math.min(50, until - performance.now()));
+        if (generator.exitCode === null) continue;
+        if (!generator.stderr.includes("Flushing TX_RING failed: Resource temporarily unavailable")) {
+          throw new Error(`trafgen exited with ${generator.exitCode}: ${generator.stderr}`);
+        }
+        generator = startGenerator(generatorFile);
+        generatorRestarts++;
+      }
+    };
+    const pings = generatorFile === floodFile && isBng(forwarder);
     try {
-      await sleep(warmupMs);
+      await generate(warmupMs);
       const cpuBefore = cpuTimes(balancer.pid);
       const before = await readCounters(topology);
-      await sleep(measureMs);
+      const restartsBefore = generatorRestarts;
+      const [vipPings] = await Promise.all([pings ? pingVip() : undefined, generate(measureMs)]);
       const after = await readCounters(topology);
       const cpuAfter = cpuTimes(balancer.pid);
       const { rss } = memory(balancer.pid);
-      if (generator.exitCode !== null) throw new Error(`trafgen exited with ${generator.exitCode}: ${generator.stderr}`);
       const seconds = (after.at - before.at) / 1000;
       const forwarded = after.sink - before.sink;
       const user = cpuAfter.user - cpuBefore.user;
@@ -380,6 +450,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
         cpuCores: (user + system) / seconds,
         rssBytes: rss,
         forwardedShare: offered > 0 ? forwarded / offered : NaN,
+        ...(vipPings && { vipPings }),
+        ...(generatorRestarts > restartsBefore && { generatorRestarts: generatorRestarts - restartsBefore }),
       };
     } finally {
       await generator.stop(3000, "SIGINT");
@@ -406,12 +478,14 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const logRun = (result: ForwarderRun, r: number) =>
       log(
         `  run ${r} ${result.forwarder.padEnd(8)} ${formatCount(result.forwardedPerSecond)} frames/s forwarded (offered ${formatCount(result.offeredPerSecond)}, share ${round(result.forwardedShare, 3)}), ` +
-          `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}`,
+          `${round(result.userNsPerFrame)} ns user + ${round(result.systemNsPerFrame)} ns sys per frame, ${round(result.cpuCores, 2)} cores, RSS ${formatBytes(result.rssBytes)}` +
+          (result.vipPings ? `, VIP pings answered ${result.vipPings.answered}/${result.vipPings.sent}` : "") +
+          (result.generatorRestarts ? `, trafgen restarted ${result.generatorRestarts} times` : ""),
       );
     const results: ForwarderRun[] = [];
     for (let r = 1; r <= runs; r++) {
       // Rotate which one goes first, so slow drifts of the machine do not favour one side.
-      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun"];
+      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun", "bng-xdp", "native-xdp"];
       const order = [...all.slice(r % all.length), ...all.slice(0, r % all.length)];
       for (const forwarder of order) {
         const result = await measure(forwarder, r);
@@ -445,12 +519,17 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     };
     const floodCost = (forwarder: Forwarder): FloodCost => {
       const mine = floodRuns.filter((result) => result.forwarder === forwarder);
-      return { offeredPerSecond: median(mine.map((result) => result.offeredPerSecond)), cpuCores: median(mine.map((result) => result.cpuCores)) };
+      const cost: FloodCost = { offeredPerSecond: median(mine.map((result) => result.offeredPerSecond)), cpuCores: median(mine.map((result) => result.cpuCores)) };
+      const pinged = mine.flatMap((result) => (result.vipPings ? [result.vipPings] : []));
+      if (pinged.length > 0) cost.vipPings = { sent: pinged.reduce((sum, p) => sum + p.sent, 0), answered: pinged.reduce((sum, p) => sum + p.answered, 0) };
+      return cost;
     };
     const bng = summarize("bng");
     const bngRing = summarize("bng-ring");
     const native = summarize("native");
     const nativeInBun = summarize("native-in-bun");
+    const bngXdp = summarize("bng-xdp");
+    const nativeXdp = summarize("native-xdp");
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       clients: 2 ** clientBits,
@@ -463,6 +542,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       bngRing,
       native,
       nativeInBun,
+      bngXdp,
+      nativeXdp,
+      xdpRatio: bngXdp.forwardedPerSecond / nativeXdp.forwardedPerSecond,
       ratio: bng.forwardedPerSecond / native.forwardedPerSecond,
       ringRatio: bngRing.forwardedPerSecond / native.forwardedPerSecond,
       inBunRatio: nativeInBun.forwardedPerSecond / native.forwardedPerSecond,
@@ -470,7 +552,10 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     if (floodRounds > 0) {
       result.flood = { destination: NON_VIP, runs: floodRuns, costs: Object.fromEntries(FLOOD_FORWARDERS.map((forwarder) => [forwarder, floodCost(forwarder)])) };
     }
-    if (options.profile ?? true) result.profile = await profileBng();
+    if (options.profile ?? true) {
+      result.profile = await profileAgainst("bng", "native");
+      result.xdpProfile = await profileAgainst("bng-xdp", "native-xdp");
+    }
     return result;
   } finally {
     for (const child of children) if (child.exitCode === null) await child.stop(3000, "SIGKILL");
@@ -479,18 +564,19 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   }
 
   /**
-   * perf record of bng under the same load (where its CPU time goes), then of the native
-   * forwarder, and per symbol the CPU time per forwarded frame of each: the symbols where bng
-   * spends more than the native loop are where its distance to the baseline comes from.
+   * perf record of bng on one engine under the same load (where its CPU time goes), then of the
+   * native forwarder of that design, and per symbol the CPU time per forwarded frame of each: the
+   * symbols where bng spends more than the native loop are where its distance to the baseline
+   * comes from.
    * JavaScriptCore writes a JIT dump (BUN_JSC_useJITDump) that `perf inject --jit` turns into
    * symbols, so the JIT-compiled data-plane functions show by name. Everything perf writes stays
    * in the scratch directory (--buildid-dir), removed at the end.
    */
-  async function profileBng(): Promise<NonNullable<PacketRateResult["profile"]>> {
+  async function profileAgainst(bngForwarder: Forwarder, nativeForwarder: Forwarder): Promise<NonNullable<PacketRateResult["profile"]>> {
     if ((await run(["sh", "-c", "command -v perf"], { allowFailure: true })).exitCode !== 0) return { error: "perf is not installed" };
-    const bng = await recordProfile("bng");
+    const bng = await recordProfile(bngForwarder);
     if ("error" in bng) return bng;
-    const native = await recordProfile("native");
+    const native = await recordProfile(nativeForwarder);
     if ("error" in native) return native;
     const bySymbol = bng.symbols.slice(0, 30).map(({ percent, name }) => ({ percent, name }));
     // User-space symbols (JIT-compiled JavaScript, bun itself, libc) on their own: the part
@@ -531,11 +617,11 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     symbols: (ProfileEntry & { nsPerFrame: number })[];
   }
 
-  async function recordProfile(forwarder: "bng" | "native"): Promise<RecordedProfile | { error: string }> {
+  async function recordProfile(forwarder: Forwarder): Promise<RecordedProfile | { error: string }> {
     const raw = join(scratch, `perf-${forwarder}.raw`);
     const data = join(scratch, `perf-${forwarder}.data`);
     const perf = ["perf", "--buildid-dir", join(scratch, "debug")];
-    const balancer = await startForwarder(forwarder, forwarder === "bng" ? { BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: scratch } : undefined);
+    const balancer = await startForwarder(forwarder, isBng(forwarder) ? { BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: scratch } : undefined);
     const generator = startGenerator();
     let frames: number;
     let cpuSeconds: number;
@@ -552,7 +638,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       await generator.stop(3000, "SIGINT");
       await stopForwarder(forwarder, balancer);
     }
-    const injected = forwarder === "bng" ? await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 }) : undefined;
+    const injected = isBng(forwarder) ? await run([...perf, "inject", "--jit", "-i", raw, "-o", data], { allowFailure: true, timeoutMs: 120_000 }) : undefined;
     const input = injected?.exitCode === 0 ? data : raw;
     const report = async (sort: string, percentLimit = "0.05"): Promise<{ entries: (ProfileEntry & { count: number })[]; samples: string }> => {
       const { stdout } = await run([...perf, "report", "-i", input, "--stdio", "-n", "--no-children", "--sort", sort, "--percent-limit", percentLimit], { timeoutMs: 60_000 });
@@ -590,15 +676,22 @@ export function runsEach(result: PacketRateResult): number {
 const FORWARDER_NAMES: Record<Forwarder, string> = {
   bng: "bng",
   "bng-ring": "bng, set io ring",
+  "bng-xdp": "bng, set io xdp",
   native: "native C (bench/baseline/fwd.c)",
+  "native-xdp": "native C AF_XDP (bench/baseline/xdp-fwd.c)",
   "native-in-bun": "native C in a Bun worker (bench/baseline/in-bun.ts)",
 };
 
 /** The non-VIP flood's rows: what each forwarder's process spent while it arrived. */
 export function floodRows(flood: FloodResult): Table {
   return {
-    header: ["forwarder", `offered frames/s to ${flood.destination}`, "cores"],
-    rows: Object.entries(flood.costs).map(([forwarder, cost]) => [FORWARDER_NAMES[forwarder as Forwarder], formatCount(cost.offeredPerSecond), String(round(cost.cpuCores, 3))]),
+    header: ["forwarder", `offered frames/s to ${flood.destination}`, "cores", "VIP pings answered meanwhile"],
+    rows: Object.entries(flood.costs).map(([forwarder, cost]) => [
+      FORWARDER_NAMES[forwarder as Forwarder],
+      formatCount(cost.offeredPerSecond),
+      String(round(cost.cpuCores, 3)),
+      cost.vipPings ? `${cost.vipPings.answered} / ${cost.vipPings.sent}` : "-",
+    ]),
   };
 }
 
@@ -619,7 +712,9 @@ export function packetRateRows(result: PacketRateResult): Table {
     rows: [
       row(FORWARDER_NAMES.bng, result.bng),
       row(FORWARDER_NAMES["bng-ring"], result.bngRing),
+      ...(result.bngXdp ? [row(FORWARDER_NAMES["bng-xdp"], result.bngXdp)] : []),
       row(FORWARDER_NAMES.native, result.native),
+      ...(result.nativeXdp ? [row(FORWARDER_NAMES["native-xdp"], result.nativeXdp)] : []),
       row(FORWARDER_NAMES["native-in-bun"], result.nativeInBun),
     ],
   };
@@ -637,7 +732,8 @@ if (import.meta.main) {
     profile: !values["no-profile"],
   });
   console.log(textTable(packetRateRows(result)));
-  console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}`);
+  console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}; bng (xdp) / native AF_XDP: ${ratioText(result.xdpRatio ?? NaN)}`);
   if (result.flood) console.log(textTable(floodRows(result.flood)));
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
+  if (result.xdpProfile) console.log(JSON.stringify(result.xdpProfile, null, 2));
 }

@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { httpRows, type HttpResult } from "./http.ts";
 import type { HaResult } from "./ha.ts";
 import { REPO, formatBytes, formatCount, markdownTable, ratioText, round, type MachineInfo, type Table } from "./lib.ts";
-import { floodRows, packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
+import { BNG_FORWARDERS, floodRows, packetRateRows, runsEach, type PacketRateResult } from "./packet-rate.ts";
 import type { SessionsResult } from "./sessions.ts";
 import type { StartupResult } from "./startup.ts";
 
@@ -92,7 +92,7 @@ function startupTarget(variant: "source" | "executable", figure: string): Target
   };
 }
 
-/** The targets of issue 7; bench/README.md says why each sits where it does. */
+/** The targets of issues 7 and 25; bench/README.md says why each sits where it does. */
 const TARGETS: Target[] = [
   {
     figure: "packet rate: bng (mmsg) / native forwarder",
@@ -115,6 +115,56 @@ const TARGETS: Target[] = [
     shortfall: (x) => `${pct(1.3 - x)} of native short`,
   },
   {
+    figure: "packet rate: bng (`set io xdp`) / native AF_XDP forwarder",
+    target: "≥ 0.9",
+    measure: (r) => {
+      const pr = r.packetRate;
+      if (!pr?.bngXdp || !pr.nativeXdp || pr.xdpRatio === undefined) return undefined;
+      return { value: pr.xdpRatio, measured: `${ratioText(pr.xdpRatio)} (${formatCount(pr.bngXdp.forwardedPerSecond)} / ${formatCount(pr.nativeXdp.forwardedPerSecond)} frames/s)` };
+    },
+    met: (x) => x >= 0.9,
+    shortfall: (x) => `${pct(0.9 - x)} of native AF_XDP short`,
+  },
+  {
+    figure: "packet rate: share of the offered frames bng (`set io xdp`) forwards",
+    target: "≥ 0.97",
+    measure: (r) => {
+      const share = r.packetRate?.bngXdp?.forwardedShare;
+      const nativeShare = r.packetRate?.native.forwardedShare;
+      if (share === undefined) return undefined;
+      return { value: share, measured: ratioText(share) + (nativeShare === undefined ? "" : ` (native recvmmsg forwarder ${ratioText(nativeShare)})`) };
+    },
+    met: (x) => x >= 0.97,
+    shortfall: (x) => `${pct(0.97 - x)} of the offered frames short`,
+  },
+  {
+    figure: "flood to a non-VIP address: bng's cores, the most of its engines",
+    target: "≤ 0.05",
+    measure: (r) => {
+      const costs = r.packetRate?.flood?.costs;
+      if (!costs) return undefined;
+      const engines = BNG_FORWARDERS.flatMap((engine) => (costs[engine] ? [[engine, costs[engine]!] as const] : []));
+      const worst = Math.max(...engines.map(([, cost]) => cost.cpuCores));
+      return { value: worst, measured: engines.map(([engine, cost]) => `${engine} ${round(cost.cpuCores, 3)} at ${formatCount(cost.offeredPerSecond)} frames/s`).join(", ") };
+    },
+    met: (x) => x <= 0.05,
+    shortfall: (x) => `${round(x - 0.05, 3)} cores over`,
+  },
+  {
+    figure: "flood to a non-VIP address: ARP and pings of the VIP answered by bng meanwhile",
+    target: "all",
+    measure: (r) => {
+      const costs = r.packetRate?.flood?.costs;
+      const pinged = costs ? BNG_FORWARDERS.flatMap((engine) => (costs[engine]?.vipPings ? [[engine, costs[engine]!.vipPings!] as const] : [])) : [];
+      if (pinged.length === 0) return undefined;
+      const answered = pinged.reduce((sum, [, pings]) => sum + pings.answered, 0);
+      const sent = pinged.reduce((sum, [, pings]) => sum + pings.sent, 0);
+      return { value: answered / sent, measured: pinged.map(([engine, pings]) => `${engine} ${pings.answered} / ${pings.sent}`).join(", ") };
+    },
+    met: (x) => x >= 1,
+    shortfall: (x) => `${pct(1 - x)} unanswered`,
+  },
+  {
     figure: "HTTP p50 latency, 1 connection: ring / mmsg",
     target: "≤ 1.10",
     measure: (r) => {
@@ -126,6 +176,20 @@ const TARGETS: Target[] = [
     },
     met: (x) => x <= 1.1,
     shortfall: (x) => `${pct(x - 1.1)} slower than allowed`,
+  },
+  {
+    figure: "HTTP p50 latency, 1 connection: xdp / mmsg",
+    target: "≤ 1.00",
+    measure: (r) => {
+      const at1 = httpAt(r, 1);
+      const ratio = at1?.ratios.xdpP50OverMmsgP50;
+      if (!at1 || ratio === undefined) return undefined;
+      const [xdp, mmsg] = [at1.summary("bng-xdp"), at1.summary("bng")];
+      const detail = xdp && mmsg ? ` (${xdp.p50Ms} / ${mmsg.p50Ms} ms)` : "";
+      return { value: ratio, measured: `${ratioText(ratio)}${detail}` };
+    },
+    met: (x) => x <= 1,
+    shortfall: (x) => `${pct(x - 1)} slower than mmsg`,
   },
   {
     figure: "HTTP, 50 connections: bng / direct",
@@ -256,12 +320,13 @@ export function resultsBlock(results: Results, fileName: string): string {
       const floodRounds = pr.flood.runs.filter((run_) => run_.forwarder === "bng").length;
       lines.push("", `The same frames to ${pr.flood.destination}, an address that is no VIP (median of ${floodRounds} interleaved rounds): the CPU each forwarder's process spent while they arrived.`, "", markdownTable(floodRows(pr.flood)));
     }
-    if (pr.profile && "comparison" in pr.profile) {
-      const c = pr.profile.comparison;
+    for (const [profile, bng, native] of [[pr.profile, "bng", "native"], [pr.xdpProfile, "bng on xdp", "native AF_XDP"]] as const) {
+      if (!profile || !("comparison" in profile)) continue;
+      const c = profile.comparison;
       lines.push(
         "",
-        `perf, CPU time per forwarded frame: bng ${c.bngNsPerFrame} ns (kernel ${c.bngKernelNsPerFrame}), native ${c.nativeNsPerFrame} ns (kernel ${c.nativeKernelNsPerFrame}); ` +
-          `user space ${pr.profile.userPercent} % of bng's samples.`,
+        `perf, CPU time per forwarded frame: ${bng} ${c.bngNsPerFrame} ns (kernel ${c.bngKernelNsPerFrame}), ${native} ${c.nativeNsPerFrame} ns (kernel ${c.nativeKernelNsPerFrame}); ` +
+          `user space ${profile.userPercent} % of ${bng}'s samples.`,
       );
     }
   }

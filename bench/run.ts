@@ -79,7 +79,7 @@ await step("startup", async () => {
 await step("packet-rate", async () => {
   results.packetRate = await packetRate(quick ? { runs: 2, measureMs: 2000, log } : { log });
   log("packet rate with 256 clients (diagnostic: the session table in cache)");
-  results.packetRateFewClients = await packetRate({ runs: 2, measureMs: quick ? 2000 : 3000, clientBits: 8, profile: false, log });
+  results.packetRateFewClients = await packetRate({ runs: 2, floodRuns: 0, measureMs: quick ? 2000 : 3000, clientBits: 8, profile: false, log });
 });
 await step("http", async () => {
   results.http = await httpBenchmark(quick ? { rounds: 1, seconds: 3, log } : { log });
@@ -109,7 +109,7 @@ writeFileSync(resultsPath, JSON.stringify(results, null, 2) + "\n");
 
 console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
-if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${ratioText(results.packetRate.ratio)}, ring / native ${ratioText(results.packetRate.ringRatio)})\n${textTable(packetRateRows(results.packetRate))}`);
+if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${ratioText(results.packetRate.ratio)}, ring / native ${ratioText(results.packetRate.ringRatio)}, xdp / native AF_XDP ${ratioText(results.packetRate.xdpRatio ?? NaN)})\n${textTable(packetRateRows(results.packetRate))}`);
 if (results.packetRateFewClients) console.log(`\nPacket rate with ${results.packetRateFewClients.clients} clients (diagnostic; bng / native ${ratioText(results.packetRateFewClients.ratio)})\n${textTable(packetRateRows(results.packetRateFewClients))}`);
 if (results.http) console.log(`\nHTTP\n${textTable(httpRows(results.http))}`);
 if (results.sessions) console.log(`\nSessions\n${textTable(sessionsRows(results.sessions))}`);

@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "forwarder.h"
+
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
@@ -34,19 +36,9 @@
 #define SLOT 2048
 #define CONTROL_SPACE CMSG_SPACE(sizeof(struct tpacket_auxdata))
 
-static volatile sig_atomic_t stopping = 0;
-static void on_signal(int signal) { (void)signal; stopping = 1; }
-
 static void die(const char *what) {
   fprintf(stderr, "fwd: %s: %s\n", what, strerror(errno));
   exit(1);
-}
-
-static int parse_mac(const char *text, uint8_t mac[6]) {
-  unsigned int b[6];
-  if (sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) return -1;
-  for (int i = 0; i < 6; i++) mac[i] = (uint8_t)b[i];
-  return 0;
 }
 
 static uint8_t rx_frames[BATCH][SLOT] __attribute__((aligned(64)));
@@ -57,21 +49,16 @@ static struct iovec rx_iov[BATCH], tx_iov[BATCH];
 static struct mmsghdr rx_msgs[BATCH], tx_msgs[BATCH];
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: fwd IFNAME VIP TARGET_MAC\n");
-    return 2;
-  }
-  const char *ifname = argv[1];
-  struct in_addr vip;
-  uint8_t target_mac[6], own_mac[6];
-  if (inet_pton(AF_INET, argv[2], &vip) != 1) { fprintf(stderr, "fwd: bad VIP %s\n", argv[2]); return 2; }
-  if (parse_mac(argv[3], target_mac) != 0) { fprintf(stderr, "fwd: bad MAC %s\n", argv[3]); return 2; }
+  struct forwarder_args args;
+  int bad = parse_forwarder_args(argc, argv, "fwd", &args);
+  if (bad) return bad;
+  uint8_t own_mac[6];
 
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+  strncpy(ifr.ifr_name, args.ifname, IFNAMSIZ - 1);
   if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) die("SIOCGIFINDEX");
   int ifindex = ifr.ifr_ifindex;
   if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) die("SIOCGIFHWADDR");
@@ -98,10 +85,8 @@ int main(int argc, char **argv) {
     tx_msgs[i].msg_hdr = (struct msghdr){.msg_iov = &tx_iov[i], .msg_iovlen = 1};
   }
 
-  struct sigaction action = {.sa_handler = on_signal};
-  sigaction(SIGTERM, &action, NULL);
-  sigaction(SIGINT, &action, NULL);
-  fprintf(stderr, "fwd: ready on %s (ifindex %d)\n", ifname, ifindex);
+  stop_on_signals();
+  fprintf(stderr, "fwd: ready on %s (ifindex %d)\n", args.ifname, ifindex);
 
   uint64_t received = 0, forwarded = 0, send_dropped = 0;
   while (!stopping) {
@@ -119,10 +104,10 @@ int main(int argc, char **argv) {
       rx_msgs[i].msg_hdr.msg_controllen = CONTROL_SPACE;
       if (rx_names[i].sll_pkttype != PACKET_HOST || length < 34 || length > SLOT) continue;
       if (frame[12] != 0x08 || frame[13] != 0x00) continue;
-      if (memcmp(frame + 14 + 16, &vip, 4) != 0) continue;
+      if (memcmp(frame + 14 + 16, &args.vip, 4) != 0) continue;
       uint8_t *copy = tx_frames[out];
       memcpy(copy, frame, length);
-      memcpy(copy, target_mac, 6);
+      memcpy(copy, args.target_mac, 6);
       memcpy(copy + 6, own_mac, 6);
       tx_iov[out].iov_len = length;
       out++;
@@ -137,8 +122,7 @@ int main(int argc, char **argv) {
       next++;
     }
   }
-  printf("{\"received\":%llu,\"forwarded\":%llu,\"sendDropped\":%llu}\n", (unsigned long long)received,
-         (unsigned long long)forwarded, (unsigned long long)send_dropped);
+  print_totals(received, forwarded, send_dropped);
   close(fd);
   return 0;
 }

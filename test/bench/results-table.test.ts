@@ -13,10 +13,11 @@ import type { StartupResult } from "../../bench/startup.ts";
 const MiB = 2 ** 20;
 
 function forwarder(forwardedPerSecond: number): ForwarderSummary {
-  return { forwardedPerSecond, offeredPerSecond: 500_000, userNsPerFrame: 120, systemNsPerFrame: 4000, cpuCores: 0.97, rssBytes: 90 * MiB };
+  return { forwardedPerSecond, offeredPerSecond: 500_000, forwardedShare: forwardedPerSecond / 500_000, userNsPerFrame: 120, systemNsPerFrame: 4000, cpuCores: 0.97, rssBytes: 90 * MiB };
 }
 
-function packetRate(bng: number, ring: number, native: number, clients = 65536): PacketRateResult {
+function packetRate(bng: number, ring: number, native: number, clients = 65536, xdp = { bng: 480_000, native: 500_000, share: 0.98, floodCores: 0.01, pingsAnswered: 24 }): PacketRateResult {
+  const floodCost = { offeredPerSecond: 600_000, cpuCores: xdp.floodCores, vipPings: { sent: 24, answered: 24 } };
   return {
     frame: "60 B + FCS",
     clients,
@@ -29,13 +30,17 @@ function packetRate(bng: number, ring: number, native: number, clients = 65536):
     bngRing: forwarder(ring),
     native: forwarder(native),
     nativeInBun: forwarder(native * 0.99),
+    bngXdp: { ...forwarder(xdp.bng), forwardedShare: xdp.share },
+    nativeXdp: forwarder(xdp.native),
+    xdpRatio: xdp.bng / xdp.native,
+    flood: { destination: "172.16.1.77", runs: [], costs: { bng: floodCost, "bng-ring": floodCost, "bng-xdp": { ...floodCost, vipPings: { sent: 24, answered: xdp.pingsAnswered } }, native: { offeredPerSecond: 300_000, cpuCores: 0.44 } } },
     ratio: bng / native,
     ringRatio: ring / native,
     inBunRatio: 0.99,
   };
 }
 
-function http(rates: { direct: number; bng: number; haproxy: number }, p50: { bng: number; ring: number }): HttpResult {
+function http(rates: { direct: number; bng: number; haproxy: number }, p50: { bng: number; ring: number; xdp: number }): HttpResult {
   const at = (connections: number, mode: HttpSummary["mode"], requestsPerSecond: number, p50Ms: number): HttpSummary => ({ mode, connections, requestsPerSecond, p50Ms, p99Ms: 2, errors: 0, machineCores: 1.9 });
   return {
     seconds: 5,
@@ -45,15 +50,17 @@ function http(rates: { direct: number; bng: number; haproxy: number }, p50: { bn
       at(50, "direct", rates.direct, 0.5),
       at(50, "bng", rates.bng, 0.6),
       at(50, "bng-ring", rates.bng, 0.6),
+      at(50, "bng-xdp", rates.bng, 0.6),
       at(50, "haproxy", rates.haproxy, 0.8),
       at(1, "direct", 15_000, 0.06),
       at(1, "bng", 14_000, p50.bng),
       at(1, "bng-ring", 14_000, p50.ring),
+      at(1, "bng-xdp", 14_000, p50.xdp),
       at(1, "haproxy", 12_000, 0.08),
     ],
     ratios: [
-      { connections: 50, bngOverDirect: rates.bng / rates.direct, bngOverHaproxy: rates.bng / rates.haproxy, haproxyOverDirect: rates.haproxy / rates.direct, ringP50OverMmsgP50: 1 },
-      { connections: 1, bngOverDirect: 14 / 15, bngOverHaproxy: 14 / 12, haproxyOverDirect: 12 / 15, ringP50OverMmsgP50: p50.ring / p50.bng },
+      { connections: 50, bngOverDirect: rates.bng / rates.direct, bngOverHaproxy: rates.bng / rates.haproxy, haproxyOverDirect: rates.haproxy / rates.direct, ringP50OverMmsgP50: 1, xdpP50OverMmsgP50: 1 },
+      { connections: 1, bngOverDirect: 14 / 15, bngOverHaproxy: 14 / 12, haproxyOverDirect: 12 / 15, ringP50OverMmsgP50: p50.ring / p50.bng, xdpP50OverMmsgP50: p50.xdp / p50.bng },
     ],
   };
 }
@@ -100,7 +107,7 @@ const everything = (overrides: Partial<Results> = {}) =>
   results({
     packetRate: packetRate(240_000, 340_000, 250_000),
     packetRateFewClients: packetRate(245_000, 345_000, 250_000, 256),
-    http: http({ direct: 95_000, bng: 72_000, haproxy: 58_000 }, { bng: 0.07, ring: 0.072 }),
+    http: http({ direct: 95_000, bng: 72_000, haproxy: 58_000 }, { bng: 0.07, ring: 0.072, xdp: 0.068 }),
     sessions: sessions(36 * MiB),
     startup: startup(131, 97),
     dataplane: "full path (memory I/O + processor): 211.7 ns CPU/frame",
@@ -128,7 +135,12 @@ describe("resultsBlock", () => {
       "|---|---|---|---|",
       "| packet rate: bng (mmsg) / native forwarder | 0.960 (240 k / 250 k frames/s) | ≥ 0.95 | yes |",
       "| packet rate: bng (`set io ring`) / native forwarder | 1.360 (340 k / 250 k frames/s) | ≥ 1.3 | yes |",
+      "| packet rate: bng (`set io xdp`) / native AF_XDP forwarder | 0.960 (480 k / 500 k frames/s) | ≥ 0.9 | yes |",
+      "| packet rate: share of the offered frames bng (`set io xdp`) forwards | 0.980 (native recvmmsg forwarder 0.500) | ≥ 0.97 | yes |",
+      "| flood to a non-VIP address: bng's cores, the most of its engines | bng 0.01 at 600 k frames/s, bng-ring 0.01 at 600 k frames/s, bng-xdp 0.01 at 600 k frames/s | ≤ 0.05 | yes |",
+      "| flood to a non-VIP address: ARP and pings of the VIP answered by bng meanwhile | bng 24 / 24, bng-ring 24 / 24, bng-xdp 24 / 24 | all | yes |",
       "| HTTP p50 latency, 1 connection: ring / mmsg | 1.029 (0.072 / 0.07 ms) | ≤ 1.10 | yes |",
+      "| HTTP p50 latency, 1 connection: xdp / mmsg | 0.971 (0.068 / 0.07 ms) | ≤ 1.00 | yes |",
       "| HTTP, 50 connections: bng / direct | 0.758 (72 k / 95 k requests/s) | ≥ 0.75 | yes |",
       "| HTTP, 50 connections: bng / HAProxy (TCP mode) | 1.241 (72 k / 58 k requests/s) | > 1 | yes |",
       "| RSS of a session table holding 1,000,000 sessions | 36 MiB | ≤ 64 MiB | yes |",
@@ -139,6 +151,9 @@ describe("resultsBlock", () => {
     expect(block).toContain("| packet rate with 256 clients: bng (mmsg) / native forwarder | 0.980 |");
     expect(block).toContain("| health checks: 500 targets (`open`) for 10 s on one core | 0 missed intervals, worst lag 4.68 ms, 5.4 % CPU |");
     expect(block).toContain("| native C (bench/baseline/fwd.c) | 250 k |");
+    expect(block).toContain("| native C AF_XDP (bench/baseline/xdp-fwd.c) | 500 k |");
+    expect(block).toContain("| bng, set io xdp | 600 k | 0.01 | 24 / 24 |");
+    expect(block).toContain("| native C (bench/baseline/fwd.c) | 300 k | 0.44 | - |");
     expect(block).toContain("| haproxy | 50 | 58 k |");
     expect(block).toContain("```\nfull path (memory I/O + processor): 211.7 ns CPU/frame\n```");
     expect(block).not.toContain("quick");
@@ -148,8 +163,8 @@ describe("resultsBlock", () => {
   test("a miss says by how much, also a hair under the target", () => {
     const block = resultsBlock(
       everything({
-        packetRate: packetRate(237_475, 320_000, 250_000),
-        http: http({ direct: 100_000, bng: 70_000, haproxy: 71_000 }, { bng: 0.07, ring: 0.0784 }),
+        packetRate: packetRate(237_475, 320_000, 250_000, 65536, { bng: 440_000, native: 500_000, share: 0.95, floodCores: 0.06, pingsAnswered: 18 }),
+        http: http({ direct: 100_000, bng: 70_000, haproxy: 71_000 }, { bng: 0.07, ring: 0.0784, xdp: 0.0714 }),
         sessions: sessions(65 * MiB),
         startup: startup(151, 97),
       }),
@@ -158,7 +173,12 @@ describe("resultsBlock", () => {
     expect(targetLines(block).slice(2)).toEqual([
       "| packet rate: bng (mmsg) / native forwarder | 0.950 (237.5 k / 250 k frames/s) | ≥ 0.95 | **no**, 0.01 % of native short |",
       "| packet rate: bng (`set io ring`) / native forwarder | 1.280 (320 k / 250 k frames/s) | ≥ 1.3 | **no**, 2.00 % of native short |",
+      "| packet rate: bng (`set io xdp`) / native AF_XDP forwarder | 0.880 (440 k / 500 k frames/s) | ≥ 0.9 | **no**, 2.00 % of native AF_XDP short |",
+      "| packet rate: share of the offered frames bng (`set io xdp`) forwards | 0.950 (native recvmmsg forwarder 0.500) | ≥ 0.97 | **no**, 2.00 % of the offered frames short |",
+      "| flood to a non-VIP address: bng's cores, the most of its engines | bng 0.06 at 600 k frames/s, bng-ring 0.06 at 600 k frames/s, bng-xdp 0.06 at 600 k frames/s | ≤ 0.05 | **no**, 0.01 cores over |",
+      "| flood to a non-VIP address: ARP and pings of the VIP answered by bng meanwhile | bng 24 / 24, bng-ring 24 / 24, bng-xdp 18 / 24 | all | **no**, 8.33 % unanswered |",
       "| HTTP p50 latency, 1 connection: ring / mmsg | 1.120 (0.0784 / 0.07 ms) | ≤ 1.10 | **no**, 2.00 % slower than allowed |",
+      "| HTTP p50 latency, 1 connection: xdp / mmsg | 1.020 (0.0714 / 0.07 ms) | ≤ 1.00 | **no**, 2.00 % slower than mmsg |",
       "| HTTP, 50 connections: bng / direct | 0.700 (70 k / 100 k requests/s) | ≥ 0.75 | **no**, 5.00 % of direct short |",
       "| HTTP, 50 connections: bng / HAProxy (TCP mode) | 0.986 (70 k / 71 k requests/s) | > 1 | **no**, 1.41 % below HAProxy |",
       "| RSS of a session table holding 1,000,000 sessions | 65 MiB | ≤ 64 MiB | **no**, 1 MiB over |",
@@ -174,7 +194,12 @@ describe("resultsBlock", () => {
     expect(targetLines(block).slice(2)).toEqual([
       "| packet rate: bng (mmsg) / native forwarder | - | ≥ 0.95 | not run |",
       "| packet rate: bng (`set io ring`) / native forwarder | - | ≥ 1.3 | not run |",
+      "| packet rate: bng (`set io xdp`) / native AF_XDP forwarder | - | ≥ 0.9 | not run |",
+      "| packet rate: share of the offered frames bng (`set io xdp`) forwards | - | ≥ 0.97 | not run |",
+      "| flood to a non-VIP address: bng's cores, the most of its engines | - | ≤ 0.05 | not run |",
+      "| flood to a non-VIP address: ARP and pings of the VIP answered by bng meanwhile | - | all | not run |",
       "| HTTP p50 latency, 1 connection: ring / mmsg | - | ≤ 1.10 | not run |",
+      "| HTTP p50 latency, 1 connection: xdp / mmsg | - | ≤ 1.00 | not run |",
       "| HTTP, 50 connections: bng / direct | - | ≥ 0.75 | not run |",
       "| HTTP, 50 connections: bng / HAProxy (TCP mode) | - | > 1 | not run |",
       "| RSS of a session table holding 1,000,000 sessions | 36 MiB | ≤ 64 MiB | yes |",
@@ -188,7 +213,7 @@ describe("resultsBlock", () => {
 
   test("checkTargets keeps what the results file records: unmeasured targets carry no verdict", () => {
     const checks = checkTargets(results({ sessions: sessions(70 * MiB) }));
-    expect(checks).toHaveLength(8);
+    expect(checks).toHaveLength(13);
     expect(checks.filter((c) => c.met !== undefined)).toEqual([
       { figure: "RSS of a session table holding 1,000,000 sessions", target: "≤ 64 MiB", measured: "70 MiB", met: false, shortfall: "6 MiB over" },
     ]);
