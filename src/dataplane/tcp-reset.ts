@@ -9,7 +9,8 @@
 // RST only when its sequence number is exactly the next one it expects (RFC 5961 §3.2): the
 // value the client's own segment carries in its ACK field.
 
-import { foldComplement, sumBytes, writeIpv4HeaderChecksum } from "./checksum.ts";
+import { foldComplement, sumBytes } from "./checksum.ts";
+import { writeIpv4Header } from "./ipv4-header.ts";
 import {
   ETH_DST,
   ETH_HEADER_LEN,
@@ -19,14 +20,8 @@ import {
   IPPROTO_TCP,
   IPV4_DONT_FRAGMENT,
   IPV4_DST,
-  IPV4_FLAGS_FRAGMENT,
-  IPV4_IDENTIFICATION,
   IPV4_MIN_HEADER_LEN,
-  IPV4_PROTOCOL,
   IPV4_SRC,
-  IPV4_TOTAL_LENGTH,
-  IPV4_TTL,
-  IPV4_VERSION_IHL,
   L4_DST_PORT,
   L4_SRC_PORT,
   REPLY_TTL,
@@ -52,7 +47,6 @@ import {
 /** Ethernet, IPv4 and TCP headers without options or data; the kernel pads it to 60 bytes. */
 export const TCP_RESET_FRAME_LENGTH = ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + TCP_MIN_HEADER_LEN;
 
-const IPV4_VERSION_IHL_5 = 0x45;
 const TCP_DATA_OFFSET_5 = 0x50;
 
 /**
@@ -74,18 +68,9 @@ export function writeTcpReset(frame: Uint8Array, at: number, tcpAt: number, tcpL
   writeMac(out, outAt + ETH_SRC, ownMacHigh, ownMacLow);
   write16(out, outAt + ETH_TYPE, ETHERTYPE_IPV4);
 
-  out[outIpAt + IPV4_VERSION_IHL] = IPV4_VERSION_IHL_5;
-  out[outIpAt + 1] = 0; // type of service
-  write16(out, outIpAt + IPV4_TOTAL_LENGTH, IPV4_MIN_HEADER_LEN + TCP_MIN_HEADER_LEN);
-  write16(out, outIpAt + IPV4_IDENTIFICATION, 0);
-  write16(out, outIpAt + IPV4_FLAGS_FRAGMENT, IPV4_DONT_FRAGMENT);
-  out[outIpAt + IPV4_TTL] = REPLY_TTL;
-  out[outIpAt + IPV4_PROTOCOL] = IPPROTO_TCP;
   const vip = read32(frame, ipAt + IPV4_DST);
   const client = read32(frame, ipAt + IPV4_SRC);
-  write32(out, outIpAt + IPV4_SRC, vip);
-  write32(out, outIpAt + IPV4_DST, client);
-  writeIpv4HeaderChecksum(out, outIpAt);
+  writeIpv4Header(out, outIpAt, 0, TCP_MIN_HEADER_LEN, 0, IPV4_DONT_FRAGMENT, REPLY_TTL, IPPROTO_TCP, vip, client);
 
   write16(out, outTcpAt + L4_SRC_PORT, read16(frame, tcpAt + L4_DST_PORT));
   write16(out, outTcpAt + L4_DST_PORT, read16(frame, tcpAt + L4_SRC_PORT));

@@ -7,7 +7,8 @@
 // own IP id, which the caller counts), TTL 255, auth type 0 with 8 zero bytes of auth data. Unlike
 // keepalived without `use_vmac`, the source MAC is the virtual router MAC as the RFC requires.
 
-import { foldComplement, sumBytes, writeIpv4HeaderChecksum } from "../dataplane/checksum.ts";
+import { foldComplement, sumBytes } from "../dataplane/checksum.ts";
+import { writeIpv4Header } from "../dataplane/ipv4-header.ts";
 import {
   ETH_DST,
   ETH_HEADER_LEN,
@@ -23,7 +24,6 @@ import {
   IPV4_SRC,
   IPV4_TOTAL_LENGTH,
   IPV4_TTL,
-  IPV4_VERSION_IHL,
   ipv4HeaderLength,
   ipv4Version,
   read16,
@@ -195,16 +195,7 @@ export function writeVrrpAdvert(buf: Uint8Array, offset: number, router: VrrpRou
   write16(buf, offset + ETH_TYPE, ETHERTYPE_IPV4);
 
   const ipAt = offset + ETH_HEADER_LEN;
-  buf[ipAt + IPV4_VERSION_IHL] = 0x45;
-  buf[ipAt + 1] = VRRP_TOS;
-  write16(buf, ipAt + IPV4_TOTAL_LENGTH, length - ETH_HEADER_LEN);
-  write16(buf, ipAt + 4, ipId & 0xffff);
-  write16(buf, ipAt + IPV4_FLAGS_FRAGMENT, 0);
-  buf[ipAt + IPV4_TTL] = VRRP_TTL;
-  buf[ipAt + IPV4_PROTOCOL] = IPPROTO_VRRP;
-  write32(buf, ipAt + IPV4_SRC, router.realAddress);
-  write32(buf, ipAt + IPV4_DST, VRRP_GROUP);
-  writeIpv4HeaderChecksum(buf, ipAt);
+  writeIpv4Header(buf, ipAt, VRRP_TOS, length - ETH_HEADER_LEN - IPV4_MIN_HEADER_LEN, ipId, 0, VRRP_TTL, IPPROTO_VRRP, router.realAddress, VRRP_GROUP);
 
   const vrrpAt = ipAt + IPV4_MIN_HEADER_LEN;
   buf[vrrpAt + VRRP_VERSION_TYPE] = (VRRP_VERSION << 4) | VRRP_TYPE_ADVERTISEMENT;

@@ -1,29 +1,23 @@
 // The Ethernet and IPv4 headers of the frames the checks write themselves (the DSR-path SYN and
 // RST, bng doctor's echo requests), and the IPv4 checks every answer they read must pass. Pure.
-import { writeIpv4HeaderChecksum } from "../dataplane/checksum.ts";
 import {
   ETH_DST,
   ETH_HEADER_LEN,
   ETH_SRC,
   ETH_TYPE,
   ETHERTYPE_IPV4,
-  IPV4_DST,
   IPV4_FLAGS_FRAGMENT,
   IPV4_FRAGMENT_OFFSET_MASK,
   IPV4_MIN_HEADER_LEN,
   IPV4_PROTOCOL,
-  IPV4_SRC,
-  IPV4_TOTAL_LENGTH,
-  IPV4_TTL,
   IPV4_VERSION_IHL,
   ipv4HeaderLength,
   read16,
   write16,
-  write32,
 } from "../dataplane/frame.ts";
+import { writeIpv4Header } from "../dataplane/ipv4-header.ts";
 
 const TTL = 64;
-const IPV4_ID = 4;
 
 /** Where the IPv4 header starts in every frame written here. */
 export const IP_AT = ETH_HEADER_LEN;
@@ -45,16 +39,7 @@ export function writeIpv4Headers(frame: Uint8Array, header: Ipv4Header, payloadL
   frame.set(header.dstMac.subarray(0, 6), ETH_DST);
   frame.set(header.srcMac.subarray(0, 6), ETH_SRC);
   write16(frame, ETH_TYPE, ETHERTYPE_IPV4);
-  frame[IP_AT + IPV4_VERSION_IHL] = 0x45;
-  frame[IP_AT + 1] = 0;
-  write16(frame, IP_AT + IPV4_TOTAL_LENGTH, IPV4_MIN_HEADER_LEN + payloadLength);
-  write16(frame, IP_AT + IPV4_ID, header.ipId);
-  write16(frame, IP_AT + IPV4_FLAGS_FRAGMENT, 0);
-  frame[IP_AT + IPV4_TTL] = TTL;
-  frame[IP_AT + IPV4_PROTOCOL] = header.protocol;
-  write32(frame, IP_AT + IPV4_SRC, header.srcIp);
-  write32(frame, IP_AT + IPV4_DST, header.dstIp);
-  writeIpv4HeaderChecksum(frame, IP_AT);
+  writeIpv4Header(frame, IP_AT, 0, payloadLength, header.ipId, 0, TTL, header.protocol, header.srcIp, header.dstIp);
 }
 
 /**
