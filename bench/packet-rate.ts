@@ -1,9 +1,9 @@
 // Packet-rate benchmark: 64-byte frames (60 bytes + FCS) from trafgen to the VIP, TCP SYNs with
 // random source addresses in 198.18.0.0/16 and random source ports, forwarded by the balancer to a
 // sink target, counted at the sink's interface. bng (`bng run`, its target's MAC learned by ARP
-// from the sink, on mmsg, ring and xdp) against bench/baseline/fwd.c (the same recvmmsg/sendmmsg
-// design in C, nothing else) and bench/baseline/xdp-fwd.c (the same AF_XDP design in C, with
-// libxdp), interleaved, medians reported.
+// from the sink, on mmsg, ring and xdp, and on Deno with mmsg) against bench/baseline/fwd.c (the
+// same recvmmsg/sendmmsg design in C, nothing else) and bench/baseline/xdp-fwd.c (the same AF_XDP
+// design in C, with libxdp), interleaved, medians reported.
 //
 // Topology (built here, every namespace `bngbXXXX-*`, removed at the end or on failure):
 //
@@ -82,11 +82,11 @@ const IN_BUN_RUNNER = join(REPO, "bench/baseline/in-bun.ts");
 const PROFILE_HZ = 2999;
 
 /**
- * bng with recvmmsg (the default), bng with `set io ring` and with `set io xdp`, the native C
- * baselines (recvmmsg, AF_XDP), and the recvmmsg C loop run in a Bun worker thread through bun:ffi
- * (what the runtime alone costs).
+ * bng with recvmmsg (the default), bng with `set io ring` and with `set io xdp`, bng on Deno
+ * (bin/bng-deno, recvmmsg), the native C baselines (recvmmsg, AF_XDP), and the recvmmsg C loop run
+ * in a Bun worker thread through bun:ffi (what the runtime alone costs).
  */
-export type Forwarder = "bng" | "bng-ring" | "bng-xdp" | "native" | "native-xdp" | "native-in-bun";
+export type Forwarder = "bng" | "bng-ring" | "bng-xdp" | "bng-deno" | "native" | "native-xdp" | "native-in-bun";
 
 export interface PacketRateOptions {
   /** Runs of each forwarder, interleaved (default 7). */
@@ -196,6 +196,8 @@ export interface PacketRateResult {
   /** bng with `set io xdp`, and the native AF_XDP forwarder (absent in results from before them). */
   bngXdp?: ForwarderSummary;
   nativeXdp?: ForwarderSummary;
+  /** bng on Deno, recvmmsg (absent in results from before it). */
+  bngDeno?: ForwarderSummary;
   /** bng on xdp over the native AF_XDP forwarder. */
   xdpRatio?: number;
   /** bng's median frames/s over the native baseline's. */
@@ -204,6 +206,8 @@ export interface PacketRateResult {
   ringRatio: number;
   /** The native loop inside a Bun worker over the standalone native forwarder: the runtime's share. */
   inBunRatio: number;
+  /** bng on Deno over bng on Bun, both on recvmmsg (absent in results from before it). */
+  denoRatio?: number;
   /** The flood to an address that is no VIP: what each forwarder's process spends on it. */
   flood?: FloodResult;
   /** bng (mmsg) against the native forwarder. */
@@ -233,7 +237,8 @@ const FLOOD_FORWARDERS: Forwarder[] = [...BNG_FORWARDERS, "native"];
 /** Pings of the VIP in each flood round of bng, 0.2 s apart: they fit a 2-s measurement window. */
 const FLOOD_PINGS = 8;
 
-const isBng = (forwarder: Forwarder) => (BNG_FORWARDERS as readonly Forwarder[]).includes(forwarder);
+const isBng = (forwarder: Forwarder) => forwarder === "bng-deno" || (BNG_FORWARDERS as readonly Forwarder[]).includes(forwarder);
+const BNG_ON_DENO = join(REPO, "bin/bng-deno");
 
 /**
  * trafgen's packet: Ethernet, IPv4 (checksummed), TCP SYN (checksummed), 6 bytes of padding.
@@ -364,7 +369,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     let child: RunningProcess;
     if (isBng(forwarder)) {
       const config = forwarder === "bng-ring" ? ringConfigFile : forwarder === "bng-xdp" ? xdpConfigFile : configFile;
-      child = spawn(nsArgv(topology.lb, [...bngCommand(), "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
+      const command = forwarder === "bng-deno" ? [BNG_ON_DENO] : bngCommand();
+      child = spawn(nsArgv(topology.lb, [...command, "run", config, "--socket", socket], balancerCpu), env ? { env } : {});
       children.push(child);
       await child.waitForOutput(/target-mac-learned/, 15_000);
     } else {
@@ -485,7 +491,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const results: ForwarderRun[] = [];
     for (let r = 1; r <= runs; r++) {
       // Rotate which one goes first, so slow drifts of the machine do not favour one side.
-      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun", "bng-xdp", "native-xdp"];
+      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun", "bng-xdp", "native-xdp", "bng-deno"];
       const order = [...all.slice(r % all.length), ...all.slice(0, r % all.length)];
       for (const forwarder of order) {
         const result = await measure(forwarder, r);
@@ -530,6 +536,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const nativeInBun = summarize("native-in-bun");
     const bngXdp = summarize("bng-xdp");
     const nativeXdp = summarize("native-xdp");
+    const bngDeno = summarize("bng-deno");
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       clients: 2 ** clientBits,
@@ -544,10 +551,12 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       nativeInBun,
       bngXdp,
       nativeXdp,
+      bngDeno,
       xdpRatio: bngXdp.forwardedPerSecond / nativeXdp.forwardedPerSecond,
       ratio: bng.forwardedPerSecond / native.forwardedPerSecond,
       ringRatio: bngRing.forwardedPerSecond / native.forwardedPerSecond,
       inBunRatio: nativeInBun.forwardedPerSecond / native.forwardedPerSecond,
+      denoRatio: bngDeno.forwardedPerSecond / bng.forwardedPerSecond,
     };
     if (floodRounds > 0) {
       result.flood = { destination: NON_VIP, runs: floodRuns, costs: Object.fromEntries(FLOOD_FORWARDERS.map((forwarder) => [forwarder, floodCost(forwarder)])) };
@@ -677,6 +686,7 @@ const FORWARDER_NAMES: Record<Forwarder, string> = {
   bng: "bng",
   "bng-ring": "bng, set io ring",
   "bng-xdp": "bng, set io xdp",
+  "bng-deno": "bng on Deno (bin/bng-deno)",
   native: "native C (bench/baseline/fwd.c)",
   "native-xdp": "native C AF_XDP (bench/baseline/xdp-fwd.c)",
   "native-in-bun": "native C in a Bun worker (bench/baseline/in-bun.ts)",
@@ -713,6 +723,7 @@ export function packetRateRows(result: PacketRateResult): Table {
       row(FORWARDER_NAMES.bng, result.bng),
       row(FORWARDER_NAMES["bng-ring"], result.bngRing),
       ...(result.bngXdp ? [row(FORWARDER_NAMES["bng-xdp"], result.bngXdp)] : []),
+      ...(result.bngDeno ? [row(FORWARDER_NAMES["bng-deno"], result.bngDeno)] : []),
       row(FORWARDER_NAMES.native, result.native),
       ...(result.nativeXdp ? [row(FORWARDER_NAMES["native-xdp"], result.nativeXdp)] : []),
       row(FORWARDER_NAMES["native-in-bun"], result.nativeInBun),
@@ -732,7 +743,7 @@ if (import.meta.main) {
     profile: !values["no-profile"],
   });
   console.log(textTable(packetRateRows(result)));
-  console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}; bng (xdp) / native AF_XDP: ${ratioText(result.xdpRatio ?? NaN)}`);
+  console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}; bng on Deno / on Bun: ${ratioText(result.denoRatio ?? NaN)}; bng (xdp) / native AF_XDP: ${ratioText(result.xdpRatio ?? NaN)}`);
   if (result.flood) console.log(textTable(floodRows(result.flood)));
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
   if (result.xdpProfile) console.log(JSON.stringify(result.xdpProfile, null, 2));

@@ -270,6 +270,7 @@ function otherFigures(results: Results): string[][] {
   const rows: string[][] = [];
   const pr = results.packetRate;
   if (pr) rows.push(["packet rate: the native loop in a Bun worker / native forwarder", ratioText(pr.inBunRatio)]);
+  if (pr?.denoRatio !== undefined) rows.push(["packet rate: bng on Deno / bng on Bun (recvmmsg)", ratioText(pr.denoRatio)]);
   const few = results.packetRateFewClients;
   if (few) rows.push([`packet rate with ${few.clients} clients: bng (mmsg) / native forwarder`, ratioText(few.ratio)]);
   const at1 = httpAt(results, 1);
