@@ -7,7 +7,8 @@
 // the data plane does: even frames from their rx slot (tx.rxSlots), odd ones copied into a tx slot
 // (a reply). After WARMUP_BATCHES non-empty batches (the JIT settles) it measures the heap over a
 // window of BATCHES batches and one of 2 x BATCHES, and prints one JSON line with the difference,
-// the cost of BATCHES batches: {engine, runtime, batches, frames, heapGrowthBytes, allocatedBytes}.
+// the cost of BATCHES batches: {engine, runtime, batches, framesPerBatch (over both windows),
+// heapGrowthBytes, allocatedBytes}.
 // Deno needs --v8-flags=--expose-gc, and a young generation that holds a window's allocations
 // (--min-semi-space-size, --max-semi-space-size) for allocatedBytes.
 import { interfaceIndex } from "../ffi/interface.ts";
@@ -121,7 +122,7 @@ try {
   const single = measureWindow(io, batches);
   const double = measureWindow(io, 2 * batches);
   const allocatedBytes = single.allocatedBytes === null || double.allocatedBytes === null ? null : double.allocatedBytes - single.allocatedBytes;
-  console.log(JSON.stringify({ engine, runtime: native.runtime, batches, frames: double.frames - single.frames, heapGrowthBytes: double.heapGrowthBytes - single.heapGrowthBytes, allocatedBytes }));
+  console.log(JSON.stringify({ engine, runtime: native.runtime, batches, framesPerBatch: (single.frames + double.frames) / (3 * batches), heapGrowthBytes: double.heapGrowthBytes - single.heapGrowthBytes, allocatedBytes }));
 } finally {
   io.close();
   redirect?.close();

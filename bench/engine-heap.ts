@@ -26,8 +26,8 @@ export interface EngineHeapRow {
   runtime: EngineRuntime;
   /** Non-empty batches measured (each one receive and one send). */
   batches: number;
-  /** Frames in those batches. */
-  frames: number;
+  /** Frames per batch, on average over the measured windows. */
+  framesPerBatch: number;
   /** Heap kept per batch (after a full collection); 0 when the packet path retains nothing. */
   heapGrowthBytesPerBatch: number;
   /**
@@ -118,18 +118,18 @@ export async function engineHeap(options: EngineHeapOptions = {}): Promise<Engin
         const { line } = await loop.waitFor((line) => line.includes('"heapGrowthBytes"'), 120_000);
         const exitCode = await loop.exited;
         if (exitCode !== 0) throw new Error(`engine-heap-loop.ts ${engine} on ${runtime} exited with ${exitCode}: ${loop.stderr.trim()}`);
-        const result = JSON.parse(line) as { runtime: EngineRuntime; batches: number; frames: number; heapGrowthBytes: number; allocatedBytes: number | null };
+        const result = JSON.parse(line) as { runtime: EngineRuntime; batches: number; framesPerBatch: number; heapGrowthBytes: number; allocatedBytes: number | null };
         if (result.runtime !== runtime) throw new Error(`the loop ran on ${result.runtime}, not ${runtime}`);
         const row: EngineHeapRow = {
           engine,
           runtime,
           batches: result.batches,
-          frames: result.frames,
+          framesPerBatch: round(result.framesPerBatch, 1),
           heapGrowthBytesPerBatch: round(result.heapGrowthBytes / result.batches, 1),
           allocatedBytesPerBatch: result.allocatedBytes === null ? null : round(result.allocatedBytes / result.batches, 1),
         };
         log(
-          `${engine} on ${runtime}: ${row.heapGrowthBytesPerBatch} bytes kept, ${row.allocatedBytesPerBatch ?? "-"} allocated per batch (${result.batches} batches of ${round(result.frames / result.batches, 1)} frames)`,
+          `${engine} on ${runtime}: ${row.heapGrowthBytesPerBatch} bytes kept, ${row.allocatedBytesPerBatch ?? "-"} allocated per batch (${result.batches} batches of ${row.framesPerBatch} frames)`,
         );
         rows.push(row);
       }
@@ -149,7 +149,7 @@ export function engineHeapRows(rows: EngineHeapRow[]): Table {
       row.engine,
       row.runtime,
       String(row.batches),
-      String(round(row.frames / row.batches, 1)),
+      String(row.framesPerBatch),
       String(row.heapGrowthBytesPerBatch),
       row.allocatedBytesPerBatch === null ? "- (not measurable on Bun)" : String(row.allocatedBytesPerBatch),
     ]),
