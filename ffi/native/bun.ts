@@ -1,7 +1,8 @@
 // bng's foreign function interface on Bun (bun:ffi). A pointer is a plain number here, so
-// `pointer()` is the address itself and a computed address allocates nothing either.
+// `pointer()` is the address itself and a computed address allocates nothing either; a 64-bit
+// integer argument is a number too, so `wide()` is the value itself.
 import { dlopen, FFIType, ptr, read, toArrayBuffer, type FFIFunction, type Pointer } from "bun:ffi";
-import type { ArgumentType, Library, Native, NativePointer, ResultType, Signatures } from "./types.ts";
+import type { ArgumentType, Library, Native, NativePointer, ResultType, Signatures, WideInteger } from "./types.ts";
 
 const ARGUMENTS: Record<ArgumentType, FFIType> = {
   i32: FFIType.i32,
@@ -53,6 +54,10 @@ export const bunNative: Native = {
 
   pointer(address: number): NativePointer {
     return address as unknown as NativePointer;
+  },
+
+  wide(value: number): WideInteger {
+    return value as unknown as WideInteger;
   },
 
   memoryAt(address: number, length: number): ArrayBuffer {

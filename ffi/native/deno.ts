@@ -1,7 +1,8 @@
 // bng's foreign function interface on Deno (Deno.dlopen). A pointer argument is a pointer
-// object: made once by `pointer()` and kept, so calls on the packet path allocate nothing.
+// object: made once by `pointer()` and kept, and a 64-bit integer argument a bigint made once by
+// `wide()` (the fast call path takes no number there), so calls on the packet path allocate nothing.
 // Deno returns every 64-bit result as a bigint; the "address" results (mmap) are made numbers.
-import type { ArgumentType, Library, Native, NativePointer, ResultType, Signatures } from "./types.ts";
+import type { ArgumentType, Library, Native, NativePointer, ResultType, Signatures, WideInteger } from "./types.ts";
 
 type Call = (...args: unknown[]) => unknown;
 type PointerObject = object;
@@ -78,6 +79,10 @@ export const denoNative: Native = {
 
   pointer(address: number): NativePointer {
     return pointerTo(address) as NativePointer;
+  },
+
+  wide(value: number): WideInteger {
+    return BigInt(value) as unknown as WideInteger;
   },
 
   memoryAt(address: number, length: number): ArrayBuffer {

@@ -10,11 +10,22 @@
 // - "pointer": a NativePointer made once with `native.pointer()` and kept (the arena's message
 //   headers, the ring's frames). The packet path passes only such kept pointers, so a call
 //   allocates nothing on either runtime.
+//
+// A 64-bit integer argument ("i64", "u64") is a number or a WideInteger. Deno's fast calls take
+// such an argument only as a bigint: a number sends the call to the slow path and deoptimizes the
+// caller ("not a BigInt"), over and over, and the caller allocates as it runs deoptimized (30-40
+// bytes per batch of the ring engine, measured with bench/engine-heap.ts). The packet path passes
+// only WideIntegers made once with `native.wide()`; cold calls pass plain numbers.
 
 declare const nativePointer: unique symbol;
 
 /** An address to pass to C: a number on Bun, a pointer object on Deno. Made once, used many times. */
 export type NativePointer = { readonly [nativePointer]: true };
+
+declare const wideInteger: unique symbol;
+
+/** A 64-bit integer argument: the number on Bun, a bigint on Deno. Made once, used many times. */
+export type WideInteger = { readonly [wideInteger]: true };
 
 export type ArgumentType = "i32" | "u32" | "i64" | "u64" | "pointer" | "buffer";
 
@@ -35,7 +46,9 @@ type ArgumentValue<T extends ArgumentType> = T extends "pointer"
   ? NativePointer | null
   : T extends "buffer"
     ? ArrayBufferView | null
-    : number;
+    : T extends "i64" | "u64"
+      ? number | WideInteger
+      : number;
 
 type ArgumentValues<T extends readonly ArgumentType[]> = { -readonly [K in keyof T]: ArgumentValue<T[K]> };
 
@@ -61,6 +74,8 @@ export interface Native {
   addressOf(view: ArrayBufferView): number;
   /** `address` as a kept pointer argument. Allocates on Deno: never per packet. */
   pointer(address: number): NativePointer;
+  /** `value` as a kept 64-bit integer argument. Allocates on Deno: never per packet. */
+  wide(value: number): WideInteger;
   /** `length` bytes of memory at `address` (a mapping bng made) as an ArrayBuffer over it, not a copy. */
   memoryAt(address: number, length: number): ArrayBuffer;
   /**

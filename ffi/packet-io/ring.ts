@@ -57,7 +57,7 @@ import {
   VIRTIO_NET_HDR,
 } from "../layout.ts";
 import { check, lastErrno, libc } from "../libc.ts";
-import { native, type NativePointer } from "../native.ts";
+import { native, type NativePointer, type WideInteger } from "../native.ts";
 import {
   openPacketSocketIO,
   openUnboundPacketSocket,
@@ -115,6 +115,9 @@ const WORD_COPY_MAX_BYTES = 256;
 const TPACKET_ALIGNMENT = 16;
 /** Send buffer of the send ring's socket: what its frames in flight may hold, as SO_RCVBUF for recvmmsg. */
 const SEND_BUFFER_BYTES = 4 << 20;
+// The packet path's 64-bit arguments, made once (native/types.ts: a number would allocate on Deno).
+const NO_BYTES = native.wide(0);
+const ONE_POLLFD = native.wide(1);
 
 /** A ring of `frameCount` frames of at least `frameBytes` bytes, in page-aligned blocks. */
 function ringGeometry(frameBytes: number, frames: number) {
@@ -248,6 +251,8 @@ export interface SlotViews {
   readonly txWords: Int32Array;
   readonly rxPointers: readonly NativePointer[];
   readonly txPointers: readonly NativePointer[];
+  /** memcpy's length argument for each frame length up to the larger slot, made once. */
+  readonly copyLengths: readonly WideInteger[];
 }
 
 /** The views of `rx` and `tx`, whose slots are at `rxPointers` and `txPointers`. */
@@ -257,6 +262,7 @@ export function slotViews(rx: PacketBatch, tx: TxBatch, rxPointers: readonly Nat
     txWords: new Int32Array(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength >> 2),
     rxPointers,
     txPointers,
+    copyLengths: Array.from({ length: Math.max(rx.slotSize, tx.slotSize) + 1 }, (_, length) => native.wide(length)),
   };
 }
 
@@ -294,7 +300,7 @@ function attachReceiveRing(socket: PacketSocket, geometry: Geometry, mapped: num
       const count = takeFromRing(ring, rx, slots, stats);
       if (count !== 0) return count;
       // Nothing waiting: sleep until a frame is written or the timeout passes.
-      const ready = libc.poll(pollCell, 1, receiveTimeoutMs);
+      const ready = libc.poll(pollCell, ONE_POLLFD, receiveTimeoutMs);
       if (ready === 0) return 0;
       if (ready < 0) {
         const errno = lastErrno();
@@ -350,7 +356,7 @@ function attachSendRing(socket: PacketSocket, sendFd: number, slots: SlotViews):
       if (queued === 0) return 0;
       // One call sends every frame marked; MSG_DONTWAIT: it does not wait for the driver to
       // finish with them, only to take them.
-      const sent = libc.send(sendFd, null, 0, MSG_DONTWAIT);
+      const sent = libc.send(sendFd, null, NO_BYTES, MSG_DONTWAIT);
       if (sent < 0) stats.lastSendErrno = lastErrno();
       const unsent = takeBackUnsent(ring, queued, stats);
       // Taken only in part without an error: the kernel had no memory (or send buffer) for a buffer.
@@ -404,7 +410,7 @@ export function putInSendRing(ring: MappedRing, rx: PacketBatch, tx: TxBatch, sl
     if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0) {
       copyWords(fromRx ? slots.rxWords : slots.txWords, fromRx ? rx.bytes : tx.bytes, from, words, bytes, to, length);
     } else {
-      libc.memcpy(ringPointer(ring, ring.next, SEND_FRAME_AT), fromRx ? slots.rxPointers[rxSlot]! : slots.txPointers[slot]!, length);
+      libc.memcpy(ringPointer(ring, ring.next, SEND_FRAME_AT), fromRx ? slots.rxPointers[rxSlot]! : slots.txPointers[slot]!, slots.copyLengths[length]!);
     }
     view.setUint32(frameAt + TPACKET2_HDR.len, VIRTIO_NET_HDR.size + length, true);
     // hdr_len: what the kernel copies into the buffer it sends. The 32-bit store also clears
@@ -456,7 +462,7 @@ function takeFromRing(ring: MappedRing, rx: PacketBatch, slots: SlotViews, stats
     const from = frameAt + mac;
     const to = count * slotSize;
     if (length <= WORD_COPY_MAX_BYTES && (from & 3) === 0 && (to & 3) === 0) copyWords(words, bytes, from, slots.rxWords, rx.bytes, to, length);
-    else libc.memcpy(slots.rxPointers[count]!, ringPointer(ring, ring.next, mac), length);
+    else libc.memcpy(slots.rxPointers[count]!, ringPointer(ring, ring.next, mac), slots.copyLengths[length]!);
     rx.lengths[count] = length;
     rx.pktTypes[count] = bytes[frameAt + TPACKET2_HDR.address + SOCKADDR_LL.pkttype]!;
     let flags = statusFlags(status);

@@ -41,6 +41,7 @@ import {
   XDP_STATISTICS_STRUCT,
 } from "../layout.ts";
 import { check, lastErrno, libc } from "../libc.ts";
+import { native } from "../native.ts";
 import { attachSocketFilter, assertIntegerIn, configurePacketSocket, openUnboundPacketSocket, type AfPacketIO, type PacketIOOptions } from "./socket.ts";
 import { openXdpSocket, type XdpRing, type XdpSocket } from "./xdp-socket.ts";
 
@@ -55,6 +56,9 @@ const TAP_RECEIVE_BUFFER_BYTES = 256 << 10;
 /** Kicks of the tx ring per send at most: in copy mode the kernel sends 32 frames per kick. */
 const MAX_KICKS = 8;
 const LINK_HEADER_ROOM = 18;
+// The packet path's 64-bit arguments, made once (native/types.ts: a number would allocate on Deno).
+const NO_BYTES = native.wide(0);
+const TWO_POLLFDS = native.wide(2);
 
 /** The chunk size that holds `mtu`-sized frames behind the kernel's headroom: 2 KiB or a 4 KiB page. */
 export function xdpChunkSize(mtu: number): number {
@@ -194,12 +198,13 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
 
   // The tap's frame lands here first (recv takes a typed array), then goes into a chunk.
   const tapBuffer = new Uint8Array(chunkSize);
+  const tapBufferLength = native.wide(tapBuffer.length);
   let busyReceives = 0;
 
   /** Copies what the ARP tap holds into free chunks as rx slots from `count` on; returns the new count. */
   function takeFromTap(count: number): number {
     while (count < batchSize && freeCount > 0) {
-      const length = libc.recv(tapFd, tapBuffer, tapBuffer.length, MSG_DONTWAIT | MSG_TRUNC);
+      const length = libc.recv(tapFd, tapBuffer, tapBufferLength, MSG_DONTWAIT | MSG_TRUNC);
       if (length < 0) {
         const errno = lastErrno();
         if (errno === EAGAIN) break;
@@ -258,7 +263,7 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
       count = takeFromTap(count);
     }
     if (count === 0) {
-      const ready = libc.poll(pollCells, 2, receiveTimeoutMs);
+      const ready = libc.poll(pollCells, TWO_POLLFDS, receiveTimeoutMs);
       if (ready < 0) {
         const errno = lastErrno();
         if (errno !== EINTR) throw new SyscallError(`poll(AF_XDP, ${ifname})`, errno);
@@ -278,7 +283,7 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
     for (let kicks = 0; kicks < MAX_KICKS; kicks++) {
       if ((Atomics.load(txRing.words, txRing.flagsAt) & XDP_RING_NEED_WAKEUP) === 0) return;
       if (Atomics.load(txRing.words, txRing.consumerAt) === txRing.local) return;
-      if (libc.send(socket.fd, null, 0, MSG_DONTWAIT) >= 0) continue;
+      if (libc.send(socket.fd, null, NO_BYTES, MSG_DONTWAIT) >= 0) continue;
       const errno = lastErrno();
       // More than one call's worth, or the completion ring full: take completions back, go on.
       if (errno === EAGAIN || errno === EBUSY || errno === ENOBUFS) {
