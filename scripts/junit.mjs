@@ -13,9 +13,12 @@ function attribute(tag, name) {
 
 const SKIP_TAG = /\[skipped: ([^\]]+)\]/;
 
-/** { passed, failed, skipped: [{ name, reason }] } summed over the reports in `files`. */
+/**
+ * { passed, failed, skipped: [{ name, reason }], failures: [{ file, name }] } summed over the
+ * reports in `files`; a failure's name carries its suites ("suite > … > test").
+ */
 export function readJunit(files) {
-  const result = { passed: 0, failed: 0, skipped: [] };
+  const result = { passed: 0, failed: 0, skipped: [], failures: [] };
   for (const file of files) {
     const xml = readFileSync(file, "utf8");
     const suites = [];
@@ -27,7 +30,10 @@ export function readJunit(files) {
       } else {
         const name = attribute(token, "name");
         const body = match[2] ?? "";
-        if (/<(failure|error)\b/.test(body)) result.failed++;
+        if (/<(failure|error)\b/.test(body)) {
+          result.failed++;
+          result.failures.push({ file, name: [...suites, name].join(" > ") });
+        }
         else if (/<skipped\b/.test(body)) {
           if (name === "(unnamed)") continue;
           const tagged = [name, ...suites].map((text) => SKIP_TAG.exec(text)?.[1]).find((reason) => reason !== undefined);
