@@ -36,7 +36,10 @@ describeWith([ROOT], "bng under a full-rate flood", () => {
       )}`,
     );
     expect(rate).toBeGreaterThan(100_000);
-    expect(during.timer_lag_ms.recent_worst_ms).toBeLessThan(50);
+    // A control thread that waits behind the data plane misses its 100 ms timer by whole seconds.
+    // One that only shares the two cores with the worker and the generator is late by tens of ms
+    // (11 to 96 ms seen on this box): the bound is above that noise, under two missed ticks.
+    expect(during.timer_lag_ms.recent_worst_ms).toBeLessThan(200);
     // More arrives than the worker can take (the generator offers more than it forwards, checked
     // below): the kernel drops the rest at its socket, and bng counts and logs those losses (the
     // worker reads them from the socket once a second).
