@@ -23,7 +23,10 @@
 // Then a flood of the same frames to an address of the network that is no VIP (NON_VIP): what a
 // box that carries other traffic pays for it. bng's engines take only the VIPs' frames (their
 // kernel filter); the native forwarder takes every frame, as bng did before.
-// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--flood-runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
+// Then the recvmmsg floor and bng on xdp at a steady rate the floor does not take, found by
+// probing it from 1.15 x its median upwards (bench/baseline/paced-gen.c; trafgen's paced path
+// cannot send that fast): the share of it each forwards.
+// Run alone: node_modules/.bin/bun bench/packet-rate.ts [--runs N] [--flood-runs N] [--paced-runs N] [--measure-ms MS] [--client-bits B] [--no-profile]
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { filterTableName, vipFilterScript } from "../src/host/ingress-filter.ts";
 import { ip } from "../test/fixtures/frames.ts";
@@ -73,6 +76,21 @@ const FWD_SOURCE = join(REPO, "bench/baseline/fwd.c");
 const FWD_BINARY = join(REPO, "bench/baseline/fwd");
 const XDP_FWD_SOURCE = join(REPO, "bench/baseline/xdp-fwd.c");
 const XDP_FWD_BINARY = join(REPO, "bench/baseline/xdp-fwd");
+const PACED_GEN_SOURCE = join(REPO, "bench/baseline/paced-gen.c");
+const PACED_GEN_BINARY = join(REPO, "bench/baseline/paced-gen");
+/**
+ * The paced rounds offer a rate the native recvmmsg forwarder cannot take, where the xdp engine
+ * has to forward nearly every frame (issue 25's share target). Under a steady rate the native
+ * forwarder takes more than its flat-out median (it spends nothing on frames the socket drops),
+ * so the rate is found: it starts at PACED_OVER_NATIVE x that median and rises by PACED_STEP
+ * while a probe of the native forwarder still forwards PACED_TAKEN of it, PACED_PROBES at most.
+ */
+const PACED_OVER_NATIVE = 1.15;
+const PACED_STEP = 1.1;
+const PACED_TAKEN = 0.97;
+const PACED_PROBES = 6;
+/** The forwarders of the paced rounds: the recvmmsg floor and bng's AF_XDP engine. */
+const PACED_FORWARDERS: Forwarder[] = ["native", "bng-xdp"];
 /** What both native forwarders include. */
 const FORWARDER_HEADER = join(REPO, "bench/baseline/forwarder.h");
 /** fwd.c as a shared library for bench/baseline/in-bun.ts (`main` renamed `fwd_main`). */
@@ -93,6 +111,8 @@ export interface PacketRateOptions {
   runs?: number;
   /** Runs of each forwarder under the non-VIP flood, interleaved (default 3; 0: none). */
   floodRuns?: number;
+  /** Runs of each of PACED_FORWARDERS at the paced rate, interleaved (default 3; 0: none). */
+  pacedRuns?: number;
   /** Traffic before the measurement window starts (default 1000 ms). */
   warmupMs?: number;
   /** Length of the measurement window (default 4000 ms). */
@@ -210,6 +230,8 @@ export interface PacketRateResult {
   denoRatio?: number;
   /** The flood to an address that is no VIP: what each forwarder's process spends on it. */
   flood?: FloodResult;
+  /** The frames to the VIP at a steady rate the native recvmmsg forwarder cannot take (absent in results from before it). */
+  paced?: PacedResult;
   /** bng (mmsg) against the native forwarder. */
   profile?: PerfProfile | { error: string };
   /** bng on xdp against the native AF_XDP forwarder (absent in results from before them). */
@@ -222,6 +244,15 @@ export interface FloodCost {
   cpuCores: number;
   /** The VIP pings of all its rounds, for bng's engines (absent in results from before them). */
   vipPings?: VipPings;
+}
+
+export interface PacedResult {
+  /** The rate asked of bench/baseline/paced-gen.c: the first probe's rate the native forwarder did not take. */
+  requestedPerSecond: number;
+  /** The native forwarder's probes that found it, the last at the rate (absent in older results). */
+  probes?: ForwarderRun[];
+  runs: ForwarderRun[];
+  summaries: Partial<Record<Forwarder, ForwarderSummary>>;
 }
 
 export interface FloodResult {
@@ -283,6 +314,7 @@ export async function buildBaseline(): Promise<string> {
   if (stale(FWD_BINARY, FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-o", FWD_BINARY, FWD_SOURCE]);
   if (stale(FWD_LIBRARY, FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-shared", "-fPIC", "-Dmain=fwd_main", "-o", FWD_LIBRARY, FWD_SOURCE]);
   if (stale(XDP_FWD_BINARY, XDP_FWD_SOURCE)) await run(["cc", "-O2", "-Wall", "-o", XDP_FWD_BINARY, XDP_FWD_SOURCE, "-lxdp", "-lbpf"]);
+  if (stale(PACED_GEN_BINARY, PACED_GEN_SOURCE)) await run(["cc", "-O2", "-Wall", "-o", PACED_GEN_BINARY, PACED_GEN_SOURCE]);
   return FWD_BINARY;
 }
 
@@ -359,8 +391,14 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
   writeFileSync(xdpConfigFile, bngConfig("xdp"));
   const topology = new Topology();
   const children: RunningProcess[] = [];
-  const startGenerator = (file = trafgenFile) => {
-    const child = spawn(nsArgv(topology.sw, ["trafgen", "--dev", GENERATOR_PORT, "--conf", file, "--cpus", "1", "--no-sock-mem"], generatorCpu));
+  /** trafgen with a file of frames (as fast as it sends), or the paced generator at a rate (frames/s). */
+  type Load = string | number;
+  const startGenerator = (load: Load = trafgenFile) => {
+    const argv =
+      typeof load === "number"
+        ? [PACED_GEN_BINARY, GENERATOR_PORT, LB_MAC, GEN_MAC, VIP, "80", String(clientBits), String(load)]
+        : ["trafgen", "--dev", GENERATOR_PORT, "--conf", load, "--cpus", "1", "--no-sock-mem"];
+    const child = spawn(nsArgv(topology.sw, argv, generatorCpu));
     children.push(child);
     return child;
   };
@@ -407,9 +445,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     return { sent: FLOOD_PINGS, answered: Number(answered) };
   }
 
-  async function measure(forwarder: Forwarder, round_: number, generatorFile = trafgenFile): Promise<ForwarderRun> {
+  async function measure(forwarder: Forwarder, round_: number, load: Load = trafgenFile): Promise<ForwarderRun> {
     const balancer = await startForwarder(forwarder);
-    let generator = startGenerator(generatorFile);
+    let generator = startGenerator(load);
     let generatorRestarts = 0;
     /**
      * Waits `ms` with trafgen running. Its TX ring path gives up at the first EAGAIN, when its
@@ -423,14 +461,14 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       while (performance.now() < until) {
         await sleep(Math.min(50, until - performance.now()));
         if (generator.exitCode === null) continue;
-        if (!generator.stderr.includes("Flushing TX_RING failed: Resource temporarily unavailable")) {
-          throw new Error(`trafgen exited with ${generator.exitCode}: ${generator.stderr}`);
+        if (typeof load === "number" || !generator.stderr.includes("Flushing TX_RING failed: Resource temporarily unavailable")) {
+          throw new Error(`the generator exited with ${generator.exitCode}: ${generator.stderr}`);
         }
-        generator = startGenerator(generatorFile);
+        generator = startGenerator(load);
         generatorRestarts++;
       }
     };
-    const pings = generatorFile === floodFile && isBng(forwarder);
+    const pings = load === floodFile && isBng(forwarder);
     try {
       await generate(warmupMs);
       const cpuBefore = cpuTimes(balancer.pid);
@@ -510,8 +548,8 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
         logRun(result, r);
       }
     }
-    const summarize = (forwarder: Forwarder): ForwarderSummary => {
-      const mine = results.filter((result) => result.forwarder === forwarder);
+    const summarize = (forwarder: Forwarder, runs_ = results): ForwarderSummary => {
+      const mine = runs_.filter((result) => result.forwarder === forwarder);
       const pick = (key: keyof ForwarderSummary) => median(mine.map((result) => result[key]));
       return {
         forwardedPerSecond: pick("forwardedPerSecond"),
@@ -537,6 +575,29 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const bngXdp = summarize("bng-xdp");
     const nativeXdp = summarize("native-xdp");
     const bngDeno = summarize("bng-deno");
+    const pacedRuns: ForwarderRun[] = [];
+    const pacedRounds = options.pacedRuns ?? 3;
+    const pacedProbes: ForwarderRun[] = [];
+    let pacedRate = Math.round((native.forwardedPerSecond * PACED_OVER_NATIVE) / 1000) * 1000;
+    if (pacedRounds > 0) {
+      log(`packet rate: finding a paced rate the native forwarder cannot take (it forwards under ${PACED_TAKEN} of it)`);
+      for (let probe = 1; probe <= PACED_PROBES; probe++) {
+        const result = await measure("native", probe, pacedRate);
+        pacedProbes.push(result);
+        log(`  probe ${probe}: asked ${formatCount(pacedRate)} frames/s, native forwarded ${round(result.forwardedShare, 3)} of the ${formatCount(result.offeredPerSecond)} offered`);
+        if (result.forwardedShare < PACED_TAKEN || probe === PACED_PROBES) break;
+        pacedRate = Math.round((pacedRate * PACED_STEP) / 1000) * 1000;
+      }
+      log(`packet rate: paced at ${formatCount(pacedRate)} frames/s`);
+    }
+    for (let r = 1; r <= pacedRounds; r++) {
+      const order = [...PACED_FORWARDERS.slice(r % PACED_FORWARDERS.length), ...PACED_FORWARDERS.slice(0, r % PACED_FORWARDERS.length)];
+      for (const forwarder of order) {
+        const result = await measure(forwarder, r, pacedRate);
+        pacedRuns.push(result);
+        logRun(result, r);
+      }
+    }
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       clients: 2 ** clientBits,
@@ -558,6 +619,9 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       inBunRatio: nativeInBun.forwardedPerSecond / native.forwardedPerSecond,
       denoRatio: bngDeno.forwardedPerSecond / bng.forwardedPerSecond,
     };
+    if (pacedRounds > 0) {
+      result.paced = { requestedPerSecond: pacedRate, probes: pacedProbes, runs: pacedRuns, summaries: Object.fromEntries(PACED_FORWARDERS.map((forwarder) => [forwarder, summarize(forwarder, pacedRuns)])) };
+    }
     if (floodRounds > 0) {
       result.flood = { destination: NON_VIP, runs: floodRuns, costs: Object.fromEntries(FLOOD_FORWARDERS.map((forwarder) => [forwarder, floodCost(forwarder)])) };
     }
@@ -692,6 +756,20 @@ const FORWARDER_NAMES: Record<Forwarder, string> = {
   "native-in-bun": "native C in a Bun worker (bench/baseline/in-bun.ts)",
 };
 
+/** The paced rounds' rows: what each forwarder took of a rate the native recvmmsg forwarder cannot. */
+export function pacedRows(paced: PacedResult): Table {
+  return {
+    header: ["forwarder", `offered frames/s (asked ${formatCount(paced.requestedPerSecond)})`, "frames/s forwarded", "forwarded / offered", "cores"],
+    rows: Object.entries(paced.summaries).map(([forwarder, summary]) => [
+      FORWARDER_NAMES[forwarder as Forwarder],
+      formatCount(summary.offeredPerSecond),
+      formatCount(summary.forwardedPerSecond),
+      String(round(summary.forwardedShare ?? NaN, 3)),
+      String(round(summary.cpuCores, 2)),
+    ]),
+  };
+}
+
 /** The non-VIP flood's rows: what each forwarder's process spent while it arrived. */
 export function floodRows(flood: FloodResult): Table {
   return {
@@ -733,17 +811,19 @@ export function packetRateRows(result: PacketRateResult): Table {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { runs: { type: "string" }, "flood-runs": { type: "string" }, "measure-ms": { type: "string" }, "client-bits": { type: "string" }, "no-profile": { type: "boolean", default: false } },
+    options: { runs: { type: "string" }, "flood-runs": { type: "string" }, "paced-runs": { type: "string" }, "measure-ms": { type: "string" }, "client-bits": { type: "string" }, "no-profile": { type: "boolean", default: false } },
   });
   const result = await packetRate({
     runs: numberOption("runs", values.runs),
     floodRuns: numberOption("flood-runs", values["flood-runs"]),
+    pacedRuns: numberOption("paced-runs", values["paced-runs"]),
     measureMs: numberOption("measure-ms", values["measure-ms"]),
     clientBits: numberOption("client-bits", values["client-bits"]),
     profile: !values["no-profile"],
   });
   console.log(textTable(packetRateRows(result)));
   console.log(`bng / native: ${ratioText(result.ratio)}; bng (ring) / native: ${ratioText(result.ringRatio)}; native in Bun / native: ${ratioText(result.inBunRatio)}; bng on Deno / on Bun: ${ratioText(result.denoRatio ?? NaN)}; bng (xdp) / native AF_XDP: ${ratioText(result.xdpRatio ?? NaN)}`);
+  if (result.paced) console.log(textTable(pacedRows(result.paced)));
   if (result.flood) console.log(textTable(floodRows(result.flood)));
   if (result.profile) console.log(JSON.stringify(result.profile, null, 2));
   if (result.xdpProfile) console.log(JSON.stringify(result.xdpProfile, null, 2));
