@@ -6,6 +6,7 @@
 //   node_modules/.bin/bun bench/results-table.ts [bench/results/FILE.json]   (default: the newest)
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { engineHeapRows, type EngineHeapRow } from "./engine-heap.ts";
 import { httpRows, type HttpResult } from "./http.ts";
 import type { HaResult } from "./ha.ts";
 import { REPO, formatBytes, formatCount, markdownTable, ratioText, round, type MachineInfo, type Table } from "./lib.ts";
@@ -37,6 +38,8 @@ export interface Results {
   packetRate?: PacketRateResult;
   /** The packet-rate comparison again with 256 clients: the session table's cache misses out of the picture. */
   packetRateFewClients?: PacketRateResult;
+  /** Heap kept and allocated per batch of each packet engine on Bun and Deno (bench/engine-heap.ts). */
+  engineHeap?: EngineHeapRow[];
   http?: HttpResult;
   /** Output of bench/dataplane.ts (the processor with in-memory I/O). */
   dataplane?: string;
@@ -54,6 +57,8 @@ export const RESULTS_DIR = join(REPO, "bench/results");
 
 const SESSION_RSS_LIMIT = 64 * 2 ** 20;
 const READY_LIMIT_MS = 150;
+/** Below the smallest object a runtime allocates (16 bytes): one per batch would show. */
+const HEAP_PER_BATCH_LIMIT = 8;
 
 // Two decimals: a ratio a hair under its target must not read as "0 % short".
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
@@ -168,6 +173,21 @@ const TARGETS: Target[] = [
     },
     met: (x) => x >= 1,
     shortfall: (x) => `${pct(1 - x)} unanswered`,
+  },
+  {
+    figure: "heap per batch of the packet path, kept and (Deno) allocated, the most of every engine and runtime",
+    target: `≤ ${HEAP_PER_BATCH_LIMIT} bytes`,
+    measure: (r) => {
+      const rows = r.engineHeap;
+      if (!rows || rows.length === 0) return undefined;
+      const worst = Math.max(...rows.flatMap((row) => [row.heapGrowthBytesPerBatch, row.allocatedBytesPerBatch ?? 0]));
+      return {
+        value: worst,
+        measured: rows.map((row) => `${row.engine} ${row.runtime} ${row.heapGrowthBytesPerBatch}${row.allocatedBytesPerBatch === null ? "" : ` / ${row.allocatedBytesPerBatch}`}`).join(", "),
+      };
+    },
+    met: (x) => x <= HEAP_PER_BATCH_LIMIT,
+    shortfall: (x) => `${round(x - HEAP_PER_BATCH_LIMIT, 1)} bytes a batch over`,
   },
   {
     figure: "HTTP p50 latency, 1 connection: ring / mmsg",
@@ -339,6 +359,9 @@ export function resultsBlock(results: Results, fileName: string): string {
           `user space ${profile.userPercent} % of ${bng}'s samples.`,
       );
     }
+  }
+  if (results.engineHeap) {
+    lines.push("", "Heap of each packet engine's receive → send loop (`engine-heap.ts`), the garbage collected before and after the measured batches:", "", markdownTable(engineHeapRows(results.engineHeap)));
   }
   const http = results.http;
   if (http) {

@@ -3,12 +3,13 @@
 // of bench/README.md from that file (bench/results-table.ts). Every figure is measured in this
 // run. Needs root (namespaces, AF_PACKET).
 //
-//   bun bench/run.ts [--only sessions,startup,packet-rate,http,dataplane,health,ha] [--quick]
+//   bun bench/run.ts [--only sessions,startup,packet-rate,engine-heap,http,dataplane,health,ha] [--quick]
 //
 // --quick: fewer runs and shorter measurements, for trying the suite out (not for the record).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { engineHeap, engineHeapRows } from "./engine-heap.ts";
 import { haBenchmark } from "./ha.ts";
 import { httpBenchmark, httpRows } from "./http.ts";
 import { BUN, REPO, busyProcesses, machineBusyCores, machineInfo, ratioText, round, run, runSync, textTable } from "./lib.ts";
@@ -17,7 +18,7 @@ import { RESULTS_DIR, checkTargets, targetTable, writeResultsBlock, type Results
 import { sessionsBenchmark, sessionsRows } from "./sessions.ts";
 import { executableLine, startupBenchmark, startupRows } from "./startup.ts";
 
-const ALL = ["sessions", "startup", "packet-rate", "http", "dataplane", "health", "ha"] as const;
+const ALL = ["sessions", "startup", "packet-rate", "engine-heap", "http", "dataplane", "health", "ha"] as const;
 type Benchmark = (typeof ALL)[number];
 
 const { values } = parseArgs({
@@ -81,6 +82,9 @@ await step("packet-rate", async () => {
   log("packet rate with 256 clients (diagnostic: the session table in cache)");
   results.packetRateFewClients = await packetRate({ runs: 2, floodRuns: 0, measureMs: quick ? 2000 : 3000, clientBits: 8, profile: false, log });
 });
+await step("engine-heap", async () => {
+  results.engineHeap = await engineHeap(quick ? { batches: 5_000, warmupBatches: 5_000, log } : { log });
+});
 await step("http", async () => {
   results.http = await httpBenchmark(quick ? { rounds: 1, seconds: 3, log } : { log });
 });
@@ -111,6 +115,7 @@ console.log("");
 console.log(`bng benchmarks, ${results.date}, commit ${commit}; ${results.machine.cores} cores ${results.machine.cpuModel}, Linux ${results.machine.kernel}, Bun ${results.machine.bun}`);
 if (results.packetRate) console.log(`\nPacket rate (median of ${runsEach(results.packetRate)} runs each; bng / native ${ratioText(results.packetRate.ratio)}, ring / native ${ratioText(results.packetRate.ringRatio)}, xdp / native AF_XDP ${ratioText(results.packetRate.xdpRatio ?? NaN)})\n${textTable(packetRateRows(results.packetRate))}`);
 if (results.packetRateFewClients) console.log(`\nPacket rate with ${results.packetRateFewClients.clients} clients (diagnostic; bng / native ${ratioText(results.packetRateFewClients.ratio)})\n${textTable(packetRateRows(results.packetRateFewClients))}`);
+if (results.engineHeap) console.log(`\nHeap per batch of each packet engine\n${textTable(engineHeapRows(results.engineHeap))}`);
 if (results.http) console.log(`\nHTTP\n${textTable(httpRows(results.http))}`);
 if (results.sessions) console.log(`\nSessions\n${textTable(sessionsRows(results.sessions))}`);
 if (results.startup) console.log(`\nStart-up\n${textTable(startupRows(results.startup))}\n${executableLine(results.startup)}`);
