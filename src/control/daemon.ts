@@ -5,8 +5,7 @@
 // (target-resolution.ts), the I/O-loss watch (io-watch.ts), the control requests (requests.ts),
 // enable/disable (operator.ts), the VRRP pair (ha.ts), set announce (announce-gate.ts).
 import { resolve } from "node:path";
-import { counted } from "../config/index.ts";
-import { ipToString, isActive, type Config, type PacketEngine, type TargetDef } from "../config/model.ts";
+import { ipToString, isActive, type Config, type PacketEngine } from "../config/model.ts";
 import { virtualMac as virtualMacOf } from "../ha/vrrp-advert.ts";
 import { buildForwardingTable, type ForwardingTable, type TargetRuntime } from "../dataplane/table.ts";
 import { createAlertRunner } from "../health/alerts.ts";
@@ -28,7 +27,7 @@ import type { OperatorContext } from "./operator.ts";
 import { loadForRun, StartError } from "./load.ts";
 import { realAddressFor, type RunPlan } from "./plan.ts";
 import type { ControlReply, ControlRequest } from "./protocol.ts";
-import { planReload, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
+import { planReload, registeredTargets, reloadOutcome, servedVips, startSettingsOf, vrrpVips, type StartSettings } from "./reload-plan.ts";
 import { SharedState } from "./shared-state.ts";
 import { handleRequest, type RequestTarget } from "./requests.ts";
 import type { DaemonView } from "./status-report.ts";
@@ -107,14 +106,14 @@ export class Daemon implements DaemonView, RequestTarget {
       network,
       neighbours: this.shared.neighbours,
       now: this.now,
-      realAddressFor: (target) => this.realAddressFor(target),
+      realAddressFor: (target) => realAddressFor(this.plan, target.ipaddr),
       onMacChange: () => this.publish(),
     });
     this.announcement = new VipAnnouncement({
       announce: (vips) => network.announce(vips),
       now: this.now,
-      settled: () => targetsSettled(this.monitoredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined),
-      deadlineMs: startupDeadlineMs(this.startedAtMs, this.monitoredTargets(config)),
+      settled: () => targetsSettled(registeredTargets(this.config), (id) => this.monitor.state(id), (id) => this.resolver.targetMac(id) !== undefined),
+      deadlineMs: startupDeadlineMs(this.startedAtMs, registeredTargets(config)),
       opened: () => this.publish(),
     });
     this.ioWatch = new IoLossWatch(this.shared.counterRegions, this.logger, this.now);
@@ -151,14 +150,14 @@ export class Daemon implements DaemonView, RequestTarget {
     const { logger } = this;
     processLogOutput.followSetting(this.config.settings.syslog);
     this.monitor = createHealthMonitor({
-      targets: this.monitoredTargets(this.config),
-      realAddressFor: (target) => this.realAddressFor(target),
+      targets: registeredTargets(this.config),
+      realAddressFor: (target) => realAddressFor(this.plan, target.ipaddr),
       onChange: (event) => {
         // One line per change, also for the operator's enable/disable (its cause says so); only
         // a target going down is a warning.
         logger.log(event.to === "down" ? "warn" : "info", `target-${event.to}`, { target: event.targetId, address: `${event.ipaddr}:${event.port}`, cause: event.cause });
         this.publish();
-        if (event.to === "down") this.dropSessionsOf(event.targetId, "down");
+        if (event.to === "down") this.shared.removeSessionsOfDownTarget(event.targetId, this.config, logger);
       },
       probes: this.latency.wrap(this.deps.probes, ipToString),
       dsrPathFor: (target) => ({ vips: dsrVipsOf(this.config, target.id), mac: this.resolver.targetMac(target.id) }),
@@ -235,14 +234,6 @@ export class Daemon implements DaemonView, RequestTarget {
     return this.network.announced();
   }
 
-  private monitoredTargets(config: Config): TargetDef[] {
-    return config.targets.filter((target) => target.registered);
-  }
-
-  private realAddressFor(target: TargetDef): number | undefined {
-    return realAddressFor(this.plan, target.ipaddr);
-  }
-
   targetMac(id: number): Uint8Array | undefined {
     return this.resolver.targetMac(id);
   }
@@ -270,11 +261,6 @@ export class Daemon implements DaemonView, RequestTarget {
     this.dataplane.publish(table);
     this.table = table;
     this.announcement.update(table.servableVips());
-  }
-
-  private dropSessionsOf(targetId: number, why: string): void {
-    const removed = this.shared.removeSessionsOfDownTarget(targetId, this.config);
-    if (removed > 0) this.logger.info("sessions-removed", { target: targetId, sessions: removed, why });
   }
 
   /** An interface that disappears cannot come back to this socket: stop, as a failure, so a supervisor restarts bng. */
@@ -315,7 +301,7 @@ export class Daemon implements DaemonView, RequestTarget {
     this.plan = loaded.plan;
     this.configPath = path;
     processLogOutput.followSetting(loaded.config.settings.syslog);
-    this.monitor.replaceTargets(this.monitoredTargets(loaded.config));
+    this.monitor.replaceTargets(registeredTargets(loaded.config));
     this.shared.methodInputs.followLoads(loaded.config.targets.map((target) => target.id), (id) => this.monitor.agentLoad(id));
     this.publish();
     this.shared.removeSessionsAfterReload(changes, this.logger);
@@ -327,13 +313,10 @@ export class Daemon implements DaemonView, RequestTarget {
     }
     this.resolver.resolve(this.config);
     for (const vip of changes.newVips) this.announce(vip);
-    const summary = `${counted(loaded.config.servers.length, "server")}, ${counted(loaded.config.targets.length, "target")}`;
     this.logger.info("reloaded", { config: path, servers: loaded.config.servers.length, targets: loaded.config.targets.length });
-    if (changes.deferred.length === 0) return { ok: true, result: { message: `reloaded ${path}: ${summary}` } };
-    const wanted = changes.deferred.map((change) => change.wanted).join(", ");
-    const running = changes.deferred.map((change) => change.running).join(", ");
-    this.logger.warn("reload-deferred", { config: path, settings: wanted, running, effect: "at the next start of bng" });
-    return { ok: true, result: { message: `reloaded ${path}: ${summary}; ${wanted}: only at the next start (running: ${running})` } };
+    const { message, deferred } = reloadOutcome(path, loaded.config, changes.deferred);
+    if (deferred) this.logger.warn("reload-deferred", { config: path, ...deferred, effect: "at the next start of bng" });
+    return { ok: true, result: { message } };
   }
 
   handle(request: ControlRequest): Promise<ControlReply> {

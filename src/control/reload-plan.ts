@@ -1,7 +1,8 @@
 // What a reload changes, decided without touching anything: the running configuration and the
 // next one go in, a refusal or the list of changes comes out. The daemon applies the changes
 // (daemon.ts); this file is pure, so every case is tested without a kernel.
-import { ipToString, isActive, vipNetwork, type Config, type Settings } from "../config/model.ts";
+import { counted } from "../config/index.ts";
+import { ipToString, isActive, vipNetwork, type Config, type Settings, type TargetDef } from "../config/model.ts";
 import type { RunPlan } from "./plan.ts";
 
 /**
@@ -65,6 +66,11 @@ export function servedVips(config: Config): number[] {
   return [...new Set(config.servers.filter((server) => server.registered).map((server) => server.ipaddr))];
 }
 
+/** The targets bng checks and forwards to: the registered ones. */
+export function registeredTargets(config: Config): TargetDef[] {
+  return config.targets.filter((target) => target.registered);
+}
+
 export interface ReloadChanges {
   /** Target ids that now name another address, or are gone: their sessions and MAC go. */
   renewedTargets: number[];
@@ -104,4 +110,16 @@ export function planReload(running: { config: Config; plan: RunPlan; startSettin
     }
   }
   return { ok: true, changes: { renewedTargets, retimedServers, members, newVips, deferred: startSettingsChanged(running.startSettings, next.config) } };
+}
+
+/**
+ * The reply to a reload that was applied, and the start settings it names when the file changed
+ * some (they wait for the next start; the daemon logs them).
+ */
+export function reloadOutcome(path: string, config: Config, deferred: readonly DeferredSetting[]): { message: string; deferred?: { settings: string; running: string } } {
+  const summary = `reloaded ${path}: ${counted(config.servers.length, "server")}, ${counted(config.targets.length, "target")}`;
+  if (deferred.length === 0) return { message: summary };
+  const settings = deferred.map((change) => change.wanted).join(", ");
+  const running = deferred.map((change) => change.running).join(", ");
+  return { message: `${summary}; ${settings}: only at the next start (running: ${running})`, deferred: { settings, running } };
 }

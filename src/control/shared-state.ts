@@ -53,10 +53,10 @@ export class SharedState {
    * A target went down: its sessions end, but those of servers whose `downpolicy` is hold or
    * reset, which the data plane keeps deciding (docs/dataplane.md, Down policies).
    */
-  removeSessionsOfDownTarget(targetId: number, config: Config): number {
+  removeSessionsOfDownTarget(targetId: number, config: Config, logger: Logger): void {
     const keeping = new Set(config.servers.filter((server) => server.downPolicy !== "reschedule").map((server) => server.id));
-    if (keeping.size === 0) return this.sessions.removeTarget(targetId);
-    return this.sessions.removeWhere((serverId, target) => target === targetId && !keeping.has(serverId));
+    const sessions = keeping.size === 0 ? this.sessions.removeTarget(targetId) : this.sessions.removeWhere((serverId, target) => target === targetId && !keeping.has(serverId));
+    if (sessions > 0) logger.info("sessions-removed", { target: targetId, sessions, why: "down" });
   }
 
   /**
