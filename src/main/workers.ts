@@ -33,7 +33,15 @@ interface RunningWorker {
   worker: Worker;
   tables: MessagePort;
   stopped: Promise<void>;
+  /** The thread's exit event. */
+  exited: Promise<void>;
 }
+
+/** How long stop() waits for the workers' stop reports, then for their threads to end. */
+const STOP_REPORT_MS = 800;
+const EXIT_MS = 1000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const exchange = createTableExchange(options.workers);
@@ -49,7 +57,8 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     const channel = new MessageChannel();
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-    running.push({ worker, tables: channel.port1, stopped });
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    running.push({ worker, tables: channel.port1, stopped, exited });
     const ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (report: WorkerReport) => {
         if (report.type === "ready") resolve();
@@ -93,9 +102,12 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   const stop = async () => {
     stopping = true;
     requestStop(control);
-    // A worker notices the flag within one receive timeout; terminate is the backstop.
-    await Promise.race([Promise.all(running.map((entry) => entry.stopped)), new Promise((resolve) => setTimeout(resolve, 800))]);
-    await Promise.all(running.map((entry) => entry.worker.terminate()));
+    // A worker notices the flag within one receive timeout and its thread then ends by itself;
+    // terminate is the backstop. Its promise is not awaited: on Bun it never settles for a
+    // thread that already ended, which stopped bng with two workers most of the time.
+    await Promise.race([Promise.all(running.map((entry) => entry.stopped)), delay(STOP_REPORT_MS)]);
+    for (const entry of running) void entry.worker.terminate();
+    await Promise.race([Promise.all(running.map((entry) => entry.exited)), delay(EXIT_MS)]);
     for (const entry of running) entry.tables.close();
   };
   try {

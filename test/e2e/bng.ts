@@ -107,10 +107,15 @@ export class BngInLab {
     }
   }
 
-  /** SIGTERM; resolves with the exit code and how long the process took to exit. */
+  /**
+   * SIGTERM; resolves with the exit code and how long the process took to exit. An exit other
+   * than 0 prints bng's last log lines, so a failed test's output shows where the stop ended.
+   */
   async stop(): Promise<{ exitCode: number; ms: number }> {
     const started = Date.now();
     const exitCode = await this.process.stop(3000);
-    return { exitCode, ms: Date.now() - started };
+    const ms = Date.now() - started;
+    if (exitCode !== 0) console.error(`bng exited with ${exitCode} ${ms} ms after SIGTERM; its last log lines:\n${this.process.stderr.trimEnd().split("\n").slice(-15).join("\n")}`);
+    return { exitCode, ms };
   }
 }
