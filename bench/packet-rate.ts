@@ -526,28 +526,23 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
           (result.vipPings ? `, VIP pings answered ${result.vipPings.answered}/${result.vipPings.sent}` : "") +
           (result.generatorRestarts ? `, trafgen restarted ${result.generatorRestarts} times` : ""),
       );
-    const results: ForwarderRun[] = [];
-    for (let r = 1; r <= runs; r++) {
-      // Rotate which one goes first, so slow drifts of the machine do not favour one side.
-      const all: Forwarder[] = ["native", "bng", "bng-ring", "native-in-bun", "bng-xdp", "native-xdp", "bng-deno"];
-      const order = [...all.slice(r % all.length), ...all.slice(0, r % all.length)];
-      for (const forwarder of order) {
-        const result = await measure(forwarder, r);
-        results.push(result);
-        logRun(result, r);
+    /** `rounds` rounds of every forwarder on `load`; each round starts one later in the list, so slow drifts of the machine favour none. */
+    const interleaved = async (forwarders: readonly Forwarder[], rounds: number, load: Load = trafgenFile): Promise<ForwarderRun[]> => {
+      const done: ForwarderRun[] = [];
+      for (let r = 1; r <= rounds; r++) {
+        const first = r % forwarders.length;
+        for (const forwarder of [...forwarders.slice(first), ...forwarders.slice(0, first)]) {
+          const result = await measure(forwarder, r, load);
+          done.push(result);
+          logRun(result, r);
+        }
       }
-    }
-    const floodRuns: ForwarderRun[] = [];
+      return done;
+    };
+    const results = await interleaved(["native", "bng", "bng-ring", "native-in-bun", "bng-xdp", "native-xdp", "bng-deno"], runs);
     const floodRounds = options.floodRuns ?? 3;
     if (floodRounds > 0) log(`packet rate: flood to ${NON_VIP} (no VIP)`);
-    for (let r = 1; r <= floodRounds; r++) {
-      const order = [...FLOOD_FORWARDERS.slice(r % FLOOD_FORWARDERS.length), ...FLOOD_FORWARDERS.slice(0, r % FLOOD_FORWARDERS.length)];
-      for (const forwarder of order) {
-        const result = await measure(forwarder, r, floodFile);
-        floodRuns.push(result);
-        logRun(result, r);
-      }
-    }
+    const floodRuns = await interleaved(FLOOD_FORWARDERS, floodRounds, floodFile);
     const summarize = (forwarder: Forwarder, runs_ = results): ForwarderSummary => {
       const mine = runs_.filter((result) => result.forwarder === forwarder);
       const pick = (key: keyof ForwarderSummary) => median(mine.map((result) => result[key]));
@@ -575,7 +570,6 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
     const bngXdp = summarize("bng-xdp");
     const nativeXdp = summarize("native-xdp");
     const bngDeno = summarize("bng-deno");
-    const pacedRuns: ForwarderRun[] = [];
     const pacedRounds = options.pacedRuns ?? 3;
     const pacedProbes: ForwarderRun[] = [];
     let pacedRate = Math.round((native.forwardedPerSecond * PACED_OVER_NATIVE) / 1000) * 1000;
@@ -590,14 +584,7 @@ export async function packetRate(options: PacketRateOptions = {}): Promise<Packe
       }
       log(`packet rate: paced at ${formatCount(pacedRate)} frames/s`);
     }
-    for (let r = 1; r <= pacedRounds; r++) {
-      const order = [...PACED_FORWARDERS.slice(r % PACED_FORWARDERS.length), ...PACED_FORWARDERS.slice(0, r % PACED_FORWARDERS.length)];
-      for (const forwarder of order) {
-        const result = await measure(forwarder, r, pacedRate);
-        pacedRuns.push(result);
-        logRun(result, r);
-      }
-    }
+    const pacedRuns = await interleaved(PACED_FORWARDERS, pacedRounds, pacedRate);
     const result: PacketRateResult = {
       frame: `60 B + FCS: Ethernet, IPv4, TCP SYN to VIP:80 from ${2 ** clientBits} random client addresses in 198.18.0.0/16 and random ports`,
       clients: 2 ** clientBits,

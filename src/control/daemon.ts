@@ -192,7 +192,7 @@ export class Daemon implements DaemonView, RequestTarget {
     const { workers } = this.startSettings;
     const servers = this.config.servers.filter(isActive).length;
     const io = this.dataplane.engine;
-    logger.info("started", { config: this.configPath, interface: this.plan.ifname, servers, targets: this.config.targets.filter((t) => t.registered).length, workers, io, pid: process.pid });
+    logger.info("started", { config: this.configPath, interface: this.plan.ifname, servers, targets: registeredTargets(this.config).length, workers, io, pid: process.pid });
   }
 
   /** Runs the `vrrp` block: adverts, tracking and session sync, on the control timer. */
