@@ -70,6 +70,8 @@ function runWorker(start: WorkerStart): void {
   // The last second's losses too: the daemon reports what is left unreported when it stops.
   reportIo();
   io.close();
+  // Nothing else keeps the thread: it ends by itself, and the control side waits for that.
+  start.tables.close();
   parentPort!.postMessage({ type: "stopped" } satisfies WorkerReport);
 }
 

@@ -33,8 +33,9 @@ interface RunningWorker {
   worker: Worker;
   tables: MessagePort;
   stopped: Promise<void>;
-  /** The thread's exit event. */
+  /** The thread's exit event, and whether it came. */
   exited: Promise<void>;
+  hasExited: boolean;
 }
 
 /** How long stop() waits for the workers' stop reports, then for their threads to end. */
@@ -57,8 +58,9 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     const channel = new MessageChannel();
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-    running.push({ worker, tables: channel.port1, stopped, exited });
+    const entry: RunningWorker = { worker, tables: channel.port1, stopped, exited: Promise.resolve(), hasExited: false };
+    entry.exited = new Promise<void>((resolve) => worker.once("exit", () => ((entry.hasExited = true), resolve())));
+    running.push(entry);
     const ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (report: WorkerReport) => {
         if (report.type === "ready") resolve();
@@ -103,11 +105,14 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     stopping = true;
     requestStop(control);
     // A worker notices the flag within one receive timeout and its thread then ends by itself;
-    // terminate is the backstop. Its promise is not awaited: on Bun it never settles for a
-    // thread that already ended, which stopped bng with two workers most of the time.
+    // terminate is the backstop for a thread still running after that, never called on one that
+    // ended: on Bun its promise then never settles (bng with two workers hung in stop), and
+    // calling it there crashed Bun (a segfault after dozens of workers in one process).
     await Promise.race([Promise.all(running.map((entry) => entry.stopped)), delay(STOP_REPORT_MS)]);
-    for (const entry of running) void entry.worker.terminate();
-    await Promise.race([Promise.all(running.map((entry) => entry.exited)), delay(EXIT_MS)]);
+    const allExited = () => Promise.race([Promise.all(running.map((entry) => entry.exited)), delay(EXIT_MS)]);
+    await allExited();
+    for (const entry of running) if (!entry.hasExited) void entry.worker.terminate();
+    await allExited();
     for (const entry of running) entry.tables.close();
   };
   try {
