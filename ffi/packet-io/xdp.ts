@@ -172,11 +172,20 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
     return length >= ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN && read16(umem, at + ETH_TYPE) === ETHERTYPE_IPV4 && hasPartialL4Checksum(umem, at + ETH_HEADER_LEN);
   }
 
+  /** The sum of the bytes takeReceived loaded ahead, kept so that the loads stay in the compiled code. */
+  const touchedAhead = { bytes: 0 };
+
   /** Moves received frames from the rx ring into rx from slot `count` on; returns the new count. */
   function takeReceived(count: number): number {
     const ring: XdpRing = rxRing;
     const ready = (Atomics.load(ring.words, ring.producerAt) - ring.local) | 0;
     const taking = Math.min(ready, batchSize - count);
+    // The kernel wrote these frames on another core, so each one's first read misses the cache.
+    // Read back to back in a loop this small, the misses overlap; one frame at a time, inside the
+    // loop below, each stalled in turn (most of this function's time in a profile).
+    let touched = 0;
+    for (let entry = 0; entry < taking; entry++) touched += umem[(ring.words[ring.entriesAt + ((ring.local + entry) & ring.mask) * 4]! >>> 0) + ETH_TYPE]!;
+    touchedAhead.bytes = touched;
     for (let entry = 0; entry < taking; entry++) {
       const at = ring.entriesAt + ((ring.local + entry) & ring.mask) * 4;
       const address = ring.words[at]! >>> 0;
