@@ -25,6 +25,39 @@ const RESULTS: Record<ResultType, FFIType> = {
 
 type Call = (...args: unknown[]) => unknown;
 
+/**
+ * bun:ffi's function itself (`symbol.native`) behind a wrapper that makes no object per call.
+ * bun:ffi's own wrapper converts each argument in an arrow function it creates on every call
+ * (Bun 1.3: one Function, and for a 64-bit integer one BigInt, per argument per call, garbage on
+ * the packet path, where the send ring's kick and the clock are called every batch). The native
+ * function takes numbers for the 64-bit integers and numbers, typed arrays or null for pointers
+ * as they are; a 32-bit integer it reads from a number's int32 form only (a number held as a
+ * double reads as 0), so those arguments get `| 0`, as bun:ffi's wrapper gives them.
+ */
+function direct(symbol: Call, args: readonly ArgumentType[]): Call {
+  const native = (symbol as Call & { native?: Call }).native;
+  if (native === undefined || native === symbol) return symbol;
+  const int32 = args.map((type) => type === "i32" || type === "u32");
+  const asInt = (value: unknown, isInt32: boolean | undefined): unknown => (isInt32 ? (value as number) | 0 : value);
+  const [i0, i1, i2, i3, i4, i5] = int32;
+  switch (args.length) {
+    case 1:
+      return (a) => native(asInt(a, i0));
+    case 2:
+      return (a, b) => native(asInt(a, i0), asInt(b, i1));
+    case 3:
+      return (a, b, c) => native(asInt(a, i0), asInt(b, i1), asInt(c, i2));
+    case 4:
+      return (a, b, c, d) => native(asInt(a, i0), asInt(b, i1), asInt(c, i2), asInt(d, i3));
+    case 5:
+      return (a, b, c, d, e) => native(asInt(a, i0), asInt(b, i1), asInt(c, i2), asInt(d, i3), asInt(e, i4));
+    case 6:
+      return (a, b, c, d, e, f) => native(asInt(a, i0), asInt(b, i1), asInt(c, i2), asInt(d, i3), asInt(e, i4), asInt(f, i5));
+    default:
+      return symbol;
+  }
+}
+
 /** The result as the neutral type says; only the cold "address" and "cstring" results are wrapped. */
 function adapted(call: Call, returns: ResultType): Call {
   // bun:ffi gives NULL as null; MAP_FAILED ((void *)-1) arrives as 2^64 - 1.
@@ -44,7 +77,11 @@ export const bunNative: Native = {
     }
     const bound = dlopen(path, declarations).symbols as unknown as Record<string, Call>;
     const library: Record<string, Call> = {};
-    for (const [name, signature] of Object.entries(symbols)) library[name] = adapted(bound[name]!, signature.returns);
+    for (const [name, signature] of Object.entries(symbols)) {
+      // A C string comes back from the native function as its address: bun:ffi's wrapper reads it.
+      const call = signature.returns === "cstring" ? bound[name]! : direct(bound[name]!, signature.args);
+      library[name] = adapted(call, signature.returns);
+    }
     return library as Library<S>;
   },
 
