@@ -1,7 +1,7 @@
 // A data-plane worker thread's entry (a composition root): it opens the packet I/O engine and
 // runs the hot loop over it, nothing else. It never waits on anything but the socket (whose
 // receive timeout lets it notice a new table or the stop word); tables arrive over a
-// MessagePort it drains synchronously between batches.
+// MessagePort it drains synchronously after each receive, before the frames are decided.
 import { parentPort, receiveMessageOnPort } from "node:worker_threads";
 import { openPacketIO } from "../../ffi/packet-io/open.ts";
 import { monotonicMs } from "../../ffi/clock.ts";
@@ -45,10 +45,21 @@ function runWorker(start: WorkerStart): void {
     io.collectKernelDrops();
     recordIoTotals(counters, io.stats);
   };
+  /** Takes what the control thread posted: new socket filters and tables, in order. */
+  const adoptNewer = (): void => {
+    for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {
+      const posted = message.message as TablesMessage;
+      if (posted instanceof SharedArrayBuffer) processor.setTable(subscriber.adopt(posted));
+      else io.setSocketFilter(posted.socketFilter);
+    }
+  };
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReport);
   let ioReportedAtS = -1;
   while (!stopRequested(control)) {
     const received = io.receive();
+    // Between the receive and the decisions: the frames that woke an idle worker are decided by
+    // the table published while it waited (a VRRP master's first ARP reply, a disabled server).
+    if (subscriber.hasNewer()) adoptNewer();
     if (received > 0) {
       recordBatch(batchStats, received);
       processor.processBatch();
@@ -58,13 +69,6 @@ function runWorker(start: WorkerStart): void {
     if (received === 0 || processor.batchSecond !== ioReportedAtS) {
       ioReportedAtS = processor.batchSecond;
       reportIo();
-    }
-    if (subscriber.hasNewer()) {
-      for (let message = receiveMessageOnPort(start.tables); message; message = receiveMessageOnPort(start.tables)) {
-        const posted = message.message as TablesMessage;
-        if (posted instanceof SharedArrayBuffer) processor.setTable(subscriber.adopt(posted));
-        else io.setSocketFilter(posted.socketFilter);
-      }
     }
   }
   // The last second's losses too: the daemon reports what is left unreported when it stops.

@@ -55,6 +55,18 @@ describeWith([ROOT], "DSR on the seed's network", () => {
     expect(neigh.stdout).toContain(`lladdr ${BNG_MAC}`);
   }, 10_000);
 
+  test("an idle worker decides the frame that wakes it by the table published meanwhile: the first ARP after `disable server 1` is not answered", async () => {
+    const before = await bng.status();
+    expect((await bng.cli(["disable", "server", "1"])).exitCode).toBe(0);
+    // At once, in one spawn: within the worker's 100-ms receive timeout, so the router's ARP
+    // request is what wakes it, before it has looked for a new table. (The router's cache is no
+    // witness: bng's gratuitous ARPs from the start may still be arriving.)
+    await lab.exec(lab.ns.router, ["sh", "-c", `ip neigh flush to ${VIP}; ping -c 1 -W 1 ${VIP}`], { allowFailure: true });
+    const after = await bng.status();
+    expect((await bng.cli(["enable", "server", "1"])).exitCode).toBe(0);
+    expect(after.totals.arp_replies).toBe(before.totals.arp_replies);
+  }, 10_000);
+
   test("the VIP answers ping: bng replies to ICMP echo for it", async () => {
     const ping = await lab.exec(lab.ns.client, ["ping", "-c", "3", "-i", "0.2", "-W", "1", VIP], { allowFailure: true });
     expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/);
