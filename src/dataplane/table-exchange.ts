@@ -3,7 +3,7 @@
 //   word 0        the newest published generation (the control side bumps it with Atomics)
 //   word 1 + i    the generation worker i runs on (the worker acknowledges after switching)
 // The control side stamps the table, bumps word 0 and posts the buffer to every worker; a
-// worker checks word 0 between batches (one atomic load), and when it moved, takes the posted
+// worker checks word 0 after each receive (one atomic load), and when it moved, takes the posted
 // buffers (synchronously, e.g. receiveMessageOnPort) and switches. Tables are immutable once
 // published, so a worker never sees a half-built one, and the acknowledgements tell the
 // control side when no worker uses an older generation any more.
