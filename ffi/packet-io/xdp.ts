@@ -267,10 +267,12 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
     reapCompletions();
     refillFill();
     let count = takeReceived(0);
-    if (count === 0 || ++busyReceives >= TAP_EVERY) {
+    if (count > 0 && ++busyReceives >= TAP_EVERY) {
       busyReceives = 0;
       count = takeFromTap(count);
     }
+    // Idle: straight to poll, which says whether the tap holds anything. A recv of the tap
+    // before it and after each wake cost two system calls per frame at a low rate: latency.
     if (count === 0) {
       const ready = libc.poll(pollCells, TWO_POLLFDS, receiveTimeoutMs);
       if (ready < 0) {
@@ -279,8 +281,10 @@ function xdpIO(options: PacketIOOptions, socket: XdpSocket, tapFd: number, ifind
         stats.receiveErrors++;
       } else if (ready > 0) {
         if ((pollView.getInt16(POLLFD.revents, true) & POLLERR) !== 0) takePendingError(socket.fd);
-        if ((pollView.getInt16(POLLFD.size + POLLFD.revents, true) & POLLERR) !== 0) takePendingError(tapFd);
-        count = takeFromTap(takeReceived(0));
+        const tapEvents = pollView.getInt16(POLLFD.size + POLLFD.revents, true);
+        if ((tapEvents & POLLERR) !== 0) takePendingError(tapFd);
+        count = takeReceived(0);
+        if ((tapEvents & POLLIN) !== 0) count = takeFromTap(count);
       }
     }
     rx.count = count;
