@@ -7,7 +7,7 @@
 //
 // Every other ARP frame passes to the kernel, which needs replies to its own requests, so bng
 // reads ARP through a packet socket of its own as well (the "ARP tap", its socket filter given by
-// the caller): copies, at most once every TAP_EVERY busy receives or when the rings are idle.
+// the caller): copies, once every TAP_EVERY busy receives or when poll says it holds frames.
 //
 // Chunks: every chunk is in exactly one place at a time: in bng's free stack, with the kernel
 // to receive into (fill ring to rx ring), in bng's current rx batch, a tx slot's own chunk, or
