@@ -346,8 +346,8 @@ class Topology {
     await this.sh(this.sink, `ip addr add ${SINK_ADDRESS}/24 dev eth0`);
     // The target's own work on a frame is not the forwarder's: on veth the sink's receive runs on
     // the core that sent to it, so its IP layer (for every frame a socket lookup, a route lookup
-    // that fails, ip_error and a route entry freed through RCU: about 800 ns on 2026-12-06) was
-    // billed to the forwarder. The sink drops the generator's frames at its ingress instead;
+    // that fails and a route entry freed through RCU: over 300 ns in a profile) was billed to the
+    // forwarder. The sink drops the generator's frames at its ingress instead;
     // rx_packets counts them before that hook.
     await this.sh(this.sink, `nft '${SINK_DROP}'`);
     // bng switches GRO off itself; the baseline gets the same interface.
