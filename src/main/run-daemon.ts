@@ -22,6 +22,7 @@ import { installLastResort } from "./last-resort.ts";
 import { openUdpSyncTransport } from "./udp-sync-transport.ts";
 import { startOnEngine } from "./engine-choice.ts";
 import { startWorkers } from "./workers.ts";
+import { EarlyThread } from "./dataplane-thread.ts";
 
 const DATAPLANE_BATCH_SIZE = 64;
 
@@ -42,6 +43,17 @@ export interface RunOptions {
 
 /** `bng run`: the daemon in the foreground until SIGTERM/SIGINT or `bng stop`; SIGHUP reloads. */
 export async function runDaemon(options: RunOptions): Promise<number> {
+  // Loads the data plane's modules while the main thread reads the configuration and sets up
+  // the host; let go on every return that did not start a data plane.
+  const earlyThread = new EarlyThread();
+  try {
+    return await runUntilStopped(options, earlyThread);
+  } finally {
+    earlyThread.release();
+  }
+}
+
+async function runUntilStopped(options: RunOptions, earlyThread: EarlyThread): Promise<number> {
   const logger = createLogger();
   let controlServer: ControlServer | undefined;
   let daemon: Daemon | undefined;
@@ -97,7 +109,7 @@ export async function runDaemon(options: RunOptions): Promise<number> {
         if (advice.failure !== undefined) logger.warn("huge-pages-unavailable", { table: "sessions", error: advice.failure, effect: "4 KiB pages: slower session lookups" });
         else logger.info("huge-pages", { table: "sessions", bytes: advice.advisedBytes, of: shared.sessions.byteLength });
         const workers = config.settings.workers;
-        const options = { ifname: plan.ifname, workers, batchSize: DATAPLANE_BATCH_SIZE, table, shared, journalSessions: config.vrrp?.sync !== undefined, onFailure, logger };
+        const options = { ifname: plan.ifname, workers, batchSize: DATAPLANE_BATCH_SIZE, table, shared, journalSessions: config.vrrp?.sync !== undefined, onFailure, logger, earlyThread };
         return startOnEngine(
           config.settings.io,
           async (engine) => {

@@ -80,7 +80,9 @@ function runWorker(start: WorkerStart): void {
 }
 
 if (parentPort) {
-  parentPort.once("message", (start: WorkerStart) => {
+  // `null`: a thread started ahead of need and not needed after all (dataplane-thread.ts) ends.
+  parentPort.once("message", (start: WorkerStart | null) => {
+    if (start === null) return;
     try {
       runWorker(start);
     } catch (error) {

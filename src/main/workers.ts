@@ -2,16 +2,16 @@
 // publishes forwarding tables to them, and stops them. What the kernel hands the workers follows
 // the tables' VIP set (vip-follower.ts): a new socket filter goes to the workers beside the first
 // table whose VIPs differ, or the XDP program's VIP map changes.
-import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { PacketEngine } from "../config/model.ts";
 import type { Dataplane, SharedStructures } from "../control/dependencies.ts";
 import type { XdpRedirect } from "../host/xdp-redirect.ts";
 import type { Logger } from "../log/logger.ts";
-import { workerModule } from "../runtime/self.ts";
 import type { ForwardingTable } from "../dataplane/table.ts";
 import { createTableExchange, TablePublisher } from "../dataplane/table-exchange.ts";
 import { followWithSocketFilters, followWithXdp } from "./vip-follower.ts";
-import { createWorkerControl, requestStop, type TablesMessage, type WorkerReport, type WorkerStart } from "./worker-protocol.ts";
+import { DataplaneThread, type EarlyThread } from "./dataplane-thread.ts";
+import { createWorkerControl, requestStop, type TablesMessage, type WorkerStart } from "./worker-protocol.ts";
 
 export interface WorkerOptions {
   ifname: string;
@@ -27,15 +27,8 @@ export interface WorkerOptions {
   /** Called when a worker dies after it started (its socket failed): the daemon must stop. */
   onFailure(message: string): void;
   logger: Logger;
-}
-
-interface RunningWorker {
-  worker: Worker;
-  tables: MessagePort;
-  stopped: Promise<void>;
-  /** The thread's exit event, and whether it came. */
-  exited: Promise<void>;
-  hasExited: boolean;
+  /** A thread created before the configuration was read: the first worker takes it. */
+  earlyThread?: EarlyThread;
 }
 
 /** How long stop() waits for the workers' stop reports, then for their threads to end. */
@@ -51,33 +44,12 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
   publisher.publish(options.table);
   const vips = options.xdp ? followWithXdp(options.table, options.xdp, options.logger) : followWithSocketFilters(options.table, options.logger);
   const fanoutGroup = options.workers > 1 ? process.pid & 0xffff : undefined;
-  const running: RunningWorker[] = [];
+  const running: { thread: DataplaneThread; tables: MessagePort }[] = [];
   let stopping = false;
   const started = Array.from({ length: options.workers }, (_, index) => {
-    const worker = new Worker(workerModule(new URL("./worker.ts", import.meta.url), "./main/worker.ts"));
+    const thread = (index === 0 ? options.earlyThread?.take() : undefined) ?? new DataplaneThread();
     const channel = new MessageChannel();
-    let resolveStopped!: () => void;
-    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-    const entry: RunningWorker = { worker, tables: channel.port1, stopped, exited: Promise.resolve(), hasExited: false };
-    entry.exited = new Promise<void>((resolve) => worker.once("exit", () => ((entry.hasExited = true), resolve())));
-    running.push(entry);
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.on("message", (report: WorkerReport) => {
-        if (report.type === "ready") resolve();
-        else if (report.type === "stopped") resolveStopped();
-        else {
-          reject(new Error(report.message));
-          resolveStopped();
-          if (!stopping) options.onFailure(`data-plane worker ${index} failed: ${report.message}`);
-        }
-      });
-      worker.on("error", (error: Error) => {
-        reject(error);
-        resolveStopped();
-        if (!stopping) options.onFailure(`data-plane worker ${index} crashed: ${error.message}`);
-      });
-      worker.on("exit", () => resolveStopped());
-    });
+    running.push({ thread, tables: channel.port1 });
     const start: WorkerStart = {
       index,
       ifname: options.ifname,
@@ -98,8 +70,10 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
       control,
       tables: channel.port2,
     };
-    worker.postMessage(start, [channel.port2]);
-    return ready;
+    thread.start(start, ({ how, message }) => {
+      if (!stopping) options.onFailure(`data-plane worker ${index} ${how}: ${message}`);
+    });
+    return thread.ready;
   });
   const stop = async () => {
     stopping = true;
@@ -108,10 +82,10 @@ export async function startWorkers(options: WorkerOptions): Promise<Dataplane> {
     // terminate is the backstop for a thread still running after that, never called on one that
     // ended: on Bun its promise then never settles (bng with two workers hung in stop), and
     // calling it there crashed Bun (a segfault after dozens of workers in one process).
-    await Promise.race([Promise.all(running.map((entry) => entry.stopped)), delay(STOP_REPORT_MS)]);
-    const allExited = () => Promise.race([Promise.all(running.map((entry) => entry.exited)), delay(EXIT_MS)]);
+    await Promise.race([Promise.all(running.map((entry) => entry.thread.stopped)), delay(STOP_REPORT_MS)]);
+    const allExited = () => Promise.race([Promise.all(running.map((entry) => entry.thread.exited)), delay(EXIT_MS)]);
     await allExited();
-    for (const entry of running) if (!entry.hasExited) void entry.worker.terminate();
+    for (const entry of running) if (!entry.thread.hasExited) entry.thread.terminate();
     await allExited();
     for (const entry of running) entry.tables.close();
   };
